@@ -1,0 +1,183 @@
+"""The huge page pool of one size (kernel: ``struct hstate``) and its counters.
+
+``/proc/meminfo`` shows four of them:
+
+=================  ======================  ====================================
+meminfo            hstate field            meaning
+=================  ======================  ====================================
+HugePages_Total    ``nr_huge_pages``       pages in the pool, surplus included
+HugePages_Free     ``free_huge_pages``     pages not mapped by anyone
+HugePages_Rsvd     ``resv_huge_pages``     free pages promised to mappings
+HugePages_Surp     ``surplus_huge_pages``  pages above ``nr_hugepages``
+=================  ======================  ====================================
+
+A reserved page still counts in HugePages_Free: a reservation is a promise
+on free pages, not a page taken. ``free - resv`` is what anyone may take
+without a reservation.
+
+The kernel keeps the counters in ``unsigned long``. hugelab keeps them as
+Python ints so that a counter driven below zero by a buggy policy stays
+visible as ``-6``; :func:`u64` prints it as the kernel does
+(18446744073709551610), and the comparisons the kernel makes in unsigned
+arithmetic are made with :func:`u64` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+U64 = 1 << 64
+
+
+def u64(value: int) -> int:
+    """``value`` as an ``unsigned long`` holds it: -6 -> 18446744073709551610."""
+    return value % U64
+
+
+def signed(value: int) -> int:
+    """The inverse of :func:`u64` for small wrapped values: 2^64 - 6 -> -6."""
+    return value - U64 if value >= U64 // 2 else value
+
+
+@dataclass(frozen=True)
+class Counters:
+    """HugePages_Total/Free/Rsvd/Surp as ``/proc/meminfo`` prints them."""
+
+    total: int
+    free: int
+    rsvd: int
+    surp: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"total": self.total, "free": self.free, "rsvd": self.rsvd, "surp": self.surp}
+
+    def __str__(self) -> str:
+        return f"{self.total}/{self.free}/{self.rsvd}/{self.surp}"
+
+
+class HState:
+    """Pool counters and the pool operations every policy shares."""
+
+    def __init__(self) -> None:
+        self.nr_huge_pages = 0
+        self.free_huge_pages = 0
+        self.resv_huge_pages = 0
+        self.surplus_huge_pages = 0
+        self.nr_overcommit_huge_pages = 0
+        self.max_huge_pages = 0
+
+    # -- what meminfo shows ------------------------------------------------
+    def counters(self) -> Counters:
+        return Counters(
+            u64(self.nr_huge_pages),
+            u64(self.free_huge_pages),
+            u64(self.resv_huge_pages),
+            u64(self.surplus_huge_pages),
+        )
+
+    def persistent_huge_pages(self) -> int:
+        return self.nr_huge_pages - self.surplus_huge_pages
+
+    def no_unreserved_page(self) -> bool:
+        """True when every free page is promised: ``free - resv == 0``.
+
+        The kernel tests exactly this (in unsigned arithmetic), not ``<= 0``:
+        with a wrapped Rsvd the difference is large, and pages flow freely.
+        """
+        return u64(self.free_huge_pages - self.resv_huge_pages) == 0
+
+    # -- single pages ------------------------------------------------------
+    def dequeue_free_page(self) -> bool:
+        """Take one page off the free list, if there is one."""
+        if self.free_huge_pages <= 0:
+            return False
+        self.free_huge_pages -= 1
+        return True
+
+    def alloc_surplus_page(self) -> bool:
+        """Grow the pool by one page from the buddy allocator, within overcommit.
+
+        The page goes straight to its user, so Free does not change.
+        """
+        if u64(self.surplus_huge_pages) >= u64(self.nr_overcommit_huge_pages):
+            return False
+        self.nr_huge_pages += 1
+        self.surplus_huge_pages += 1
+        return True
+
+    def free_huge_page(self, restore_reserve: bool) -> None:
+        """A page's last user let go of it (kernel: ``free_huge_folio``).
+
+        A page marked restore_reserve gives its reservation back. Then, while
+        the pool has surplus pages, any freed page leaves the pool.
+        """
+        if restore_reserve:
+            self.resv_huge_pages += 1
+        if self.surplus_huge_pages > 0:
+            self.nr_huge_pages -= 1
+            self.surplus_huge_pages -= 1
+        else:
+            self.free_huge_pages += 1
+
+    # -- reservations (kernel: hugetlb_acct_memory) -------------------------
+    def gather_surplus_pages(self, delta: int) -> bool:
+        """Make sure ``resv + delta`` free pages exist, then add ``delta`` to Rsvd.
+
+        Missing pages come from the buddy allocator as surplus, all or none.
+        """
+        needed = self.resv_huge_pages + delta - self.free_huge_pages
+        if needed > 0:
+            room = u64(self.nr_overcommit_huge_pages) - u64(self.surplus_huge_pages)
+            if needed > max(room, 0):
+                return False
+            self.nr_huge_pages += needed
+            self.surplus_huge_pages += needed
+            self.free_huge_pages += needed
+        self.resv_huge_pages += delta
+        return True
+
+    def return_unused_surplus_pages(self, unused: int) -> None:
+        """Take ``unused`` off Rsvd; free surplus pages no longer needed."""
+        self.resv_huge_pages -= unused
+        pages = min(unused, u64(self.surplus_huge_pages))
+        while pages > 0 and self.free_huge_pages > 0 and self.surplus_huge_pages > 0:
+            self.free_huge_pages -= 1
+            self.nr_huge_pages -= 1
+            self.surplus_huge_pages -= 1
+            pages -= 1
+
+    def hugetlb_acct_memory(self, delta: int) -> bool:
+        """Reserve ``delta`` pages (or return ``-delta``); False means ENOMEM."""
+        if delta > 0:
+            if not self.gather_surplus_pages(delta):
+                return False
+            if delta > self.free_huge_pages:
+                self.return_unused_surplus_pages(delta)
+                return False
+        elif delta < 0:
+            self.return_unused_surplus_pages(-delta)
+        return True
+
+    # -- sysctl vm.nr_hugepages (kernel: set_max_huge_pages) ----------------
+    def set_max_huge_pages(self, count: int) -> None:
+        """Resize the persistent pool to ``count`` pages as far as it can go.
+
+        Growing first turns surplus pages persistent, then allocates. Shrinking
+        frees only pages that are neither in use nor reserved
+        (``min_count = resv + in_use``, computed unsigned as the kernel does, so
+        a wrapped Rsvd blocks every release), then marks the rest surplus so
+        that they leave the pool when freed.
+        """
+        while self.surplus_huge_pages > 0 and count > self.persistent_huge_pages():
+            self.surplus_huge_pages -= 1
+        while count > self.persistent_huge_pages():
+            self.nr_huge_pages += 1
+            self.free_huge_pages += 1
+        min_count = u64(self.resv_huge_pages + self.nr_huge_pages - self.free_huge_pages)
+        min_count = max(count, min_count)
+        while min_count < self.persistent_huge_pages() and self.free_huge_pages > 0:
+            self.free_huge_pages -= 1
+            self.nr_huge_pages -= 1
+        while count < self.persistent_huge_pages() and self.surplus_huge_pages < self.nr_huge_pages:
+            self.surplus_huge_pages += 1
+        self.max_huge_pages = self.persistent_huge_pages()

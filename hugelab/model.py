@@ -1,0 +1,263 @@
+"""The kernel model: processes, mappings, faults and the pool, for one policy.
+
+:class:`Kernel` carries out one trace operation at a time and answers with
+the outcome the kernel would give (``None`` for success, or ``ENOMEM``,
+``EINVAL``, ``SIGBUS``, ``SIGSEGV``). What all eras share lives here; where
+they differ it calls the policy's hooks (:mod:`hugelab.policies.base`).
+
+Unmapping follows the kernel's order, which the counters can see: split
+the VMAs at the range's edges, zap every page in the range (the policy's
+``zap`` hook runs here, while the pool is as it was), free the pages whose
+last user went, then close each VMA piece (the policy's ``close``), and
+evict a shared mapping's file when its last VMA is gone.
+"""
+
+from __future__ import annotations
+
+from .hstate import Counters, HState
+from .mm import Process
+from .policies import Close, Policy, get_policy
+from .trace import MAIN, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Operation, Pool, Touch
+from .vma import VMA, HugetlbFile, Page
+
+
+class Kernel:
+    """One simulated machine: an hstate, processes, and a policy."""
+
+    def __init__(self, policy: "str | Policy" = "modern") -> None:
+        self.policy = get_policy(policy)
+        self.hstate = HState()
+        self.procs: dict[str, Process] = {MAIN: Process(MAIN)}
+        self.files: dict[str, HugetlbFile] = {}
+        #: what the last operation's closes computed (for the arithmetic panel)
+        self.closes: list[Close] = []
+
+    def counters(self) -> Counters:
+        return self.hstate.counters()
+
+    # -- the one entry point ---------------------------------------------
+    def apply(self, op: Operation) -> str | None:
+        """Carry out ``op``; return None on success or the outcome's name."""
+        self.closes = []
+        if isinstance(op, Pool):
+            self.hstate.nr_overcommit_huge_pages = op.overcommit
+            self.hstate.set_max_huge_pages(op.pages)
+            return None
+        if isinstance(op, Exit):
+            self._teardown(self.procs.pop(op.proc))
+            return None
+        proc = self.procs[op.proc]
+        if isinstance(op, Fork):
+            self.procs[op.child] = self._fork(proc, op.child)
+            return None
+        if isinstance(op, Mmap):
+            return self._mmap(proc, op)
+        if isinstance(op, Touch):
+            error = self._touch(proc, op.name, op.page, op.write)
+        elif isinstance(op, Munmap):
+            error = self._munmap(proc, op.name, op.start, op.start + op.count)
+        elif isinstance(op, Mprotect):
+            error = self._mprotect(proc, op.name, op.start, op.start + op.count, op.prot)
+        elif isinstance(op, Madvise):
+            error = self._madvise_dontneed(proc, op.name, op.start, op.start + op.count)
+        else:  # pragma: no cover - the parser makes no other kind
+            raise TypeError(f"not an operation: {op!r}")
+        if error in ("SIGBUS", "SIGSEGV"):
+            self._teardown(self.procs.pop(proc.name))
+        return error
+
+    # -- pages -------------------------------------------------------------
+    def take_page(self, gated: bool) -> str | None:
+        """Find a page for a fault: ``"pool"``, ``"surplus"`` or None.
+
+        ``gated``: the fault has no reservation, so it may not take a page
+        that backs somebody's reservation (it needs ``free - resv > 0``);
+        failing that, it may grow the pool with a surplus page.
+        """
+        hs = self.hstate
+        if not (gated and hs.no_unreserved_page()) and hs.dequeue_free_page():
+            return "pool"
+        if hs.alloc_surplus_page():
+            return "surplus"
+        return None
+
+    def _free_pages(self, pages: list[Page]) -> None:
+        for page in pages:
+            if page.unused():
+                self.hstate.free_huge_page(page.restore_reserve)
+
+    def _zap(self, vma: VMA, start: int, end: int) -> list[Page]:
+        """Unmap the pages of ``vma`` in ``[start, end)``; return them to be freed."""
+        dropped = []
+        for idx in sorted(i for i in vma.ptes if start <= i < end):
+            page = vma.ptes.pop(idx)
+            self.policy.zap(self, vma, idx, page)
+            page.mapcount -= 1
+            dropped.append(page)
+        return dropped
+
+    # -- mmap --------------------------------------------------------------
+    def _mmap(self, proc: Process, op: Mmap) -> str | None:
+        if op.pages == 0:
+            return "EINVAL"
+        noreserve = op.noreserve and self.policy.honours_noreserve
+        file = HugetlbFile(op.name, op.pages, op.shared, noreserve)
+        vma = VMA(file, 0, op.pages)
+        if not noreserve:
+            if op.shared:
+                # The file's map holds what is reserved: reserve what it lacks.
+                needed = file.resv_map.region_chg(0, op.pages)
+                if not self.hstate.hugetlb_acct_memory(needed):
+                    file.resv_map.region_abort(0, op.pages)
+                    return "ENOMEM"
+                file.resv_map.region_add(0, op.pages)
+            elif not self.policy.reserve_private(self, vma):
+                return "ENOMEM"
+        file.vmas = 1
+        self.files[op.name] = file
+        proc.add_vma(op.name, vma)
+        return None
+
+    # -- faults ------------------------------------------------------------
+    def _touch(self, proc: Process, name: str, idx: int, write: bool) -> str | None:
+        vma = proc.vma_at(name, idx)
+        if vma is None or vma.prot == "none" or (write and vma.prot != "rw"):
+            return "SIGSEGV"
+        page = vma.ptes.get(idx)
+        if page is None:
+            return self._no_page(vma, idx)
+        if write and not vma.shared and page.mapcount > 1:
+            return self._copy_on_write(vma, idx, page)
+        return None  # mapped already: reuse (a sole user's write just makes it writable)
+
+    def _no_page(self, vma: VMA, idx: int) -> str | None:
+        if vma.unmapped:
+            return "SIGBUS"  # "killed due to inadequate hugepage pool"
+        if vma.shared and idx in vma.file.page_cache:
+            page = vma.file.page_cache[idx]
+        else:
+            if not self.policy.alloc_huge_page(self, vma, idx, cow_from_owner=False):
+                return "SIGBUS"
+            page = Page(anon=not vma.shared)
+            if vma.shared:
+                page.in_page_cache = True
+                vma.file.page_cache[idx] = page
+        page.mapcount += 1
+        vma.ptes[idx] = page
+        return None
+
+    def _copy_on_write(self, vma: VMA, idx: int, old: Page) -> str | None:
+        cow_from_owner = vma.owner and self.policy.owner_cow_guarantee
+        if self.policy.alloc_huge_page(self, vma, idx, cow_from_owner):
+            old.mapcount -= 1
+            vma.ptes[idx] = Page(anon=True, mapcount=1)
+            return None
+        if not cow_from_owner:
+            return "SIGBUS"
+        self._unmap_ref_private(vma, idx, old)
+        return None  # the owner is now the page's only user: it keeps it
+
+    def _unmap_ref_private(self, owner_vma: VMA, idx: int, page: Page) -> None:
+        """Take ``page`` from every other VMA mapping it; mark those VMAs UNMAPPED."""
+        for proc in self.procs.values():
+            for vma in proc.pieces(owner_vma.file.name):
+                if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
+                    continue
+                if vma.ptes.get(idx) is page:
+                    del vma.ptes[idx]
+                    page.mapcount -= 1
+                    vma.unmapped = True
+
+    # -- munmap, mprotect, madvise -------------------------------------------
+    def _split(self, proc: Process, name: str, start: int, end: int) -> list[VMA]:
+        """Split the pieces of ``name`` at ``start`` and ``end``; return those inside."""
+        for cut in (start, end):
+            vma = proc.vma_at(name, cut)
+            if vma is not None and vma.start < cut:
+                upper = vma.split_at(cut)
+                self.policy.open(upper)
+                proc.add_vma(name, upper)
+        return [v for v in proc.pieces(name) if start <= v.start and v.end <= end]
+
+    def _munmap(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        if end == start:
+            return "EINVAL"
+        inside = self._split(proc, name, start, end)
+        self._remove(proc, [(name, vma) for vma in inside])
+        return None
+
+    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]]) -> None:
+        """Unmap whole VMAs: zap them all, free pages, then close each one."""
+        dropped: list[Page] = []
+        for _, vma in vmas:
+            dropped += self._zap(vma, vma.start, vma.end)
+        self._free_pages(dropped)
+        for name, vma in vmas:
+            proc.remove(name, vma)
+            close = self.policy.close(self, proc.name, vma)
+            if close is not None:
+                self.closes.append(close)
+            vma.file.vmas -= 1
+            if vma.file.vmas == 0:
+                self._evict(vma.file)
+
+    def _evict(self, file: HugetlbFile) -> None:
+        """The file's last VMA went: drop its pages, return what it still reserves."""
+        if not file.shared:
+            return
+        freed = 0
+        for page in file.page_cache.values():
+            page.in_page_cache = False
+            if page.unused():
+                self.hstate.free_huge_page(restore_reserve=False)
+            freed += 1
+        file.page_cache.clear()
+        entries = file.resv_map.region_del(0, file.pages)
+        self.hstate.hugetlb_acct_memory(-(entries - freed))
+
+    def _covered(self, proc: Process, name: str, start: int, end: int) -> bool:
+        return all(proc.vma_at(name, i) is not None for i in range(start, end))
+
+    def _mprotect(self, proc: Process, name: str, start: int, end: int, prot: str) -> str | None:
+        # The kernel changes VMA after VMA from `start`, and stops with ENOMEM
+        # at the first hole: what it changed before the hole stays changed.
+        pos = start
+        while pos < end:
+            vma = proc.vma_at(name, pos)
+            if vma is None:
+                return "ENOMEM"
+            stop = min(end, vma.end)
+            if vma.prot != prot:
+                for piece in self._split(proc, name, pos, stop):
+                    piece.prot = prot
+            pos = stop
+        return None
+
+    def _madvise_dontneed(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        if end == start:
+            return None
+        if not self.policy.madvise_dontneed:
+            return "EINVAL"
+        # No split: the pages go, the VMAs stay. Holes are reported after.
+        dropped: list[Page] = []
+        for vma in proc.pieces(name):
+            dropped += self._zap(vma, max(start, vma.start), min(end, vma.end))
+        self._free_pages(dropped)
+        return None if self._covered(proc, name, start, end) else "ENOMEM"
+
+    # -- processes -----------------------------------------------------------
+    def _fork(self, parent: Process, name: str) -> Process:
+        child = Process(name)
+        for mapping, vma in parent.all_vmas():
+            # The child's private VMAs start with no reservation of their own.
+            copy = VMA(vma.file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None)
+            for idx, page in vma.ptes.items():
+                page.mapcount += 1
+                copy.ptes[idx] = page
+            vma.file.vmas += 1
+            child.add_vma(mapping, copy)
+        return child
+
+    def _teardown(self, proc: Process) -> None:
+        """Exit, or death by signal: every mapping goes, as one unmap of everything."""
+        self._remove(proc, proc.all_vmas())

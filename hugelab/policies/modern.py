@@ -1,0 +1,43 @@
+"""``modern``: today's kernel (checked against Linux 6.18).
+
+Reproduces: mainline as of 6.x, 84afd99b's region map with what came after
+it that a trace can see:
+
+* MADV_DONTNEED works on hugetlb VMAs (5.18);
+* since v6.9 (df7a6d1f6405), zapping a page the owner instantiated, while
+  the pool has no surplus pages, gives the reservation back: the page is
+  marked restore_reserve (Rsvd +1 when it is freed) and its offset leaves
+  the map, so a later fault there uses a reservation again.
+
+What a user sees: the counters of the running kernel, step for step
+(``hugelab verify`` proves it on this machine).
+"""
+
+from __future__ import annotations
+
+from ..resv_map import ResvMap
+from .region_count import RegionCount
+
+
+class Modern(RegionCount):
+    name = "modern"
+    reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
+    user_sees = "what /proc/meminfo shows on a current kernel"
+    madvise_dontneed = True
+
+    def _consumes_on(self, got: str) -> bool:
+        return True  # alloc_hugetlb_folio marks any folio that used a reservation
+
+    def zap(self, k, vma, idx, page) -> None:
+        resv = vma.private_data
+        if (k.hstate.surplus_huge_pages == 0 and not vma.shared and vma.owner
+                and isinstance(resv, ResvMap) and page.anon):
+            page.restore_reserve = True
+            if resv.region_chg(idx, idx + 1) == 0:  # consumed: un-consume it
+                resv.region_abort(idx, idx + 1)
+                resv.region_del(idx, idx + 1)
+            else:
+                resv.region_abort(idx, idx + 1)
+
+
+POLICY = Modern()

@@ -1,0 +1,44 @@
+"""``unreserved``: Linux 2.6.26 and before. MAP_PRIVATE reserves nothing.
+
+Reproduces: mainline up to v2.6.26, where ``hugetlbfs_file_mmap`` reserved
+only for shared mappings (and ignored MAP_NORESERVE, which hugetlb honoured
+from 2.6.27 on).
+
+What a user sees: ``mmap(MAP_PRIVATE)`` of more huge pages than the pool
+holds succeeds; the program dies with SIGBUS (2.6.26 said VM_FAULT_OOM)
+long after, at the first fault that finds no page. HugePages_Rsvd moves
+only for shared mappings. Copy-on-write after fork is an ordinary
+allocation that may fail for the parent too.
+"""
+
+from __future__ import annotations
+
+from .base import Close, Policy
+
+
+class Unreserved(Policy):
+    name = "unreserved"
+    reproduces = "Linux 2.6.26 and before (private mappings reserve nothing)"
+    user_sees = "mmap always succeeds; a fault long after can find no page and the process dies"
+    honours_noreserve = False
+    owner_cow_guarantee = False
+
+    def reserve_private(self, k, vma) -> bool:
+        return True  # nothing to reserve, nothing to fail
+
+    def close(self, k, proc, vma) -> Close | None:
+        return None
+
+    def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
+        if vma.shared:
+            # The mapping reserved its whole range at mmap: take that page.
+            if not k.hstate.dequeue_free_page():
+                return False
+            k.hstate.resv_huge_pages -= 1
+            vma.file.resv_map.region_add(idx, idx + 1)
+            return True
+        # Private: only pages nobody reserved (free > resv), else a surplus page.
+        return k.take_page(gated=True) is not None
+
+
+POLICY = Unreserved()

@@ -1,0 +1,106 @@
+"""``replay(trace, policy)``: the one driver behind the command line, the
+widgets, the notebooks and the tests.
+
+It walks a checked trace and produces one :class:`Step` per operation line,
+as trace-format v1 specifies: the outcome, and the counters after the step.
+A line that names a process which has exited or was killed, or a mapping
+whose mmap failed, is skipped (``error == "skipped"``, counters unchanged).
+
+Anything that can carry out an operation and read counters (a
+:class:`~hugelab.model.Kernel`, or the real kernel in
+:mod:`hugelab.kernel`) is a *machine* and can be driven the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Protocol
+
+from .hstate import Counters
+from .model import Kernel
+from .policies import Close, Policy
+from .trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace, parse_trace
+
+SIGNALS = ("SIGBUS", "SIGSEGV")
+
+
+class Machine(Protocol):
+    def apply(self, op: Operation) -> str | None: ...
+
+    def counters(self) -> Counters: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step record: trace-format v1's fields, plus the closes behind it."""
+
+    line: int
+    op: str
+    error: str | None
+    counters: Counters
+    closes: tuple[Close, ...] = field(default=(), compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "op": self.op, "ok": self.ok, "error": self.error,
+                "counters": self.counters.as_dict()}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict())
+
+
+class Liveness:
+    """Which processes live and which mappings exist, from the outcomes so far.
+
+    Shared by every machine so that the model and the real kernel skip the
+    same lines for the same reasons.
+    """
+
+    def __init__(self) -> None:
+        self.alive = {MAIN}
+        self.failed_mmaps: set[str] = set()
+
+    def skips(self, op: Operation) -> bool:
+        if isinstance(op, Pool):
+            return False
+        if op.proc not in self.alive:
+            return True
+        name = getattr(op, "name", None)
+        return name is not None and name in self.failed_mmaps
+
+    def record(self, op: Operation, error: str | None) -> None:
+        if isinstance(op, Mmap) and error is not None:
+            self.failed_mmaps.add(op.name)
+        elif isinstance(op, Fork) and error is None:
+            self.alive.add(op.child)
+        elif isinstance(op, Exit) or error in SIGNALS:
+            self.alive.discard(op.proc)
+
+
+def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
+    """Carry out ``trace`` on ``machine``, yielding each step as it is done."""
+    live = Liveness()
+    for op in trace:
+        if live.skips(op):
+            yield Step(op.line, op.text, "skipped", machine.counters())
+            continue
+        error = machine.apply(op)
+        live.record(op, error)
+        closes = tuple(getattr(machine, "closes", ()))
+        yield Step(op.line, op.text, error, machine.counters(), closes)
+
+
+def as_trace(trace: "Trace | str | Iterable[str]") -> Trace:
+    return trace if isinstance(trace, Trace) else parse_trace(trace)
+
+
+def replay(trace: "Trace | str", policy: "str | Policy" = "modern") -> list[Step]:
+    """Replay ``trace`` (text or parsed) under ``policy``; one :class:`Step` per operation.
+
+    Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
+    """
+    return list(drive(as_trace(trace), Kernel(policy)))

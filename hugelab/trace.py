@@ -1,0 +1,264 @@
+"""The hugelab trace language, v1: parsing and checking.
+
+A trace is plain text, one operation a line (see ``docs/trace-format.md`` in
+the shared reference; the grammar is repeated in :data:`GRAMMAR`). The
+parser checks the whole text before anything is replayed, so a bad trace
+changes nothing: it raises :class:`TraceError` naming the line and the
+problem.
+
+What only shows while replaying (an mmap that failed, a process that was
+killed or has exited) is not a text error: the replay skips such lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Union
+
+GRAMMAR = """\
+pool N [overcommit M]
+[in PROC] mmap NAME PAGES private|shared [noreserve]
+[in PROC] touch NAME PAGE [read]
+[in PROC] munmap NAME START COUNT
+[in PROC] mprotect NAME START COUNT r|rw|none
+[in PROC] madvise NAME START COUNT dontneed
+[in PROC] fork CHILD
+exit PROC"""
+
+MAIN = "main"
+PROTECTIONS = ("r", "rw", "none")
+
+
+class TraceError(ValueError):
+    """A trace that is not valid text; ``str()`` is ``line N: problem``."""
+
+    def __init__(self, line: int, problem: str) -> None:
+        super().__init__(f"line {line}: {problem}")
+        self.line = line
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation line. ``line`` is 1-based; ``text`` is the op as written."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Pool(Op):
+    pages: int
+    overcommit: int
+
+
+@dataclass(frozen=True)
+class Mmap(Op):
+    proc: str
+    name: str
+    pages: int
+    shared: bool
+    noreserve: bool
+
+
+@dataclass(frozen=True)
+class Touch(Op):
+    proc: str
+    name: str
+    page: int
+    write: bool
+
+
+@dataclass(frozen=True)
+class Munmap(Op):
+    proc: str
+    name: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Mprotect(Op):
+    proc: str
+    name: str
+    start: int
+    count: int
+    prot: str
+
+
+@dataclass(frozen=True)
+class Madvise(Op):
+    proc: str
+    name: str
+    start: int
+    count: int
+    advice: str
+
+
+@dataclass(frozen=True)
+class Fork(Op):
+    proc: str
+    child: str
+
+
+@dataclass(frozen=True)
+class Exit(Op):
+    proc: str
+
+
+Operation = Union[Pool, Mmap, Touch, Munmap, Mprotect, Madvise, Fork, Exit]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A checked trace: its operations and the text they came from."""
+
+    ops: tuple[Operation, ...]
+    text: str
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self):
+        return iter(self.ops)
+
+
+def _number(word: str, what: str, line: int) -> int:
+    if not word.isdigit() or not word.isascii():
+        raise TraceError(line, f"{what} must be a whole number, not {word!r}")
+    return int(word)
+
+
+def _name(word: str, what: str, line: int) -> str:
+    if not (word[0].isalpha() or word[0] == "_") or not all(c.isalnum() or c in "_-." for c in word):
+        raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
+    return word
+
+
+class _Checker:
+    """Tracks what the text has created so far, process by process."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
+        self.mappings: dict[str, int] = {}  # name -> pages
+
+    def process(self, proc: str, line: int) -> set[str]:
+        if proc not in self.processes:
+            raise TraceError(line, f"no process {proc!r} (create it with 'fork {proc}')")
+        return self.processes[proc]
+
+    def mapping(self, proc: str, name: str, line: int) -> int:
+        known = self.process(proc, line)
+        if name not in known:
+            if name in self.mappings:
+                raise TraceError(line, f"process {proc!r} has no mapping {name!r} (it was mapped in another process)")
+            raise TraceError(line, f"no mapping {name!r} (create it with 'mmap {name} PAGES private')")
+        return self.mappings[name]
+
+    def range(self, proc: str, name: str, start: int, count: int, line: int) -> None:
+        pages = self.mapping(proc, name, line)
+        if start + count > pages:
+            raise TraceError(
+                line, f"pages [{start}, {start + count}) are outside mapping {name!r}, which has {pages} pages"
+            )
+
+
+def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
+    proc = MAIN
+    if words[0] == "in":
+        if len(words) < 3:
+            raise TraceError(line, "'in PROC' must be followed by an operation")
+        proc = _name(words[1], "process", line)
+        words = words[2:]
+        if words[0] in ("pool", "exit"):
+            raise TraceError(line, f"'{words[0]}' does not take 'in PROC'")
+    op, args = words[0], words[1:]
+
+    def arity(low: int, high: int, usage: str) -> None:
+        if not low <= len(args) <= high:
+            raise TraceError(line, f"wrong number of words for {op}: expected '{usage}'")
+
+    if op == "pool":
+        arity(1, 3, "pool N [overcommit M]")
+        pages = _number(args[0], "pool size", line)
+        overcommit = 0
+        if len(args) > 1:
+            if args[1] != "overcommit" or len(args) != 3:
+                raise TraceError(line, "expected 'pool N' or 'pool N overcommit M'")
+            overcommit = _number(args[2], "overcommit", line)
+        return Pool(line, text, pages, overcommit)
+    if op == "mmap":
+        arity(3, 4, "mmap NAME PAGES private|shared [noreserve]")
+        name = _name(args[0], "mapping", line)
+        check.process(proc, line)
+        if name in check.mappings:
+            raise TraceError(line, f"mapping {name!r} is created twice (names are unique within a trace)")
+        pages = _number(args[1], "PAGES", line)
+        if args[2] not in ("private", "shared"):
+            raise TraceError(line, f"expected 'private' or 'shared', not {args[2]!r}")
+        if len(args) == 4 and args[3] != "noreserve":
+            raise TraceError(line, f"expected 'noreserve' or nothing after {args[2]!r}, not {args[3]!r}")
+        check.mappings[name] = pages
+        check.processes[proc].add(name)
+        return Mmap(line, text, proc, name, pages, args[2] == "shared", len(args) == 4)
+    if op == "touch":
+        arity(2, 3, "touch NAME PAGE [read]")
+        name = args[0]
+        page = _number(args[1], "PAGE", line)
+        if len(args) == 3 and args[2] != "read":
+            raise TraceError(line, f"expected 'read' or nothing after the page, not {args[2]!r}")
+        check.range(proc, name, page, 1, line)
+        return Touch(line, text, proc, name, page, len(args) == 2)
+    if op in ("munmap", "mprotect", "madvise"):
+        usage = {
+            "munmap": "munmap NAME START COUNT",
+            "mprotect": "mprotect NAME START COUNT r|rw|none",
+            "madvise": "madvise NAME START COUNT dontneed",
+        }[op]
+        want = 3 if op == "munmap" else 4
+        arity(want, want, usage)
+        name = args[0]
+        start = _number(args[1], "START", line)
+        count = _number(args[2], "COUNT", line)
+        check.range(proc, name, start, count, line)
+        if op == "munmap":
+            return Munmap(line, text, proc, name, start, count)
+        if op == "mprotect":
+            if args[3] not in PROTECTIONS:
+                raise TraceError(line, f"protection must be r, rw or none, not {args[3]!r}")
+            return Mprotect(line, text, proc, name, start, count, args[3])
+        if args[3] != "dontneed":
+            raise TraceError(line, f"the only advice is 'dontneed', not {args[3]!r}")
+        return Madvise(line, text, proc, name, start, count, args[3])
+    if op == "fork":
+        arity(1, 1, "fork CHILD")
+        known = check.process(proc, line)
+        child = _name(args[0], "process", line)
+        if child in check.processes:
+            raise TraceError(line, f"process {child!r} is created twice (names are unique within a trace)")
+        check.processes[child] = set(known)
+        return Fork(line, text, proc, child)
+    if op == "exit":
+        arity(1, 1, "exit PROC")
+        check.process(args[0], line)
+        return Exit(line, text, args[0])
+    raise TraceError(line, f"unknown operation {op!r}; a line is one of:\n{GRAMMAR}")
+
+
+def parse_trace(text: str | Iterable[str]) -> Trace:
+    """Check a whole trace and return it; raise :class:`TraceError` on the first bad line."""
+    if not isinstance(text, str):
+        text = "\n".join(text)
+    check = _Checker()
+    ops: list[Operation] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            continue
+        ops.append(_parse_line(words, number, " ".join(words), check))
+    return Trace(tuple(ops), text)
+
+
+def format_ops(ops: Iterable[Operation]) -> str:
+    """Trace text for ``ops``, one per line (the form shrinking prints)."""
+    return "".join(op.text + "\n" for op in ops)

@@ -1,0 +1,101 @@
+"""Huge pages, the files behind mappings, and VMAs (kernel: ``vm_area_struct``).
+
+Offsets are in huge pages from the start of the mmap, whatever splits
+happened since (kernel: ``vma_hugecache_offset``). A VMA covers the
+half-open window ``[start, end)`` of its mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .resv_map import ResvMap
+
+
+@dataclass(eq=False)
+class Page:
+    """One huge page (kernel: a hugetlb folio).
+
+    ``mapcount`` counts page-table entries pointing at it; a shared
+    mapping's page is also held by its file's page cache.
+    ``restore_reserve`` makes the page give a reservation back when freed.
+    """
+
+    anon: bool
+    mapcount: int = 0
+    in_page_cache: bool = False
+    restore_reserve: bool = False
+
+    def unused(self) -> bool:
+        return self.mapcount == 0 and not self.in_page_cache
+
+
+@dataclass(eq=False)
+class HugetlbFile:
+    """The file behind one mmap call (anonymous hugetlb mmaps get a private one).
+
+    For MAP_SHARED its resv_map lives here (kernel: on the inode) and means
+    *reserved*; ``page_cache`` holds the pages. ``vmas`` counts the VMAs,
+    in every process, that still map the file: when it drops to zero the
+    file is evicted and what it still reserves is given back.
+    """
+
+    name: str
+    pages: int
+    shared: bool
+    noreserve: bool
+    resv_map: ResvMap = field(default_factory=ResvMap)
+    page_cache: dict[int, Page] = field(default_factory=dict)
+    vmas: int = 0
+    #: offsets whose reservation a fault used, noted for the "truth" of the
+    #: arithmetic panel only (the pre-fix kernel kept no such record)
+    consumed: set[int] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class VMA:
+    """One virtual memory area: the window ``[start, end)`` of ``file``.
+
+    ``ptes`` maps offsets to the pages this process has mapped there.
+    ``private_data`` is what the policy keeps per VMA (kernel:
+    ``vm_private_data``): a remaining count before 84afd99b, a shared
+    ``ResvMap`` after. ``owner`` and ``unmapped`` are the HPAGE_RESV_OWNER
+    and HPAGE_RESV_UNMAPPED flags kept beside it.
+    """
+
+    file: HugetlbFile
+    start: int
+    end: int
+    prot: str = "rw"
+    private_data: Any = None
+    owner: bool = False
+    unmapped: bool = False
+    ptes: dict[int, Page] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> bool:
+        return self.file.shared
+
+    @property
+    def noreserve(self) -> bool:
+        return self.file.noreserve
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def split_at(self, offset: int) -> "VMA":
+        """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest.
+
+        Like the kernel's ``vm_area_dup`` the new VMA copies ``private_data``
+        and the flags; the policy's ``open`` hook then decides what the copy
+        means (a second reference to the same map, or a duplicated count).
+        """
+        upper = VMA(
+            self.file, offset, self.end, self.prot, self.private_data, self.owner, self.unmapped,
+            {i: p for i, p in self.ptes.items() if i >= offset},
+        )
+        self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
+        self.end = offset
+        self.file.vmas += 1
+        return upper
