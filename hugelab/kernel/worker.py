@@ -1,0 +1,130 @@
+"""A trace process on the real kernel: a forked child that makes the syscalls.
+
+The controller sends one JSON command a line on the worker's command pipe;
+the worker makes the call and answers on its own answer pipe with ``ok``,
+``err ENAME`` or ``pid N`` (after a fork). A fault that kills it (SIGBUS,
+SIGSEGV) simply kills it: the controller sees the death, not an answer.
+
+Mappings are ``mmap(NULL, pages * HPAGE, PROT_READ|PROT_WRITE,
+MAP_ANONYMOUS|MAP_HUGETLB|MAP_PRIVATE or MAP_SHARED [|MAP_NORESERVE])``;
+each at an address of its own (see ``KernelMachine``); a touch is a one-byte write (``memset``) or read (``string_at``) at the
+start of the huge page.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import faulthandler
+import json
+import os
+import resource
+import signal
+
+PROT = {"none": 0, "r": 1, "rw": 3}
+MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS = 0x01, 0x02, 0x20
+MAP_NORESERVE, MAP_HUGETLB, MAP_FIXED_NOREPLACE = 0x4000, 0x40000, 0x100000
+MADV_DONTNEED = 4
+PR_SET_DUMPABLE = 4
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+for _call in (_libc.munmap, _libc.mprotect, _libc.madvise):
+    _call.restype = ctypes.c_int
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _errno_name() -> str:
+    return errno.errorcode.get(ctypes.get_errno(), "EIO")
+
+
+class Worker:
+    """The loop a worker process runs until it exits or is killed."""
+
+    def __init__(self, name: str, pipes: dict[str, tuple[int, int]], hpage: int) -> None:
+        self.pipes = pipes  # process name -> (command read end, answer write end)
+        self.hpage = hpage
+        self.base: dict[str, int] = {}  # mapping name -> address of page 0
+        self._become(name)
+
+    def _become(self, name: str) -> None:
+        self.name = name
+        self.commands = open(self.pipes[name][0], "rb", buffering=0, closefd=False)
+        self.answers = self.pipes[name][1]
+
+    def run(self) -> None:
+        while True:
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = self.commands.read(1)
+                if not chunk:  # the controller is gone: so are we
+                    os._exit(0)
+                line += chunk
+            answer = self.execute(json.loads(line))
+            os.write(self.answers, answer.encode() + b"\n")
+
+    def _range(self, cmd: dict) -> tuple[int, int]:
+        return self.base[cmd["name"]] + cmd["start"] * self.hpage, cmd["count"] * self.hpage
+
+    def execute(self, cmd: dict) -> str:
+        op = cmd["op"]
+        if op == "mmap":
+            flags = MAP_ANONYMOUS | MAP_HUGETLB | (MAP_SHARED if cmd["shared"] else MAP_PRIVATE)
+            if cmd["noreserve"]:
+                flags |= MAP_NORESERVE
+            # Each mapping gets addresses no other mapping of the trace ever
+            # uses, so a page unmapped stays unmapped (touching it is SIGSEGV,
+            # as the trace means) instead of landing in a later mapping.
+            addr = _libc.mmap(cmd["addr"], cmd["pages"] * self.hpage, PROT["rw"],
+                              flags | MAP_FIXED_NOREPLACE, -1, 0)
+            if addr in (None, MAP_FAILED):
+                return "err " + _errno_name()
+            self.base[cmd["name"]] = addr
+            return "ok"
+        if op == "touch":
+            addr = self.base[cmd["name"]] + cmd["page"] * self.hpage
+            if cmd["write"]:
+                ctypes.memset(addr, 1, 1)
+            else:
+                ctypes.string_at(addr, 1)
+            return "ok"
+        if op in ("munmap", "mprotect", "madvise"):
+            addr, length = self._range(cmd)
+            if op == "munmap":
+                result = _libc.munmap(addr, length)
+            elif op == "mprotect":
+                result = _libc.mprotect(addr, length, PROT[cmd["prot"]])
+            else:
+                result = _libc.madvise(addr, length, MADV_DONTNEED)
+            return "ok" if result == 0 else "err " + _errno_name()
+        if op == "fork":
+            pid = os.fork()
+            if pid == 0:
+                self._become(cmd["child"])
+                return self.run()  # never returns
+            return f"pid {pid}"
+        if op == "exit":
+            os._exit(0)
+        return "err EINVAL"
+
+
+def start_worker(name: str, pipes: dict[str, tuple[int, int]], keep: set[int], hpage: int) -> None:
+    """Body of a freshly forked worker: tidy the process, then serve forever."""
+    try:
+        # Keep only the worker-side pipe ends: then, if the controller dies,
+        # every command pipe reads end-of-file and the workers go too.
+        low = 3
+        for fd in sorted(keep) + [resource.getrlimit(resource.RLIMIT_NOFILE)[0]]:
+            os.closerange(low, fd)
+            low = fd + 1
+        faulthandler.disable()  # a SIGBUS must kill silently, as it would a C program
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the controller cleans up on Ctrl-C
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)  # no core dump of huge pages
+        Worker(name, pipes, hpage).run()
+    finally:
+        os._exit(0)
