@@ -35,6 +35,29 @@ class Kernel:
     def counters(self) -> Counters:
         return self.hstate.counters()
 
+    def outstanding_reservations(self) -> int:
+        """Reservations that should be on Rsvd now, counted from the mappings.
+
+        Private: every owner piece's pages whose reservation is unused (the
+        policy's truth, whatever it credits). Shared: offsets a live file
+        reserves that have no page yet.
+        """
+        total = sum(self.policy.unused_reservation(vma)
+                    for proc in self.procs.values() for _, vma in proc.all_vmas() if not vma.shared)
+        for file in {id(f): f for f in self.files.values() if f.shared and f.vmas}.values():
+            total += len(file.resv_map) - sum(1 for i in file.page_cache if file.resv_map.region_count(i, i + 1))
+        return total
+
+    def pending_restores(self) -> int:
+        """Pages marked restore_reserve that someone still maps (v6.9+).
+
+        Their reservation was already handed back when the owner unmapped
+        them, and comes back onto Rsvd only when the page is freed.
+        """
+        pages = {id(p): p for proc in self.procs.values() for _, vma in proc.all_vmas()
+                 for p in vma.ptes.values() if p.restore_reserve}
+        return len(pages)
+
     # -- the one entry point ---------------------------------------------
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
@@ -238,11 +261,12 @@ class Kernel:
             return None
         if not self.policy.madvise_dontneed:
             return "EINVAL"
-        # No split: the pages go, the VMAs stay. Holes are reported after.
-        dropped: list[Page] = []
-        for vma in proc.pieces(name):
-            dropped += self._zap(vma, max(start, vma.start), min(end, vma.end))
-        self._free_pages(dropped)
+        # No split: the pages go, the VMAs stay; holes are reported after.
+        # Unlike munmap and exit, madvise zaps and frees one VMA at a time,
+        # so the zap of a later VMA sees the pool after the earlier frees
+        # (observable through the v6.9 restore, which needs Surp == 0).
+        for vma in list(proc.pieces(name)):
+            self._free_pages(self._zap(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     # -- processes -----------------------------------------------------------

@@ -242,7 +242,8 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         arity(1, 1, "exit PROC")
         check.process(args[0], line)
         return Exit(line, text, args[0])
-    raise TraceError(line, f"unknown operation {op!r}; a line is one of:\n{GRAMMAR}")
+    raise TraceError(line, f"unknown operation {op!r} (expected pool, mmap, touch, munmap, mprotect, "
+                           "madvise, fork or exit)")
 
 
 def parse_trace(text: str | Iterable[str]) -> Trace:

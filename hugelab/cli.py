@@ -1,0 +1,227 @@
+"""The ``hugelab`` command line (also ``python -m hugelab``).
+
+Exit status: 0 success; 1 a check found a difference (``verify``); 2 a bad
+trace or bad arguments, with one line saying what (``line N: ...`` for a
+trace); 3 the real kernel cannot be used here, with one line saying why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from typing import Sequence
+
+from . import scenarios
+from .hstate import signed
+from .invariants import WRAPPED
+from .policies import DEFAULT, POLICIES
+from .replay import Step, as_trace, replay
+from .trace import Trace, TraceError
+
+
+class UsageError(Exception):
+    """Bad arguments: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def _read_trace(source: str) -> Trace:
+    if source == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            if source in scenarios.names():
+                text = scenarios.load(source)
+            else:
+                raise UsageError(f"no trace file {source!r} (and no scenario of that name: "
+                                 f"see 'hugelab scenarios')") from None
+        except OSError as e:
+            raise UsageError(f"cannot read {source!r}: {e.strerror}") from None
+    return as_trace(text)
+
+
+def show(value: int) -> str:
+    """A counter as the kernel prints it, with its meaning when it wrapped."""
+    return f"{value} (= {signed(value)})" if value >= WRAPPED else str(value)
+
+
+def outcome(step: Step) -> str:
+    return step.error or "ok"
+
+
+def table(steps: Sequence[Step]) -> str:
+    """The readable replay table: line, op, Total, Free, Rsvd, Surp, outcome."""
+    rows = [("line", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
+    for s in steps:
+        c = s.counters
+        rows.append((str(s.line), s.op, show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s)))
+    return _format(rows, right={0, 2, 3, 4, 5})
+
+
+def _format(rows: list[tuple[str, ...]], right: set[int]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
+    """Side by side, one column block per policy; ``*`` marks rows that differ."""
+    runs = [replay(trace, p) for p in policies]
+    header = ["", "line", "op"] + [f"{p} T/F/R/S outcome" for p in policies]
+    rows = [tuple(header)]
+    differ = 0
+    for steps in zip(*runs):
+        same = all(s == steps[0] for s in steps)
+        differ += not same
+        cells = ["" if same else "*", str(steps[0].line), steps[0].op]
+        for s in steps:
+            c = s.counters
+            cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}")
+        rows.append(tuple(cells))
+    return _format(rows, right={1}), differ
+
+
+def _cmd_replay(args) -> int:
+    trace = _read_trace(args.trace)
+    if args.kernel:
+        from .kernel import replay_kernel
+        steps = replay_kernel(trace)
+    else:
+        steps = replay(trace, args.policy)
+    if args.json:
+        for s in steps:
+            print(s.to_json())
+    else:
+        print(table(steps))
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    policies = args.policy or ["double-credit", "region-count"]
+    if len(policies) < 2:
+        raise UsageError("compare needs two policies: --policy A --policy B")
+    text, differ = compare_table(_read_trace(args.trace), policies)
+    print(text)
+    print(f"{differ} step(s) differ" if differ else "no step differs")
+    return 0
+
+
+def _cmd_scenarios(args) -> int:
+    if args.name:
+        try:
+            print(scenarios.load(args.name), end="")
+        except KeyError as e:
+            raise UsageError(e.args[0]) from None
+        return 0
+    width = max(len(n) for n in scenarios.names())
+    for name in scenarios.names():
+        print(f"{name.ljust(width)}  {scenarios.describe(name)[:100]}")
+    return 0
+
+
+def _cmd_verify(args) -> int:
+    from .verify import verify
+    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
+
+
+def _cmd_hunt(args) -> int:
+    from .hunt import hunt
+    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
+
+
+def _cmd_exercise(args) -> int:
+    from .exercise import exercise
+    print(exercise(args.seed, answers=args.answers, policy=args.policy, length=args.length), end="")
+    return 0
+
+
+def _cmd_app(args) -> int:
+    from .app import serve
+    return serve(args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hugelab", description="How Linux counts hugetlb reservations: replay, compare, verify.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
+
+    p = sub.add_parser("replay", help="replay a trace and show the counters after each step")
+    p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
+    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
+    p.add_argument("--kernel", action="store_true", help="replay on this machine's running kernel (root)")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line (trace-format v1)")
+    p.set_defaults(run=_cmd_replay)
+
+    p = sub.add_parser("compare", help="replay a trace under two policies side by side")
+    p.add_argument("trace")
+    p.add_argument("--policy", action="append", choices=list(POLICIES), help="give twice (default double-credit, region-count)")
+    p.set_defaults(run=_cmd_compare)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios, or print one")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=_cmd_scenarios)
+
+    p = sub.add_parser("verify", help="random traces on the kernel and under modern, step by step")
+    p.add_argument("--traces", type=int, default=100)
+    p.add_argument("--length", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_cmd_verify)
+
+    p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
+    p.add_argument("--policy", default="double-credit", choices=list(POLICIES))
+    p.add_argument("--traces", type=int, default=2000)
+    p.add_argument("--length", type=int, default=12)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(run=_cmd_hunt)
+
+    p = sub.add_parser("exercise", help="a random trace to predict (? marks), or its answers")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--answers", action="store_true", help="fill in the counters")
+    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES))
+    p.add_argument("--length", type=int, default=8)
+    p.set_defaults(run=_cmd_exercise)
+
+    p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
+    p.add_argument("--port", type=int, default=8866)
+    p.set_defaults(run=_cmd_app)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        for name in ("traces", "length"):
+            if getattr(args, name, 1) < 1:
+                raise UsageError(f"--{name} must be at least 1")
+        return args.run(args)
+    except (TraceError, UsageError) as e:
+        print(f"hugelab: {e}" if isinstance(e, UsageError) else str(e), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("hugelab: interrupted; the pool and processes were put back", file=sys.stderr)
+        return 130
+    except Exception as e:  # the kernel cannot be used: one line, not a traceback
+        from .kernel import KernelReplayError, KernelUnavailable
+        if isinstance(e, KernelUnavailable):
+            print(f"hugelab: cannot use the kernel: {e}", file=sys.stderr)
+            return 3
+        if isinstance(e, KernelReplayError):
+            print(f"hugelab: kernel replay failed: {e}", file=sys.stderr)
+            return 3
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""``hugelab verify``: random traces on the running kernel and under ``modern``.
+
+Every step must agree: the four counters and the outcome. On the first
+mismatch the trace is shrunk (lines dropped while the mismatch persists,
+each candidate replayed on the kernel again) and printed ready to paste,
+with both sides' counters.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TextIO
+
+from .generate import random_trace
+from .replay import Step, replay
+from .shrink import shrink
+from .trace import parse_trace
+
+
+def side_by_side(kernel: list[Step], model: list[Step]) -> str:
+    """Both sides of a replay, one line a step, ``<--`` where they differ."""
+    lines = []
+    for k, m in zip(kernel, model):
+        mark = "" if k == m else "   <-- differs"
+        lines.append(f"  line {k.line:3}  {k.op:32} kernel {str(k.counters):14} {k.error or 'ok':8}"
+                     f" model {str(m.counters):14} {m.error or 'ok'}{mark}")
+    return "\n".join(lines)
+
+
+def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None) -> int:
+    """Compare ``traces`` random traces; 0 when all match, 1 on a mismatch."""
+    from .kernel import KernelSession, replay_on
+
+    steps = 0
+    with KernelSession() as session:
+        def differs(text: str) -> bool:
+            trace = parse_trace(text)
+            return replay_on(session, trace) != replay(trace, "modern")
+
+        for n in range(traces):
+            text = random_trace(random.Random(seed + n), length)
+            trace = parse_trace(text)
+            kernel, model = replay_on(session, trace), replay(trace, "modern")
+            if kernel != model:
+                if progress:
+                    print(file=progress)
+                small = shrink(text, differs)
+                trace = parse_trace(small)
+                print(f"MISMATCH in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n", file=out)
+                print(small, file=out)
+                print(side_by_side(replay_on(session, trace), replay(trace, "modern")), file=out)
+                return 1
+            steps += len(trace)
+            if progress and (n + 1) % 10 == 0 or n + 1 == traces:
+                if progress:
+                    print(f"\r  {n + 1}/{traces} traces, {steps} steps: all match so far", end="", file=progress, flush=True)
+    if progress:
+        print(file=progress)
+    print(f"verified {traces} traces, {steps} steps: all match", file=out)
+    return 0

@@ -1,0 +1,173 @@
+"""Tables measured on Linux 6.18 (kernel-semantics.md section 7), as traces.
+
+Each entry: the trace, then one expected ``T/F/R/S`` (and outcome, when not
+ok) per operation line. Tables K-P and R-T need files, SysV shm, mremap or
+unaligned addresses, which trace v1 cannot say.
+"""
+
+TABLES = {
+    "A": ("""
+pool 8
+mmap a 4 private
+touch a 0
+munmap a 1 1
+touch a 3
+munmap a 0 1
+munmap a 2 2
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/2/0", "8/6/1/0", "8/7/1/0", "8/8/0/0"]),
+    "A2": ("""
+pool 8
+mmap a 4 private
+touch a 0
+munmap a 1 1
+munmap a 0 4
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/2/0", "8/8/0/0"]),
+    "B": ("""
+pool 8
+mmap a 4 private
+touch a 0
+mprotect a 1 1 r
+touch a 1 read
+touch a 2
+munmap a 3 1
+munmap a 1 1
+munmap a 0 4
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/3/0", "8/6/2/0", "8/5/1/0", "8/5/0/0", "8/6/0/0", "8/8/0/0"]),
+    "C": ("""
+pool 8
+mmap a 2 private
+touch a 0
+madvise a 0 1 dontneed
+touch a 0
+munmap a 0 2
+""", ["8/8/0/0", "8/8/2/0", "8/7/1/0", "8/8/2/0", "8/7/1/0", "8/8/0/0"]),
+    "D": ("""
+pool 8
+mmap a 4 private
+touch a 0
+fork c
+in c touch a 0 read
+in c touch a 0
+in c touch a 1
+exit c
+touch a 0
+touch a 1
+munmap a 0 4
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/3/0", "8/7/3/0", "8/6/3/0", "8/5/3/0", "8/7/3/0",
+      "8/7/3/0", "8/6/2/0", "8/8/0/0"]),
+    "E": ("""
+pool 8
+mmap a 4 private
+touch a 0
+fork c
+touch a 0
+touch a 2
+in c touch a 0 read
+exit c
+munmap a 0 4
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/3/0", "8/6/3/0", "8/5/2/0", "8/5/2/0", "8/6/2/0", "8/8/0/0"]),
+    "F": ("""
+pool 2
+mmap a 2 private
+touch a 0
+fork c
+touch a 0
+in c touch a 0 read
+exit c
+munmap a 0 2
+""", ["2/2/0/0", "2/2/2/0", "2/1/1/0", "2/1/1/0", "2/1/1/0", "2/1/1/0 SIGBUS", "2/1/1/0 skipped",
+      "2/2/0/0"]),
+    "G": ("""
+pool 4
+mmap a 5 private
+mmap b 3 private
+mmap c 2 private
+mmap d 1 private
+munmap b 0 3
+munmap d 0 1
+""", ["4/4/0/0", "4/4/0/0 ENOMEM", "4/4/3/0", "4/4/3/0 ENOMEM", "4/4/4/0", "4/4/1/0", "4/4/0/0"]),
+    "H": ("""
+pool 4
+mmap n 6 private noreserve
+touch n 0
+mmap r 3 private
+fork c
+in c touch n 1
+munmap r 0 3
+fork d
+in d touch n 1
+exit d
+munmap n 0 6
+""", ["4/4/0/0", "4/4/0/0", "4/3/0/0", "4/3/3/0", "4/3/3/0", "4/3/3/0 SIGBUS", "4/3/0/0", "4/3/0/0",
+      "4/2/0/0", "4/3/0/0", "4/4/0/0"]),
+    "I": ("""
+pool 2 overcommit 4
+mmap a 4 private
+touch a 0
+touch a 1
+touch a 2
+munmap a 3 1
+munmap a 0 1
+munmap a 1 2
+mmap b 7 private
+mmap c 6 private
+munmap c 0 6
+mmap d 3 private noreserve
+touch d 0
+touch d 1
+touch d 2
+munmap d 0 3
+""", ["2/2/0/0", "4/4/4/2", "4/3/3/2", "4/2/2/2", "4/1/1/2", "3/0/0/1", "2/0/0/0", "2/2/0/0",
+      "2/2/0/0 ENOMEM", "6/6/6/4", "2/2/0/0", "2/2/0/0", "2/1/0/0", "2/0/0/0", "3/0/0/1", "2/2/0/0"]),
+    "J": ("""
+pool 6
+mmap a 4 private
+touch a 0
+pool 0
+touch a 1
+munmap a 2 1
+munmap a 0 4
+""", ["6/6/0/0", "6/6/4/0", "6/5/3/0", "4/3/3/4", "4/2/2/4", "3/1/1/3", "0/0/0/0"]),
+    "Q": ("""
+pool 8
+mmap a 4 shared
+touch a 0
+fork c
+in c touch a 1
+exit c
+munmap a 2 1
+munmap a 0 2
+munmap a 3 1
+mmap n 4 shared noreserve
+touch n 0
+munmap n 0 4
+""", ["8/8/0/0", "8/8/4/0", "8/7/3/0", "8/7/3/0", "8/6/2/0", "8/6/2/0", "8/6/2/0", "8/6/2/0", "8/8/0/0",
+      "8/8/0/0", "8/7/0/0", "8/8/0/0"]),
+}
+
+#: kernel-semantics 6.1 and the trace-format example: Rsvd per step, per policy
+SEED = """\
+pool 8
+mmap a 4 private
+touch a 0
+munmap a 1 1
+munmap a 0 1
+munmap a 2 2
+"""
+SEED_RSVD = {
+    "unreserved": [0, 0, 0, 0, 0, 0],
+    "double-credit": [0, 4, 3, 0, 18446744073709551613, 18446744073709551610],
+    "region-count": [0, 4, 3, 2, 2, 0],
+    "modern": [0, 4, 3, 2, 2, 0],
+}
+SEED_FREE = {
+    "unreserved": [8, 8, 7, 7, 8, 8],
+    "double-credit": [8, 8, 7, 7, 8, 8],
+    "region-count": [8, 8, 7, 7, 8, 8],
+    "modern": [8, 8, 7, 7, 8, 8],
+}
+
+
+def as_rows(steps):
+    """Steps as the tables write them: ``T/F/R/S`` plus the outcome when not ok."""
+    return [str(s.counters) + (f" {s.error}" if s.error else "") for s in steps]

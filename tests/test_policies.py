@@ -1,0 +1,88 @@
+"""Golden tests: the measured tables under modern, history under every policy."""
+
+import pytest
+
+from golden import SEED, SEED_FREE, SEED_RSVD, TABLES, as_rows
+from hugelab import POLICIES, replay, scenarios
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_modern_reproduces_the_tables_measured_on_linux_6_18(table):
+    trace, expected = TABLES[table]
+    assert as_rows(replay(trace, "modern")) == expected
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+def test_the_seed_scenario_under_every_policy(policy):
+    steps = replay(SEED, policy)
+    assert [s.counters.rsvd for s in steps] == SEED_RSVD[policy]
+    assert [s.counters.free for s in steps] == SEED_FREE[policy]
+    assert all(s.ok for s in steps)
+
+
+def test_seed_closed_by_one_munmap_wraps_to_minus_six_before_the_fix_and_zero_after():
+    trace = "pool 8\nmmap a 4 private\ntouch a 0\nmunmap a 1 1\nmunmap a 0 4\n"
+    assert replay(trace, "double-credit")[-1].counters.rsvd == 2**64 - 6
+    assert replay(trace, "region-count")[-1].counters.rsvd == 0
+
+
+def test_double_credit_arithmetic_credits_the_copied_count_per_piece():
+    steps = replay(SEED, "double-credit")
+    credits = [c.credit for s in steps for c in s.closes]
+    unused = [c.unused for s in steps for c in s.closes]
+    assert credits == [3, 3, 3]  # every piece hands back the count copied at the split
+    assert unused == [1, 0, 2]  # what really was unused: 3 in all
+
+
+def test_region_count_arithmetic_credits_each_window_once():
+    steps = replay(SEED, "region-count")
+    closes = [c for s in steps for c in s.closes]
+    assert [(c.start, c.end, c.credit) for c in closes] == [(1, 2, 1), (0, 1, 0), (2, 4, 2)]
+    assert closes[-1].formula == "unused = (end - start) - region_count(map, start, end) = 2 - 0 = 2"
+
+
+def test_lost_reservation_before_the_fix_and_enomem_after():
+    trace = scenarios.load("lost-reservation")
+    before, after = replay(trace, "double-credit"), replay(trace, "region-count")
+    assert before[-1].error == "SIGBUS"  # main's reserved fault finds no page
+    assert str(before[5].counters) == "8/7/7/0" and before[5].ok  # b could reserve 7
+    assert after[5].error == "ENOMEM" and after[-1].ok
+
+
+def test_unreserved_mmap_succeeds_and_the_fault_fails_long_after():
+    trace = "pool 2\nmmap a 4 private\ntouch a 0\ntouch a 1\ntouch a 2\n"
+    steps = replay(trace, "unreserved")
+    assert [s.error for s in steps] == [None, None, None, None, "SIGBUS"]
+    assert replay(trace, "modern")[1].error == "ENOMEM"
+
+
+def test_historical_policies_reject_madvise_dontneed_on_hugetlb():
+    trace = "pool 2\nmmap a 1 private\ntouch a 0\nmadvise a 0 1 dontneed\n"
+    for policy in ("unreserved", "double-credit", "region-count"):
+        assert replay(trace, policy)[-1].error == "EINVAL"
+    assert replay(trace, "modern")[-1].ok
+
+
+def test_double_credit_refuses_a_shared_fault_when_every_free_page_is_reserved():
+    trace = "pool 1\nmmap a 1 shared\ntouch a 0\n"
+    assert replay(trace, "double-credit")[-1].error == "SIGBUS"  # vma_has_private_reserves() == 0
+    assert replay(trace, "region-count")[-1].ok
+
+
+def test_modern_wraps_rsvd_while_a_child_still_maps_an_unmapped_owner_page():
+    # Found by `hugelab hunt --policy modern`, and measured on Linux 6.18 (test_kernel).
+    steps = replay(scenarios.load("fork-unmap-wrap"), "modern")
+    assert [s.counters.rsvd for s in steps] == [0, 2, 1, 1, 2**64 - 1, 0]
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
+    from hugelab import parse_trace
+    text = scenarios.load(name)
+    assert len(scenarios.describe(name)) > 40
+    for policy in POLICIES:
+        assert len(replay(text, policy)) == len(parse_trace(text))
+    # under today's kernel a scenario only skips lines after a process died
+    steps = replay(text, "modern")
+    first_death = next((i for i, s in enumerate(steps) if s.error in ("SIGBUS", "SIGSEGV", "ENOMEM")), len(steps))
+    assert all(s.error != "skipped" for s in steps[:first_death])
