@@ -17,7 +17,7 @@ WEIGHTS = {"touch": 34, "mmap": 14, "munmap": 10, "mprotect": 7, "madvise": 7,
 
 
 def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
-                 weights: dict[str, int] | None = None) -> str:
+                 weights: dict[str, int] | None = None, min_pool: int = 0) -> str:
     """A random trace of ``length`` operation lines (the first is ``pool``)."""
     weights = weights or WEIGHTS
     kinds, kind_weights = list(weights), list(weights.values())
@@ -26,7 +26,7 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     children = 0
 
     def pool_line() -> str:
-        n = rng.randint(0, max_pool)
+        n = rng.randint(min_pool, max_pool)
         return f"pool {n} overcommit {rng.randint(0, 4)}" if rng.random() < 0.4 else f"pool {n}"
 
     lines = [pool_line()]

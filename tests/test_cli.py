@@ -1,0 +1,91 @@
+"""The command line as a user runs it: output, JSON records, exit statuses."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from golden import SEED
+from hugelab.cli import main
+
+
+def run(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "hugelab", *args], input=stdin, capture_output=True, text=True)
+
+
+def test_replay_json_is_trace_format_v1(tmp_path):
+    path = tmp_path / "seed.trace"
+    path.write_text(SEED)
+    done = run("replay", str(path), "--policy", "double-credit", "--json")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[2] == {"line": 3, "op": "touch a 0", "ok": True, "error": None,
+                          "counters": {"total": 8, "free": 7, "rsvd": 3, "surp": 0}}
+    assert [r["counters"]["rsvd"] for r in records][-1] == 18446744073709551610
+
+
+def test_replay_table_reads_from_stdin_and_shows_what_a_wrap_means():
+    done = run("replay", "-", "--policy", "double-credit", stdin=SEED)
+    assert done.returncode == 0
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["line", "op", "Total", "Free", "Rsvd", "Surp", "outcome"]
+    assert "18446744073709551610 (= -6)" in rows[-1]
+    assert rows[-1].split()[-1] == "ok"
+
+
+def test_replay_defaults_to_modern_and_takes_scenario_names():
+    done = run("replay", "seed", "--json")
+    assert [json.loads(r)["counters"]["rsvd"] for r in done.stdout.splitlines()] == [0, 4, 3, 2, 2, 0]
+
+
+def test_compare_marks_the_steps_that_differ():
+    done = run("compare", "seed", "--policy", "double-credit", "--policy", "region-count")
+    assert done.returncode == 0
+    marked = [line for line in done.stdout.splitlines() if line.startswith("*")]
+    assert len(marked) == 3
+    assert done.stdout.splitlines()[-1] == "3 step(s) differ"
+
+
+def test_scenarios_lists_and_prints():
+    listing = run("scenarios")
+    assert "seed" in listing.stdout and "lost-reservation" in listing.stdout
+    assert run("scenarios", "seed").stdout.rstrip().endswith("munmap a 2 2")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("pool 8\nmmap a 4 private\nfly a\n", "line 3: unknown operation 'fly'"),
+    ("pool 8\nmmap a x private\n", "line 2: PAGES must be a whole number, not 'x'"),
+    ("pool 8\ntouch a 0\n", "line 2: no mapping 'a'"),
+    ("in c touch a 0\n", "line 1: no process 'c'"),
+    ("mmap a 2 private\ntouch a 2\n", "line 2: pages [2, 3) are outside mapping 'a'"),
+])
+def test_a_bad_trace_exits_2_with_one_line_and_replays_nothing(text, message):
+    done = run("replay", "-", "--json", stdin=text)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message)
+
+
+def test_bad_arguments_exit_2_with_one_line(capsys):
+    assert main(["replay", "seed", "--policy", "newest"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'newest'" in err
+    assert main(["replay", "no-such-file.trace"]) == 2
+    assert "no trace file 'no-such-file.trace'" in capsys.readouterr().err
+    assert main(["verify", "--traces", "0"]) == 2
+
+
+def test_hunt_finds_the_double_credit_bug_in_at_most_five_operations():
+    done = run("hunt", "--policy", "double-credit")
+    assert done.returncode == 0
+    first = done.stdout.splitlines()[0]
+    assert "under double-credit, this trace of" in first
+    ops = int(first.split("this trace of ")[1].split()[0])
+    assert ops <= 5
+    assert "below zero" in done.stdout
+
+
+def test_hunt_finds_nothing_under_region_count():
+    done = run("hunt", "--policy", "region-count", "--traces", "1500")
+    assert "no invariant broken" in done.stdout

@@ -1,0 +1,190 @@
+"""Replays on the running kernel: safety first, then step-by-step agreement with ``modern``.
+
+These run wherever the kernel can give huge pages and we are root (CI
+included); elsewhere they skip, saying why.
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SUMMARY
+from golden import TABLES, as_rows
+from hugelab import parse_trace, replay, scenarios
+from hugelab.generate import random_trace
+from hugelab.kernel import KernelSession, KernelUnavailable, replay_on, why_unavailable
+from hugelab.kernel import sysfs
+
+pytestmark = pytest.mark.kernel
+REASON = why_unavailable()
+if REASON is None:
+    # Root with an idle pool: can the kernel actually give huge pages?
+    before = sysfs.read_sysctl(sysfs.NR_HUGEPAGES)
+    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 2)
+    if sysfs.read_counters().total < 2:
+        REASON = "the kernel could not allocate 2 huge pages"
+    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, before)
+if REASON:
+    pytest.skip(f"real-kernel tests skipped: {REASON}", allow_module_level=True)
+
+
+@pytest.fixture
+def session():
+    with KernelSession() as s:
+        yield s
+
+
+def sysctls():
+    return sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT)
+
+
+def hugelab_processes(marker):
+    """PIDs of processes whose command line contains ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_measured_tables_still_hold_on_this_kernel(session, table):
+    trace, expected = TABLES[table]
+    assert as_rows(replay_on(session, parse_trace(trace))) == expected
+
+
+@pytest.mark.parametrize("name", scenarios.names())
+def test_every_scenario_matches_modern_step_by_step(session, name):
+    trace = parse_trace(scenarios.load(name))
+    assert replay_on(session, trace) == replay(trace, "modern")
+
+
+def test_random_traces_match_modern_at_every_step(session):
+    traces, length, steps = 300, 30, 0
+    for seed in range(traces):
+        text = random_trace(random.Random(seed), length)
+        trace = parse_trace(text)
+        kernel, model = replay_on(session, trace), replay(trace, "modern")
+        assert kernel == model, f"seed {seed}: run `hugelab verify --traces 1 --seed {seed} --length {length}`\n{text}"
+        steps += len(kernel)
+    SUMMARY.append(f"kernel comparison: verified {traces} traces, {steps} steps on Linux {os.uname().release}: "
+                   "all match")
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "hugelab", *args], capture_output=True, text=True, **kw)
+
+
+def test_cli_replay_on_the_kernel_restores_the_pool_as_it_found_it():
+    sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 1)
+    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 3)
+    try:
+        done = run_cli("replay", "seed", "--kernel", "--json")
+        assert done.returncode == 0, done.stderr
+        assert [r.split('"rsvd": ')[1].split(",")[0] for r in done.stdout.splitlines()] == \
+               ["0", "4", "3", "2", "2", "0"]
+        assert sysctls() == (3, 1)
+        assert str(sysfs.read_counters()) == "3/3/0/0"
+    finally:
+        sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
+        sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 0)
+
+
+def test_a_trace_whose_main_process_is_killed_is_recorded_and_cleaned_up():
+    before = sysctls()
+    text = "pool 1\nmmap a 2 private noreserve\nfork c\ntouch a 0\ntouch a 1\nin c touch a 1\nin c touch a 0\n"
+    from hugelab.kernel import replay_kernel
+    steps = replay_kernel(text)
+    assert [s.error for s in steps] == [None, None, None, None, "SIGBUS", None, "SIGBUS"]
+    assert steps == replay(text, "modern")
+    assert sysctls() == before
+    assert str(sysfs.read_counters()) == "0/0/0/0"
+
+
+def test_it_refuses_a_busy_pool_with_one_line_and_changes_nothing():
+    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 2)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import ctypes, sys\n"
+        "libc = ctypes.CDLL(None); libc.mmap.restype = ctypes.c_void_p\n"
+        "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+        "assert libc.mmap(None, 2 << 20, 3, 0x2 | 0x20 | 0x40000, -1, 0) not in (None, 2**64 - 1)\n"
+        "print('holding', flush=True); sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        done = run_cli("replay", "seed", "--kernel")
+        assert done.returncode == 3
+        assert done.stdout == "" and done.stderr.count("\n") == 1
+        assert "in use or reserved by someone else" in done.stderr
+        assert sysctls() == (2, 0) and str(sysfs.read_counters()) == "2/2/1/0"
+    finally:
+        holder.kill()
+        holder.wait()
+        sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
+
+
+def test_it_refuses_without_root(monkeypatch, capsys):
+    from hugelab.cli import main
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert main(["replay", "seed", "--kernel"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs root" in err
+
+
+def test_two_sessions_cannot_share_the_pool(session):
+    with pytest.raises(KernelUnavailable, match="another hugelab kernel replay is running"):
+        with KernelSession():
+            pass
+
+
+LONG = "pool 4\nmmap a 4 private\n" + "touch a 0\nmadvise a 0 1 dontneed\n" * 3000 + "fork c\n"
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_an_interrupted_kernel_replay_leaves_no_process_behind(tmp_path, how):
+    marker = f"hugelab-interrupt-{how.name}.trace"
+    path = tmp_path / marker
+    path.write_text(LONG)
+    sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 2)
+    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 1)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "hugelab", "replay", str(path), "--kernel"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while sysfs.read_counters().rsvd == 0 and time.monotonic() < deadline:  # the trace has started
+            time.sleep(0.01)
+        time.sleep(0.2)
+        proc.send_signal(how)
+        _, err = proc.communicate(timeout=30)
+        deadline = time.monotonic() + 10
+        while hugelab_processes(marker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hugelab_processes(marker) == []
+        if how is signal.SIGKILL:
+            return  # nothing can restore sysctls after SIGKILL; the workers still went
+        assert proc.returncode == 130, err
+        assert "interrupted" in err
+        assert sysctls() == (1, 2)
+        assert str(sysfs.read_counters()) == "1/1/0/0"
+    finally:
+        for pid in hugelab_processes(marker):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+        sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
+        sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 0)
+
+
+def test_verify_command_reports_its_summary():
+    done = run_cli("verify", "--traces", "20", "--length", "20", "--seed", "500")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1].startswith("verified 20 traces, ")
+    assert done.stdout.strip().endswith("steps: all match")
