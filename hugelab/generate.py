@@ -17,12 +17,19 @@ WEIGHTS = {"touch": 34, "mmap": 14, "munmap": 10, "mprotect": 7, "madvise": 7,
 
 
 def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
-                 weights: dict[str, int] | None = None, min_pool: int = 0) -> str:
-    """A random trace of ``length`` operation lines (the first is ``pool``)."""
+                 weights: dict[str, int] | None = None, min_pool: int = 0, live: bool = False) -> str:
+    """A random trace of ``length`` operation lines (the first is ``pool``).
+
+    ``live``: touches only pages that are mapped and accessible in the
+    touching process, and ``main`` never exits, so that long traces keep
+    doing work instead of skipping lines after a SIGSEGV (benchmarks).
+    """
     weights = weights or WEIGHTS
     kinds, kind_weights = list(weights), list(weights.values())
     alive: dict[str, list[str]] = {MAIN: []}  # process -> mapping names it knows
     pages: dict[str, int] = {}
+    # live traces: process -> mapping -> offset -> protection, as the text leaves them
+    layout: dict[str, dict[str, dict[int, str]]] = {MAIN: {}}
     children = 0
 
     def pool_line() -> str:
@@ -41,23 +48,43 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             name = f"m{len(pages)}"
             pages[name] = rng.randint(1, max_pages)
             known.append(name)
-            extra = " noreserve" if rng.random() < 0.2 else ""
+            layout[proc][name] = {i: "rw" for i in range(pages[name])}
+            extra = " noreserve" if rng.random() < 0.2 and not live else ""
             lines.append(f"{prefix}mmap {name} {pages[name]} {rng.choice(['private', 'private', 'shared'])}{extra}")
         elif kind == "touch":
             name = rng.choice(known)
             read = " read" if rng.random() < 0.3 else ""
-            lines.append(f"{prefix}touch {name} {rng.randrange(pages[name])}{read}")
+            if live:
+                allowed = ("r", "rw") if read else ("rw",)
+                choices = [i for i, prot in layout[proc][name].items() if prot in allowed]
+                if not choices:
+                    continue
+                page = rng.choice(choices)
+            else:
+                page = rng.randrange(pages[name])
+            lines.append(f"{prefix}touch {name} {page}{read}")
         elif kind in ("munmap", "mprotect", "madvise"):
             name = rng.choice(known)
             start = rng.randrange(pages[name])
             count = rng.randint(1, pages[name] - start)
-            tail = {"munmap": "", "mprotect": " " + rng.choice(["r", "rw", "none", "rw"]),
-                    "madvise": " dontneed"}[kind]
+            prot = rng.choice(["r", "rw", "none", "rw"])
+            tail = {"munmap": "", "mprotect": " " + prot, "madvise": " dontneed"}[kind]
             lines.append(f"{prefix}{kind} {name} {start} {count}{tail}")
+            where = layout[proc][name]
+            span = range(start, start + count)
+            if kind == "munmap":
+                for i in span:
+                    where.pop(i, None)
+            elif kind == "mprotect":
+                for i in span:  # the kernel stops at the first hole
+                    if i not in where:
+                        break
+                    where[i] = prot
         elif kind == "fork":
             children += 1
             child = f"p{children}"
             alive[child] = list(known)
+            layout[child] = {n: dict(where) for n, where in layout[proc].items()}
             lines.append(f"{prefix}fork {child}")
         elif kind == "exit" and len(alive) > 1:
             victim = rng.choice(sorted(set(alive) - {MAIN}) or [MAIN])

@@ -168,16 +168,21 @@ class HState:
         a wrapped Rsvd blocks every release), then marks the rest surplus so
         that they leave the pool when freed.
         """
-        while self.surplus_huge_pages > 0 and count > self.persistent_huge_pages():
-            self.surplus_huge_pages -= 1
-        while count > self.persistent_huge_pages():
-            self.nr_huge_pages += 1
-            self.free_huge_pages += 1
+        # The kernel moves one page at a time; these are its loops in closed form.
+        back = min(self.surplus_huge_pages, count - self.persistent_huge_pages())
+        if back > 0:  # surplus pages become persistent first
+            self.surplus_huge_pages -= back
+        grow = count - self.persistent_huge_pages()
+        if grow > 0:  # then fresh pages from the buddy allocator
+            self.nr_huge_pages += grow
+            self.free_huge_pages += grow
         min_count = u64(self.resv_huge_pages + self.nr_huge_pages - self.free_huge_pages)
         min_count = max(count, min_count)
-        while min_count < self.persistent_huge_pages() and self.free_huge_pages > 0:
-            self.free_huge_pages -= 1
-            self.nr_huge_pages -= 1
-        while count < self.persistent_huge_pages() and self.surplus_huge_pages < self.nr_huge_pages:
-            self.surplus_huge_pages += 1
+        release = min(self.persistent_huge_pages() - min_count, self.free_huge_pages)
+        if release > 0:  # free pages nobody uses or was promised leave the pool
+            self.free_huge_pages -= release
+            self.nr_huge_pages -= release
+        excess = self.persistent_huge_pages() - count
+        if excess > 0:  # the rest becomes surplus, to leave when freed
+            self.surplus_huge_pages += excess
         self.max_huge_pages = self.persistent_huge_pages()

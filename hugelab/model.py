@@ -112,7 +112,11 @@ class Kernel:
     def _zap(self, vma: VMA, start: int, end: int) -> list[Page]:
         """Unmap the pages of ``vma`` in ``[start, end)``; return them to be freed."""
         dropped = []
-        for idx in sorted(i for i in vma.ptes if start <= i < end):
+        if end - start < len(vma.ptes):  # walk whichever is smaller
+            present = [i for i in range(start, end) if i in vma.ptes]
+        else:
+            present = sorted(i for i in vma.ptes if start <= i < end)
+        for idx in present:
             page = vma.ptes.pop(idx)
             self.policy.zap(self, vma, idx, page)
             page.mapcount -= 1
@@ -239,7 +243,9 @@ class Kernel:
         self.hstate.hugetlb_acct_memory(-(entries - freed))
 
     def _covered(self, proc: Process, name: str, start: int, end: int) -> bool:
-        return all(proc.vma_at(name, i) is not None for i in range(start, end))
+        """Is every page of ``[start, end)`` mapped? (The pieces never overlap.)"""
+        mapped = sum(max(0, min(end, v.end) - max(start, v.start)) for v in proc.pieces(name))
+        return mapped == end - start
 
     def _mprotect(self, proc: Process, name: str, start: int, end: int, prot: str) -> str | None:
         # The kernel changes VMA after VMA from `start`, and stops with ENOMEM
@@ -272,14 +278,17 @@ class Kernel:
     # -- processes -----------------------------------------------------------
     def _fork(self, parent: Process, name: str) -> Process:
         child = Process(name)
-        for mapping, vma in parent.all_vmas():
-            # The child's private VMAs start with no reservation of their own.
-            copy = VMA(vma.file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None)
-            for idx, page in vma.ptes.items():
-                page.mapcount += 1
-                copy.ptes[idx] = page
-            vma.file.vmas += 1
-            child.add_vma(mapping, copy)
+        for mapping, pieces in parent.vmas.items():
+            copies = []
+            for vma in pieces:  # already in order
+                # The child's private VMAs start with no reservation of their own.
+                copy = VMA(vma.file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
+                           ptes=dict(vma.ptes))
+                for page in copy.ptes.values():
+                    page.mapcount += 1
+                vma.file.vmas += 1
+                copies.append(copy)
+            child.vmas[mapping] = copies
         return child
 
     def _teardown(self, proc: Process) -> None:

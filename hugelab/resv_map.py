@@ -121,10 +121,37 @@ class ResvMap:
         self.adds_in_progress = 0
 
     # -- queries -----------------------------------------------------------
-    def _covered_below(self, x: int) -> int:
-        """Pages of the map in ``[0, x)`` (one root-to-leaf descent)."""
-        covered = 0
+    def region_count(self, f: int, t: int) -> int:
+        """Pages of ``[f, t)`` that are in the map.
+
+        One descent: while ``f`` and ``t`` lead the same way nothing inside
+        ``[f, t)`` is passed; at the node where they part, the answer is the
+        part of its left subtree at or above ``f``, its own part below ``t``,
+        and the part of its right subtree below ``t``.
+        """
+        if t <= f:
+            return 0
         node = self._root
+        while node is not None:
+            if node.start < f:
+                if node.end > f:  # this region reaches into [f, t)
+                    covered = min(node.end, t) - f
+                    return covered + self._below(node.right, t)
+                node = node.right
+            elif node.start >= t:
+                node = node.left
+            else:  # f <= node.start < t: the paths part here
+                covered = min(node.end, t) - node.start
+                left = node.left
+                if left is not None:
+                    covered += left.total - self._below(left, f)
+                return covered + self._below(node.right, t)
+        return 0
+
+    @staticmethod
+    def _below(node: "_Node | None", x: int) -> int:
+        """Pages of the regions in this subtree that lie below ``x``."""
+        covered = 0
         while node is not None:
             if node.start < x:
                 if node.left is not None:
@@ -134,12 +161,6 @@ class ResvMap:
             else:
                 node = node.left
         return covered
-
-    def region_count(self, f: int, t: int) -> int:
-        """Pages of ``[f, t)`` that are in the map."""
-        if t <= f:
-            return 0
-        return self._covered_below(t) - self._covered_below(f)
 
     def region_chg(self, f: int, t: int) -> int:
         """Pages of ``[f, t)`` not in the map; marks one add in progress."""

@@ -1,0 +1,60 @@
+"""resv_map scaling: per-call cost of region_count and region_add from 100 to 100,000 regions.
+
+Target (issue 2): logarithmic, i.e. the per-call cost grows less than 3x from
+100 to 100,000 regions. Each measurement builds a map of N disjoint regions
+[2i, 2i+1), then times random calls (median of 5 batches).
+"""
+
+import random
+import statistics
+import time
+
+from hugelab.resv_map import ResvMap
+
+CALLS = 20_000
+
+
+def build(n: int) -> ResvMap:
+    m = ResvMap()
+    for i in random.Random(n).sample(range(n), n):
+        m.region_add(2 * i, 2 * i + 1)
+    assert len(m.regions()) == n
+    return m
+
+
+def per_call(m: ResvMap, n: int, call: str) -> float:
+    rng = random.Random(1)
+    batches = []
+    for _ in range(5):
+        if call == "region_count":
+            args = [(f, f + rng.randint(1, 64)) for f in (rng.randrange(2 * n) for _ in range(CALLS))]
+            fn = m.region_count
+        else:
+            # add one odd offset (joining two regions), timed with its undo
+            args = [(f, f + 1) for f in (2 * rng.randrange(n - 1) + 1 for _ in range(CALLS))]
+            fn = m.region_add
+        start = time.perf_counter()
+        if call == "region_count":
+            for f, t in args:
+                fn(f, t)
+        else:
+            for f, t in args:
+                fn(f, t)
+                m.region_del(f, t)
+        batches.append((time.perf_counter() - start) / CALLS)
+    return statistics.median(batches)
+
+
+def main() -> None:
+    results = {}
+    for n in (100, 1_000, 10_000, 100_000):
+        m = build(n)
+        results[n] = (per_call(m, n, "region_count"), per_call(m, n, "region_add"))
+        print(f"{n:>7,} regions: region_count {results[n][0] * 1e6:6.2f} us/call, "
+              f"region_add+region_del {results[n][1] * 1e6:6.2f} us/call")
+    for i, name in enumerate(("region_count", "region_add+region_del")):
+        print(f"{name}: 100 -> 100,000 regions costs {results[100_000][i] / results[100][i]:.2f}x per call")
+
+
+if __name__ == "__main__":
+    main()
