@@ -11,6 +11,8 @@ import random
 
 from .trace import MAIN
 
+PROT_CODE = {"unmapped": 0, "none": 1, "r": 2, "rw": 3}
+
 #: relative weights of the operations after the first line
 WEIGHTS = {"touch": 34, "mmap": 14, "munmap": 10, "mprotect": 7, "madvise": 7,
            "fork": 8, "exit": 4, "pool": 5}
@@ -28,8 +30,9 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     kinds, kind_weights = list(weights), list(weights.values())
     alive: dict[str, list[str]] = {MAIN: []}  # process -> mapping names it knows
     pages: dict[str, int] = {}
-    # live traces: process -> mapping -> offset -> protection, as the text leaves them
-    layout: dict[str, dict[str, dict[int, str]]] = {MAIN: {}}
+    # live traces: process -> mapping -> one byte per page, as the text leaves
+    # them (PROT_CODE); immutable, so a fork shares them until one side changes
+    layout: dict[str, dict[str, bytes]] = {MAIN: {}}
     children = 0
 
     def pool_line() -> str:
@@ -48,18 +51,19 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             name = f"m{len(pages)}"
             pages[name] = rng.randint(1, max_pages)
             known.append(name)
-            layout[proc][name] = {i: "rw" for i in range(pages[name])}
+            layout[proc][name] = bytes([PROT_CODE["rw"]]) * pages[name]
             extra = " noreserve" if rng.random() < 0.2 and not live else ""
             lines.append(f"{prefix}mmap {name} {pages[name]} {rng.choice(['private', 'private', 'shared'])}{extra}")
         elif kind == "touch":
             name = rng.choice(known)
             read = " read" if rng.random() < 0.3 else ""
             if live:
-                allowed = ("r", "rw") if read else ("rw",)
-                choices = [i for i, prot in layout[proc][name].items() if prot in allowed]
-                if not choices:
+                lowest = PROT_CODE["r"] if read else PROT_CODE["rw"]
+                where = layout[proc][name]
+                tries = (rng.randrange(pages[name]) for _ in range(20))
+                page = next((i for i in tries if where[i] >= lowest), None)
+                if page is None:
                     continue
-                page = rng.choice(choices)
             else:
                 page = rng.randrange(pages[name])
             lines.append(f"{prefix}touch {name} {page}{read}")
@@ -70,21 +74,21 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             prot = rng.choice(["r", "rw", "none", "rw"])
             tail = {"munmap": "", "mprotect": " " + prot, "madvise": " dontneed"}[kind]
             lines.append(f"{prefix}{kind} {name} {start} {count}{tail}")
-            where = layout[proc][name]
-            span = range(start, start + count)
-            if kind == "munmap":
-                for i in span:
-                    where.pop(i, None)
-            elif kind == "mprotect":
-                for i in span:  # the kernel stops at the first hole
-                    if i not in where:
-                        break
-                    where[i] = prot
+            if live and kind != "madvise":
+                where = bytearray(layout[proc][name])
+                for i in range(start, start + count):
+                    if kind == "munmap":
+                        where[i] = PROT_CODE["unmapped"]
+                    elif where[i] == PROT_CODE["unmapped"]:
+                        break  # mprotect stops at the first hole
+                    else:
+                        where[i] = PROT_CODE[prot]
+                layout[proc][name] = bytes(where)
         elif kind == "fork":
             children += 1
             child = f"p{children}"
             alive[child] = list(known)
-            layout[child] = {n: dict(where) for n, where in layout[proc].items()}
+            layout[child] = dict(layout[proc])
             lines.append(f"{prefix}fork {child}")
         elif kind == "exit" and len(alive) > 1:
             victim = rng.choice(sorted(set(alive) - {MAIN}) or [MAIN])

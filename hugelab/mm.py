@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from .vma import VMA
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Process:
     name: str
     vmas: dict[str, list[VMA]] = field(default_factory=dict)  # mapping name -> pieces by start

@@ -111,14 +111,17 @@ class Kernel:
 
     def _zap(self, vma: VMA, start: int, end: int) -> list[Page]:
         """Unmap the pages of ``vma`` in ``[start, end)``; return them to be freed."""
-        dropped = []
-        if end - start < len(vma.ptes):  # walk whichever is smaller
-            present = [i for i in range(start, end) if i in vma.ptes]
+        ptes = vma.ptes
+        if end - start < len(ptes):  # walk whichever is smaller
+            present = [i for i in range(start, end) if i in ptes]
         else:
-            present = sorted(i for i in vma.ptes if start <= i < end)
+            present = [i for i in ptes if start <= i < end]
+        zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
+        dropped = []
         for idx in present:
-            page = vma.ptes.pop(idx)
-            self.policy.zap(self, vma, idx, page)
+            page = ptes.pop(idx)
+            if zap is not None:
+                zap(idx, page)
             page.mapcount -= 1
             dropped.append(page)
         return dropped

@@ -81,17 +81,27 @@ class Liveness:
             self.alive.discard(op.proc)
 
 
+class Replayer:
+    """Feeds operations one at a time to a machine; each call returns its step."""
+
+    def __init__(self, machine: Machine) -> None:
+        self.machine = machine
+        self.live = Liveness()
+
+    def feed(self, op: Operation) -> Step:
+        if self.live.skips(op):
+            return Step(op.line, op.text, "skipped", self.machine.counters())
+        error = self.machine.apply(op)
+        self.live.record(op, error)
+        closes = tuple(getattr(self.machine, "closes", ()))
+        return Step(op.line, op.text, error, self.machine.counters(), closes)
+
+
 def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
     """Carry out ``trace`` on ``machine``, yielding each step as it is done."""
-    live = Liveness()
+    replayer = Replayer(machine)
     for op in trace:
-        if live.skips(op):
-            yield Step(op.line, op.text, "skipped", machine.counters())
-            continue
-        error = machine.apply(op)
-        live.record(op, error)
-        closes = tuple(getattr(machine, "closes", ()))
-        yield Step(op.line, op.text, error, machine.counters(), closes)
+        yield replayer.feed(op)
 
 
 def as_trace(trace: "Trace | str | Iterable[str]") -> Trace:

@@ -246,6 +246,33 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
                            "madvise, fork or exit)")
 
 
+class TraceBuilder:
+    """Checks and adds trace lines one at a time (the explorer's clicks use it).
+
+    A bad line raises :class:`TraceError` and leaves the builder as it was.
+    """
+
+    def __init__(self) -> None:
+        self._check = _Checker()
+        self.ops: list[Operation] = []
+        self.lines = 0
+
+    def add(self, raw: str) -> Operation | None:
+        """Check one line of text; return its operation (None for blank or comment)."""
+        number = self.lines + 1
+        words = raw.split("#", 1)[0].split()
+        if not words:
+            self.lines = number
+            return None
+        trial = _Checker()
+        trial.processes = {p: set(names) for p, names in self._check.processes.items()}
+        trial.mappings = dict(self._check.mappings)
+        op = _parse_line(words, number, " ".join(words), trial)
+        self._check, self.lines = trial, number
+        self.ops.append(op)
+        return op
+
+
 def parse_trace(text: str | Iterable[str]) -> Trace:
     """Check a whole trace and return it; raise :class:`TraceError` on the first bad line."""
     if not isinstance(text, str):

@@ -13,7 +13,7 @@ from typing import Any
 from .resv_map import ResvMap
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Page:
     """One huge page (kernel: a hugetlb folio).
 
@@ -31,7 +31,7 @@ class Page:
         return self.mapcount == 0 and not self.in_page_cache
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class HugetlbFile:
     """The file behind one mmap call (anonymous hugetlb mmaps get a private one).
 
@@ -53,7 +53,7 @@ class HugetlbFile:
     consumed: set[int] = field(default_factory=set)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class VMA:
     """One virtual memory area: the window ``[start, end)`` of ``file``.
 

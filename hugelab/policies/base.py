@@ -72,12 +72,25 @@ class Policy:
         """Find a page for a fault at offset ``idx``; False means none (SIGBUS)."""
         raise NotImplementedError
 
-    def zap(self, k: "Kernel", vma: "VMA", idx: int, page: "Page") -> None:
-        """The page at ``idx`` is being unmapped from ``vma``."""
+    def zap_hook(self, k: "Kernel", vma: "VMA"):
+        """Pages of ``vma`` are about to be unmapped (zapped) while the pool is as it is now.
+
+        Return None when zapping changes no reservation, else a function
+        ``(idx, page) -> None`` called for each page unmapped.
+        """
+        return None
 
     def unused_reservation(self, vma: "VMA") -> int:
         """Pages of this private VMA piece that still hold a reservation (the truth)."""
-        return 0
+        return sum(1 for idx in range(vma.start, vma.end) if self.reserved_offset(vma, idx))
+
+    def reserved_offset(self, vma: "VMA", idx: int) -> bool:
+        """Does offset ``idx`` of this private VMA still hold an unused reservation?"""
+        return False
+
+    def describe_piece(self, vma: "VMA") -> str:
+        """What this era keeps in a private VMA piece, in a few words (for pictures)."""
+        return ""
 
     def __repr__(self) -> str:
         return f"<policy {self.name}: {self.reproduces}>"

@@ -45,12 +45,13 @@ class DoubleCredit(Policy):
             return None
         k.hstate.hugetlb_acct_memory(-count)
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
-                     f"credit = count kept in this VMA = {count}")
+                     f"credit = count kept in this VMA (copied at every split) = {count}")
 
-    def unused_reservation(self, vma) -> int:
-        if not vma.owner or vma.shared:
-            return 0
-        return len(vma) - sum(1 for i in vma.file.consumed if vma.start <= i < vma.end)
+    def reserved_offset(self, vma, idx) -> bool:
+        return vma.owner and not vma.shared and idx not in vma.file.consumed
+
+    def describe_piece(self, vma) -> str:
+        return f"count {vma.private_data}" if vma.owner and not vma.shared else ""
 
     def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
         hs = k.hstate

@@ -28,16 +28,23 @@ class Modern(RegionCount):
     def _consumes_on(self, got: str) -> bool:
         return True  # alloc_hugetlb_folio marks any folio that used a reservation
 
-    def zap(self, k, vma, idx, page) -> None:
+    def zap_hook(self, k, vma):
         resv = vma.private_data
-        if (k.hstate.surplus_huge_pages == 0 and not vma.shared and vma.owner
-                and isinstance(resv, ResvMap) and page.anon):
-            page.restore_reserve = True
+        if (k.hstate.surplus_huge_pages != 0 or vma.shared or not vma.owner
+                or not isinstance(resv, ResvMap)):
+            return None
+
+        def restore(idx, page) -> None:
+            if not page.anon:
+                return
+            page.restore_reserve = True  # Rsvd +1 when the page is freed
             if resv.region_chg(idx, idx + 1) == 0:  # consumed: un-consume it
                 resv.region_abort(idx, idx + 1)
                 resv.region_del(idx, idx + 1)
             else:
                 resv.region_abort(idx, idx + 1)
+
+        return restore
 
 
 POLICY = Modern()

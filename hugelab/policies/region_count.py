@@ -51,6 +51,14 @@ class RegionCount(Policy):
             return 0
         return len(vma) - vma.private_data.region_count(vma.start, vma.end)
 
+    def reserved_offset(self, vma, idx) -> bool:
+        resv = vma.private_data
+        return vma.owner and isinstance(resv, ResvMap) and not resv.region_count(idx, idx + 1)
+
+    def describe_piece(self, vma) -> str:
+        resv = vma.private_data
+        return f"map shared by {resv.refs}" if vma.owner and isinstance(resv, ResvMap) else ""
+
     def close(self, k, proc, vma) -> Close | None:
         resv = vma.private_data
         if not vma.owner or not isinstance(resv, ResvMap):
