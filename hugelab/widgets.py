@@ -192,3 +192,25 @@ class SplitExplorer(w.VBox):
             self._updating = False
         for side, view in zip(self.sides, (e.view(0), e.view(1))):
             side.update(view)
+
+
+class Predict(w.VBox):
+    """A number to predict, a check button, and feedback at once."""
+
+    def __init__(self, question) -> None:
+        self.question = question
+        self.entry = w.Text(placeholder="your number", layout=w.Layout(width="200px"))
+        self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
+        self.feedback = w.HTML()
+        self.check.on_click(lambda _b: self.on_check())
+        self.entry.on_submit(lambda _t: self.on_check())
+        super().__init__([w.HTML(f"<b>Predict:</b> {html.escape(question.prompt)}"),
+                          w.HBox([self.entry, self.check]), self.feedback])
+
+    def on_check(self) -> None:
+        try:
+            right, message = self.question.check(self.entry.value)
+        except Exception as e:  # noqa: BLE001 - never a traceback from a click
+            right, message = False, f"hugelab could not check that: {e!r}"
+        colour = "#060" if right else "#b00"
+        self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
