@@ -49,11 +49,15 @@ class MappingChart:
     """A row of cells, one per huge page; VMA boundaries; the resv_map's regions."""
 
     def __init__(self, on_page_click=None) -> None:
+        # Bars want an ordinal scale (one band per page); the split lines and
+        # regions use a linear scale over the same width, -0.5 .. pages - 0.5,
+        # so that offset b - 0.5 falls exactly between bands b - 1 and b.
+        self.bands = bq.OrdinalScale()
         self.x = bq.LinearScale(min=-0.5, max=3.5)
         self.y = bq.LinearScale(min=0, max=1.6)
         colour = bq.OrdinalColorScale(domain=list(range(len(PAGE_STATES))),
                                       colors=[STATE_COLOURS[s] for s in PAGE_STATES])
-        self.cells = bq.Bars(x=[0], y=[1], color=[3], scales={"x": self.x, "y": self.y, "color": colour},
+        self.cells = bq.Bars(x=[0], y=[1], color=[3], scales={"x": self.bands, "y": self.y, "color": colour},
                              padding=0.08, stroke="#888888", tooltip=bq.Tooltip(fields=["x"], labels=["page"]))
         self.boundaries = bq.Lines(x=[[-1, -1]], y=[[0, 1.25]], scales={"x": self.x, "y": self.y},
                                    colors=["black"], stroke_width=3, line_style="dashed")
@@ -61,8 +65,9 @@ class MappingChart:
                                 colors=["#3b7dd8"], stroke_width=6)
         self.labels = bq.Label(x=[0], y=[1.1], text=[""], scales={"x": self.x, "y": self.y},
                                align="middle", font_size=12, colors=["black"])
-        axis = bq.Axis(scale=self.x, label="page offset", tick_format="d", num_ticks=8)
-        self.figure = bq.Figure(marks=[self.cells, self.boundaries, self.regions, self.labels], axes=[axis],
+        self.axis = bq.Axis(scale=self.bands, label="page offset")
+        # cells last: on top, so that a click on a page reaches it and not a split line
+        self.figure = bq.Figure(marks=[self.boundaries, self.regions, self.labels, self.cells], axes=[self.axis],
                                 fig_margin={"top": 10, "bottom": 35, "left": 10, "right": 10},
                                 layout={"height": "150px", "width": "100%"}, title="")
         if on_page_click is not None:
@@ -86,6 +91,8 @@ class MappingChart:
             self.labels.x = [(s + e - 1) / 2 for s, e, _ in pieces]
             self.labels.y = [1.12] * len(pieces)
             self.labels.text = [note for _, _, note in pieces]
+        step = max(1, pages // 16)  # at most 16 labelled pages
+        self.axis.tick_values = list(range(0, pages, step))
         self.figure.title = f"mapping {view.name}: {pages} pages" if view else "no mapping yet"
 
 
@@ -102,8 +109,9 @@ class CountersChart:
                                      colors=["#d62728"], default_size=80)
         self.wrap_labels = bq.Label(x=[], y=[], text=[], scales={"x": self.x, "y": self.y}, colors=["#d62728"],
                                     font_size=11, align="start", y_offset=-14)
+        self.step_axis = bq.Axis(scale=self.x, label="step", tick_format="d")
         self.figure = bq.Figure(marks=[self.lines, self.wrap_marks, self.wrap_labels],
-                                axes=[bq.Axis(scale=self.x, label="step", tick_format="d"),
+                                axes=[self.step_axis,
                                       bq.Axis(scale=self.y, orientation="vertical", tick_format="d")],
                                 legend_location="top-right", layout={"height": "260px", "width": "100%"},
                                 fig_margin={"top": 15, "bottom": 35, "left": 45, "right": 10})
@@ -115,14 +123,19 @@ class CountersChart:
         edge = -0.6  # wrapped values sit here: below zero, where they belong
         with self.lines.hold_sync(), self.wrap_marks.hold_sync(), self.wrap_labels.hold_sync():
             self.x.max = max(len(steps), 2)
-            self.y.min, self.y.max = -1.0, top + 1
+            every = max(1, len(steps) // 10)  # whole steps only, at most about 10 ticks
+            self.step_axis.tick_values = list(range(1, len(steps) + 1, every))
+            self.y.min, self.y.max = -1.0, top * 1.4 + 1  # headroom for the legend
             self.lines.x = steps
             self.lines.y = series
             self.wrap_marks.x = [s for s, _, _ in wrapped]
             self.wrap_marks.y = [edge] * len(wrapped)
-            first: dict[tuple[str, int], int] = {}
-            for s, name, value in wrapped:  # label each wrapped value once, where it first appears
-                first.setdefault((name, value), s)
-            self.wrap_labels.x = list(first.values())
-            self.wrap_labels.y = [edge] * len(first)
-            self.wrap_labels.text = [f"{name.capitalize()} {v} (= {signed(v)})" for name, v in first]
+            latest: dict[str, tuple[int, int]] = {}
+            for s, name, value in wrapped:  # one label per counter: its latest wrapped value
+                latest[name] = (s, value)
+            self.wrap_labels.x = [s for s, _ in latest.values()]
+            self.wrap_labels.y = [edge] * len(latest)
+            self.wrap_labels.text = [f"{name.capitalize()} {v} (= {signed(v)})" for name, (_, v) in latest.items()]
+            # read leftwards from a marker in the right half, so the label stays inside
+            right_half = all(s > (len(steps) + 1) / 2 for s, _ in latest.values())
+            self.wrap_labels.align = "end" if right_half else "start"

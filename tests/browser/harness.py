@@ -1,0 +1,128 @@
+"""JupyterLab, Voila and Debian's chromium on loopback, for browser tests and benchmarks.
+
+Never `playwright install`: the browser is /usr/bin/chromium from Debian.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUTPUT = Path(os.environ.get("HUGELAB_TEST_OUTPUT", REPO / "test-output"))
+
+
+def why_no_browser() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return "Debian's chromium is not installed (scripts/test.sh installs it with apt as root)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright (python) is not installed"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"no answer from {url} within {seconds} s")
+
+
+class Lab:
+    """A JupyterLab server on a copy of the notebooks, with its own config, data and settings."""
+
+    def __init__(self, notebooks: Path = REPO / "notebooks") -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="hugelab-lab-"))
+        self.root = self.home / "notebooks"
+        shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        settings = self.home / "settings"
+        notify = settings / "@jupyterlab" / "apputils-extension"
+        notify.mkdir(parents=True)
+        # The "official Jupyter news?" toast covers the output area: turn it off.
+        (notify / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.home / "config"), JUPYTER_DATA_DIR=str(self.home / "data"),
+                   JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
+                   JUPYTER_RUNTIME_DIR=str(self.home / "runtime"))
+        # the kernel must find the installed kernelspec although JUPYTER_DATA_DIR moved
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
+                                                            os.environ.get("JUPYTER_PATH")]))
+        self.port, self.token = free_port(), uuid.uuid4().hex
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+             f"--ServerApp.token={self.token}", "--allow-root", f"--ServerApp.root_dir={self.root}"],
+            env=env, stdout=subprocess.DEVNULL, stderr=(self.home / "server.log").open("w"), start_new_session=True)
+        _wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc)
+
+    def url(self, notebook: str) -> str:
+        return (f"http://127.0.0.1:{self.port}/lab/workspaces/{uuid.uuid4().hex[:8]}/tree/{notebook}"
+                f"?reset&token={self.token}")
+
+    def voila_url(self, notebook: str) -> str:
+        return f"http://127.0.0.1:{self.port}/voila/render/{notebook}?token={self.token}"
+
+    def stop(self) -> None:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/shutdown?token={self.token}",
+                                         method="POST")
+            urllib.request.urlopen(req, timeout=5).close()
+            self.proc.wait(10)
+        except Exception:  # noqa: BLE001
+            pass
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                      headless=True)
+
+
+ALL_EXECUTED = ("() => { const p = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputPrompt')];"
+                " return p.length > 0 && p.every(x => /\\[\\d+\\]/.test(x.textContent)); }")
+
+
+def run_all(page, timeout_ms: int = 120_000) -> None:
+    """Run > Run All Cells once the kernel is idle; wait until every code cell has run.
+
+    If the kernel was not really ready and nothing ran, ask once more.
+    """
+    page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=timeout_ms)
+    for attempt in range(2):
+        page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+        page.click("li.lm-Menu-item[data-command='runmenu:run-all']")
+        try:
+            page.wait_for_function(ALL_EXECUTED, timeout=timeout_ms // 2 if attempt == 0 else timeout_ms)
+            break
+        except Exception:
+            if attempt == 1:
+                raise
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=timeout_ms)
