@@ -3,8 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-#: lines tests want in the final summary (the kernel comparison's counts)
-SUMMARY: list[str] = []
+from summary_lines import SUMMARY  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter):

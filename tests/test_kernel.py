@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SUMMARY
+from summary_lines import SUMMARY
 from golden import TABLES, as_rows
 from hugelab import parse_trace, replay, scenarios
 from hugelab.generate import random_trace
