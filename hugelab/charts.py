@@ -126,6 +126,8 @@ class CountersChart:
             every = max(1, len(steps) // 10)  # whole steps only, at most about 10 ticks
             self.step_axis.tick_values = list(range(1, len(steps) + 1, every))
             self.y.min, self.y.max = -1.0, top * 1.4 + 1  # headroom for the legend
+            if len(steps) == 1:  # one point would squeeze the four series into one: repeat it
+                steps, series = steps * 2, [v * 2 for v in series]
             self.lines.x = steps
             self.lines.y = series
             self.wrap_marks.x = [s for s, _, _ in wrapped]
