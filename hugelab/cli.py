@@ -13,8 +13,7 @@ import sys
 from typing import Sequence
 
 from . import scenarios
-from .hstate import signed
-from .invariants import WRAPPED
+from .hstate import show
 from .policies import DEFAULT, POLICIES
 from .replay import Step, as_trace, replay
 from .trace import Trace, TraceError
@@ -45,11 +44,6 @@ def _read_trace(source: str) -> Trace:
         except OSError as e:
             raise UsageError(f"cannot read {source!r}: {e.strerror}") from None
     return as_trace(text)
-
-
-def show(value: int) -> str:
-    """A counter as the kernel prints it, with its meaning when it wrapped."""
-    return f"{value} (= {signed(value)})" if value >= WRAPPED else str(value)
 
 
 def outcome(step: Step) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 
-from .cli import outcome, show, _format
+from .cli import _format, outcome
+from .hstate import show
 from .generate import random_trace
 from .replay import Step, replay
 

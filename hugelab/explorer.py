@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .hstate import Counters, signed
-from .invariants import WRAPPED, violations
+from .hstate import Counters
+from .invariants import violations
 from .model import Kernel
 from .policies import Close, get_policy
 from .replay import Replayer, Step
@@ -106,11 +106,6 @@ def arithmetic(closes: tuple[tuple[int, Close], ...]) -> list[str]:
     lines.append(f"really unused: {unused} · credited back: {credited}"
                  + ("" if unused == credited else f" · over-credited by {credited - unused}"))
     return lines
-
-
-def show(value: int) -> str:
-    """A counter as the kernel prints it, with its meaning when it wrapped."""
-    return f"{value} (= {signed(value)})" if value >= WRAPPED else str(value)
 
 
 class _Side:

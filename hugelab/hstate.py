@@ -39,6 +39,11 @@ def signed(value: int) -> int:
     return value - U64 if value >= U64 // 2 else value
 
 
+def show(value: int) -> str:
+    """A counter as the kernel prints it, with its meaning when it wrapped."""
+    return f"{value} (= {signed(value)})" if value >= U64 // 2 else str(value)
+
+
 @dataclass(frozen=True)
 class Counters:
     """HugePages_Total/Free/Rsvd/Surp as ``/proc/meminfo`` prints them."""

@@ -14,7 +14,8 @@ import html
 import ipywidgets as w
 
 from .charts import CountersChart, MappingChart
-from .explorer import Explorer, SideView, arithmetic, show
+from .explorer import Explorer, SideView, arithmetic
+from .hstate import show
 from .policies import POLICIES
 from .trace import TraceError
 
