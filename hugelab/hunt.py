@@ -47,6 +47,8 @@ def hunt(policy: str, traces: int, length: int, seed: int, out: TextIO) -> int:
             print("\nbroken:", file=out)
             for line in broken(small, policy):
                 print(f"  {line}", file=out)
+            print("\nSave the trace to a file and compare it with the other eras (hugelab compare FILE "
+                  "--policy A --policy B), or, as root, with your kernel (hugelab replay FILE --kernel).", file=out)
             return 0
     print(f"searched {traces} random traces of {length} operations under {policy}: no invariant broken", file=out)
     return 0

@@ -89,3 +89,15 @@ def test_hunt_finds_the_double_credit_bug_in_at_most_five_operations():
 def test_hunt_finds_nothing_under_region_count():
     done = run("hunt", "--policy", "region-count", "--traces", "1500")
     assert "no invariant broken" in done.stdout
+
+
+def test_exercise_is_reproducible_and_answers_fill_in_the_question_marks():
+    question, again = run("exercise", "--seed", "7"), run("exercise", "--seed", "7")
+    assert question.returncode == 0 and question.stdout == again.stdout
+    answers = run("exercise", "--seed", "7", "--answers")
+    q_rows = [r.split() for r in question.stdout.splitlines() if r.strip()[:1].isdigit()]
+    a_rows = [r.split() for r in answers.stdout.splitlines() if r.strip()[:1].isdigit()]
+    assert len(q_rows) == len(a_rows) == 8
+    assert all(row[-5:] == ["?"] * 5 for row in q_rows)
+    assert all("?" not in row for row in a_rows)
+    assert [r[:-5] for r in q_rows] == [r[:-5] for r in a_rows]  # same operations
