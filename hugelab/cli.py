@@ -125,7 +125,7 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .verify import verify
-    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
+    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy)
 
 
 def _cmd_hunt(args) -> int:
@@ -169,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=100)
     p.add_argument("--length", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES),
+                   help="the model to hold against the kernel (default modern; older ones show how they differ)")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")

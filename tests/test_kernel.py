@@ -188,3 +188,15 @@ def test_verify_command_reports_its_summary():
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1].startswith("verified 20 traces, ")
     assert done.stdout.strip().endswith("steps: all match")
+
+
+def test_verify_shrinks_a_mismatch_and_prints_both_sides():
+    # 2.6.27 had no MADV_DONTNEED on hugetlb: against today's kernel that is a mismatch to find
+    done = run_cli("verify", "--policy", "region-count", "--traces", "20", "--length", "20")
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert out.startswith("MISMATCH with region-count in trace 1 (seed 0); shrunk to 3 lines:")
+    trace = out.split("\n\n")[1]
+    assert parse_trace(trace).ops[-1].text.endswith("dontneed")  # ready to paste
+    assert out.count("<-- differs") == 1 and "kernel" in out and "model" in out
+    assert sysctls() == (0, 0)
