@@ -8,7 +8,6 @@ trace); 3 the real kernel cannot be used here, with one line saying why.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 from typing import Sequence
 

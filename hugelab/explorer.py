@@ -188,7 +188,7 @@ class Explorer:
         raise TraceError(self.builder.lines + 1, "no free name left")
 
     def mmap(self, pages: int, shared: bool = False, noreserve: bool = False) -> None:
-        taken = set(self.builder._check.mappings)
+        taken = self.builder.mapping_names
         name = self._next_name(taken, "m", letters=True)
         self.do(f"mmap {name} {pages} {'shared' if shared else 'private'}" + (" noreserve" if noreserve else ""))
 
@@ -210,7 +210,7 @@ class Explorer:
         self.do(f"madvise {self.mapping_name} {start} {count} dontneed")
 
     def fork(self) -> str:
-        child = self._next_name(set(self.builder._check.processes), "c", letters=False)
+        child = self._next_name(set(self.builder.process_names), "c", letters=False)
         self.do(f"fork {child}")
         return child
 
@@ -228,7 +228,7 @@ class Explorer:
     # -- what to show ----------------------------------------------------------------
     @property
     def children(self) -> list[str]:
-        return [p for p in self.builder._check.processes if p != MAIN]
+        return [p for p in self.builder.process_names if p != MAIN]
 
     @property
     def mapping_name(self) -> str | None:

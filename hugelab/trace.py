@@ -257,6 +257,16 @@ class TraceBuilder:
         self.ops: list[Operation] = []
         self.lines = 0
 
+    @property
+    def mapping_names(self) -> set[str]:
+        """Every mapping name the lines so far have created."""
+        return set(self._check.mappings)
+
+    @property
+    def process_names(self) -> list[str]:
+        """Every process the lines so far have created, ``main`` first."""
+        return list(self._check.processes)
+
     def add(self, raw: str) -> Operation | None:
         """Check one line of text; return its operation (None for blank or comment)."""
         number = self.lines + 1

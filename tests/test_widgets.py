@@ -21,8 +21,7 @@ def press(x, name):
 def seed_by_clicks(x):
     x.size.value = 4
     press(x, "mmap")
-    x.sides[0].mapping.cells  # the learner clicks page 0 in the left chart:
-    x.on_page_click(0)
+    x.on_page_click(0)  # the learner clicks page 0 in the left chart
     for span in [(1, 2), (0, 1), (2, 4)]:
         x.range.value = span
         press(x, "munmap")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Kernel
-    from ..vma import VMA, Page
+    from ..vma import VMA
 
 
 @dataclass(frozen=True)
