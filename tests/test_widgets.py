@@ -110,3 +110,21 @@ def test_exit_child_without_a_child_says_so():
     x = SplitExplorer()
     press(x, "exit child")
     assert "no child process to exit" in x.message.value
+
+
+def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
+    from hugelab.predict import Question
+    from hugelab.widgets import Predict
+
+    p = Predict(Question("Free after the fault?", answer=7,
+                         hints={8: "A fault takes the page out of Free."}, why="Free counts unfaulted pages."))
+    p.entry.value = "8"
+    p.check.click()
+    assert "Not 8. A fault takes the page out of Free." in html.unescape(p.feedback.value)
+    assert "#b00" in p.feedback.value
+    p.entry.value = "eight"
+    p.check.click()
+    assert "Type a whole number" in html.unescape(p.feedback.value)
+    p.entry.value = " 7 "
+    p.check.click()
+    assert "Right. Free counts unfaulted pages." in p.feedback.value and "#060" in p.feedback.value

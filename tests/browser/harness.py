@@ -105,8 +105,11 @@ def launch(playwright):
                                       headless=True)
 
 
-ALL_EXECUTED = ("() => { const p = [...document.querySelectorAll('.jp-Cell.jp-CodeCell .jp-InputPrompt')];"
-                " return p.length > 0 && p.every(x => /\\[\\d+\\]/.test(x.textContent)); }")
+# Every code cell has run: its input prompt reads [n], or, where the input is
+# collapsed (the exercises hide theirs), its output prompt does.
+ALL_EXECUTED = ("() => { const cells = [...document.querySelectorAll('.jp-Cell.jp-CodeCell')];"
+                " return cells.length > 0 && cells.every(c => [...c.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt')]"
+                ".some(p => /\\[\\d+\\]/.test(p.textContent))); }")
 
 
 def run_all(page, timeout_ms: int = 120_000) -> None:
