@@ -12,7 +12,7 @@ Two traces, both from ``hugelab.generate.random_trace``:
   900 VMAs, and each of its ~1,100 forks and exits walks all of them (as the
   kernel's dup_mmap and exit_mmap do), which dominates the cost;
 * ``touch-heavy``: the same with 85% touches and few mappings, so page-table
-  entries dominate (forks share page tables copy-on-write).
+  entries dominate.
 
 Prints the median of 3 runs each. Run: ``python benchmarks/bench_replay.py``.
 """

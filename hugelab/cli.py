@@ -15,7 +15,7 @@ from . import scenarios
 from .hstate import show
 from .policies import DEFAULT, POLICIES
 from .replay import Step, as_trace, replay
-from .trace import Trace, TraceError
+from .trace import GRAMMAR, Trace, TraceError
 
 
 class UsageError(Exception):
@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
-    p = sub.add_parser("replay", help="replay a trace and show the counters after each step")
+    p = sub.add_parser("replay", help="replay a trace and show the counters after each step",
+                       epilog="a trace is one operation a line:\n" + GRAMMAR,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
     p.add_argument("--kernel", action="store_true", help="replay on this machine's running kernel (root)")

@@ -18,7 +18,7 @@ from .hstate import Counters, HState
 from .mm import Process
 from .policies import Close, Policy, get_policy
 from .trace import MAIN, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Operation, Pool, Touch
-from .vma import VMA, HugetlbFile, Page, PageTable
+from .vma import VMA, HugetlbFile, Page
 
 
 class Kernel:
@@ -111,24 +111,18 @@ class Kernel:
 
     def _zap(self, vma: VMA, start: int, end: int) -> list[Page]:
         """Unmap the pages of ``vma`` in ``[start, end)``; return them to be freed."""
-        zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
-        if zap is None and start <= vma.start and end >= vma.end and vma.table.sharers > 1:
-            # A whole table that a fork still shares: its pages stay mapped by the
-            # other sharers, so nothing is freed and no page needs a look.
-            vma.table.sharers -= 1
-            vma.table = PageTable()
-            return []
-        ptes = vma.own_ptes()
+        ptes = vma.ptes
         if end - start < len(ptes):  # walk whichever is smaller
             present = [i for i in range(start, end) if i in ptes]
         else:
             present = [i for i in ptes if start <= i < end]
+        zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
         dropped = []
         for idx in present:
             page = ptes.pop(idx)
             if zap is not None:
                 zap(idx, page)
-            page.tables -= 1
+            page.mapcount -= 1
             dropped.append(page)
         return dropped
 
@@ -162,7 +156,7 @@ class Kernel:
         page = vma.ptes.get(idx)
         if page is None:
             return self._no_page(vma, idx)
-        if write and not vma.shared and vma.maps_shared(page):
+        if write and not vma.shared and page.mapcount > 1:
             return self._copy_on_write(vma, idx, page)
         return None  # mapped already: reuse (a sole user's write just makes it writable)
 
@@ -178,16 +172,15 @@ class Kernel:
             if vma.shared:
                 page.in_page_cache = True
                 vma.file.page_cache[idx] = page
-        page.tables += 1
-        vma.own_ptes()[idx] = page
+        page.mapcount += 1
+        vma.ptes[idx] = page
         return None
 
     def _copy_on_write(self, vma: VMA, idx: int, old: Page) -> str | None:
         cow_from_owner = vma.owner and self.policy.owner_cow_guarantee
-        ptes = vma.own_ptes()  # before anything: the children must not see this VMA's changes
         if self.policy.alloc_huge_page(self, vma, idx, cow_from_owner):
-            old.tables -= 1
-            ptes[idx] = Page(anon=True, tables=1)
+            old.mapcount -= 1
+            vma.ptes[idx] = Page(anon=True, mapcount=1)
             return None
         if not cow_from_owner:
             return "SIGBUS"
@@ -201,8 +194,8 @@ class Kernel:
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
                     continue
                 if vma.ptes.get(idx) is page:
-                    del vma.own_ptes()[idx]
-                    page.tables -= 1
+                    del vma.ptes[idx]
+                    page.mapcount -= 1
                     vma.unmapped = True
 
     # -- munmap, mprotect, madvise -------------------------------------------
@@ -223,21 +216,14 @@ class Kernel:
         self._remove(proc, [(name, vma) for vma in inside])
         return None
 
-    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]], everything: bool = False) -> None:
-        """Unmap whole VMAs: zap them all, free pages, then close each one.
-
-        ``everything``: the process is going (exit, or a fatal signal), so its
-        VMA lists are dropped at once rather than one VMA at a time.
-        """
+    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]]) -> None:
+        """Unmap whole VMAs: zap them all, free pages, then close each one."""
         dropped: list[Page] = []
         for _, vma in vmas:
             dropped += self._zap(vma, vma.start, vma.end)
         self._free_pages(dropped)
-        if everything:
-            proc.vmas.clear()
         for name, vma in vmas:
-            if not everything:
-                proc.remove(name, vma)
+            proc.remove(name, vma)
             close = self.policy.close(self, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
@@ -298,11 +284,11 @@ class Kernel:
         for mapping, pieces in parent.vmas.items():
             copies = []
             for vma in pieces:  # already in order
-                # The child's private VMAs start with no reservation of their own;
-                # its page tables are the parent's, shared until either side changes.
+                # The child's private VMAs start with no reservation of their own.
                 copy = VMA(vma.file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
-                           table=vma.table)
-                vma.table.sharers += 1
+                           ptes=dict(vma.ptes))
+                for page in copy.ptes.values():
+                    page.mapcount += 1
                 vma.file.vmas += 1
                 copies.append(copy)
             child.vmas[mapping] = copies
@@ -310,4 +296,4 @@ class Kernel:
 
     def _teardown(self, proc: Process) -> None:
         """Exit, or death by signal: every mapping goes, as one unmap of everything."""
-        self._remove(proc, proc.all_vmas(), everything=True)
+        self._remove(proc, proc.all_vmas())

@@ -17,33 +17,18 @@ from .resv_map import ResvMap
 class Page:
     """One huge page (kernel: a hugetlb folio).
 
-    ``tables`` counts the page tables (:class:`PageTable`) holding it; how
-    many VMAs map it (the kernel's mapcount) is the sum of those tables'
-    sharers. A shared mapping's page is also held by its file's page cache.
+    ``mapcount`` counts page-table entries pointing at it; a shared
+    mapping's page is also held by its file's page cache.
     ``restore_reserve`` makes the page give a reservation back when freed.
     """
 
     anon: bool
-    tables: int = 0
+    mapcount: int = 0
     in_page_cache: bool = False
     restore_reserve: bool = False
 
     def unused(self) -> bool:
-        return self.tables == 0 and not self.in_page_cache
-
-
-@dataclass(eq=False, slots=True)
-class PageTable:
-    """The page-table entries of a VMA: offset -> page, shared by forked VMAs until changed.
-
-    A fork shares its parent's table (``sharers += 1``) instead of copying
-    every entry; the first change through any sharer copies it
-    (:meth:`VMA.own_ptes`). The counters cannot tell the difference: only
-    whether a page is mapped once or more, and when its last user goes.
-    """
-
-    entries: dict[int, Page] = field(default_factory=dict)
-    sharers: int = 1
+        return self.mapcount == 0 and not self.in_page_cache
 
 
 @dataclass(eq=False, slots=True)
@@ -72,8 +57,7 @@ class HugetlbFile:
 class VMA:
     """One virtual memory area: the window ``[start, end)`` of ``file``.
 
-    ``ptes`` maps offsets to the pages this process has mapped there (read
-    it freely; change it only through :meth:`own_ptes`).
+    ``ptes`` maps offsets to the pages this process has mapped there.
     ``private_data`` is what the policy keeps per VMA (kernel:
     ``vm_private_data``): a remaining count before 84afd99b, a shared
     ``ResvMap`` after. ``owner`` and ``unmapped`` are the HPAGE_RESV_OWNER
@@ -87,25 +71,7 @@ class VMA:
     private_data: Any = None
     owner: bool = False
     unmapped: bool = False
-    table: PageTable = field(default_factory=PageTable)
-
-    @property
-    def ptes(self) -> dict[int, Page]:
-        return self.table.entries
-
-    def own_ptes(self) -> dict[int, Page]:
-        """This VMA's entries, to change: copied first if a fork still shares them."""
-        table = self.table
-        if table.sharers > 1:
-            table.sharers -= 1
-            self.table = PageTable(dict(table.entries))
-            for page in self.table.entries.values():
-                page.tables += 1
-        return self.table.entries
-
-    def maps_shared(self, page: Page) -> bool:
-        """Is ``page`` mapped by some other VMA too (the kernel's mapcount > 1)?"""
-        return self.table.sharers > 1 or page.tables > 1
+    ptes: dict[int, Page] = field(default_factory=dict)
 
     @property
     def shared(self) -> bool:
@@ -125,10 +91,11 @@ class VMA:
         and the flags; the policy's ``open`` hook then decides what the copy
         means (a second reference to the same map, or a duplicated count).
         """
-        entries = self.own_ptes()  # each page moves to exactly one of the two new tables
-        upper = VMA(self.file, offset, self.end, self.prot, self.private_data, self.owner, self.unmapped,
-                    PageTable({i: p for i, p in entries.items() if i >= offset}))
-        self.table = PageTable({i: p for i, p in entries.items() if i < offset})
+        upper = VMA(
+            self.file, offset, self.end, self.prot, self.private_data, self.owner, self.unmapped,
+            {i: p for i, p in self.ptes.items() if i >= offset},
+        )
+        self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
         self.end = offset
         self.file.vmas += 1
         return upper

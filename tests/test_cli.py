@@ -101,3 +101,9 @@ def test_exercise_is_reproducible_and_answers_fill_in_the_question_marks():
     assert all(row[-5:] == ["?"] * 5 for row in q_rows)
     assert all("?" not in row for row in a_rows)
     assert [r[:-5] for r in q_rows] == [r[:-5] for r in a_rows]  # same operations
+
+
+def test_replay_help_shows_the_trace_grammar():
+    done = run("replay", "--help")
+    assert done.returncode == 0
+    assert "[in PROC] mmap NAME PAGES private|shared [noreserve]" in done.stdout
