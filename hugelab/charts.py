@@ -10,7 +10,7 @@ from __future__ import annotations
 import bqplot as bq
 
 from .explorer import PAGE_STATES, MappingView, SideView
-from .hstate import signed
+from .hstate import show
 from .invariants import WRAPPED
 
 STATE_COLOURS = {"reserved": "#f2b134", "faulted": "#3b7dd8", "unreserved": "#d9d9d9", "unmapped": "#ffffff"}
@@ -137,7 +137,7 @@ class CountersChart:
                 latest[name] = (s, value)
             self.wrap_labels.x = [s for s, _ in latest.values()]
             self.wrap_labels.y = [edge] * len(latest)
-            self.wrap_labels.text = [f"{name.capitalize()} {v} (= {signed(v)})" for name, (_, v) in latest.items()]
+            self.wrap_labels.text = [f"{name.capitalize()} {show(v)}" for name, (_, v) in latest.items()]
             # read leftwards from a marker in the right half, so the label stays inside
             right_half = all(s > (len(steps) + 1) / 2 for s, _ in latest.values())
             self.wrap_labels.align = "end" if right_half else "start"

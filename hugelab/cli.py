@@ -49,12 +49,16 @@ def outcome(step: Step) -> str:
     return step.error or "ok"
 
 
-def table(steps: Sequence[Step]) -> str:
-    """The readable replay table: line, op, Total, Free, Rsvd, Surp, outcome."""
+def table(steps: Sequence[Step], hidden: bool = False) -> str:
+    """The readable replay table: line, op, Total, Free, Rsvd, Surp, outcome.
+
+    ``hidden``: ``?`` instead of the counters and outcome (an exercise to predict).
+    """
     rows = [("line", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
     for s in steps:
         c = s.counters
-        rows.append((str(s.line), s.op, show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s)))
+        cells = ("?",) * 5 if hidden else (show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s))
+        rows.append((str(s.line), s.op, *cells))
     return _format(rows, right={0, 2, 3, 4, 5})
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import random
 
-from .cli import _format, outcome
-from .hstate import show
+from .cli import table
 from .generate import random_trace
 from .replay import Step, replay
 
@@ -32,16 +31,9 @@ def exercise_steps(seed: int, policy: str = "modern", length: int = 8) -> list[S
 
 def exercise(seed: int, answers: bool = False, policy: str = "modern", length: int = 8) -> str:
     steps = exercise_steps(seed, policy, length)
-    rows = [("line", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
-    for s in steps:
-        c = s.counters
-        if answers:
-            rows.append((str(s.line), s.op, show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s)))
-        else:
-            rows.append((str(s.line), s.op, "?", "?", "?", "?", "?"))
     flag = "--answers " if not answers else ""
     head = (f"hugelab exercise --seed {seed} (policy {policy})\n"
             + ("Predict HugePages_Total/Free/Rsvd/Surp and the outcome after each step, then run\n"
                f"  hugelab exercise --seed {seed} {flag}--policy {policy}\n" if not answers else
                "Answers: the counters /proc/meminfo shows after each step.\n") + "\n")
-    return head + _format(rows, right={0, 2, 3, 4, 5}) + "\n"
+    return head + table(steps, hidden=not answers) + "\n"

@@ -7,7 +7,7 @@ they differ it calls the policy's hooks (:mod:`hugelab.policies.base`).
 
 Unmapping follows the kernel's order, which the counters can see: split
 the VMAs at the range's edges, zap every page in the range (the policy's
-``zap`` hook runs here, while the pool is as it was), free the pages whose
+``zap_hook`` runs here, while the pool is as it was), free the pages whose
 last user went, then close each VMA piece (the policy's ``close``), and
 evict a shared mapping's file when its last VMA is gone.
 """
