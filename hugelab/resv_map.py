@@ -20,147 +20,91 @@ code is copied):
 * ``region_del(f, t)``  remove ``[f, t)``; returns the pages removed.
 * ``region_count(f, t)`` pages of ``[f, t)`` that are in the map.
 
-The regions live in a treap keyed by their start, each node carrying the
-total length of its subtree, so ``region_count`` is two prefix-sum descents
-and ``region_add``/``region_del`` are a split and a merge: logarithmic in
-the number of regions (see ``benchmarks/bench_resv_map.py``).
+The kernel keeps its regions in a linked list; here they may number
+100,000 (see ``benchmarks/bench_resv_map.py``), so they are kept as a
+*blocked sorted list*: consecutive runs of at most ``2 * load`` regions,
+each run two plain lists (starts, ends). Finding an offset is two C-level
+bisections (which run, then where in it); the pages held by whole runs
+before a point come from a Fenwick tree over the runs' page totals. So a
+call costs a few bisections, a logarithmic walk of the Fenwick tree and an
+edit of one short run, whatever the number of regions. A run that grows
+past ``2 * load`` is cut in two, and that (like deleting whole runs)
+rebuilds the run index: linear in the number of runs, once per ``load``
+inserts at most.
 """
 
 from __future__ import annotations
 
-import random
-
-_priorities = random.Random(84)  # shape only; results never depend on it
+from bisect import bisect_left, bisect_right
 
 
-class _Node:
-    __slots__ = ("start", "end", "prio", "left", "right", "total")
-
-    def __init__(self, start: int, end: int) -> None:
-        self.start = start
-        self.end = end
-        self.prio = _priorities.random()
-        self.left: _Node | None = None
-        self.right: _Node | None = None
-        self.total = end - start
-
-
-def _update(node: _Node) -> None:
-    total = node.end - node.start
-    if node.left is not None:
-        total += node.left.total
-    if node.right is not None:
-        total += node.right.total
-    node.total = total
-
-
-def _split(node: _Node | None, key: int) -> tuple[_Node | None, _Node | None]:
-    """Split into (regions starting before ``key``, the rest)."""
-    if node is None:
-        return None, None
-    if node.start < key:
-        left, right = _split(node.right, key)
-        node.right = left
-        _update(node)
-        return node, right
-    left, right = _split(node.left, key)
-    node.left = right
-    _update(node)
-    return left, node
-
-
-def _merge(left: _Node | None, right: _Node | None) -> _Node | None:
-    """Join two treaps; every start in ``left`` is below every start in ``right``."""
-    if left is None:
-        return right
-    if right is None:
-        return left
-    if left.prio > right.prio:
-        left.right = _merge(left.right, right)
-        _update(left)
-        return left
-    right.left = _merge(left, right.left)
-    _update(right)
-    return right
-
-
-def _pop_last(node: _Node | None) -> tuple[_Node | None, _Node | None]:
-    """Remove the region with the highest start: (rest, removed)."""
-    if node is None:
-        return None, None
-    if node.right is None:
-        return node.left, node
-    node.right, last = _pop_last(node.right)
-    _update(node)
-    return node, last
-
-
-def _last(node: _Node | None) -> _Node | None:
-    while node is not None and node.right is not None:
-        node = node.right
-    return node
-
-
-def _iter(node: _Node | None):
-    stack: list[_Node] = []
-    while stack or node is not None:
-        while node is not None:
-            stack.append(node)
-            node = node.left
-        node = stack.pop()
-        yield node.start, node.end
-        node = node.right
+def _pages(starts: list[int], ends: list[int]) -> int:
+    return sum(ends) - sum(starts)
 
 
 class ResvMap:
     """A set of huge-page offsets as regions ``[from, to)``, plus a kref."""
 
-    def __init__(self) -> None:
-        self._root: _Node | None = None
+    def __init__(self, load: int = 64) -> None:
         self.refs = 1  # kref: one per VMA piece that points at this map
         self.adds_in_progress = 0
+        self._load = load  # small values are for tests that cross run edges
+        # Run k holds the regions _starts[k][i], _ends[k][i]. There is always
+        # at least one run; only a lone run may be empty.
+        self._starts: list[list[int]] = [[]]
+        self._ends: list[list[int]] = [[]]
+        self._totals: list[int] = [0]  # pages in each run
+        self._firsts: list[int] = [0]  # first start of each run, to bisect
+        self._tree: list[int] = [0, 0]  # Fenwick tree over _totals (1-based)
+        self._size = 0  # pages in the map
+
+    # -- finding things ----------------------------------------------------
+    def _locate(self, x: int) -> tuple[int, int]:
+        """(run, index) of the last region starting at or before ``x``.
+
+        The index is -1 when no region starts at or before ``x``.
+        """
+        k = bisect_right(self._firsts, x) - 1
+        if k < 0:
+            return 0, -1
+        return k, bisect_right(self._starts[k], x) - 1
+
+    def _run_count(self, k: int, f: int, t: int) -> int:
+        """Pages of run ``k`` inside ``[f, t)``; sums only the regions inside."""
+        starts, ends = self._starts[k], self._ends[k]
+        i = bisect_right(starts, f) - 1  # the last region starting at or before f
+        j = bisect_left(starts, t) - 1  # the last region starting before t
+        if j < 0:
+            return 0
+        if i == j:
+            return max(0, min(ends[i], t) - f)
+        # i < j: region i (if any) ends before region i+1 starts, so before t
+        covered = max(0, ends[i] - f) if i >= 0 else 0
+        covered += sum(ends[i + 1:j]) - sum(starts[i + 1:j])
+        return covered + min(ends[j], t) - starts[j]
+
+    def _runs_before(self, k: int) -> int:
+        """Pages of runs ``0 .. k-1`` (a Fenwick prefix sum)."""
+        tree, total = self._tree, 0
+        while k:
+            total += tree[k]
+            k &= k - 1
+        return total
 
     # -- queries -----------------------------------------------------------
     def region_count(self, f: int, t: int) -> int:
-        """Pages of ``[f, t)`` that are in the map.
-
-        One descent: while ``f`` and ``t`` lead the same way nothing inside
-        ``[f, t)`` is passed; at the node where they part, the answer is the
-        part of its left subtree at or above ``f``, its own part below ``t``,
-        and the part of its right subtree below ``t``.
-        """
+        """Pages of ``[f, t)`` that are in the map."""
         if t <= f:
             return 0
-        node = self._root
-        while node is not None:
-            if node.start < f:
-                if node.end > f:  # this region reaches into [f, t)
-                    covered = min(node.end, t) - f
-                    return covered + self._below(node.right, t)
-                node = node.right
-            elif node.start >= t:
-                node = node.left
-            else:  # f <= node.start < t: the paths part here
-                covered = min(node.end, t) - node.start
-                left = node.left
-                if left is not None:
-                    covered += left.total - self._below(left, f)
-                return covered + self._below(node.right, t)
-        return 0
-
-    @staticmethod
-    def _below(node: "_Node | None", x: int) -> int:
-        """Pages of the regions in this subtree that lie below ``x``."""
-        covered = 0
-        while node is not None:
-            if node.start < x:
-                if node.left is not None:
-                    covered += node.left.total
-                covered += min(node.end, x) - node.start
-                node = node.right
-            else:
-                node = node.left
-        return covered
+        firsts = self._firsts
+        kt = bisect_left(firsts, t) - 1  # the last run starting before t
+        if kt < 0:
+            return 0
+        kf = max(bisect_right(firsts, f) - 1, 0)
+        if kf == kt:  # one run: the Fenwick tree is not needed
+            return self._run_count(kt, f, t)
+        between = self._runs_before(kt) - self._runs_before(kf + 1) if kt > kf + 1 else 0
+        return self._run_count(kf, f, t) + between + self._run_count(kt, f, t)
 
     def region_chg(self, f: int, t: int) -> int:
         """Pages of ``[f, t)`` not in the map; marks one add in progress."""
@@ -169,14 +113,14 @@ class ResvMap:
 
     def regions(self) -> list[tuple[int, int]]:
         """The regions ``[from, to)`` in order (for pictures and tests)."""
-        return list(_iter(self._root))
+        return [r for starts, ends in zip(self._starts, self._ends) for r in zip(starts, ends)]
 
     def offsets(self) -> set[int]:
-        return {i for f, t in _iter(self._root) for i in range(f, t)}
+        return {i for f, t in self.regions() for i in range(f, t)}
 
     def __len__(self) -> int:
         """Number of pages in the map."""
-        return self._root.total if self._root is not None else 0
+        return self._size
 
     # -- changes -----------------------------------------------------------
     def region_add(self, f: int, t: int) -> int:
@@ -185,21 +129,17 @@ class ResvMap:
             self.adds_in_progress -= 1
         if t <= f:
             return 0
-        before = len(self)
-        left, rest = _split(self._root, f)
-        # A region starting before f that reaches f touches [f, t): absorb it.
-        prev = _last(left)
-        if prev is not None and prev.end >= f:
-            left, prev = _pop_last(left)
-            f = prev.start
-            t = max(t, prev.end)
+        k0, i0 = self._locate(f)
+        # A region starting at or before f that reaches f touches [f, t).
+        if i0 >= 0 and self._ends[k0][i0] >= f:
+            f = self._starts[k0][i0]
+        else:
+            i0 += 1
         # Every region starting in [f, t] overlaps or touches: absorb them.
-        middle, right = _split(rest, t + 1)
-        last = _last(middle)
-        if last is not None:
-            t = max(t, last.end)
-        self._root = _merge(_merge(left, _Node(f, t)), right)
-        return len(self) - before
+        k1, i1 = self._locate(t)
+        if (k1, i1) >= (k0, i0):
+            t = max(t, self._ends[k1][i1])
+        return self._replace(k0, i0, k1, i1 + 1, [f], [t])
 
     def region_abort(self, f: int, t: int) -> None:
         """Forget an add announced by ``region_chg`` that will not happen."""
@@ -210,24 +150,94 @@ class ResvMap:
         """Remove ``[f, t)`` from the map; pages removed."""
         if t <= f:
             return 0
-        before = len(self)
-        left, rest = _split(self._root, f)
-        keep_left: list[_Node] = []
-        prev = _last(left)
-        if prev is not None and prev.end > f:
-            # A region straddles f: keep its part below f (and above t).
-            left, prev = _pop_last(left)
-            keep_left.append(_Node(prev.start, f))
-            if prev.end > t:
-                keep_left.append(_Node(t, prev.end))
-        middle, right = _split(rest, t)
-        last = _last(middle)
-        if last is not None and last.end > t:
-            keep_left.append(_Node(t, last.end))
-        for node in keep_left:
-            left = _merge(left, node)
-        self._root = _merge(left, right)
-        return before - len(self)
+        keep_starts: list[int] = []
+        keep_ends: list[int] = []
+        k0, i0 = self._locate(f)
+        if i0 >= 0 and self._ends[k0][i0] > f:
+            if self._starts[k0][i0] < f:  # it straddles f: keep its part below f
+                keep_starts.append(self._starts[k0][i0])
+                keep_ends.append(f)
+        else:
+            i0 += 1
+        k1, i1 = self._locate(t - 1)  # the last region starting inside [f, t)
+        if (k1, i1) < (k0, i0):
+            return 0
+        if self._ends[k1][i1] > t:  # it straddles t: keep its part above t
+            keep_starts.append(t)
+            keep_ends.append(self._ends[k1][i1])
+        return -self._replace(k0, i0, k1, i1 + 1, keep_starts, keep_ends)
+
+    def _replace(self, k0: int, i0: int, k1: int, i1: int,
+                 new_starts: list[int], new_ends: list[int]) -> int:
+        """Replace the regions from (k0, i0) up to, not including, (k1, i1).
+
+        Returns the change in pages.
+        """
+        starts = self._starts
+        if k0 == k1:
+            deltas = {k0: self._edit_run(k0, i0, i1, new_starts, new_ends)}
+        else:  # the edit spans runs: trim the first and the last, empty those between
+            deltas = {k0: self._edit_run(k0, i0, len(starts[k0]), new_starts, new_ends)}
+            for k in range(k0 + 1, k1):
+                deltas[k] = self._edit_run(k, 0, len(starts[k]), [], [])
+            deltas[k1] = self._edit_run(k1, 0, i1, [], [])
+        delta = 0
+        for k, change in deltas.items():
+            self._totals[k] += change
+            delta += change
+        self._size += delta
+        if any(not starts[k] or len(starts[k]) > 2 * self._load for k in deltas):
+            self._reindex()
+        else:
+            for k, change in deltas.items():
+                self._firsts[k] = starts[k][0]
+                self._tree_add(k, change)
+        return delta
+
+    def _edit_run(self, k: int, i: int, j: int, new_starts: list[int], new_ends: list[int]) -> int:
+        """Replace regions ``i .. j-1`` of run ``k``; the change in pages."""
+        run_s, run_e = self._starts[k], self._ends[k]
+        delta = _pages(new_starts, new_ends) - _pages(run_s[i:j], run_e[i:j])
+        run_s[i:j] = new_starts
+        run_e[i:j] = new_ends
+        return delta
+
+    def _tree_add(self, k: int, delta: int) -> None:
+        """Run ``k`` gained ``delta`` pages: update the Fenwick tree."""
+        tree, i = self._tree, k + 1
+        while delta and i < len(tree):
+            tree[i] += delta
+            i += i & -i
+
+    def _reindex(self) -> None:
+        """Drop empty runs, cut long ones in two, rebuild the run index.
+
+        Linear in the number of runs (not regions): only a cut run is summed.
+        """
+        starts, ends, totals = [], [], []
+        for run_s, run_e, total in zip(self._starts, self._ends, self._totals):
+            if len(run_s) > 2 * self._load:
+                half = len(run_s) // 2
+                head_s, head_e = run_s[:half], run_e[:half]
+                head = _pages(head_s, head_e)
+                starts.append(head_s)
+                ends.append(head_e)
+                totals.append(head)
+                run_s, run_e, total = run_s[half:], run_e[half:], total - head
+            if run_s:
+                starts.append(run_s)
+                ends.append(run_e)
+                totals.append(total)
+        if not starts:
+            starts, ends, totals = [[]], [[]], [0]
+        self._starts, self._ends, self._totals = starts, ends, totals
+        self._firsts = [run[0] if run else 0 for run in starts]
+        tree = [0, *totals]
+        for i in range(1, len(tree)):
+            parent = i + (i & -i)
+            if parent < len(tree):
+                tree[parent] += tree[i]
+        self._tree = tree
 
     def __repr__(self) -> str:
         inner = ", ".join(f"[{f}, {t})" for f, t in self.regions())
