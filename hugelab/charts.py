@@ -64,7 +64,7 @@ class MappingChart:
         self.regions = bq.Lines(x=[[-1, -1]], y=[[1.4, 1.4]], scales={"x": self.x, "y": self.y},
                                 colors=["#3b7dd8"], stroke_width=6)
         self.labels = bq.Label(x=[0], y=[1.1], text=[""], scales={"x": self.x, "y": self.y},
-                               align="middle", font_size=12, colors=["black"])
+                               align="middle", default_size=12, colors=["black"])
         self.axis = bq.Axis(scale=self.bands, label="page offset")
         # cells last: on top, so that a click on a page reaches it and not a split line
         self.figure = bq.Figure(marks=[self.boundaries, self.regions, self.labels, self.cells], axes=[self.axis],
@@ -108,11 +108,11 @@ class CountersChart:
         self.wrap_marks = bq.Scatter(x=[], y=[], scales={"x": self.x, "y": self.y}, marker="triangle-down",
                                      colors=["#d62728"], default_size=80)
         self.wrap_labels = bq.Label(x=[], y=[], text=[], scales={"x": self.x, "y": self.y}, colors=["#d62728"],
-                                    font_size=11, align="start", y_offset=-14)
+                                    default_size=11, align="start", y_offset=-14)
         self.step_axis = bq.Axis(scale=self.x, label="step", tick_format="d")
         self.figure = bq.Figure(marks=[self.lines, self.wrap_marks, self.wrap_labels],
                                 axes=[self.step_axis,
-                                      bq.Axis(scale=self.y, orientation="vertical", tick_format="d")],
+                                      bq.Axis(scale=self.y, side="left", tick_format="d")],
                                 legend_location="top-right", layout={"height": "260px", "width": "100%"},
                                 fig_margin={"top": 15, "bottom": 35, "left": 45, "right": 10})
 

@@ -104,27 +104,35 @@ class Kernel:
             return "surplus"
         return None
 
-    def _free_pages(self, pages: list[Page]) -> None:
-        for page in pages:
-            if page.unused():
-                self.hstate.free_huge_page(page.restore_reserve)
+    def _zap(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
+        """Unmap the pages of ``vma`` in ``[start, end)``.
 
-    def _zap(self, vma: VMA, start: int, end: int) -> list[Page]:
-        """Unmap the pages of ``vma`` in ``[start, end)``; return them to be freed."""
+        Returns (pages whose last user went, how many of them are marked
+        restore_reserve), for the caller to free in one batch once every
+        VMA of its operation is zapped. A page is mapped at most once per
+        process, so its count after this zap is final for the operation.
+        """
         ptes = vma.ptes
-        if end - start < len(ptes):  # walk whichever is smaller
-            present = [i for i in range(start, end) if i in ptes]
-        else:
-            present = [i for i in ptes if start <= i < end]
+        if not ptes:
+            return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
+        if start <= vma.start and vma.end <= end:
+            present = list(ptes.items())
+            ptes.clear()
+        else:  # walk whichever is smaller: the range or the page table
+            inside = (i for i in range(start, end) if i in ptes) if end - start < len(ptes) \
+                else [i for i in ptes if start <= i < end]
+            present = [(i, ptes.pop(i)) for i in inside]
         zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
-        dropped = []
-        for idx in present:
-            page = ptes.pop(idx)
-            if zap is not None:
+        if zap is not None:
+            for idx, page in present:
                 zap(idx, page)
+        freed = restores = 0
+        for _, page in present:
             page.mapcount -= 1
-            dropped.append(page)
-        return dropped
+            if not page.mapcount and not page.in_page_cache:
+                freed += 1
+                restores += page.restore_reserve
+        return freed, restores
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
@@ -216,34 +224,44 @@ class Kernel:
         self._remove(proc, [(name, vma) for vma in inside])
         return None
 
-    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]]) -> None:
-        """Unmap whole VMAs: zap them all, free pages, then close each one."""
-        dropped: list[Page] = []
+    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]], detach: bool = True) -> None:
+        """Unmap whole VMAs: zap them all, free pages, then close each one.
+
+        ``detach=False``: the process is gone already, so its VMA lists are
+        left as they are rather than emptied one VMA at a time.
+        """
+        freed = restores = 0
         for _, vma in vmas:
-            dropped += self._zap(vma, vma.start, vma.end)
-        self._free_pages(dropped)
+            if vma.ptes:
+                pages, restoring = self._zap(vma, vma.start, vma.end)
+                freed += pages
+                restores += restoring
+        self.hstate.free_huge_pages_many(freed, restores)
+        close_vma = self.policy.close
         for name, vma in vmas:
-            proc.remove(name, vma)
-            close = self.policy.close(self, proc.name, vma)
+            if detach:
+                proc.remove(name, vma)
+            close = close_vma(self, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
-            vma.file.vmas -= 1
-            if vma.file.vmas == 0:
-                self._evict(vma.file)
+            file = vma.file
+            file.vmas -= 1
+            if not file.vmas:
+                self._evict(file)
 
     def _evict(self, file: HugetlbFile) -> None:
         """The file's last VMA went: drop its pages, return what it still reserves."""
         if not file.shared:
             return
-        freed = 0
+        unused = 0
         for page in file.page_cache.values():
             page.in_page_cache = False
-            if page.unused():
-                self.hstate.free_huge_page(restore_reserve=False)
-            freed += 1
+            unused += page.unused()
+        self.hstate.free_huge_pages_many(unused, 0)
+        cached = len(file.page_cache)
         file.page_cache.clear()
         entries = file.resv_map.region_del(0, file.pages)
-        self.hstate.hugetlb_acct_memory(-(entries - freed))
+        self.hstate.hugetlb_acct_memory(-(entries - cached))
 
     def _covered(self, proc: Process, name: str, start: int, end: int) -> bool:
         """Is every page of ``[start, end)`` mapped? (The pieces never overlap.)"""
@@ -275,7 +293,7 @@ class Kernel:
         # so the zap of a later VMA sees the pool after the earlier frees
         # (observable through the v6.9 restore, which needs Surp == 0).
         for vma in list(proc.pieces(name)):
-            self._free_pages(self._zap(vma, max(start, vma.start), min(end, vma.end)))
+            self.hstate.free_huge_pages_many(*self._zap(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     # -- processes -----------------------------------------------------------
@@ -284,16 +302,16 @@ class Kernel:
         for mapping, pieces in parent.vmas.items():
             copies = []
             for vma in pieces:  # already in order
+                file, ptes = vma.file, vma.ptes
                 # The child's private VMAs start with no reservation of their own.
-                copy = VMA(vma.file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
-                           ptes=dict(vma.ptes))
-                for page in copy.ptes.values():
+                copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
+                                  ptes=ptes.copy()))
+                for page in ptes.values():
                     page.mapcount += 1
-                vma.file.vmas += 1
-                copies.append(copy)
+                file.vmas += 1
             child.vmas[mapping] = copies
         return child
 
     def _teardown(self, proc: Process) -> None:
         """Exit, or death by signal: every mapping goes, as one unmap of everything."""
-        self._remove(proc, proc.all_vmas())
+        self._remove(proc, proc.all_vmas(), detach=False)

@@ -12,6 +12,8 @@ killed or has exited) is not a text error: the replay skips such lines.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Iterable, Union
 
@@ -129,10 +131,16 @@ def _number(word: str, what: str, line: int) -> int:
     return int(word)
 
 
+_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+
+
 def _name(word: str, what: str, line: int) -> str:
-    if not (word[0].isalpha() or word[0] == "_") or not all(c.isalnum() or c in "_-." for c in word):
-        raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
-    return word
+    # The regular expression is the fast path for ASCII names; the rule itself
+    # (Unicode letters and digits allowed) is the test on the second line.
+    if _ASCII_NAME.match(word) or (not word.isascii() and (word[0].isalpha() or word[0] == "_")
+                                   and all(c.isalnum() or c in "_-." for c in word)):
+        return word
+    raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
 
 
 class _Checker:

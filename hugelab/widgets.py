@@ -200,11 +200,13 @@ class Predict(w.VBox):
 
     def __init__(self, question) -> None:
         self.question = question
-        self.entry = w.Text(placeholder="your number", layout=w.Layout(width="200px"))
+        # continuous_update=False: the value arrives on Enter (or on leaving
+        # the box), so the check runs then, not at every keystroke
+        self.entry = w.Text(placeholder="your number", continuous_update=False, layout=w.Layout(width="200px"))
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
         self.feedback = w.HTML()
         self.check.on_click(lambda _b: self.on_check())
-        self.entry.on_submit(lambda _t: self.on_check())
+        self.entry.observe(lambda _change: self.on_check(), names="value")
         super().__init__([w.HTML(f"<b>Predict:</b> {html.escape(question.prompt)}"),
                           w.HBox([self.entry, self.check]), self.feedback])
 

@@ -128,3 +128,19 @@ def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
     p.entry.value = " 7 "
     p.check.click()
     assert "Right. Free counts unfaulted pages." in p.feedback.value and "#060" in p.feedback.value
+    p.entry.value = "8"  # what Enter does in the browser: the value arrives, the check runs
+    assert "Not 8." in html.unescape(p.feedback.value)
+
+
+def test_the_widgets_pass_only_arguments_the_libraries_know():
+    # traitlets only warns about an unknown argument (a font size or an axis
+    # side silently ignored): make that an error here.
+    import warnings
+
+    from hugelab.predict import Question
+    from hugelab.widgets import Predict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        seed_by_clicks(SplitExplorer())
+        Predict(Question("?", answer=1, hints={}, why="."))
