@@ -305,7 +305,7 @@ class Kernel:
                 file, ptes = vma.file, vma.ptes
                 # The child's private VMAs start with no reservation of their own.
                 copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
-                                  ptes=ptes.copy()))
+                                  False, False, ptes.copy()))  # not owner, not unmapped
                 for page in ptes.values():
                     page.mapcount += 1
                 file.vmas += 1
