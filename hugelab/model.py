@@ -221,26 +221,26 @@ class Kernel:
         if end == start:
             return "EINVAL"
         inside = self._split(proc, name, start, end)
-        self._remove(proc, [(name, vma) for vma in inside])
+        self._remove(proc, inside)
         return None
 
-    def _remove(self, proc: Process, vmas: list[tuple[str, VMA]], detach: bool = True) -> None:
+    def _remove(self, proc: Process, vmas: list[VMA], detach: bool = True) -> None:
         """Unmap whole VMAs: zap them all, free pages, then close each one.
 
         ``detach=False``: the process is gone already, so its VMA lists are
         left as they are rather than emptied one VMA at a time.
         """
         freed = restores = 0
-        for _, vma in vmas:
+        for vma in vmas:
             if vma.ptes:
                 pages, restoring = self._zap(vma, vma.start, vma.end)
                 freed += pages
                 restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
         close_vma = self.policy.close
-        for name, vma in vmas:
+        for vma in vmas:
             if detach:
-                proc.remove(name, vma)
+                proc.remove(vma.file.name, vma)  # the mapping is named after its file
             close = close_vma(self, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
@@ -314,4 +314,4 @@ class Kernel:
 
     def _teardown(self, proc: Process) -> None:
         """Exit, or death by signal: every mapping goes, as one unmap of everything."""
-        self._remove(proc, proc.all_vmas(), detach=False)
+        self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)
