@@ -28,9 +28,9 @@ bisections (which run, then where in it); the pages held by whole runs
 before a point come from a Fenwick tree over the runs' page totals. So a
 call costs a few bisections, a logarithmic walk of the Fenwick tree and an
 edit of one short run, whatever the number of regions. A run that grows
-past ``2 * load`` is cut in two, and that (like deleting whole runs)
-rebuilds the run index: linear in the number of runs, once per ``load``
-inserts at most.
+past ``2 * load`` is cut in two, and that (like emptying a run) rebuilds
+the run index: linear in the number of runs, and amortized over the
+``load`` or so calls it takes to fill or empty a run.
 """
 
 from __future__ import annotations
