@@ -306,8 +306,9 @@ class Kernel:
                 # The child's private VMAs start with no reservation of their own.
                 copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
                                   False, False, ptes.copy()))  # not owner, not unmapped
-                for page in ptes.values():
-                    page.mapcount += 1
+                if ptes:  # most VMAs map nothing: skip the loop set-up
+                    for page in ptes.values():
+                        page.mapcount += 1
                 file.vmas += 1
             child.vmas[mapping] = copies
         return child
