@@ -54,3 +54,22 @@ def test_freed_pages_leave_the_pool_while_it_has_surplus():
     assert hs.alloc_surplus_page()
     hs.free_huge_page(restore_reserve=False)
     assert str(hs.counters()) == "1/1/0/0"
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.integers(0, 6), st.integers(0, 4), st.lists(st.booleans(), max_size=10))
+def test_freeing_in_one_batch_is_freeing_one_page_at_a_time(nr, surplus, restore_flags):
+    """An unmap frees its pages in one batch: the same counters as one free per page."""
+    def state():
+        hs = HState()
+        hs.nr_huge_pages, hs.surplus_huge_pages, hs.free_huge_pages = nr + surplus, surplus, 0
+        return hs
+
+    one_by_one, batch = state(), state()
+    for restore in restore_flags:
+        one_by_one.free_huge_page(restore)
+    batch.free_huge_pages_many(len(restore_flags), sum(restore_flags))
+    assert batch.counters() == one_by_one.counters()
