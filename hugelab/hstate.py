@@ -72,9 +72,8 @@ class HState:
 
     # -- what meminfo shows ------------------------------------------------
     def counters(self) -> Counters:
-        # u64() written out: this runs once per step, 100,000 times a long trace
-        return Counters(self.nr_huge_pages % U64, self.free_huge_pages % U64,
-                        self.resv_huge_pages % U64, self.surplus_huge_pages % U64)
+        return Counters(u64(self.nr_huge_pages), u64(self.free_huge_pages),
+                        u64(self.resv_huge_pages), u64(self.surplus_huge_pages))
 
     def persistent_huge_pages(self) -> int:
         return self.nr_huge_pages - self.surplus_huge_pages

@@ -129,7 +129,7 @@ class Kernel:
         freed = restores = 0
         for _, page in present:
             page.mapcount -= 1
-            if not page.mapcount and not page.in_page_cache:
+            if page.unused():
                 freed += 1
                 restores += page.restore_reserve
         return freed, restores
@@ -232,10 +232,9 @@ class Kernel:
         """
         freed = restores = 0
         for vma in vmas:
-            if vma.ptes:
-                pages, restoring = self._zap(vma, vma.start, vma.end)
-                freed += pages
-                restores += restoring
+            pages, restoring = self._zap(vma, vma.start, vma.end)
+            freed += pages
+            restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
         close_vma = self.policy.close
         for vma in vmas:
@@ -306,9 +305,8 @@ class Kernel:
                 # The child's private VMAs start with no reservation of their own.
                 copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
                                   False, False, ptes.copy()))  # not owner, not unmapped
-                if ptes:  # most VMAs map nothing: skip the loop set-up
-                    for page in ptes.values():
-                        page.mapcount += 1
+                for page in ptes.values():
+                    page.mapcount += 1
                 file.vmas += 1
             child.vmas[mapping] = copies
         return child

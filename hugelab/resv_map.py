@@ -174,31 +174,21 @@ class ResvMap:
         Returns the change in pages.
         """
         starts = self._starts
-        if k0 == k1:  # the common case, kept short: one run changes
-            delta = self._edit_run(k0, i0, i1, new_starts, new_ends)
-            self._totals[k0] += delta
-            self._size += delta
-            run = starts[k0]
-            if run and len(run) <= 2 * self._load:
-                self._firsts[k0] = run[0]
-                self._tree_add(k0, delta)
-            else:
-                self._reindex()
-            return delta
-        # The edit spans runs: trim the first and the last, empty those between.
-        deltas = {k0: self._edit_run(k0, i0, len(starts[k0]), new_starts, new_ends)}
-        for k in range(k0 + 1, k1):
-            deltas[k] = self._edit_run(k, 0, len(starts[k]), [], [])
-        deltas[k1] = self._edit_run(k1, 0, i1, [], [])
+        if k0 == k1:
+            changes = [(k0, self._edit_run(k0, i0, i1, new_starts, new_ends))]
+        else:  # the edit spans runs: trim the first and the last, empty those between
+            changes = [(k0, self._edit_run(k0, i0, len(starts[k0]), new_starts, new_ends))]
+            changes += [(k, self._edit_run(k, 0, len(starts[k]), [], [])) for k in range(k0 + 1, k1)]
+            changes.append((k1, self._edit_run(k1, 0, i1, [], [])))
         delta = 0
-        for k, change in deltas.items():
+        for k, change in changes:
             self._totals[k] += change
             delta += change
         self._size += delta
-        if any(not starts[k] or len(starts[k]) > 2 * self._load for k in deltas):
+        if any(not starts[k] or len(starts[k]) > 2 * self._load for k, _ in changes):
             self._reindex()
         else:
-            for k, change in deltas.items():
+            for k, change in changes:
                 self._firsts[k] = starts[k][0]
                 self._tree_add(k, change)
         return delta

@@ -13,7 +13,6 @@ killed or has exited) is not a text error: the replay skips such lines.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from typing import Iterable, Union
 
@@ -131,14 +130,13 @@ def _number(word: str, what: str, line: int) -> int:
     return int(word)
 
 
-_ASCII_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
+# \w is exactly str.isalnum() or "_" (Unicode included), so this is the rule
+# "letters, digits, _ - ." in one C-level match
+_NAME_CHARS = re.compile(r"[\w.\-]+\Z")
 
 
 def _name(word: str, what: str, line: int) -> str:
-    # The regular expression is the fast path for ASCII names; the rule itself
-    # (Unicode letters and digits allowed) is the test on the second line.
-    if _ASCII_NAME.match(word) or (not word.isascii() and (word[0].isalpha() or word[0] == "_")
-                                   and all(c.isalnum() or c in "_-." for c in word)):
+    if (word[0].isalpha() or word[0] == "_") and _NAME_CHARS.match(word):
         return word
     raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
 
