@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from .explain import FIELDS, explain
 from .generate import random_trace
 from .hstate import Counters, signed, u64
-from .model import Kernel
+from .model import Model
 from .policies import POLICIES
 from .predict import parse_number, same_number
 from .replay import Replayer, Step
+from .tables import outcome
 from .trace import Mprotect, Munmap, Operation, Trace, parse_trace
 
 #: fewer kinds than verify's traces: the ones a learner meets first
@@ -63,7 +64,7 @@ class Exercise:
         return self.runs[0]
 
 
-def splits(op: Operation, kernel: Kernel) -> bool:
+def splits(op: Operation, kernel: Model) -> bool:
     """Does ``op`` (about to be applied to ``kernel``) cut a VMA in two?
 
     A munmap or mprotect of ``[start, end)`` splits a VMA that reaches
@@ -83,7 +84,7 @@ def splits(op: Operation, kernel: Kernel) -> bool:
 
 def _replay_watching(trace: Trace, policy: str) -> tuple[tuple[Step, ...], int]:
     """The steps of ``trace`` under ``policy``, and how many of them split a VMA."""
-    kernel = Kernel(policy)
+    kernel = Model(policy)
     replayer = Replayer(kernel)
     steps, split_count = [], 0
     for op in trace:
@@ -144,10 +145,6 @@ SHEET_HELP = """\
 
 def _cell(value: int) -> str:
     return str(value)
-
-
-def outcome(step: Step) -> str:
-    return step.error or "ok"
 
 
 def sheet(ex: Exercise, key: bool = False) -> str:
@@ -314,3 +311,35 @@ def check_sheet(text: str) -> Score:
     if block < 0 or block != len(ex.policies) - 1 or expect <= len(ex.steps):
         raise SheetError(len(lines), f"the sheet ends after step {expect - 1} of {len(ex.steps)}")
     return Score(seed, total - len(marks), total, tuple(marks))
+
+
+def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: str | None, out, err) -> int:
+    """``hugelab exercise``: print a sheet or its key, or score a filled-in sheet.
+
+    Exit status: 0 printed, or every answer right; 1 some answer wrong;
+    2 a bad sheet or bad arguments (one line on ``err``).
+    """
+    if check is not None:
+        try:
+            with open(check, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            print(f"hugelab: cannot read sheet {check!r}: {e.strerror}", file=err)
+            return 2
+        except UnicodeDecodeError:
+            print(f"hugelab: {check}: not a text file", file=err)
+            return 2
+        try:
+            score = check_sheet(text)
+        except SheetError as e:
+            print(f"hugelab: {check}: {e}", file=err)
+            return 2
+        print(score.report(), end="", file=out)
+        return 0 if not score.marks else 1
+    try:
+        ex = make_exercise(seed, length, policy, pair)
+    except ValueError as e:
+        print(f"hugelab: {e}", file=err)
+        return 2
+    print(sheet(ex, key=key), end="", file=out)
+    return 0
