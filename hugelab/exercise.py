@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from .explain import FIELDS, explain
+from .explain import FIELDS, explain, kind
 from .generate import random_trace
 from .hstate import Counters, signed, u64
 from .model import Model
@@ -76,9 +76,9 @@ def splits(op: Operation, kernel: Model) -> bool:
     start, end = op.start, op.start + op.count
     for vma in kernel.procs[op.proc].pieces(op.name):
         overlaps = vma.start < end and start < vma.end
-        if overlaps and (vma.start < start or vma.end > end):
-            if isinstance(op, Munmap) or vma.prot != op.prot:
-                return True
+        cut = overlaps and (vma.start < start or vma.end > end)
+        if cut and (isinstance(op, Munmap) or vma.prot != op.prot):
+            return True
     return False
 
 
@@ -100,7 +100,7 @@ def worth_doing(trace: Trace, policies: tuple[str, ...]) -> tuple[tuple[Step, ..
         steps, split_count = _replay_watching(trace, policy)
         if split_count == 0 or any(s.error == "skipped" for s in steps):
             return None
-        if not any(_is_fault(s) for s in steps):
+        if not any(_is_fault(s, b) for b, s in zip((None, *steps), steps)):
             return None
         runs.append(steps)
     if len(runs) > 1 and not any(c.credit != c.unused for s in runs[0] for c in s.closes):
@@ -108,12 +108,11 @@ def worth_doing(trace: Trace, policies: tuple[str, ...]) -> tuple[tuple[Step, ..
     return tuple(runs)
 
 
-def _is_fault(step: Step) -> bool:
-    """A touch that faulted a page in (took a page out of Free, or grew the pool)."""
-    words = step.op.split()
-    if words[0] == "in":
-        words = words[2:]
-    return words[0] == "touch" and step.error is None
+def _is_fault(step: Step, before: Step | None) -> bool:
+    """A touch that faulted a page in: it took a page (Free or Total moved)."""
+    if kind(step.op) != "touch" or step.error is not None or before is None:
+        return False
+    return (step.counters.free, step.counters.total) != (before.counters.free, before.counters.total)
 
 
 def make_exercise(seed: int, length: int = 8, policy: str = "modern", pair: bool = False) -> Exercise:
@@ -143,10 +142,6 @@ SHEET_HELP = """\
 # Check a filled-in sheet with:  hugelab exercise --check FILE"""
 
 
-def _cell(value: int) -> str:
-    return str(value)
-
-
 def sheet(ex: Exercise, key: bool = False) -> str:
     """The exercise as a sheet to fill in (``?``), or, with ``key``, filled in."""
     out = [SHEET_HELP.format(outcomes=", ".join(OUTCOMES)) if not key else
@@ -154,11 +149,11 @@ def sheet(ex: Exercise, key: bool = False) -> str:
            f"seed {ex.seed}", f"length {ex.length}"]
     for policy, steps in zip(ex.policies, ex.runs):
         out.append(f"policy {policy}")
-        rows = [("step", "op", *FIELDS, "outcome")]
+        rows: list[tuple[str, ...]] = [("step", "op", *FIELDS, "outcome")]
         notes = []
         for number, s in enumerate(steps, 1):
             c = s.counters
-            cells = (_cell(c.total), _cell(c.free), _cell(c.rsvd), _cell(c.surp), outcome(s)) if key else ("?",) * 5
+            cells = [str(c.total), str(c.free), str(c.rsvd), str(c.surp), outcome(s)] if key else ["?"] * 5
             rows.append((str(number), s.op, *cells))
             notes.append(f"  # Rsvd = {signed(c.rsvd)}" if key and c.rsvd != signed(c.rsvd) else "")
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -250,22 +245,17 @@ def check_sheet(text: str) -> Score:
     """Score a filled-in sheet; SheetError (one line, naming the line) if it cannot be read."""
     lines = text.splitlines()
     seed, length, first = _header(lines)
+    blocks = [raw.split("#")[0].split()[1:] for raw in lines[first:] if raw.split("#")[0].split()[:1] == ["policy"]]
+    names = tuple(words[0] if len(words) == 1 else "" for words in blocks)
+    pair = names == PAIR
+    if not pair and len(names) != 1:
+        raise SheetError(first + 1, f"a sheet has one 'policy P' block, or the pair {' and '.join(PAIR)}")
+    if names[0] not in POLICIES:
+        raise SheetError(first + 1, f"unknown policy {names[0]!r}; choose one of: {', '.join(POLICIES)}")
     try:
-        ex_pair = None
-        policies = [raw.split("#")[0].split()[1:] for raw in lines[first:]
-                    if raw.split("#")[0].split()[:1] == ["policy"]]
-        names = tuple(p[0] if len(p) == 1 else "" for p in policies)
-        pair = names == PAIR
-        if not pair and len(names) != 1:
-            raise SheetError(first + 1, f"a sheet has one 'policy P' block, or the pair {' and '.join(PAIR)}")
-        if names[0] not in POLICIES:
-            raise SheetError(first + 1, f"unknown policy {names[0]!r}; choose one of: {', '.join(POLICIES)}")
-        ex_pair = make_exercise(seed, length, names[0], pair=pair)
+        ex = make_exercise(seed, length, names[0], pair=pair)
     except ValueError as e:
-        if isinstance(e, SheetError):
-            raise
         raise SheetError(first + 1, str(e)) from None
-    ex = ex_pair
     marks: list[Mark] = []
     total = 0
     block = -1
@@ -277,7 +267,8 @@ def check_sheet(text: str) -> Score:
             continue
         if words[0] == "policy":
             if block >= 0 and expect <= len(ex.steps):
-                raise SheetError(lineno, f"the {ex.policies[block]} block ends after step {expect - 1} of {len(ex.steps)}")
+                raise SheetError(lineno, f"the {ex.policies[block]} block ends after step {expect - 1} "
+                                         f"of {len(ex.steps)}")
             block, expect = block + 1, 1
             continue
         if words[0] == "step":
@@ -290,21 +281,22 @@ def check_sheet(text: str) -> Score:
             raise SheetError(lineno, f"expected step {expect}, found step {number}")
         step = ex.runs[block][number - 1]
         body = lines[i].split(None, 1)[1] if len(words) > 1 else ""
-        if not " ".join(body.split()).startswith(step.op):
+        body = " ".join(body.split())
+        if not (body.startswith(step.op) and body[len(step.op):len(step.op) + 1] in ("", " ")):
             raise SheetError(lineno, f"step {number} of seed {seed} is {step.op!r}: this line does not match the sheet")
-        answers = _answers(" ".join(body.split())[len(step.op):], number, lineno)
+        answers = _answers(body[len(step.op):], number, lineno)
         before = ex.runs[block][number - 2].counters if number > 1 else Counters(0, 0, 0, 0)
-        truth = [*step.counters, outcome(step)]
+        truth: list[int | str] = [*step.counters, outcome(step)]
         for field, wrote, right in zip((*FIELDS, "outcome"), answers, truth):
             total += 1
-            if field == "outcome":
-                good = wrote.upper() == str(right).upper()
+            if isinstance(right, str):
+                good, shown = wrote.upper() == right.upper(), right
             else:
                 value = parse_number(wrote)
                 good = value is not None and same_number(value, right)
+                shown = str(right) if u64(right) == signed(right) else f"{right} (= {signed(right)})"
             if good:
                 continue
-            shown = str(right) if field == "outcome" or u64(right) == signed(right) else f"{right} (= {signed(right)})"
             marks.append(Mark(lineno, ex.policies[block], number, step.op, field, wrote, shown,
                               explain(step, before, field, wrote, ex.policies[block])))
         expect += 1

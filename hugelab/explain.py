@@ -15,15 +15,17 @@ FIELDS = ("Total", "Free", "Rsvd", "Surp")
 
 _RULES = {
     "pool": {
-        "Total": "pool N sets the persistent pool to N pages; pages in use or reserved stay, counted as surplus, "
-                 "until they are freed.",
+        "Total": "pool N sets the persistent pool to N pages; pages in use or reserved stay, "
+                 "counted as surplus, until they are freed.",
         "Free": "growing the pool adds free pages; shrinking it removes only free pages nobody has reserved.",
         "Rsvd": "resizing the pool changes no promise already made.",
         "Surp": "pages the pool keeps above N (in use or reserved) count as surplus until freed.",
     },
     "mmap": {
-        "Total": "when the free pages cannot back a new reservation, surplus pages join the pool (if overcommit allows).",
-        "Free": "a reservation takes no page: Free moves only when surplus pages join or pages are faulted in or freed.",
+        "Total": "when the free pages cannot back a new reservation, surplus pages join the pool "
+                 "(if overcommit allows).",
+        "Free": "a reservation takes no page: Free moves only when surplus pages join, or pages are "
+                "faulted in or freed.",
         "Rsvd": "mmap reserves one page per page of the mapping, private or shared (none with noreserve, "
                 "none when it fails).",
         "Surp": "surplus pages come in only to back a reservation the free pages cannot.",
