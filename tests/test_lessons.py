@@ -1,0 +1,52 @@
+"""Every notebook question: its answer comes from a replay, each likely wrong
+answer gets its own hint (in either form of a wrapped value), and the reveal
+holds the row that answers it."""
+
+import pytest
+
+from hugelab import lessons
+from hugelab.hstate import u64
+from hugelab.predict import GENERIC_HINT
+
+QUESTIONS = {name: fn() for name, fn in lessons.ALL.items()}
+QUESTIONS.update({f"self_test[{i}]": q for i, q in enumerate(lessons.self_test())})
+
+
+def test_every_notebook_asks_its_questions_from_the_lessons_module():
+    assert len(QUESTIONS) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_each_likely_wrong_answer_gets_its_own_hint(name):
+    q = QUESTIONS[name]
+    assert len(q.hints) >= 2, "two or three likely wrong answers each deserve a hint"
+    assert len(set(q.hints.values())) == len(q.hints), "each wrong answer its own hint"
+    for wrong, hint in q.hints.items():
+        right, said = q.check(str(wrong))
+        assert not right and said == f"Not {wrong}. {hint}"
+        assert hint != GENERIC_HINT
+        if wrong < 0:  # typed as the kernel prints it, the same hint
+            assert q.check(str(u64(wrong)))[1].endswith(hint)
+
+
+@pytest.mark.parametrize("name", sorted(QUESTIONS))
+def test_the_answer_is_accepted_in_every_form_and_revealed_only_by_the_reveal(name):
+    q = QUESTIONS[name]
+    assert q.check(str(q.answer))[0]
+    if q.answer >= 2**63:  # a wrapped counter: the signed value is right too, and explained
+        right, said = q.check(str(q.answer - 2**64))
+        assert right and "unsigned long" in said
+    assert q.reveal
+    assert str(q.answer) in q.reveal
+
+
+def test_hints_name_the_misconception_not_the_arithmetic_of_the_answer():
+    for name, q in QUESTIONS.items():
+        for hint in q.hints.values():
+            assert f"= {q.answer}" not in hint, name
+
+
+def test_the_answers_are_the_replays_not_hand_written():
+    assert QUESTIONS["q03_end"].answer == u64(-6)
+    assert QUESTIONS["q03_split"].answer == lessons.counter(lessons.SEED, 4, "Rsvd", "double-credit")
+    assert QUESTIONS["q05_lost_free"].answer == lessons.counter(lessons.LOST, 11, "Free")
