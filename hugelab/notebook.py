@@ -6,6 +6,14 @@ them); the widgets live in :mod:`hugelab.widgets`.
 
 from __future__ import annotations
 
+import inspect
+import io
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .hunt import hunt
 from .replay import as_trace, replay
 from .scenarios import load
 from .tables import compare_table, differ_line, table
@@ -26,6 +34,30 @@ def show_compare(trace: str, *policies: str) -> None:
 def rsvd(trace: str, policy: str = "modern") -> list[int]:
     """HugePages_Rsvd after each step, as /proc/meminfo prints it."""
     return [s.counters.rsvd for s in replay(_text(trace), policy)]
+
+
+def show_trace(trace: str) -> None:
+    """Print a trace's operations numbered as steps (no counters: nothing to give an answer away)."""
+    for number, op in enumerate(as_trace(_text(trace)), 1):
+        print(f"{number:>4}  {op.text}")
+
+
+def show_source(obj: Callable[..., Any] | type) -> None:
+    """Print the source of a hugelab function or class: the code under study, as it runs."""
+    print(textwrap.dedent(inspect.getsource(obj)).rstrip())
+
+
+def show_course(folder: str = ".") -> None:
+    """Print the notebooks of the course in ``folder``, in order."""
+    for notebook in sorted(Path(folder).glob("[0-9][0-9]-*.ipynb")):
+        print(notebook.stem)
+
+
+def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
+    """Print what ``hugelab hunt`` finds (or that it finds nothing)."""
+    out = io.StringIO()
+    hunt(policy, traces, length, seed, out=out)
+    print(out.getvalue().rstrip())
 
 
 def _text(trace: str) -> str:

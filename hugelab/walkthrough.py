@@ -48,11 +48,15 @@ def meaning(free: int, rsvd: int, surp: int) -> str:
     elif rsvd > free:
         said = (f"Rsvd {rsvd} > Free {free}: a promise with no free page behind it; "
                 "a reserved fault will find nothing")
+    elif free == 0:
+        said = "no free page: a fault can get a page only as a new surplus page, if overcommit allows"
+    elif rsvd == free:
+        said = f"every free page ({free}) is promised: a fault without a reservation may take none of them"
     else:
-        said = (f"{rsvd} of the {free} free page(s) are promised; a fault without a reservation "
+        said = (f"{rsvd} of the {free} free pages are promised; a fault without a reservation "
                 f"may take the other {free - rsvd}")
     if surp:
-        said += f"; {surp} page(s) above the pool size (surplus), returned as soon as they are free"
+        said += f"; {surp} surplus page(s), above the pool size, leave as soon as they are free"
     return said
 
 

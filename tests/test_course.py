@@ -1,0 +1,125 @@
+"""The course as a learner meets it, read from the executed notebooks:
+no answer printed before its question, the glossary linked everywhere and
+holding every term, every shipped scenario used, the trace language taught
+in 00 before any notebook uses it."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from hugelab import lessons, scenarios
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+COURSE = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+OURS = [p for p in COURSE if not p.name.startswith("07-")]  # 07 (many kernels) is another issue's
+
+
+def cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def source(cell):
+    return "".join(cell["source"])
+
+
+def outputs(cell):
+    text = []
+    for o in cell.get("outputs", []):
+        text.append("".join(o.get("text", "")))
+        text.append("".join(o.get("data", {}).get("text/plain", "")) if "application/vnd.jupyter.widget-view+json"
+                    not in o.get("data", {}) else "")
+    return "\n".join(text)
+
+
+def squash(text):
+    return " ".join(text.split())
+
+
+ROW = re.compile(r"\s*(\d+)\s+(.*?)\s+(\d+)\s+(\d+)\s+(\d+(?: \(= -\d+\))?)\s+(\d+)\s+(\S+)")
+
+
+def giveaways(q):
+    """What would give question ``q`` away if printed before it: the reveal's row for the asked step,
+    as a table row, as a side-by-side (T/F/R/S) cell, or as a walk-through's step heading."""
+    last = q.reveal.strip().splitlines()[-1]
+    found = [squash(last)]
+    m = ROW.fullmatch(last)
+    if m:
+        n, op, t, f, r, s, out = m.groups()
+        found += [squash(f"{n} {op} {t}/{f}/{r}/{s} {out}"), f"step {n}: {op}  ->"]
+    return found
+
+
+@pytest.mark.parametrize("path", OURS, ids=lambda p: p.stem)
+def test_no_answer_is_printed_before_its_question(path):
+    seen = ""
+    for cell in cells(path):
+        asked = re.findall(r"lessons\.(q\w+)\(\)", source(cell))
+        if "lessons.self_test()" in source(cell):
+            assert "Total" not in seen and "T/F/R/S" not in seen, "the self-test shows no table"
+        for name in asked:
+            for shown in giveaways(getattr(lessons, name)()):
+                assert shown not in squash(seen) and shown not in seen, \
+                    f"{path.name}: the answer to {name} is on screen before it: {shown}"
+        seen += outputs(cell) + "\n"
+
+
+@pytest.mark.parametrize("path", OURS, ids=lambda p: p.stem)
+def test_every_notebook_links_the_glossary(path):
+    assert "(glossary.ipynb)" in "".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
+
+
+GLOSSARY = "".join(source(c) for c in cells(NOTEBOOKS / "glossary.ipynb"))
+TERMS = ["-mm", "kref", "buddy allocator", "owner", "bare pool", "v6.9 restore", "surplus", "overcommit",
+         "copy-on-write (COW)", "VMA", "resv_map", "restore_reserve", "MAP_NORESERVE", "MADV_DONTNEED", "fault",
+         "reservation", "hstate", "inode", "page cache", "invariant", "split", "skipped", "SIGBUS", "ENOMEM",
+         "EINVAL", "merge window", "vm_private_data", "vm_ops->open", "wrap", "step"]
+
+
+@pytest.mark.parametrize("term", TERMS)
+def test_the_glossary_explains_every_kernel_term_the_course_uses(term):
+    assert re.search(r"\*\*[^*]*" + re.escape(term) + r"[^*]*\*\*:", GLOSSARY), term
+
+
+def test_every_shipped_scenario_is_used_in_the_course():
+    text = "".join(source(c) for p in OURS for c in cells(p))
+    for name in scenarios.names():
+        assert f"'{name}'" in text or f'"{name}"' in text or f'load("{name}")' in lessons_source(), name
+
+
+def lessons_source():
+    return Path(lessons.__file__).read_text()
+
+
+def test_00_teaches_every_form_of_the_trace_language_and_every_outcome():
+    text = "".join(source(c) for c in cells(NOTEBOOKS / "00-start-here.ipynb"))
+    for form in ["pool 8", "overcommit", "mmap a 4 private", "shared", "noreserve", "touch a 0", "read",
+                 "munmap a 1 1", "START COUNT", "mprotect", "madvise a 0 1 dontneed", "fork b", "in b touch",
+                 "`main`", "exit b", "half-open"]:
+        assert form in text, form
+    for outcome in ["ENOMEM", "EINVAL", "SIGBUS", "SIGSEGV", "skipped"]:
+        assert f"| `{outcome}` |" in text, outcome
+    for head in ["**Total**", "**Free**", "**Rsvd**", "**Surp**", "T/F/R/S"]:
+        assert head in text, head
+
+
+def test_notebooks_import_only_from_hugelab():
+    for path in OURS + [NOTEBOOKS / "glossary.ipynb"]:
+        for cell in cells(path):
+            for line in source(cell).splitlines():
+                m = re.match(r"\s*(?:from|import)\s+([\w.]+)", line)
+                if m:
+                    assert m.group(1).split(".")[0] == "hugelab", (path.name, line)
+
+
+def test_the_seed_steps_in_the_readme_are_the_steps_hugelab_prints():
+    import subprocess
+    import sys
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    done = subprocess.run([sys.executable, "-m", "hugelab", "replay", "seed"], capture_output=True, text=True)
+    printed = [line.split(None, 1) for line in done.stdout.splitlines()[1:]]
+    block = readme.split("hugelab replay seed` prints:")[1].split("```")[1]
+    shown = [line.split(None, 1) for line in block.strip().splitlines()[1:]]
+    assert shown == printed
