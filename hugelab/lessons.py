@@ -11,11 +11,12 @@ notebook shows it only once the learner has committed.
 
 from __future__ import annotations
 
+from .hstate import show, u64
 from .predict import Question
 from .replay import replay
 from .resv_map import ResvMap
 from .scenarios import load
-from .tables import table
+from .tables import outcome, table
 
 SEED = load("seed")
 FIELDS = {"Total": "total", "Free": "free", "Rsvd": "rsvd", "Surp": "surp"}
@@ -36,9 +37,41 @@ def upto(trace: str, step: int, policy: str = "modern") -> str:
     return f"{policy}:\n" + table(replay(trace, policy)[:step])
 
 
+#: question prompt -> (trace, step, policy) it asks about, for :func:`giveaways`
+ASKED: dict[str, tuple[str, int, str]] = {}
+
+
+def giveaways(q: Question) -> list[str]:
+    """What would answer ``q`` if it were on screen before the learner answers: the asked step's row
+    as a table prints it, as a side-by-side (T/F/R/S) cell prints it, and a walk-through's heading for it
+    (whitespace squashed, as the tests compare)."""
+    if q.prompt not in ASKED:  # the reveal's arithmetic
+        return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line]
+    trace, step, policy = ASKED[q.prompt]
+    s = replay(trace, policy)[step - 1]
+    c = s.counters
+    return [" ".join(table([s]).splitlines()[1].split()[1:]),  # the row without its step number
+            " ".join(f"{s.op} {c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}".split()),
+            f"step {step}: {s.op} ->"]
+
+
 def _counter_question(prompt: str, trace: str, step: int, field: str, hints: dict[int, str], why: str,
                       policy: str = "modern") -> Question:
-    return Question(prompt, counter(trace, step, field, policy), hints, why=why, reveal=upto(trace, step, policy))
+    """A question about one counter after one step. Its reveal is the table up to the step before, then
+    the asked counter alone: a reveal never answers another question about the same step."""
+    answer = counter(trace, step, field, policy)
+    asked = replay(trace, policy)[step - 1]
+    reveal = (upto(trace, step - 1, policy) + "\n" if step > 1 else "") + \
+        f"after step {step} ({asked.op}): HugePages_{field} = {show(u64(answer))}"
+    ASKED[prompt] = (trace, step, policy)
+    return Question(prompt, answer, hints, why=why, reveal=reveal)
+
+
+def _step_question(prompt: str, trace: str, answer: int, hints: dict[int, str], why: str,
+                   policy: str = "modern") -> Question:
+    """A question whose answer is a step number: the reveal is the table up to that step."""
+    ASKED[prompt] = (trace, answer, policy)
+    return Question(prompt, answer, hints, why=why, reveal=upto(trace, answer, policy))
 
 
 # -- 00 start here ---------------------------------------------------------------
@@ -97,13 +130,13 @@ def q01_read() -> Question:
 
 def q01_sigbus() -> Question:
     answer = failing_step(LATE, "SIGBUS", "unreserved")
-    return Question(
-        "Under unreserved (no reservations at all), at which step does the process die?", answer,
+    return _step_question(
+        "Under unreserved (no reservations at all), at which step does the process die?", LATE, answer,
         {2: "Without reservations mmap cannot fail: it promises nothing, so it checks nothing.",
          3: "Page 0 finds one of the 2 free pages.",
          4: "Page 1 takes the second of the 2 pages: only the third fault finds none."},
-        why="Without reservations the failure comes at the first fault that finds no page, long after mmap.",
-        reveal=upto(LATE, answer, "unreserved"))
+        "Without reservations the failure comes at the first fault that finds no page, long after mmap.",
+        "unreserved")
 
 
 def q01_enomem() -> Question:
@@ -143,6 +176,8 @@ def q02_count() -> Question:
 def q02_unused() -> Question:
     steps = replay(SIX, "region-count")
     (close,) = steps[-1].closes
+    ASKED["A 6-page private mapping had pages 1 and 4 faulted. munmap a 3 3 unmaps [3, 6): how many "
+          "reservations does that close give back?"] = (SIX, 5, "region-count")
     return Question(
         "A 6-page private mapping had pages 1 and 4 faulted. munmap a 3 3 unmaps [3, 6): "
         "how many reservations does that close give back?", close.unused,
@@ -178,28 +213,26 @@ def q03_split() -> Question:
 
 def q03_end() -> Question:
     steps = replay(SEED, "double-credit")
-    return Question(
+    return _counter_question(
         "Under double-credit, what does Rsvd end at after step 6? (As a signed number, or as the kernel prints it.)",
-        steps[-1].counters.rsvd,
+        SEED, 6, "Rsvd",
         {steps[4].counters.rsvd: "That is after step 5: the last piece [2, 4) hands back the copied count too.",
          counter(SEED, 6, "Rsvd", "region-count"): "That is the fixed kernel. Here every piece hands back the "
                                                     "whole copied count.",
          -9: "Start from the 4 reserved at mmap, less the 1 used by the fault, then subtract what the closes "
              "credited."},
-        why="4 reserved, 1 used, and three closes that each credited the copied count.",
-        reveal=upto(SEED, 6, "double-credit"))
+        "4 reserved, 1 used, and three closes that each credited the copied count.", "double-credit")
 
 
 def q03_lost() -> Question:
     trace = load("lost-reservation")
     answer = failing_step(trace, "SIGBUS", "double-credit")
-    return Question(
-        "In lost-reservation under double-credit, at which step does a process die?", answer,
+    return _step_question(
+        "In lost-reservation under double-credit, at which step does a process die?", trace, answer,
         {6: "b's mmap of 7 succeeds: Rsvd already (wrongly) reads 0, so 7 free pages look unpromised.",
          answer - 1: "b's faults use b's own reservations: they all succeed.",
          3: "main's own fault at step 3 happens before the split: it finds a page."},
-        why="main's reserved fault at offset 2 finds every free page taken by b.",
-        reveal=upto(trace, answer, "double-credit"))
+        "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit")
 
 
 # -- 04 the fix -------------------------------------------------------------------
@@ -270,13 +303,12 @@ def q05_child_free() -> Question:
 def q05_cow() -> Question:
     trace = load("fork-cow-full-pool")
     answer = failing_step(trace, "SIGBUS")
-    return Question(
-        "fork-cow-full-pool: at which step does the child die?", answer,
+    return _step_question(
+        "fork-cow-full-pool: at which step does the child die?", trace, answer,
         {answer - 1: "The owner's write at that step succeeds: its copy-on-write is guaranteed.",
          answer + 1: "The child dies at its own next fault, before main unmaps.",
          4: "fork itself takes no page and cannot fail here."},
-        why="The owner keeps the page; the child pays at its next fault in that mapping.",
-        reveal=upto(trace, answer))
+        "The owner keeps the page; the child pays at its next fault in that mapping.")
 
 
 def q05_surplus() -> Question:
@@ -378,6 +410,25 @@ def self_test() -> list[Question]:
                            2: "main's close hands back what main still reserves, and more."},
                           "The v6.9 restore again: Rsvd wraps until b exits."),
     ]
+
+
+#: explanations the notebooks show folded, after the questions they would otherwise answer
+WHY = {
+    "reserve-consume": (
+        "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
+        "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "
+        "reservation may still take."),
+    "fork-unmap-wrap": (
+        "Hunting with hugelab, then asking the kernel, showed what happens here: the reservation is handed "
+        "back at once, but put back on Rsvd only when the child lets go of the page, so Rsvd wraps in "
+        "between. The real Linux 6.18 does exactly this."),
+    "lost-walk": (
+        "main unmaps page 0 while p1 and p2 still map it. The v6.9 restore hands main's reservation back at "
+        "once (Rsvd goes below zero) and marks the page restore_reserve, to put the +1 back when the page is "
+        "freed. p1's new mapping reserves onto that deficit without any page held back for it; the pool "
+        "shrink takes the one free page, since nothing says it is promised; and when p2 exits and page 0 is "
+        "freed, the +1 arrives with no page behind it. p1's reserved fault finds nothing: SIGBUS."),
+}
 
 
 ALL = {name: fn for name, fn in globals().items() if name.startswith("q0") and callable(fn)}

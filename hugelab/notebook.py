@@ -6,10 +6,13 @@ them); the widgets live in :mod:`hugelab.widgets`.
 
 from __future__ import annotations
 
+import html
 import inspect
 import io
+import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,40 @@ from .hunt import hunt
 from .replay import as_trace, replay
 from .scenarios import load
 from .tables import compare_table, differ_line, table
+
+
+class Folded:
+    """Text that a notebook shows folded (an HTML ``<details>``), opened by a click.
+
+    Its plain-text form is the text itself, so nbval still compares every
+    number; JupyterLab shows the HTML form, closed, so the answers below a
+    question are not on screen until the learner opens them.
+    """
+
+    def __init__(self, text: str, summary: str, why: str = "") -> None:
+        self.text, self.summary, self.why = text, summary, why
+
+    def __repr__(self) -> str:
+        return f"{self.why}\n\n{self.text}" if self.why else self.text
+
+    def _repr_html_(self) -> str:
+        why = f"<p>{html.escape(self.why)}</p>" if self.why else ""
+        return (f"<details class='hugelab-answers'><summary><b>{html.escape(self.summary)}</b></summary>"
+                f"{why}<pre>{html.escape(self.text)}</pre></details>")
+
+
+@contextmanager
+def answers(summary: str = "Answers: open once you have answered", why: str = "") -> Iterator[None]:
+    """Whatever the block prints is shown folded, as one :class:`Folded` output, after ``why``
+    (the explanation that would give the answers away if it were on screen).
+
+    The output goes through ``sys.displayhook``, as a cell's last value
+    does: in IPython that shows the folded HTML; elsewhere the plain text.
+    """
+    out = io.StringIO()
+    with redirect_stdout(out):
+        yield
+    sys.displayhook(Folded(out.getvalue().rstrip("\n"), summary, why))
 
 
 def show_replay(trace: str, policy: str = "modern") -> None:
