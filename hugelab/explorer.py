@@ -22,14 +22,15 @@ the mapping's size), and a mapping whose mmap failed is drawn as nothing.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from .hstate import Counters, signed
 from .invariants import violations
-from .model import Kernel
+from .model import Model
 from .policies import Close, get_policy
 from .replay import SIGNALS, Replayer, Step
-from .trace import MAIN, Exit, Fork, Mmap, Operation, Pool, TraceBuilder, TraceError, parse_trace
+from .trace import MAIN, Exit, Mmap, Operation, Pool, TraceBuilder, TraceError, parse_trace
 
 #: what a page cell shows, in the order of the chart's colours
 PAGE_STATES = ("reserved", "faulted", "unreserved", "unmapped")
@@ -109,17 +110,17 @@ def _kind(shared: bool, noreserve: bool) -> str:
     return ("shared" if shared else "private") + (" noreserve" if noreserve else "")
 
 
-def _page_state(kernel: Kernel, vma, idx: int) -> str:
+def _page_state(model: Model, vma, idx: int) -> str:
     """What offset ``idx`` of ``vma`` is now, as the explorer colours it."""
     if idx in vma.ptes or (vma.shared and idx in vma.file.page_cache):
         return "faulted"
     if vma.shared:
         reserved = not vma.noreserve and vma.file.resv_map.region_count(idx, idx + 1)
         return "reserved" if reserved else "unreserved"
-    return "reserved" if kernel.policy.reserved_offset(vma, idx) else "unreserved"
+    return "reserved" if model.policy.reserved_offset(vma, idx) else "unreserved"
 
 
-def _piece_summary(kernel: Kernel, vma) -> tuple[int, int]:
+def _piece_summary(model: Model, vma) -> tuple[int, int]:
     """(faulted, reserved) pages of one VMA piece, without visiting every offset.
 
     Costs what the piece holds (its pages present, its map's regions), not
@@ -133,14 +134,14 @@ def _piece_summary(kernel: Kernel, vma) -> tuple[int, int]:
         resv = vma.file.resv_map
         reserved = resv.region_count(vma.start, vma.end) - sum(1 for i in present if resv.region_count(i, i + 1))
         return len(present), reserved
-    policy = kernel.policy
+    policy = model.policy
     unused = policy.unused_reservation(vma)
     return len(vma.ptes), unused - sum(1 for i in vma.ptes if policy.reserved_offset(vma, i))
 
 
-def mapping_view(kernel: Kernel, proc: str, op: Mmap, failed: str = "",
+def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
                  closes: tuple[Close, ...] = ()) -> MappingView:
-    """The view of mapping ``op.name`` in process ``proc`` of ``kernel``.
+    """The view of mapping ``op.name`` in process ``proc`` of ``model``.
 
     ``failed``: the outcome of its mmap on this side, when it failed: such
     a mapping has no page at all, so nothing is drawn per page.
@@ -151,9 +152,9 @@ def mapping_view(kernel: Kernel, proc: str, op: Mmap, failed: str = "",
     means = shared_note if op.shared else private_note
     if failed:
         return MappingView(name, proc, pages, kind, failed, (), (0, 0, 0, pages), (), (), (), means, ())
-    process = kernel.procs.get(proc)
+    process = model.procs.get(proc)
     pieces = process.pieces(name) if process else []
-    policy = kernel.policy
+    policy = model.policy
     drawn = pages <= PAGES_DRAWN
     states: list[str] = ["unmapped"] * pages if drawn else []
     faulted = reserved = mapped = 0
@@ -161,18 +162,18 @@ def mapping_view(kernel: Kernel, proc: str, op: Mmap, failed: str = "",
         mapped += len(vma)
         if drawn:
             for idx in range(vma.start, vma.end):
-                states[idx] = _page_state(kernel, vma, idx)
+                states[idx] = _page_state(model, vma, idx)
         else:
-            f, r = _piece_summary(kernel, vma)
+            f, r = _piece_summary(model, vma)
             faulted += f
             reserved += r
     if drawn:
         summary = tuple(states.count(s) for s in PAGE_STATES)
     else:
         summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
-    boundaries = tuple(a.end for a, b in zip(pieces, pieces[1:]) if a.end == b.start)[:SPANS_DRAWN]
+    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
-    file = kernel.files.get(name)
+    file = model.files.get(name)
     if op.shared and file is not None and file.vmas:
         regions = file.resv_map.regions()
     else:
@@ -234,8 +235,8 @@ def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str
 class _Side:
     def __init__(self, policy: str) -> None:
         self.policy = get_policy(policy).name
-        self.kernel = Kernel(self.policy)
-        self.replayer = Replayer(self.kernel)
+        self.model = Model(self.policy)
+        self.replayer = Replayer(self.model)
         self.steps: list[Step] = []
         #: the outcome of each mmap that failed on this side, by mapping name
         self.failed: dict[str, str] = {}
@@ -310,8 +311,9 @@ class Explorer:
         :class:`TraceError`; nothing changes.
         """
         dropped = len(self.history) - self.cursor
-        op = self.builder.add(line)  # raises before anything changes
-        assert op is not None
+        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None  # raises before anything changes
+        if op is None:
+            raise TraceError(self.builder.lines + 1, "no operation on this line")
         notice = ""
         if dropped:
             self._before_drop = (list(self.history), self.cursor, self.actor, self.selected)
@@ -474,7 +476,7 @@ class Explorer:
             rows.append((proc, state))
         return rows
 
-    def _mmap_op(self, name: str) -> Mmap:
+    def mmap_op(self, name: str) -> Mmap:
         return next(op for op in self.builder.ops if isinstance(op, Mmap) and op.name == name)
 
     @property
@@ -483,7 +485,7 @@ class Explorer:
 
     @property
     def mapping_pages(self) -> int:
-        return self._mmap_op(self.selected).pages if self.selected else 0
+        return self.mmap_op(self.selected).pages if self.selected else 0
 
     def diverged_at(self) -> int | None:
         a, b = self.sides[0].steps, self.sides[1].steps
@@ -491,7 +493,7 @@ class Explorer:
 
     def _hint(self, s: _Side, op: Operation, step: Step) -> str:
         """Say what to change when the pool was too small for this step."""
-        hs = s.kernel.hstate
+        hs = s.model.hstate
         spare = hs.free_huge_pages - hs.resv_huge_pages
         room = max(0, hs.nr_overcommit_huge_pages - hs.surplus_huge_pages)
         if isinstance(op, Mmap) and step.error == "ENOMEM":
@@ -512,7 +514,7 @@ class Explorer:
         if self.selected in names:  # the selected mapping first, then the others, newest first
             names.remove(self.selected)
             names.append(self.selected)
-        mappings = tuple(mapping_view(s.kernel, proc, self._mmap_op(n), s.failed.get(n, ""), step.closes)
+        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, ""), step.closes)
                          for n in reversed(names))
         text, problems = status_line(step)
         if step.error == "skipped":

@@ -17,7 +17,7 @@ from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, Ma
 from .explorer import PAGE_STATES, PAGES_DRAWN, Explorer, MappingView, SideView, arithmetic
 from .hstate import show
 from .policies import POLICIES
-from .trace import Mmap, Mprotect, Pool, Touch
+from .trace import Mprotect, Pool, Touch
 
 #: mappings drawn at once on each side (the selected one first); the rest are listed by name
 MAPS_DRAWN = 4
@@ -67,7 +67,7 @@ def guarded(where: str):
             except ValueError as e:  # TraceError and Refused: the learner's to fix
                 box.value = _error(str(e))
                 return None
-            except Exception as e:  # noqa: BLE001 - a notebook must never see a traceback from a click
+            except Exception as e:
                 box.value = _error(f"hugelab could not do that: {e!r}")
                 return None
             for other in self.messages.values():
@@ -332,23 +332,25 @@ class SplitExplorer(w.VBox):
     def match_controls(self) -> None:
         """Set every control to what the history on show says: pool, mapping kind and size, last choices."""
         ops = self.explorer.builder.ops[: self.explorer.cursor]
-        last = {kind: next((op for op in reversed(ops) if isinstance(op, kind)), None)
-                for kind in (Pool, Mmap, Mprotect, Touch)}
-        pool = last[Pool]
-        if isinstance(pool, Pool):
+
+        def last(kind):
+            return next((op for op in reversed(ops) if isinstance(op, kind)), None)
+
+        pool, mprotect, touch = last(Pool), last(Mprotect), last(Touch)
+        mmap = self.explorer.mmap_op(self.explorer.selected) if self.explorer.selected else None
+        if pool is not None:
             for slider, value in ((self.pool, pool.pages), (self.overcommit, pool.overcommit)):
                 slider.max = max(slider.max, value)
                 slider.value = value
-        mmap = last[Mmap]
-        if isinstance(mmap, Mmap):
+        if mmap is not None:
             self.size.max = max(PAGES_DRAWN, mmap.pages)
             self.size.value = max(mmap.pages, 1)
             self.kind.value = "shared" if mmap.shared else "private"
             self.noreserve.value = mmap.noreserve
-        if isinstance(last[Mprotect], Mprotect):
-            self.prot.value = last[Mprotect].prot
-        if isinstance(last[Touch], Touch):
-            self.access.value = "write" if last[Touch].write else "read"
+        if mprotect is not None:
+            self.prot.value = mprotect.prot
+        if touch is not None:
+            self.access.value = "write" if touch.write else "read"
 
     def refresh(self) -> None:
         e = self.explorer
@@ -367,7 +369,7 @@ class SplitExplorer(w.VBox):
                 self.process.options = procs
             self.process.value = e.actor
             maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'})", name)
-                         for name in e.mapping_names(e.actor) for op in [e._mmap_op(name)])
+                         for name in e.mapping_names(e.actor) for op in [e.mmap_op(name)])
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
@@ -412,7 +414,7 @@ class Predict(w.VBox):
     def on_check(self) -> None:
         try:
             right, message = self.question.check(self.entry.value)
-        except Exception as e:  # noqa: BLE001 - never a traceback from a click
+        except Exception as e:
             right, message = False, f"hugelab could not check that: {e!r}"
         colour = _GREEN if right else _RED
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"

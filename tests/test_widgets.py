@@ -8,15 +8,16 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 
-from hugelab.charts import PLOT_WIDTH, SERIES_STYLES, nice_ticks, place_labels  # noqa: E402
-from hugelab.explorer import PAGE_STATES  # noqa: E402
-from hugelab.widgets import SplitExplorer  # noqa: E402
+import itertools
+
+from hugelab.charts import PLOT_WIDTH, SERIES_STYLES, nice_ticks, place_labels
+from hugelab.explorer import PAGE_STATES
+from hugelab.widgets import SplitExplorer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,12 +53,12 @@ def test_the_seed_by_clicks_alone_wraps_left_and_returns_to_zero_right():
     assert "rsvd below zero: 18446744073709551610 is -6" in left.status.value
     assert "below zero" not in right.status.value
     # the chart draws a wrapped counter at its signed value: -6 below -3, never at 1.8e19
-    rsvd = [line for line in left.counters.lines if line.labels[0] == "Rsvd"][0]
+    rsvd = next(line for line in left.counters.lines if line.labels[0] == "Rsvd")
     assert list(rsvd.y) == [0, 4, 3, 0, -3, -6]
     assert left.counters.y.min < -6 < 4 < left.counters.y.max < 100
     assert list(left.counters.wrap_labels.text) == ["Rsvd 18446744073709551610 (= -6)"]
     assert list(left.counters.wrap_marks.x) == [5, 6] and list(left.counters.wrap_marks.y) == [-3, -6]
-    assert list([line for line in right.counters.lines if line.labels[0] == "Rsvd"][0].y) == [0, 4, 3, 2, 2, 0]
+    assert list(next(line for line in right.counters.lines if line.labels[0] == "Rsvd").y) == [0, 4, 3, 2, 2, 0]
     assert len(right.counters.wrap_labels.text) == 0
     # nothing cut at the edges: half a step of room beyond the first and last step
     assert left.counters.x.min == 0.5 and left.counters.x.max == 6.5
@@ -201,7 +202,7 @@ def test_noreserve_dontneed_and_exit_by_clicks():
     left, right = x.sides
     assert "madvise b 0 1 dontneed: EINVAL" in left.status.value  # not on hugetlb before 5.18
     assert "madvise b 0 1 dontneed: ok" in right.status.value
-    assert list(right.mapping.cells.color)[0] == PAGE_STATES.index("reserved")  # v6.9 gives it back
+    assert next(iter(right.mapping.cells.color)) == PAGE_STATES.index("reserved")  # v6.9 gives it back
     press(x, "fork")
     x.process.value = "c1"
     press(x, "exit")
@@ -356,7 +357,7 @@ def test_ticks_and_piece_labels_never_overlap_at_any_size(pages):
                 boxes[rows[y]].append((centre - half, centre + half))
         for row in boxes.values():
             row.sort()
-            assert all(a[1] <= b[0] for a, b in zip(row, row[1:]))
+            assert all(a[1] <= b[0] for a, b in itertools.pairwise(row))
         assert sum(map(len, boxes.values())) >= 1
 
 
