@@ -132,7 +132,7 @@ class MappingChart:
         # so that offset b - 0.5 falls exactly between bands b - 1 and b.
         self.bands = bq.OrdinalScale()
         self.x = bq.LinearScale(min=-0.5, max=3.5)
-        self.y = bq.LinearScale(min=0, max=2.1)
+        self.y = bq.LinearScale(min=0, max=2.35)
         colour = bq.OrdinalColorScale(domain=list(range(len(PAGE_STATES))),
                                       colors=[STATE_COLOURS[s] for s in PAGE_STATES])
         self.cells = bq.Bars(x=[0], y=[1], color=[3], scales={"x": self.bands, "y": self.y, "color": colour},
@@ -147,12 +147,14 @@ class MappingChart:
                                align="middle", default_size=11, colors=["black"])
         self.closed = bq.Label(x=[0], y=[1.4], text=[""], scales={"x": self.x, "y": self.y},
                                align="middle", default_size=11, colors=["#b00000"], font_weight="bold")
-        self.axis = bq.Axis(scale=self.bands, label="page offset", label_offset="28px")
+        # The axis reads the linear scale: an ordinal axis labels every band whatever tick_values says.
+        self.axis = bq.Axis(scale=self.x, label="page offset", label_offset="28px", tick_format="d",
+                            tick_values=[0])
         # cells last: on top, so that a click on a page reaches it and not a split line
         self.figure = bq.Figure(marks=[self.summary, self.boundaries, self.regions, self.labels, self.closed,
                                        self.cells], axes=[self.axis],
                                 fig_margin={"top": 6, "bottom": 38, "left": 14, "right": 14},
-                                layout={"height": "130px", "width": "100%"})
+                                layout={"height": "150px", "width": "100%"})
         self.figure.add_class("hugelab-map")
         self.view: MappingView | None = None
         if on_page_click is not None:
@@ -167,6 +169,9 @@ class MappingChart:
         with _held(self.cells, self.summary, self.boundaries, self.regions, self.labels, self.closed):
             self.x.min, self.x.max = -0.5, pages - 0.5
             self.cells.visible = drawn
+            # a cell narrower than a few pixels would be all outline: draw it as colour alone
+            self.cells.stroke = "#888888" if pages <= 64 else None
+            self.cells.padding = 0.08 if pages <= 128 else 0.0
             codes = page_codes(view) if drawn else [PAGE_STATES.index("unmapped")]
             self.cells.x = list(range(len(codes)))
             self.cells.y = [1] * len(codes)
@@ -193,12 +198,15 @@ class MappingChart:
         self.summary.visible = True
 
     def _lines(self, view: MappingView | None) -> None:
-        cuts = [[b - 0.5, b - 0.5] for b in (view.boundaries if view else ())] or [[-1, -1]]
-        self.boundaries.x = cuts
-        self.boundaries.y = [[0, 1.25]] * len(cuts)
-        spans = [[f - 0.5, t - 0.5] for f, t in (view.regions if view else ())] or [[-1, -1]]
-        self.regions.x = spans
-        self.regions.y = [[1.15, 1.15]] * len(spans)
+        # no line at all is drawn as a hidden placeholder (bqplot wants data), never off the plot
+        cuts = [[b - 0.5, b - 0.5] for b in (view.boundaries if view else ())]
+        self.boundaries.visible = bool(cuts)
+        self.boundaries.x = cuts or [[0, 0]]
+        self.boundaries.y = [[0, 1.25]] * len(self.boundaries.x)
+        spans = [[f - 0.5, t - 0.5] for f, t in (view.regions if view else ())]
+        self.regions.visible = bool(spans)
+        self.regions.x = spans or [[0, 0]]
+        self.regions.y = [[1.15, 1.15]] * len(self.regions.x)
         shared = view is not None and view.kind.startswith("shared")
         self.regions.colors = [MAP_COLOURS["shared" if shared else "private"]]
 
@@ -208,10 +216,11 @@ class MappingChart:
         wanted += [((s + e - 1) / 2, note, note.split()[-1]) for s, e, note in (view.pieces if view else ())
                    if note]
         placed = place_labels(wanted, pages)
-        rows = (1.45, 1.8)
+        rows = (1.5, 2.0)  # two rows of labels, a line of text apart
         for mark, mine in ((self.closed, [p for p in placed if p[2].startswith("closed")]),
                            (self.labels, [p for p in placed if not p[2].startswith("closed")])):
-            mine = mine or [(-10.0, 0, "")]
+            mark.visible = bool(mine)
+            mine = mine or [(0.0, 0, "")]
             mark.x = [x for x, _, _ in mine]
             mark.y = [rows[row] for _, row, _ in mine]
             mark.text = [text for _, _, text in mine]
@@ -229,10 +238,10 @@ class CountersChart:
                                line_style=dash, labels=[label], **({"marker": marker, "marker_size": 28}
                                                                    if marker else {}))
                       for label, colour, width, dash, marker in SERIES_STYLES]
-        self.parting = bq.Lines(x=[-5, -5], y=[0, 1], scales=scales, colors=["#555555"], stroke_width=1,
-                                line_style="dash_dotted")
-        self.parting_label = bq.Label(x=[-5], y=[0], text=["sides part"], scales=scales, colors=["#555555"],
-                                      default_size=11, align="start", x_offset=4)
+        self.parting = bq.Lines(x=[1, 1], y=[0, 1], scales=scales, colors=["#555555"], stroke_width=1,
+                                line_style="dash_dotted", visible=False)
+        self.parting_label = bq.Label(x=[1], y=[0], text=["sides part"], scales=scales, colors=["#555555"],
+                                      default_size=11, align="start", x_offset=4, visible=False)
         self.wrap_marks = bq.Scatter(x=[], y=[], scales=scales, marker="triangle-down",
                                      colors=["#d62728"], default_size=90)
         self.wrap_labels = bq.Label(x=[], y=[], text=[], scales=scales, colors=["#b00000"],
@@ -266,11 +275,10 @@ class CountersChart:
             at = side.diverged_at
             if at is not None and first <= at <= last:
                 self.parting.x, self.parting.y = [at, at], [low - low_pad, high + pad]
-                self.parting_label.x, self.parting_label.y = [at], [high + pad * 0.3]
+                self.parting_label.x, self.parting_label.y = [at], [high + pad * 0.65]
                 self.parting_label.align = "end" if at > (first + last) / 2 else "start"
                 self.parting_label.x_offset = -4 if at > (first + last) / 2 else 4
-            else:
-                self.parting.x, self.parting_label.x = [-5, -5], [-5]
+            self.parting.visible = self.parting_label.visible = at is not None and first <= at <= last
             self.wrap_marks.x = [s for s, _, _ in wrapped]
             self.wrap_marks.y = [float(signed(v)) for _, _, v in wrapped]
             latest: dict[str, tuple[int, int]] = {}

@@ -281,12 +281,16 @@ class Explorer:
         self.reset(pool)
 
     # -- history -------------------------------------------------------------
+    def _restart(self) -> None:
+        """Nothing replayed yet: a fresh builder and a fresh machine on each side."""
+        self.cursor = 0
+        self.builder = TraceBuilder()
+        self.sides = [_Side(p) for p in self.policies]
+
     def _replay_to(self, cursor: int) -> None:
         """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
-        if cursor < self.cursor or not hasattr(self, "sides"):
-            self.cursor = 0
-            self.builder = TraceBuilder()
-            self.sides = [_Side(p) for p in self.policies]
+        if cursor < self.cursor:
+            self._restart()
         for line in self.history[self.cursor:cursor]:
             op = self.builder.add(line)
             assert op is not None  # history holds operation lines only
@@ -332,8 +336,8 @@ class Explorer:
     def reset(self, pool: int = 8, overcommit: int = 0) -> None:
         """Start a new history: one ``pool`` line."""
         self.history = [f"pool {pool}" + (f" overcommit {overcommit}" if overcommit else "")]
-        self.cursor = 0
         self.actor, self.selected, self._before_drop = MAIN, None, None
+        self._restart()
         self._replay_to(1)
 
     @property
@@ -346,7 +350,7 @@ class Explorer:
             history, cursor, actor, selected = self._before_drop
             self._before_drop = None
             self.history = history
-            self._replay_to(0)
+            self._restart()
             self.actor, self.selected = actor, selected
             self._replay_to(cursor)
             return f"the dropped steps are back: step {cursor} of {len(history)}"
@@ -373,13 +377,13 @@ class Explorer:
         self.history = [op.text for op in ops]
         self._before_drop = None
         self.actor, self.selected = MAIN, None
-        self._replay_to(0)
+        self._restart()
         self._replay_to(len(self.history))
 
     def set_policy(self, side: int, policy: str) -> None:
         self.policies[side] = get_policy(policy).name
         cursor = self.cursor
-        self._replay_to(0)
+        self._restart()
         self._replay_to(cursor)
 
     def trace_text(self) -> str:

@@ -21,6 +21,8 @@ from .trace import Mprotect, Pool, Touch
 
 #: mappings drawn at once on each side (the selected one first); the rest are listed by name
 MAPS_DRAWN = 4
+#: bqplot figures in one explorer: each side's mapping charts and its counters chart
+FIGURES = 2 * (MAPS_DRAWN + 1)
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
@@ -131,6 +133,7 @@ class PolicySide(w.VBox):
         super().__init__([self.choice, self.numbers, self.status, *self.maps, self.more,
                           w.HTML(f"<small>{COUNTER_LEGEND}</small>"), self.counters.figure, self.arithmetic],
                          layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
+        self.add_class("hugelab-side")
 
     @property
     def mapping(self) -> MappingChart:
@@ -191,7 +194,10 @@ class SplitExplorer(w.VBox):
                                 layout=w.Layout(width="98%", height="140px"))
         self.load_box = w.Textarea(placeholder="paste a trace here, then press load (this replaces the history)",
                                    description="load", layout=w.Layout(width="98%", height="140px"))
-        self.messages = {k: w.HTML() for k in ("pool", "mmap", "process", "fault", "range", "history", "load")}
+        # beside its control, two lines at most: a message never pushes the charts down
+        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
+                                                   overflow_y="auto"))
+                         for k in ("pool", "mmap", "process", "fault", "range", "history", "load")}
         self.message = self.messages["load"]
         actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
                    ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
@@ -225,6 +231,7 @@ class SplitExplorer(w.VBox):
                           w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
                                  "load box below):</small>"), self.trace,
                           self.load_box, w.HBox([b["load"], m["load"]])])
+        self.add_class("hugelab-explorer")
         self.refresh()
 
     # -- events ------------------------------------------------------------------

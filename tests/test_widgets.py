@@ -73,9 +73,9 @@ def test_each_close_shows_its_arithmetic_on_its_side_at_the_step_that_made_it():
     assert "close a[1, 2): credited 1, really unused 1, Rsvd 3 -> 2" in text(right.status)
     assert "over-credited" not in right.status.value
     assert "the two sides part here" in left.status.value and "the two sides part here" in right.status.value
-    assert list(left.counters.parting.x) == [4, 4]  # the chart marks the step too
-    x.step.value = 5
-    assert "the two sides part here" not in left.status.value
+    assert list(left.counters.parting.x) == [4, 4] and left.counters.parting.visible  # the chart marks it too
+    x.step.value = 3
+    assert "the two sides part here" not in left.status.value and not left.counters.parting.visible
     # the piece that closed keeps a label at its step: what it credited
     x.step.value = 4
     assert list(left.mapping.closed.text) == ["closed: credited 3"]
@@ -239,6 +239,16 @@ def test_history_says_where_it_is_and_what_acting_in_the_past_did():
     assert "<b>Rsvd</b> 0 " in x.sides[1].numbers.value
 
 
+def test_reset_starts_a_new_history_at_line_1():
+    x = SplitExplorer()
+    seed_by_clicks(x)
+    x.pool.value = 2
+    press(x, "reset")
+    assert x.trace.value == "pool 2\n" and "line 1 pool 2: ok" in x.sides[0].status.value
+    assert "step 1 of 1" in x.step_label.value and x.mapping_choice.options == ()
+    assert x.sides[0].maps[0].layout.display == "none"
+
+
 def test_the_range_is_never_empty():
     x = SplitExplorer()
     press(x, "mmap")
@@ -347,7 +357,7 @@ def test_ticks_and_piece_labels_never_overlap_at_any_size(pages):
         assert 1 <= len(ticks) <= 8 and ticks[0] == 0
         boxes = {0: [], 1: []}
         per_page = PLOT_WIDTH / pages
-        rows = {1.45: 0, 1.8: 1}
+        rows = {1.5: 0, 2.0: 1}
         for mark in (chart.labels, chart.closed):
             for x_, y, label in zip(mark.x, mark.y, mark.text):
                 if not label:
