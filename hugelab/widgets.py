@@ -196,7 +196,7 @@ class SplitExplorer(w.VBox):
                                    description="load", layout=w.Layout(width="98%", height="140px"))
         # beside its control, two lines at most: a message never pushes the charts down
         self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
-                                                   overflow_y="auto"))
+                                                   overflow="auto"))
                          for k in ("pool", "mmap", "process", "fault", "range", "history", "load")}
         self.message = self.messages["load"]
         actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
