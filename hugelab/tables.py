@@ -36,8 +36,12 @@ def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
 
     Returns the table and how many steps differ (for :func:`differ_line`).
     """
-    runs = [replay(trace, p) for p in policies]
-    header = ["", "line", "op"] + [f"{p} T/F/R/S outcome" for p in policies]
+    return runs_table(policies, [replay(trace, p) for p in policies])
+
+
+def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[str, int]:
+    """Replays of one trace side by side (policies or real kernels), ``*`` where they differ."""
+    header = ["", "line", "op"] + [f"{name} T/F/R/S outcome" for name in names]
     rows = [tuple(header)]
     differ = 0
     for steps in zip(*runs):

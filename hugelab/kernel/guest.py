@@ -15,6 +15,7 @@ under TCG and gives the same counters.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -51,7 +52,7 @@ def why_no_guest() -> str | None:
 class Guest:
     """A booted guest kernel, replaying traces on request (a context manager)."""
 
-    def __init__(self, image: KernelImage, extra: "dict[str, Path] | None" = None) -> None:
+    def __init__(self, image: KernelImage, extra: dict[str, Path] | None = None) -> None:
         self.image = image
         self.extra = dict(extra or {})
         self.release = ""  # what the guest's uname says, once booted
@@ -60,7 +61,7 @@ class Guest:
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._buffer = b""
 
-    def __enter__(self) -> "Guest":
+    def __enter__(self) -> Guest:
         reason = why_no_guest()
         if reason:
             raise KernelUnavailable(reason)
@@ -101,10 +102,8 @@ class Guest:
                         self._receive(10, "power-off", qemu)
                     except (KernelReplayError, OSError):
                         pass
-                    try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
                         qemu.wait(10)
-                    except subprocess.TimeoutExpired:
-                        pass
             finally:
                 if qemu.poll() is None:
                     os.killpg(qemu.pid, 9)  # its own session: QEMU and nothing else
@@ -124,7 +123,7 @@ class Guest:
         self._qemu.stdin.write(json.dumps(message).encode() + b"\n")
         self._qemu.stdin.flush()
 
-    def _receive(self, timeout: float, what: str, qemu: "subprocess.Popen | None" = None) -> dict:
+    def _receive(self, timeout: float, what: str, qemu: subprocess.Popen | None = None) -> dict:
         qemu = qemu or self._qemu
         assert qemu is not None and qemu.stdout is not None
         deadline = time.monotonic() + timeout

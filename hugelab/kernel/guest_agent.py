@@ -27,17 +27,18 @@ import tty
 
 def preload() -> None:
     """Import everything a request can need, so the host can list the modules to ship."""
-    import hugelab.kernel  # noqa: F401
-    import hugelab.kernel.machine  # noqa: F401
-    import hugelab.kernel.worker  # noqa: F401
-    import hugelab.replay  # noqa: F401
-    import hugelab.trace  # noqa: F401
     import encodings.latin_1  # noqa: F401  (for any byte a program may print)
     import errno  # noqa: F401
     import faulthandler  # noqa: F401
     import resource  # noqa: F401
     import select  # noqa: F401
     import signal  # noqa: F401
+
+    import hugelab.kernel
+    import hugelab.kernel.machine
+    import hugelab.kernel.worker
+    import hugelab.replay
+    import hugelab.trace  # noqa: F401
 
 
 def _answer(port, request: dict, session) -> dict:
@@ -79,7 +80,7 @@ def main(port_path: str) -> None:
         while True:
             line = b""
             while not line.endswith(b"\n"):
-                chunk = port.read(65536 if not line else 65536)
+                chunk = port.read(65536)
                 if not chunk:
                     return
                 line += chunk

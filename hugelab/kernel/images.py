@@ -111,7 +111,8 @@ def fetch(release: str) -> KernelImage:
                         shutil.copyfileobj(source, out)
                     part.replace(folder / f"vmlinuz-{release}")  # atomic: never half a file in the cache
                     break
-        for _ in iter(lambda: tar.stdout.read(1 << 20), b""):
+        stream = tar.stdout
+        for _ in iter(lambda: stream.read(1 << 20), b""):
             pass  # drain the rest, so dpkg-deb ends normally instead of on a broken pipe
         tar.stdout.close()
         tar.wait()

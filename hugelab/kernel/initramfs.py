@@ -76,7 +76,7 @@ class Archive:
         self.directory(os.path.dirname(path))
         self._entry(path, stat.S_IFREG | mode, data, mtime)
 
-    def copy(self, path: str, source: "str | Path | None" = None) -> None:
+    def copy(self, path: str, source: str | Path | None = None) -> None:
         """The host file ``source`` (default: ``path`` itself) at ``path``, symlinks followed."""
         real = Path(source or path).resolve()
         info = real.stat()
@@ -105,14 +105,15 @@ def agent_modules() -> list[str]:
     """Source files of every module the guest agent imports (stdlib and hugelab), from a clean run."""
     root = str(Path(__file__).resolve().parents[2])
     code = (f"import sys, json; sys.path.insert(0, {root!r}); import {AGENT} as a; a.preload(); "
-            "print(json.dumps(sorted({getattr(m, '__file__', None) or '' for m in list(sys.modules.values())} - {''})))")
+            "files = {getattr(m, '__file__', None) or '' for m in list(sys.modules.values())}; "
+            "print(json.dumps(sorted(files - {''})))")
     result = subprocess.run([sys.executable, "-E", "-S", "-c", code], capture_output=True, text=True, check=False)
     if result.returncode:
         raise InitramfsError(f"cannot list the guest agent's modules: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads(result.stdout)
 
 
-def build(dest: Path, extra: "dict[str, Path] | None" = None) -> Path:
+def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:
     """Write the guest's initramfs to ``dest``; ``extra`` maps guest paths to host files."""
     busybox = shutil.which("busybox")
     if not busybox:

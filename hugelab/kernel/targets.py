@@ -45,7 +45,7 @@ class HostKernel:
         self.release = host_release()
         self._session: KernelSession | None = None
 
-    def __enter__(self) -> "HostKernel":
+    def __enter__(self) -> HostKernel:
         self._session = KernelSession().__enter__()
         return self
 
@@ -76,3 +76,9 @@ def open_kernel(spec: str):
     except ImageUnavailable as e:
         raise KernelUnavailable(str(e)) from None
     return Guest(image)
+
+
+def replay_on_kernel(trace: Trace, spec: str = HOST) -> list[Step]:
+    """Replay one trace on the kernel ``spec`` names (one boot, for a guest)."""
+    with open_kernel(spec) as kernel:
+        return kernel.replay(trace)
