@@ -237,9 +237,9 @@ static void __attribute__((noreturn)) worker(int proc)
 		switch (s->op) {{
 		case OP_MMAP:
 			if (mmap(addr, s->a * hpage, PROT_READ | PROT_WRITE,
-				 MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED_NOREPLACE |
-				 (s->b ? MAP_SHARED : MAP_PRIVATE) | (s->c ? MAP_NORESERVE : 0),
-				 -1, 0) == MAP_FAILED)
+					MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED_NOREPLACE |
+					(s->b ? MAP_SHARED : MAP_PRIVATE) | (s->c ? MAP_NORESERVE : 0),
+					-1, 0) == MAP_FAILED)
 				code = errno;
 			break;
 		case OP_TOUCH:
@@ -254,7 +254,7 @@ static void __attribute__((noreturn)) worker(int proc)
 			break;
 		case OP_MPROTECT:
 			if (mprotect(addr, s->b * hpage,
-				     s->c == 0 ? PROT_NONE : s->c == 1 ? PROT_READ : PROT_READ | PROT_WRITE))
+					s->c == 0 ? PROT_NONE : s->c == 1 ? PROT_READ : PROT_READ | PROT_WRITE))
 				code = errno;
 			break;
 		case OP_MADVISE:
@@ -358,7 +358,7 @@ int main(void)
 	}}
 	if (c.total != c.free || c.rsvd || c.surp) {{
 		printf("Bail out! the huge page pool is in use (Total %lu Free %lu Rsvd %lu Surp %lu)\n",
-		       c.total, c.free, c.rsvd, c.surp);
+			c.total, c.free, c.rsvd, c.surp);
 		return 2;
 	}}
 	saved_nr = read_sysctl(NR_HUGEPAGES);
@@ -394,16 +394,16 @@ int main(void)
 
 		read_counters(&c);
 		if (got == s->expect && c.total == s->counters.total && c.free == s->counters.free &&
-		    c.rsvd == s->counters.rsvd && c.surp == s->counters.surp) {{
+			c.rsvd == s->counters.rsvd && c.surp == s->counters.surp) {{
 			printf("ok %d line %d: %s # %lu/%lu/%lu/%lu %s\n", i + 1, s->line, s->text,
-			       c.total, c.free, c.rsvd, c.surp, outcome_name[got]);
+				c.total, c.free, c.rsvd, c.surp, outcome_name[got]);
 			continue;
 		}}
 		failures++;
 		printf("not ok %d line %d: %s # expected %lu/%lu/%lu/%lu %s, got %lu/%lu/%lu/%lu %s\n",
-		       i + 1, s->line, s->text, s->counters.total, s->counters.free, s->counters.rsvd,
-		       s->counters.surp, outcome_name[s->expect], c.total, c.free, c.rsvd, c.surp,
-		       outcome_name[got]);
+			i + 1, s->line, s->text, s->counters.total, s->counters.free, s->counters.rsvd,
+			s->counters.surp, outcome_name[s->expect], c.total, c.free, c.rsvd, c.surp,
+			outcome_name[got]);
 	}}
 	end_processes();
 	write_sysctl(NR_OVERCOMMIT, 0);
