@@ -44,7 +44,8 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     with open_kernel(kernel) as machine:
         own = policy_for_kernel(machine.release)
         policy = policy or own
-        print(f"Linux {machine.release} against {policy}:", file=out)
+        if progress:
+            print(f"  Linux {machine.release} against {policy}", file=progress)
 
         def differs(text: str) -> bool:
             trace = parse_trace(text)
