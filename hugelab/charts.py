@@ -14,6 +14,8 @@ axis goes below zero) with the value the kernel prints beside it.
 
 from __future__ import annotations
 
+import bisect
+import functools
 from contextlib import ExitStack
 
 import bqplot as bq
@@ -77,26 +79,37 @@ def place_labels(wanted: list[tuple[float, str, str]], pages: int, width: float 
     centre pulled inside the plot; failing that its short text is tried;
     failing that it is left out. Returns (centre, row, text) per placed label.
     """
+    return list(_place(tuple(wanted), pages, width, rows))
+
+
+@functools.lru_cache(maxsize=64)  # a click changes one mapping: the others ask the same again
+def _place(wanted: tuple[tuple[float, str, str], ...], pages: int, width: float,
+           rows: int) -> tuple[tuple[float, int, str], ...]:
     per_page = width / max(pages, 1)
-    taken: list[list[tuple[float, float]]] = [[] for _ in range(rows)]
+    # per row, the placed labels' pixel spans, sorted: a new one checks its two neighbours only
+    starts: list[list[float]] = [[] for _ in range(rows)]
+    ends: list[list[float]] = [[] for _ in range(rows)]
     placed = []
     for centre, text, short in wanted:
         for candidate in dict.fromkeys((text, short)):
-            if not candidate:
-                continue
             half = (len(candidate) * CHAR_WIDTH + 6) / 2
-            if 2 * half > width:
+            if not candidate or 2 * half > width:
                 continue
             x = min(max((centre + 0.5) * per_page, half), width - half)  # pixels, inside the plot
-            for row in range(rows):
-                if all(x + half + 4 <= a or b + 4 <= x - half for a, b in taken[row]):
-                    taken[row].append((x - half, x + half))
-                    placed.append((x / per_page - 0.5, row, candidate))
-                    break
-            else:
-                continue
-            break
-    return placed
+            row = next((r for r in range(rows) if _free(starts[r], ends[r], x - half - 4, x + half + 4)), None)
+            if row is not None:
+                i = bisect.bisect(starts[row], x - half)
+                starts[row].insert(i, x - half)
+                ends[row].insert(i, x + half)
+                placed.append((x / per_page - 0.5, row, candidate))
+                break
+    return tuple(placed)
+
+
+def _free(starts: list[float], ends: list[float], lo: float, hi: float) -> bool:
+    """Does the span [lo, hi) miss every span of one row (sorted, disjoint)?"""
+    i = bisect.bisect(starts, lo)
+    return (i == 0 or ends[i - 1] <= lo) and (i == len(starts) or hi <= starts[i])
 
 
 def counter_series(side: SideView) -> tuple[list[int], list[list[float]], list[tuple[int, str, int]]]:
@@ -109,13 +122,16 @@ def counter_series(side: SideView) -> tuple[list[int], list[list[float]], list[t
     """
     first = max(0, len(side.steps) - STEPS_DRAWN)
     steps = list(range(first + 1, len(side.steps) + 1))
-    series: list[list[float]] = [[] for _ in SERIES]
+    columns = zip(*(step.counters for step in side.steps[first:]))  # one column per counter
+    series: list[list[float]] = []
     wrapped: list[tuple[int, str, int]] = []
-    for i, step in enumerate(side.steps[first:], start=first + 1):
-        for k, value in enumerate(step.counters):
-            series[k].append(float(signed(value)))
-            if value >= WRAPPED:
-                wrapped.append((i, SERIES[k], value))
+    for name, column in zip(SERIES, columns):
+        if max(column) < WRAPPED:  # the common case: nothing below zero, no per-value work
+            series.append([float(v) for v in column])
+            continue
+        series.append([float(signed(v)) for v in column])
+        wrapped += [(i, name, v) for i, v in enumerate(column, start=first + 1) if v >= WRAPPED]
+    wrapped.sort()
     return steps, series, wrapped
 
 
@@ -173,8 +189,9 @@ class MappingChart:
             self.cells.stroke = "#888888" if pages <= 64 else None
             self.cells.padding = 0.08 if pages <= 128 else 0.0
             codes = page_codes(view) if drawn else [PAGE_STATES.index("unmapped")]
-            self.cells.x = list(range(len(codes)))
-            self.cells.y = [1] * len(codes)
+            if len(self.cells.x) != len(codes):  # the bands change with the page count only
+                self.cells.x = list(range(len(codes)))
+                self.cells.y = [1] * len(codes)
             self.cells.color = codes
             self._summary(view)
             self._lines(view if drawn else None)

@@ -161,8 +161,12 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     for vma in pieces:
         mapped += len(vma)
         if drawn:
+            # faulted pages straight from the page table; only the others ask the policy
+            present = set(vma.ptes)
+            if vma.shared:
+                present.update(i for i in vma.file.page_cache if vma.start <= i < vma.end)
             for idx in range(vma.start, vma.end):
-                states[idx] = _page_state(model, vma, idx)
+                states[idx] = "faulted" if idx in present else _page_state(model, vma, idx)
         else:
             f, r = _piece_summary(model, vma)
             faulted += f
