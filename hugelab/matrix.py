@@ -65,7 +65,7 @@ COLUMNS = [
 
 def recorded(series: str) -> dict | None:
     """The shipped records of a real kernel series (None if never recorded)."""
-    path = resources.files(__package__).joinpath(RECORDED, f"linux-{series}.json")
+    path = resources.files(__package__).joinpath(RECORDED).joinpath(f"linux-{series}.json")
     if not path.is_file():
         return None
     return json.loads(path.read_text(encoding="utf-8"))
