@@ -27,6 +27,8 @@ def screenshot_outputs(page, shots, stem):
     page.screenshot(path=str(shots / f"{stem}-0.png"))
     views = page.locator(".jp-OutputArea-output .widget-vbox.widget-container")
     for i in range(views.count()):
+        if not views.nth(i).is_visible():  # an explorer keeps unused mapping charts hidden
+            continue
         views.nth(i).scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"{stem}-{i + 1}.png"))
 
