@@ -58,7 +58,7 @@ class MappingView:
     pages: int
     #: "private", "shared", "private noreserve" or "shared noreserve"
     kind: str
-    #: why nothing is drawn: "mmap failed: ENOMEM", or "" when the mapping exists
+    #: why nothing is drawn: "mmap failed: ENOMEM", "main killed by SIGBUS at line 5"; "" when it exists
     failed: str
     states: tuple[str, ...]
     #: pages in each of PAGE_STATES, in that order
@@ -522,7 +522,8 @@ class Explorer:
         if self.selected in names:  # the selected mapping first, then the others, newest first
             names.remove(self.selected)
             names.append(self.selected)
-        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, ""), step.closes)
+        gone = f"{proc} {s.gone[proc]}" if proc in s.gone else ""  # its mappings went with it
+        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, gone), step.closes)
                          for n in reversed(names))
         text, problems = status_line(step)
         if step.error == "skipped":

@@ -112,7 +112,7 @@ def caption(view: MappingView, selected: bool) -> str:
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
         return text + f": too long to draw page by page; pages by state: {counts}"
-    return text
+    return text + f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
 
 
 class PolicySide(w.VBox):
