@@ -310,6 +310,20 @@ def test_a_huge_mapping_is_summed_up_never_drawn_page_by_page():
     assert "mmap failed: ENOMEM" in text(right.maps[0].caption) and not right.mapping.summary.visible
 
 
+def test_many_mappings_draw_four_and_name_the_rest():
+    lines = ["pool 100000"] + [f"mmap m{i} 512 private" for i in range(300)] + ["touch m7 3"]
+    x = SplitExplorer()
+    x.load_box.value = "\n".join(lines)
+    press(x, "load")
+    view = x.explorer.view(0)
+    assert [m.name for m in view.mappings] == ["m299", "m298", "m297", "m296"]  # selected (newest), then newest
+    assert len(view.more) == 296 and view.more[0] == "m295"
+    assert "not drawn: m295, m294" in x.sides[0].more.value and "and 276 more" in x.sides[0].more.value
+    x.mapping_choice.value = "m7"
+    assert x.sides[0].maps[0].name == "m7"
+    assert list(x.sides[0].mapping.cells.color)[3] == PAGE_STATES.index("faulted")
+
+
 HUGE = textwrap.dedent("""
     import resource, time, tracemalloc
     from hugelab.widgets import SplitExplorer
