@@ -231,7 +231,9 @@ def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: in
 
 def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str]:
     """The arithmetic behind the last ``last`` closes so far, then the running totals."""
-    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}" for line, c in closes[-last:]]
+    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}"
+             + ("" if c.credit == c.unused else f"  \u2717 {c.credit - c.unused} more than was unused")
+             for line, c in closes[-last:]]
     if len(closes) > last:
         lines.insert(0, f"({len(closes) - last} earlier closes not listed)")
     unused = sum(c.unused for _, c in closes)

@@ -88,6 +88,8 @@ def test_arithmetic_for_every_close_on_both_sides():
     left, right = x.sides
     assert left.arithmetic.value.count("credit = count kept in this VMA (copied at every split) = 3") == 3
     assert "really unused: 3 · credited back: 9 · over-credited by 6" in left.arithmetic.value
+    assert "copied at every split) = 3  \u2717 2 more than was unused" in left.arithmetic.value  # line 4
+    assert "\u2717" not in right.arithmetic.value
     assert "unused = (end - start) - region_count(map, start, end) = 2 - 0 = 2" in right.arithmetic.value
     assert "really unused: 3 · credited back: 3<" in right.arithmetic.value
 
