@@ -21,6 +21,7 @@ from .invariants import violations
 from .model import Model
 from .policies import Close, get_policy
 from .replay import Replayer, Step
+from .reservation import vma_resv_map
 from .trace import MAIN, Mmap, TraceBuilder, TraceError, parse_trace
 
 #: what a page cell shows, in the order of the chart's colours
@@ -38,7 +39,7 @@ class MappingView:
     boundaries: tuple[int, ...]
     #: each VMA piece ``[start, end)`` with what the policy keeps in it
     pieces: tuple[tuple[int, int, str], ...]
-    #: the private resv_map's regions ``[from, to)``: offsets whose reservation was consumed
+    #: the mapping's resv_map as regions ``[from, to)``: consumed offsets (private), reserved ones (shared)
     regions: tuple[tuple[int, int], ...]
 
 
@@ -59,6 +60,7 @@ class SideView:
 
 
 def mapping_view(model: Model, proc: str, name: str, pages: int) -> MappingView:
+    """Mapping ``name`` of process ``proc`` as the policy sees it, offset by offset."""
     process = model.procs.get(proc)
     file = model.files.get(name)
     pieces = process.pieces(name) if process else []
@@ -66,23 +68,13 @@ def mapping_view(model: Model, proc: str, name: str, pages: int) -> MappingView:
     states = []
     for idx in range(pages):
         vma = process.vma_at(name, idx) if process else None
-        if vma is None:
-            states.append("unmapped")
-        elif idx in vma.ptes or (vma.shared and idx in vma.file.page_cache):
-            states.append("faulted")
-        elif vma.shared:
-            reserved = vma.file.resv_map.region_count(idx, idx + 1) and not vma.noreserve
-            states.append("reserved" if reserved else "unreserved")
-        else:
-            states.append("reserved" if policy.reserved_offset(vma, idx) else "unreserved")
+        states.append("unmapped" if vma is None else policy.page_state(vma, idx))
     boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)
-    regions: tuple[tuple[int, int], ...] = ()
-    for vma in pieces:
-        if hasattr(vma.private_data, "regions") and vma.owner:
-            regions = tuple(vma.private_data.regions())
-            break
-    if file is not None and file.shared:
-        regions = tuple(file.resv_map.regions())
+    # One map serves every piece (a private mapping's owner pieces share it;
+    # a shared mapping's is the file's, even once no piece is left).
+    resv = file.resv_map if file is not None and file.shared else \
+        next((m for m in map(vma_resv_map, pieces) if m is not None), None)
+    regions = tuple(resv.regions()) if resv is not None else ()
     return MappingView(name, pages, tuple(states), boundaries,
                        tuple((v.start, v.end, policy.describe_piece(v)) for v in pieces), regions)
 

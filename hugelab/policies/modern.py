@@ -15,8 +15,11 @@ What a user sees: the counters of the running kernel, step for step
 
 from __future__ import annotations
 
-from ..resv_map import ResvMap
-from .region_count import RegionCount
+from ..hstate import HState
+from ..reservation import vma_add_reservation, vma_needs_reservation
+from ..vma import VMA, Page
+from .base import ZapPage
+from .region_count import RegionCount, owner_resv_map
 
 
 class Modern(RegionCount):
@@ -25,24 +28,21 @@ class Modern(RegionCount):
     user_sees = "what /proc/meminfo shows on a current kernel"
     madvise_dontneed = True
 
-    def _consumes_on(self, got: str) -> bool:
+    def _consumes_on(self, from_pool: bool) -> bool:
         return True  # alloc_hugetlb_folio marks any folio that used a reservation
 
-    def zap_hook(self, k, vma):
-        resv = vma.private_data
-        if (k.hstate.surplus_huge_pages != 0 or vma.shared or not vma.owner
-                or not isinstance(resv, ResvMap)):
+    def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
+        # __unmap_hugepage_range, v6.9+: no restore while the pool has surplus
+        # pages, and only in the owner's private VMA (__vma_private_lock).
+        if hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
             return None
 
-        def restore(idx, page) -> None:
+        def restore(idx: int, page: Page) -> None:
             if not page.anon:
                 return
             page.restore_reserve = True  # Rsvd +1 when the page is freed
-            if resv.region_chg(idx, idx + 1) == 0:  # consumed: un-consume it
-                resv.region_abort(idx, idx + 1)
-                resv.region_del(idx, idx + 1)
-            else:
-                resv.region_abort(idx, idx + 1)
+            if vma_needs_reservation(vma, idx):  # consumed: un-consume it
+                vma_add_reservation(vma, idx)
 
         return restore
 
