@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import get_args
 
 from .hstate import Counters
 from .invariants import violations
 from .model import Model
-from .policies import Close, get_policy
+from .policies import Close, PageState, get_policy
 from .replay import Replayer, Step
 from .reservation import vma_resv_map
 from .trace import MAIN, Mmap, TraceBuilder, TraceError, parse_trace
 
-#: what a page cell shows, in the order of the chart's colours
-PAGE_STATES = ("reserved", "faulted", "unreserved", "unmapped")
+#: what a page cell shows, in the order of the chart's colours: what a
+#: policy answers for an offset of a VMA, and "unmapped" where there is none
+PAGE_STATES: tuple[str, ...] = (*get_args(PageState), "unmapped")
 
 
 @dataclass(frozen=True)

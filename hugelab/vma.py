@@ -91,7 +91,7 @@ class VMA:
         return self.end - self.start
 
     def split_at(self, offset: int) -> VMA:
-        """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest.
+        """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest (kernel: ``__split_vma``).
 
         Like the kernel's ``vm_area_dup`` the new VMA copies ``private_data``
         and the flags; the policy's ``open`` hook then decides what the copy

@@ -48,6 +48,7 @@ class DoubleCredit(Policy):
         return True
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
+        """``hugetlb_vm_op_close`` as of a1e78772: give back the count this VMA holds, whole."""
         count = remaining_count(vma)
         if not count:
             return None
@@ -62,6 +63,7 @@ class DoubleCredit(Policy):
         return f"count {vma.private_data}" if vma.owner and not vma.shared else ""
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """``alloc_huge_page`` as of a1e78772: a page from the pool uses up one of the VMA's count."""
         count = remaining_count(vma)
         # vma_has_private_reserves(): only a private VMA with a count left.
         from_pool = hstate.dequeue_huge_page(has_reserve=bool(count), avoid_reserve=avoid_reserve)

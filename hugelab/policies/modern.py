@@ -32,8 +32,11 @@ class Modern(RegionCount):
         return True  # alloc_hugetlb_folio marks any folio that used a reservation
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
-        # __unmap_hugepage_range, v6.9+: no restore while the pool has surplus
-        # pages, and only in the owner's private VMA (__vma_private_lock).
+        """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.
+
+        Not while the pool has surplus pages, and only in the owner's private
+        VMA (``__vma_private_lock``) for an anonymous page.
+        """
         if hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
             return None
 

@@ -39,8 +39,13 @@ from .base import Close, Policy
 
 
 def owner_resv_map(vma: VMA) -> ResvMap | None:
-    """The map of an owner's private VMA piece; None for anything else."""
-    return vma_resv_map(vma) if vma.owner and not vma.shared else None
+    """The map of a piece of the owner's private mapping; None for any other VMA.
+
+    The kernel's ``vma_resv_map(vma)`` checked with ``is_vma_resv_set(vma,
+    HPAGE_RESV_OWNER)``, a flag only private VMAs carry: what
+    ``hugetlb_vm_op_open``/``close`` and ``__vma_private_lock`` ask.
+    """
+    return vma_resv_map(vma) if vma.owner else None
 
 
 class RegionCount(Policy):
@@ -56,6 +61,7 @@ class RegionCount(Policy):
         return True
 
     def open(self, vma: VMA) -> None:
+        """``hugetlb_vm_op_open``: the new piece shares the owner's map."""
         resv = owner_resv_map(vma)
         if resv is not None:
             resv.refs += 1  # kref_get: one more piece shares the map
@@ -73,6 +79,7 @@ class RegionCount(Policy):
         return "" if resv is None else f"map shared by {resv.refs}"
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
+        """``hugetlb_vm_op_close``: give back this piece's window of unused reservations."""
         resv = owner_resv_map(vma)
         if resv is None:
             return None
@@ -85,6 +92,12 @@ class RegionCount(Policy):
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """2.6.27's ``alloc_huge_page``: ask the map, take a page, record the offset.
+
+        ``vma_needs_reservation``, then ``dequeue_huge_page_vma`` or else
+        ``alloc_buddy_huge_page``, then ``vma_commit_reservation`` (or
+        ``vma_end_reservation`` when no page was found).
+        """
         # The owner's copy-on-write never uses the reservation: the page it
         # copies already did, so its map is left alone.
         has_reserve = not avoid_reserve and not vma_needs_reservation(vma, idx)

@@ -32,6 +32,7 @@ class Unreserved(Policy):
         return None
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """2.6.26's ``alloc_huge_page``: only shared mappings have reservations to use."""
         if vma.shared:
             # The mapping reserved its whole range at mmap: take that page.
             if not hstate.dequeue_huge_page(has_reserve=True):
