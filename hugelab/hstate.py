@@ -99,11 +99,7 @@ class HState:
         """
         if (avoid_reserve or not has_reserve) and not self.available_huge_pages():
             return False
-        return self.dequeue_free_page()
-
-    def dequeue_free_page(self) -> bool:
-        """Take one page off the free list, if there is one (kernel: ``dequeue_huge_page_node``)."""
-        if self.free_huge_pages <= 0:
+        if self.free_huge_pages <= 0:  # the free list is empty (kernel: dequeue_huge_page_node)
             return False
         self.free_huge_pages -= 1
         return True

@@ -35,7 +35,7 @@ def test_overcommit_brings_surplus_pages_for_a_reservation_and_returns_them():
 def test_shrinking_keeps_reserved_and_used_pages_and_marks_them_surplus():
     hs = pool(6)
     hs.hugetlb_acct_memory(4)
-    hs.dequeue_free_page()
+    assert hs.dequeue_huge_page(has_reserve=True)
     hs.resv_huge_pages -= 1  # one reserved page faulted in: 6/5/3/0
     hs.set_max_huge_pages(0)
     assert str(hs.counters()) == "4/3/3/4"  # min_count = 3 reserved + 1 in use

@@ -27,9 +27,8 @@ class Modern(RegionCount):
     reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
     user_sees = "what /proc/meminfo shows on a current kernel"
     madvise_dontneed = True
-
-    def _consumes_on(self, from_pool: bool) -> bool:
-        return True  # alloc_hugetlb_folio marks any folio that used a reservation
+    #: alloc_hugetlb_folio takes the reservation for any folio that used one
+    surplus_consumes_reserve = True
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.

@@ -52,6 +52,10 @@ class RegionCount(Policy):
     name = "region-count"
     reproduces = "84afd99b (Linux 2.6.27): consumed offsets in a shared, reference-counted resv_map"
     user_sees = "each piece of a split mapping gives back only its own unused pages; Rsvd stays right"
+    #: 2.6.27 took a reservation off Rsvd only for a page from the free list
+    #: (in dequeue_huge_page_vma); a surplus page from the buddy allocator
+    #: left Rsvd as it was
+    surplus_consumes_reserve = False
 
     def reserve_private(self, hstate: HState, vma: VMA) -> bool:
         if not hstate.hugetlb_acct_memory(len(vma)):
@@ -106,17 +110,11 @@ class RegionCount(Policy):
             if not avoid_reserve:
                 vma_end_reservation(vma, idx)
             return False
-        if has_reserve and self._consumes_on(from_pool):
+        if has_reserve and (from_pool or self.surplus_consumes_reserve):
             hstate.resv_huge_pages -= 1
         if not avoid_reserve:
             vma_commit_reservation(vma, idx)
         return True
-
-    def _consumes_on(self, from_pool: bool) -> bool:
-        # 2.6.27 took the reservation off Rsvd only for a page from the free
-        # list (in dequeue_huge_page_vma); a page from the buddy allocator
-        # left Rsvd as it was.
-        return from_pool
 
 
 POLICY = RegionCount()
