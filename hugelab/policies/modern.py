@@ -29,6 +29,13 @@ class Modern(RegionCount):
     madvise_dontneed = True
     #: alloc_hugetlb_folio takes the reservation for any folio that used one
     surplus_consumes_reserve = True
+    #: since v6.9 (df7a6d1f6405): zapping an owner's anon page while Surp == 0
+    #: marks it restore_reserve and un-consumes its offset
+    restores_reservation_on_zap = True
+    #: ... even when another process still maps the page (the mark then reaches
+    #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
+    #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
+    restores_while_mapped_elsewhere = True
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.
@@ -36,11 +43,11 @@ class Modern(RegionCount):
         Not while the pool has surplus pages, and only in the owner's private
         VMA (``__vma_private_lock``) for an anonymous page.
         """
-        if hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
+        if not self.restores_reservation_on_zap or hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
             return None
 
         def restore(idx: int, page: Page) -> None:
-            if not page.anon:
+            if not page.anon or (page.mapcount > 1 and not self.restores_while_mapped_elsewhere):
                 return
             page.restore_reserve = True  # Rsvd +1 when the page is freed
             if vma_needs_reservation(vma, idx):  # consumed: un-consume it
