@@ -18,6 +18,7 @@ hook                kernel                          what the era decides
 ``zap_hook``        ``__unmap_hugepage_range``      what unmapping a page does to
                                                     reservations
 ``page_state``      (none: a picture)               what an offset of a VMA looks like
+``page_counts``     (none: a picture)               the same, counted over a whole VMA
 ==================  ==============================  ========================================
 
 The model never asks a policy its name.
@@ -128,6 +129,23 @@ class Policy:
         else:
             reserved = self.reserved_offset(vma, idx)
         return "reserved" if reserved else "unreserved"
+
+    def page_counts(self, vma: VMA) -> tuple[int, int]:
+        """(faulted, reserved) pages of ``vma``: :meth:`page_state` counted over it.
+
+        Costs what the piece holds (its pages, its map's regions), not its
+        length: a mapping of 99,999,999 pages is summed up this way.
+        """
+        if vma.shared:
+            cache = vma.file.page_cache
+            present = {i for i in cache if vma.start <= i < vma.end} | set(vma.ptes)
+            if vma.noreserve:
+                return len(present), 0
+            resv = vma.file.resv_map
+            reserved = resv.region_count(vma.start, vma.end) - sum(1 for i in present if resv.region_count(i, i + 1))
+            return len(present), reserved
+        unused = self.unused_reservation(vma)
+        return len(vma.ptes), unused - sum(1 for i in vma.ptes if self.reserved_offset(vma, i))
 
     def describe_piece(self, vma: VMA) -> str:
         """What this era keeps in a private VMA piece, in a few words (for pictures)."""

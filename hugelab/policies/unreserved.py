@@ -31,6 +31,9 @@ class Unreserved(Policy):
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         return None
 
+    def unused_reservation(self, vma: VMA) -> int:
+        return 0  # nothing was reserved (and a piece may be far too long to visit)
+
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
         """2.6.26's ``alloc_huge_page``: only shared mappings have reservations to use."""
         if vma.shared:
