@@ -41,6 +41,8 @@ PAGE_STATES: tuple[str, ...] = (*get_args(PageState), "unmapped")
 PAGES_DRAWN = 512
 #: at most this many resv_map regions and VMA pieces are drawn for one mapping
 SPANS_DRAWN = 512
+#: mappings drawn at once (the selected one, then the newest); the others are only named
+MAPPINGS_DRAWN = 4
 
 
 class Refused(ValueError):
@@ -61,7 +63,7 @@ class MappingView:
     pages: int
     #: "private", "shared", "private noreserve" or "shared noreserve"
     kind: str
-    #: why nothing is drawn: "mmap failed: ENOMEM", or "" when the mapping exists
+    #: why nothing is drawn: "mmap failed: ENOMEM", "main killed by SIGBUS at line 5"; "" when it exists
     failed: str
     states: tuple[str, ...]
     #: pages in each of PAGE_STATES, in that order
@@ -88,7 +90,10 @@ class SideView:
 
     policy: str
     steps: tuple[Step, ...]
+    #: the selected mapping first, then the newest others, at most MAPPINGS_DRAWN
     mappings: tuple[MappingView, ...]
+    #: the names of the process's other mappings, not drawn
+    more: tuple[str, ...]
     status: str
     problems: tuple[str, ...]
     #: the arithmetic of this step's closes, one line each (empty when nothing closed)
@@ -198,7 +203,9 @@ def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: in
 
 def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str]:
     """The arithmetic behind the last ``last`` closes so far, then the running totals."""
-    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}" for line, c in closes[-last:]]
+    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}"
+             + ("" if c.credit == c.unused else f"  \u2717 {c.credit - c.unused} more than was unused")
+             for line, c in closes[-last:]]
     if len(closes) > last:
         lines.insert(0, f"({len(closes) - last} earlier closes not listed)")
     unused = sum(c.unused for _, c in closes)
@@ -252,6 +259,7 @@ class Explorer:
         self.cursor = 0
         self.actor = MAIN
         self.selected: str | None = None
+        self._mmap_index: tuple[list[Operation], int, dict[str, Mmap]] = ([], 0, {})
         #: (history, cursor, actor, selected) before the last action that dropped later steps
         self._before_drop: tuple[list[str], int, str, str | None] | None = None
         self.reset(pool)
@@ -369,7 +377,19 @@ class Explorer:
     def mapping_names(self, proc: str) -> list[str]:
         """The mappings ``proc`` knows (made or inherited), oldest first."""
         known = self.builder.mappings_of(proc)
-        return [op.name for op in self.builder.ops if isinstance(op, Mmap) and op.name in known]
+        return [name for name in self._mmaps() if name in known]
+
+    def _mmaps(self) -> dict[str, Mmap]:
+        """Every mmap line so far by mapping name, oldest first (kept between calls: a trace may
+        hold thousands of lines and hundreds of mappings, and a refresh asks many times)."""
+        ops = self.builder.ops
+        if self._mmap_index[0] is not ops or self._mmap_index[1] != len(ops):
+            index = self._mmap_index[2] if self._mmap_index[0] is ops else {}
+            for op in ops[self._mmap_index[1] if self._mmap_index[0] is ops else 0:]:
+                if isinstance(op, Mmap):
+                    index[op.name] = op
+            self._mmap_index = (ops, len(ops), index)
+        return self._mmap_index[2]
 
     def act_as(self, proc: str) -> None:
         if proc not in self.builder.process_names:
@@ -457,7 +477,7 @@ class Explorer:
         return rows
 
     def mmap_op(self, name: str) -> Mmap:
-        return next(op for op in self.builder.ops if isinstance(op, Mmap) and op.name == name)
+        return self._mmaps()[name]
 
     @property
     def mapping_name(self) -> str | None:
@@ -490,12 +510,13 @@ class Explorer:
         proc = proc or self.actor
         step = s.steps[-1]
         op = self.builder.ops[self.cursor - 1]
-        names = self.mapping_names(proc)
-        if self.selected in names:  # the selected mapping first, then the others, newest first
+        names = self.mapping_names(proc)[::-1]  # newest first
+        if self.selected in names:  # the selected mapping first
             names.remove(self.selected)
-            names.append(self.selected)
-        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, ""), step.closes)
-                         for n in reversed(names))
+            names.insert(0, self.selected)
+        gone = f"{proc} {s.gone[proc]}" if proc in s.gone else ""  # its mappings went with it
+        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, gone), step.closes)
+                         for n in names[:MAPPINGS_DRAWN])
         text, problems = status_line(step)
         if step.error == "skipped":
             text = f"line {step.line} {step.op}: skipped: {s.why_skipped(op)}"
@@ -503,5 +524,5 @@ class Explorer:
         action = close_arithmetic(step.closes, before, step.counters.rsvd)
         closes = tuple((st.line, c) for st in s.steps for c in st.closes)
         hint = self._hint(s, op, step) if step.error else ""
-        return SideView(s.policy, tuple(s.steps), mappings, text, problems, action, hint, closes,
-                        self.diverged_at())
+        return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,
+                        action, hint, closes, self.diverged_at())

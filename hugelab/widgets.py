@@ -14,15 +14,13 @@ import html
 import ipywidgets as w
 
 from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
-from .explorer import PAGE_STATES, PAGES_DRAWN, Explorer, MappingView, SideView, arithmetic
+from .explorer import MAPPINGS_DRAWN, PAGE_STATES, PAGES_DRAWN, Explorer, MappingView, SideView, arithmetic
 from .hstate import show
 from .policies import POLICIES
 from .trace import Mprotect, Pool, Touch
 
-#: mappings drawn at once on each side (the selected one first); the rest are listed by name
-MAPS_DRAWN = 4
 #: bqplot figures in one explorer: each side's mapping charts and its counters chart
-FIGURES = 2 * (MAPS_DRAWN + 1)
+FIGURES = 2 * (MAPPINGS_DRAWN + 1)
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
@@ -112,7 +110,7 @@ def caption(view: MappingView, selected: bool) -> str:
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
         return text + f": too long to draw page by page; pages by state: {counts}"
-    return text
+    return text + f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
 
 
 class PolicySide(w.VBox):
@@ -126,7 +124,7 @@ class PolicySide(w.VBox):
         # a fixed height on both sides: a warning on one side never pushes its charts out of line
         self.status = w.HTML(layout=w.Layout(height="118px", overflow="auto", border="1px solid #eee",
                                              padding="2px 4px"))
-        self.maps = [MapPanel(on_page_click) for _ in range(MAPS_DRAWN)]
+        self.maps = [MapPanel(on_page_click) for _ in range(MAPPINGS_DRAWN)]
         self.more = w.HTML(layout=w.Layout(height="22px"))
         self.counters = CountersChart()
         self.arithmetic = w.HTML()
@@ -158,7 +156,7 @@ class PolicySide(w.VBox):
         self.status.value = "<br>".join(rows)
         for i, panel in enumerate(self.maps):
             panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
-        hidden = [m.name for m in view.mappings[MAPS_DRAWN:]]
+        hidden = list(view.more[:20]) + ([f"and {len(view.more) - 20} more"] if len(view.more) > 20 else [])
         self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
                            "<i>mapping</i> to draw it)</small>" if hidden else "")
         self.counters.update(view)

@@ -88,6 +88,8 @@ def test_arithmetic_for_every_close_on_both_sides():
     left, right = x.sides
     assert left.arithmetic.value.count("credit = count kept in this VMA (copied at every split) = 3") == 3
     assert "really unused: 3 · credited back: 9 · over-credited by 6" in left.arithmetic.value
+    assert "copied at every split) = 3  \u2717 2 more than was unused" in left.arithmetic.value  # line 4
+    assert "\u2717" not in right.arithmetic.value
     assert "unused = (end - start) - region_count(map, start, end) = 2 - 0 = 2" in right.arithmetic.value
     assert "really unused: 3 · credited back: 3<" in right.arithmetic.value
 
@@ -107,7 +109,7 @@ def test_mapping_cells_boundaries_and_regions_follow_the_model():
     assert np.atleast_2d(right.mapping.regions.x).tolist() == [[1.5, 2.5]]  # consumed offset 2: region [2, 3)
     assert list(left.mapping.labels.text) == ["count 5", "count 5", "count 5"]
     assert list(right.mapping.labels.text) == ["map shared by 3"] * 3
-    assert "a (private, 6 pages) as main sees it" in text(right.maps[0].caption)
+    assert "a (private, 6 pages) as main sees it · map line: consumed offsets" in text(right.maps[0].caption)
 
 
 def test_a_read_fault_after_mprotect_r_maps_the_page_and_a_write_fault_kills():
@@ -128,7 +130,9 @@ def test_a_read_fault_after_mprotect_r_maps_the_page_and_a_write_fault_kills():
     x.on_page_click("a", 0)  # a write to a read-only page
     assert all("touch a 0: SIGSEGV" in side.status.value for side in x.sides)
     assert all("killed by SIGSEGV at line 5" in label for label, _ in x.process.options)
-    assert list(x.sides[0].mapping.cells.color) == codes("unmapped", "unmapped", "unmapped", "unmapped")
+    caption = text(x.sides[0].maps[0].caption)
+    assert "as main sees it: main killed by SIGSEGV at line 5, nothing mapped" in caption
+    assert not x.sides[0].mapping.cells.visible
     press(x, "fault")  # acting as the dead process: skipped, and it says why
     assert "skipped: process main is gone (killed by SIGSEGV at line 5)" in x.sides[0].status.value
 
@@ -182,7 +186,7 @@ def test_two_mappings_at_once_each_drawn_with_its_own_map_line():
         assert list(a.cells.color) == codes("reserved", "faulted", "reserved", "reserved")
         assert np.atleast_2d(b.regions.x).tolist() == [[-0.5, 2.5]]  # shared: reserved offsets [0, 3)
         assert b.regions.colors != a.regions.colors  # shared and private maps mean different things
-        assert "b (shared, 3 pages)" in text(side.maps[0].caption)
+        assert "b (shared, 3 pages) as main sees it · map line: reserved offsets" in text(side.maps[0].caption)
     x.mapping_choice.value = "a"
     assert x.sides[0].maps[0].name == "a" and x.page.max == 3 and x.range.max == 4
 
@@ -270,10 +274,11 @@ def test_after_enomem_a_hint_names_the_pool_and_later_lines_say_why_they_are_ski
     press(x, "fault")
     assert "skipped: mapping a: its mmap failed: ENOMEM; press 'set pool'" in text(x.sides[1].status)
     x.pool.value = 16
+    x.overcommit.value = 1
     press(x, "set pool")
     x.size.value = 9
     press(x, "mmap")
-    assert x.trace.value == "pool 2\nmmap a 9 private\ntouch a 0\npool 16\nmmap b 9 private\n"
+    assert x.trace.value == "pool 2\nmmap a 9 private\ntouch a 0\npool 16 overcommit 1\nmmap b 9 private\n"
     assert "mmap b 9 private: ok" in x.sides[1].status.value
 
 
@@ -305,6 +310,20 @@ def test_a_huge_mapping_is_summed_up_never_drawn_page_by_page():
     assert left.mapping.cells.visible is False and len(left.mapping.cells.x) == 1
     assert left.mapping.summary.visible and len(left.mapping.summary.x) == 3
     assert "mmap failed: ENOMEM" in text(right.maps[0].caption) and not right.mapping.summary.visible
+
+
+def test_many_mappings_draw_four_and_name_the_rest():
+    lines = ["pool 100000"] + [f"mmap m{i} 512 private" for i in range(300)] + ["touch m7 3"]
+    x = SplitExplorer()
+    x.load_box.value = "\n".join(lines)
+    press(x, "load")
+    view = x.explorer.view(0)
+    assert [m.name for m in view.mappings] == ["m299", "m298", "m297", "m296"]  # selected (newest), then newest
+    assert len(view.more) == 296 and view.more[0] == "m295"
+    assert "not drawn: m295, m294" in x.sides[0].more.value and "and 276 more" in x.sides[0].more.value
+    x.mapping_choice.value = "m7"
+    assert x.sides[0].maps[0].name == "m7"
+    assert list(x.sides[0].mapping.cells.color)[3] == PAGE_STATES.index("faulted")
 
 
 HUGE = textwrap.dedent("""
