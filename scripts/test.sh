@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh machine of this kind, then run every test:
-# unit, property, CLI, widgets, real kernel (as root), notebooks (nbval) and browser tests.
+# Install everything the tests need into this checkout's .venv (scripts/venv.sh), Debian's
+# chromium as root, then run every test: unit, property, CLI, widgets, real kernel (as root),
+# notebooks (nbval), browser, and the slow install tests (fresh clone, wheel, static site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+source scripts/venv.sh
+hugelab_venv test
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+    echo "hugelab: installing Debian's chromium with apt, for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-exec python3 -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"
+exec python -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"
