@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install everything the tests need into this checkout's .venv (scripts/venv.sh), Debian's
-# chromium as root, then run every test: unit, property, CLI, widgets, real kernel (as root),
-# notebooks (nbval), browser, and the slow install tests (fresh clone, wheel, static site).
+# Install everything the tests need into this checkout's .venv (scripts/venv.sh), and Debian's
+# chromium as root, then run every test: lint (ruff), types (mypy), unit, property, CLI, widgets,
+# real kernel (as root), notebooks (nbval), browser, and the install tests (fresh clone, wheel,
+# static site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -12,5 +13,9 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     echo "hugelab: installing Debian's chromium with apt, for the browser tests"
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+
+# lint and types first: cheap, and a failure says exactly where
+python -m ruff check .
+python -m mypy hugelab
 
 exec python -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"
