@@ -5,9 +5,10 @@ Where the course comes from: an installed wheel carries the notebooks as ``hugel
 install (a checkout, as scripts/notebooks.sh makes) reads ``notebooks/`` itself, the one source.
 
 Copying never overwrites a learner's work: DIR keeps ``.hugelab/course.json``, the hash of every
-file as hugelab last copied it. A file that still has that hash is hugelab's own copy and is
-brought up to date; any other existing file is the learner's (edited, or run) and is kept, and
-the command says so. When DIR is the course itself (a checkout's ``notebooks/``), nothing is copied.
+file as hugelab last copied it (of a notebook: without the kernel metadata JupyterLab rewrites on
+opening). A file that still has that hash is hugelab's own copy and is brought up to date; any
+other existing file is the learner's (edited, or run) and is kept, and the command says so.
+When DIR is the course itself (a checkout's ``notebooks/``), nothing is copied.
 
 JupyterLab starts on 127.0.0.1 with a fresh token, on ``00-start-here``, with its own settings
 overrides (``.hugelab/lab-settings``): no "official Jupyter news?" toast over the first notebook.
@@ -59,8 +60,22 @@ def course_files(source: Path) -> list[str]:
     return out
 
 
+# What JupyterLab itself rewrites when a notebook merely opens: the running kernel's name and
+# Python version. A notebook that differs only there is not a learner's edit.
+KERNEL_METADATA = ("kernelspec", "language_info")
+
+
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        try:
+            nb = json.loads(data)
+            for key in KERNEL_METADATA:
+                nb.get("metadata", {}).pop(key, None)
+            data = json.dumps(nb, sort_keys=True).encode()
+        except (ValueError, AttributeError):
+            pass  # not a notebook after all: compare the bytes
+    return hashlib.sha256(data).hexdigest()
 
 
 def sync(source: Path, dest: Path) -> tuple[list[str], list[str], list[str]]:

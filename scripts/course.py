@@ -146,7 +146,6 @@ def site_assets(static: Path) -> None:
         if f.name == "embed-amd.js" or f.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
             shutil.copy2(f, static / "html-manager" / f.name)
     shutil.copy2(requirejs / "require.js", static / "require.js")
-    shutil.copy2(manager / "LICENSE", static / "html-manager" / "LICENSE") if (manager / "LICENSE").exists() else None
     nbextensions = Path(sys.prefix) / "share" / "jupyter" / "nbextensions"
     for module in ("bqplot", "bqscales"):
         source = nbextensions / module / "index.js"
@@ -156,8 +155,10 @@ def site_assets(static: Path) -> None:
         shutil.copy2(source, static / module / "index.js")
 
 
-REQUIRE_CONFIG = ('<script>require.config({paths: {"@jupyter-widgets": "_static/html-manager", bqplot: "_static/bqplot/index", '
-                  'bqscales: "_static/bqscales/index"}});</script>')
+# bqplot and bqscales from the site's own files; "@jupyter-widgets" places the widget manager's
+# icon fonts (it finds them next to where require.js thinks its modules live).
+REQUIRE_CONFIG = ('<script>require.config({paths: {"@jupyter-widgets": "_static/html-manager", '
+                  'bqplot: "_static/bqplot/index", bqscales: "_static/bqscales/index"}});</script>')
 
 
 def page(path: Path) -> str:
