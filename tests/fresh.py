@@ -53,7 +53,8 @@ class Running:
             try:
                 line = self._queue.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
-                raise TimeoutError(f"no {prefix!r} line within {seconds} s; output:\n" + "\n".join(self.lines)) from None
+                raise TimeoutError(f"no {prefix!r} line within {seconds} s; output:\n"
+                                   + "\n".join(self.lines)) from None
             if line is None:
                 raise RuntimeError(f"exited ({self.proc.wait()}) before a {prefix!r} line; output:\n"
                                    + "\n".join(self.lines))

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from fresh import DEBIAN_PATH, Running, clean_env, clone
 from hugelab import __version__
+
+from fresh import DEBIAN_PATH, Running, clean_env, clone
 
 pytestmark = pytest.mark.slow
 sys.path.insert(0, str(Path(__file__).parent / "browser"))
@@ -55,7 +56,8 @@ def check_lab(url: str, notebooks: list[str]) -> None:
     _, body = get(f"{base}/api/contents/{FIRST}?token={token}")
     assert json.loads(body)["type"] == "notebook"
     _, body = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
-    assert json.loads(body)["settings"]["fetchNews"] == "false"  # no news toast
+    # hugelab's override (no news toast) is the default JupyterLab serves
+    assert json.loads(body)["schema"]["properties"]["fetchNews"]["default"] == "false"
     from harness import launch, why_no_browser
 
     if why_no_browser():
@@ -103,8 +105,9 @@ def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path):
     assert port_closed(port), "JupyterLab still runs after the command was stopped"
     # the clone's own environment, made from Debian's Python, with hugelab from this clone
     venv_python = repo / ".venv" / "bin" / "python"
-    done = subprocess.run([str(venv_python), "-c", "import sys, hugelab; print(sys.base_prefix); print(hugelab.__file__)"],
-                          capture_output=True, text=True, env=clean_env(PATH=DEBIAN_PATH), cwd=tmp_path)
+    show = "import sys, hugelab; print(sys.base_prefix); print(hugelab.__file__)"
+    done = subprocess.run([str(venv_python), "-c", show], capture_output=True, text=True,
+                          env=clean_env(PATH=DEBIAN_PATH), cwd=tmp_path)
     base, module = done.stdout.split()
     assert base == "/usr"
     assert Path(module).is_relative_to(repo)
