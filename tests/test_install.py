@@ -106,8 +106,10 @@ def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path):
     # the clone's own environment, made from Debian's Python, with hugelab from this clone
     venv_python = repo / ".venv" / "bin" / "python"
     show = "import sys, hugelab; print(sys.base_prefix); print(hugelab.__file__)"
+    elsewhere = tmp_path / "elsewhere"  # not a folder holding the clone, which would import as a namespace
+    elsewhere.mkdir()
     done = subprocess.run([str(venv_python), "-c", show], capture_output=True, text=True,
-                          env=clean_env(PATH=DEBIAN_PATH), cwd=tmp_path)
+                          env=clean_env(PATH=DEBIAN_PATH), cwd=elsewhere)
     base, module = done.stdout.split()
     assert base == "/usr"
     assert Path(module).is_relative_to(repo)
