@@ -61,6 +61,11 @@ def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[st
     return _format(rows, right={1}), differ
 
 
+def grid(rows: Sequence[tuple[str, ...]]) -> str:
+    """A plain table: the first row is the heading, the first column left-aligned, the rest right-aligned."""
+    return _format(rows, right=set(range(1, len(rows[0]))))
+
+
 def differ_line(differ: int) -> str:
     """What :func:`compare_table` found, in one line."""
     return f"{differ} step(s) differ" if differ else "no step differs"

@@ -11,7 +11,8 @@ finds no reservation and needs an unreserved page.
 Why: the restore is df7a6d1f6405 (Breno Leitao, "mm/hugetlb: restore the
 reservation if needed", merged for v6.9, with its own selftest
 ``hugetlb_madv_vs_map.c``). It is not in 6.1, and Debian's 6.1.y does not
-carry it as a backport: measured in the guest, ``pool 4 / mmap a 2 private /
+carry it as a backport (not in the changelog of 6.1.192-2, the package
+behind 6.1.0-56-cloud-amd64): measured in the guest, ``pool 4 / mmap a 2 private /
 touch a 0 / madvise a 0 1 dontneed`` leaves HugePages_Rsvd at 1 (2 on 6.12
 and 6.18).
 

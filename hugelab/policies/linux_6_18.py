@@ -5,7 +5,9 @@ kernel"; this name says which kernel that was measured on, next to
 ``linux-6.1`` and ``linux-6.12``.
 
 Where it differs from 6.12: the v6.9 restore also runs for a page that a
-forked child still maps. The owner's zap un-consumes the offset at once
+forked child still maps (6.18.44 lacks the fix "hugetlb: only adjust
+reservation during unmapping if mapcount is 0", which 6.12 has since
+6.12.110, linux-6.12.y commit 8ef4eb9ff874; see ``linux-6.12``). The owner's zap un-consumes the offset at once
 (its close then hands the whole mapping back) but the restore_reserve mark
 reaches Rsvd only when the child frees the page, so Rsvd reads one too low
 in between: 18446744073709551615 after ``pool 8 / mmap a 2 private /

@@ -28,7 +28,8 @@ class Modern(RegionCount):
     #: marks it restore_reserve and un-consumes its offset
     restores_reservation_on_zap = True
     #: ... even when another process still maps the page (the mark then reaches
-    #: Rsvd only when that process lets go): 6.18 does, 6.12 does not
+    #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
+    #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
     restores_while_mapped_elsewhere = True
 
     def _consumes_on(self, got: str) -> bool:
