@@ -1,4 +1,4 @@
-"""Fresh clones and long-running commands, as a newcomer meets them (tests/test_install.py,
+"""Fresh clones and long-running commands, as a newcomer meets them (tests/browser/test_install.py,
 benchmarks/bench_fresh_clone.py)."""
 
 from __future__ import annotations

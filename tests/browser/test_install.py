@@ -22,9 +22,9 @@ import pytest
 from hugelab import __version__
 
 from fresh import DEBIAN_PATH, Running, clean_env, clone
+from harness import why_no_browser
 
 pytestmark = pytest.mark.slow
-sys.path.insert(0, str(Path(__file__).parent / "browser"))
 FIRST = "00-start-here.ipynb"
 
 
@@ -44,7 +44,7 @@ def port_closed(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def check_lab(url: str, notebooks: list[str]) -> None:
+def check_lab(url: str, notebooks: list[str], request) -> None:
     """JupyterLab at ``url`` serves the course and opens on 00-start-here with no news toast."""
     base, token = url.split("/lab/")[0], url.split("token=")[1]
     assert url.startswith("http://127.0.0.1:") and f"/lab/tree/{FIRST}?token=" in url
@@ -58,25 +58,19 @@ def check_lab(url: str, notebooks: list[str]) -> None:
     _, body = get(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
     # hugelab's override (no news toast) is the default JupyterLab serves
     assert json.loads(body)["schema"]["properties"]["fetchNews"]["default"] == "false"
-    from harness import launch, why_no_browser
-
     if why_no_browser():
-        return
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector(".jp-Notebook", timeout=90_000)
-            current = page.locator(".lm-DockPanel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel")
-            assert current.first.inner_text() == FIRST
-            page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=90_000)
-            page.wait_for_timeout(1000)
-            assert page.get_by_text("official Jupyter news").count() == 0
-        finally:
-            browser.close()
+        return  # the HTTP checks above still hold
+    page = request.getfixturevalue("browser").new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(url)
+        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        current = page.locator(".lm-DockPanel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel")
+        assert current.first.inner_text() == FIRST
+        page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=90_000)
+        page.wait_for_timeout(1000)
+        assert page.get_by_text("official Jupyter news").count() == 0
+    finally:
+        page.close()
 
 
 def debians_python() -> str | None:
@@ -88,7 +82,7 @@ def debians_python() -> str | None:
     return None if base == "/usr" else f"/usr/bin/python3 is not the system's Python ({base})"
 
 
-def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path):
+def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path, request):
     reason = debians_python()
     if reason:
         pytest.skip(reason)
@@ -99,7 +93,7 @@ def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path):
         url, seconds = run.wait_for("hugelab course:", 900)
         print(f"fresh clone -> notebook URL: {seconds:.1f} s")
         notebooks = sorted(p.name for p in (repo / "notebooks").glob("*.ipynb"))
-        check_lab(url, notebooks)
+        check_lab(url, notebooks, request)
     finally:
         run.stop()
     assert port_closed(port), "JupyterLab still runs after the command was stopped"
@@ -116,7 +110,7 @@ def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path):
     assert not list((repo / "notebooks").glob(".hugelab/course.json"))  # served in place, nothing copied
 
 
-def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(tmp_path):
+def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(tmp_path, request):
     repo = clone(tmp_path / "hugelab")
     dist = tmp_path / "dist"
     built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(repo)],
@@ -151,7 +145,7 @@ def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(
     try:
         url, _ = lab.wait_for("hugelab course:", 300)
         assert lab.lines[0] == f"hugelab: course in {learner / 'course'}: {len(shipped)} file(s) copied, 0 updated"
-        check_lab(url, shipped)
+        check_lab(url, shipped, request)
     finally:
         lab.stop()
     assert port_closed(port)
