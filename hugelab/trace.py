@@ -268,6 +268,10 @@ class TraceBuilder:
         """Every mapping name the lines so far have created."""
         return set(self._check.mappings)
 
+    def mappings_of(self, proc: str) -> set[str]:
+        """The mapping names ``proc`` knows after the lines so far (its own and inherited)."""
+        return set(self._check.processes.get(proc, ()))
+
     @property
     def process_names(self) -> list[str]:
         """Every process the lines so far have created, ``main`` first."""

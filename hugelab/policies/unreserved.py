@@ -29,6 +29,9 @@ class Unreserved(Policy):
     def close(self, k, proc, vma) -> Close | None:
         return None
 
+    def unused_reservation(self, vma) -> int:
+        return 0  # nothing was reserved (and a piece may be far too long to visit)
+
     def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
         if vma.shared:
             # The mapping reserved its whole range at mmap: take that page.
