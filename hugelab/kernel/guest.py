@@ -90,6 +90,7 @@ class Guest:
         hello = self._receive(BOOT_TIMEOUT, "boot")
         self.release = hello.get("hello", "")
         self.hpage = hello.get("hpage", 0)
+        self.guest_uptime = hello.get("uptime", 0.0)  # of boot_seconds, the part inside the guest
         self.boot_seconds = time.monotonic() - start
 
     def __exit__(self, *exc) -> None:

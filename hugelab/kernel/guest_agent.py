@@ -75,7 +75,9 @@ def main(port_path: str) -> None:
     def send(message: dict) -> None:
         port.write(json.dumps(message).encode() + b"\n")
 
-    send({"hello": os.uname().release, "hpage": hugepage_size()})
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])  # seconds since the guest kernel started: boot + python start
+    send({"hello": os.uname().release, "hpage": hugepage_size(), "uptime": uptime})
     with KernelSession() as session:
         while True:
             line = b""
