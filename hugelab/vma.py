@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .resv_map import ResvMap
+from .subpool import HugepageSubpool
 
 
 @dataclass(eq=False, slots=True)
@@ -26,6 +27,8 @@ class Page:
     mapcount: int = 0
     in_page_cache: bool = False
     restore_reserve: bool = False
+    #: the mount's subpool the page is charged to (kernel: hugetlb_folio_subpool)
+    spool: HugepageSubpool | None = None
 
     def unused(self) -> bool:
         return self.mapcount == 0 and not self.in_page_cache
@@ -51,6 +54,17 @@ class HugetlbFile:
     #: offsets whose reservation a fault used, noted for the "truth" of the
     #: arithmetic panel only (the pre-fix kernel kept no such record)
     consumed: set[int] = field(default_factory=set)
+    #: the file's mount's subpool (None: a mount without size= or min_size=)
+    spool: HugepageSubpool | None = None
+    #: i_size in huge pages: a fault at or beyond it is SIGBUS
+    i_size: int = 0
+    #: holds by the trace (``file``/``memfd`` until ``close``)
+    opened: int = 0
+    #: True while the file has a name (``file`` until ``unlink``)
+    linked: bool = False
+    #: System V segment (S_PRIVATE): its mmaps reserve nothing, shmget did
+    s_private: bool = False
+    evicted: bool = False
 
 
 @dataclass(eq=False, slots=True)
