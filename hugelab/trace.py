@@ -13,8 +13,8 @@ killed or has exited) is not a text error: the replay skips such lines.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Union
 
 GRAMMAR = """\
 pool N [overcommit M]
@@ -107,7 +107,7 @@ class Exit(Op):
     proc: str
 
 
-Operation = Union[Pool, Mmap, Touch, Munmap, Mprotect, Madvise, Fork, Exit]
+Operation = Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit
 
 
 @dataclass(frozen=True)

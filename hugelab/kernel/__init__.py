@@ -20,7 +20,7 @@ def replay_on(session: KernelSession, trace: Trace) -> list[Step]:
         machine.close()
 
 
-def replay_kernel(trace: "Trace | str") -> list[Step]:
+def replay_kernel(trace: Trace | str) -> list[Step]:
     """Replay ``trace`` on this machine's kernel; see :class:`KernelSession` for the safety rules."""
     trace = as_trace(trace)
     with KernelSession() as session:

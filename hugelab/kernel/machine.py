@@ -13,6 +13,7 @@ step the counters are read from ``/proc/meminfo``.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -21,6 +22,7 @@ import select
 import signal
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 from ..hstate import Counters
 from ..trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace
@@ -73,16 +75,16 @@ class KernelSession:
 
     def __init__(self) -> None:
         self.pids: list[int] = []
-        self._lock = None
+        self._lock: TextIO | None = None
         self._saved: tuple[int, int] | None = None
-        self._old_sigterm = None
+        self._old_sigterm: Any = None  # whatever signal.signal() handed back
 
-    def __enter__(self) -> "KernelSession":
-        self._lock = open(LOCK_FILE, "w")
+    def __enter__(self) -> KernelSession:
+        self._lock = lock = open(LOCK_FILE, "w")
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            self._lock.close()
+            lock.close()
             raise KernelUnavailable("another hugelab kernel replay is running on this machine") from None
         reason = why_unavailable()
         if reason:
@@ -119,10 +121,8 @@ class KernelSession:
     def end_processes(self) -> None:
         """Kill every process this session started, and wait until each is gone."""
         for pid in self.pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 10
         pending = list(self.pids)
         while pending and time.monotonic() < deadline:
@@ -218,7 +218,7 @@ class KernelMachine:
             return None
         if answer is None:
             return signal.Signals(signum).name if signum else "SIGKILL"
-        if answer.startswith("pid "):
+        if isinstance(op, Fork):  # the worker answered "pid N"
             self._started(op.child, int(answer.split()[1]))
             return None
         return None if answer == "ok" else answer.split()[1]
