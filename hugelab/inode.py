@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 LONG_MAX = sys.maxsize
 
 
-def hugetlb_reserve_pages(hstate: "HState", inode: "HugetlbFile", from_: int, to: int,
+def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: int,
                           shared: bool) -> bool:
     """Reserve file pages ``[from_, to)`` for a new mapping, segment or memfd.
 
@@ -66,7 +66,7 @@ def hugetlb_reserve_pages(hstate: "HState", inode: "HugetlbFile", from_: int, to
     return True
 
 
-def _undo_get(hstate: "HState", inode: "HugetlbFile", chg: int, gbl: int) -> None:
+def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:
     """Undo ``get_pages(spool, chg)`` after the global pool refused ``gbl`` of them.
 
     As fixed by 1d3f9bb4c8af ("restore failed global reservations to
@@ -79,7 +79,7 @@ def _undo_get(hstate: "HState", inode: "HugetlbFile", chg: int, gbl: int) -> Non
         hstate.hugetlb_acct_memory(-extra)
 
 
-def hugetlb_unreserve_pages(hstate: "HState", inode: "HugetlbFile", start: int, end: int,
+def hugetlb_unreserve_pages(hstate: HState, inode: HugetlbFile, start: int, end: int,
                             freed: int) -> int:
     """Forget the reservations of file pages ``[start, end)``; ``freed`` pages went with them.
 
@@ -95,8 +95,8 @@ def hugetlb_unreserve_pages(hstate: "HState", inode: "HugetlbFile", start: int, 
     return chg
 
 
-def remove_inode_hugepages(hstate: "HState", inode: "HugetlbFile", start: int, end: int,
-                           truncate_op: bool) -> list["Page"]:
+def remove_inode_hugepages(hstate: HState, inode: HugetlbFile, start: int, end: int,
+                           truncate_op: bool) -> list[Page]:
     """Drop the page-cache pages of ``[start, end)``; return those now unused.
 
     Mirrors ``remove_inode_hugepages`` (``fs/hugetlbfs/inode.c``). The caller
@@ -130,7 +130,7 @@ def remove_inode_hugepages(hstate: "HState", inode: "HugetlbFile", start: int, e
     return unused
 
 
-def free_huge_folios(hstate: "HState", pages: list["Page"]) -> None:
+def free_huge_folios(hstate: HState, pages: list[Page]) -> None:
     """Free pages whose last user went (``free_huge_folio`` for each).
 
     A page charged to a mount goes back to its subpool, unless it is marked
@@ -140,14 +140,12 @@ def free_huge_folios(hstate: "HState", pages: list["Page"]) -> None:
     """
     restores = 0
     for page in pages:
-        if page.restore_reserve:
-            restores += 1
-        elif page.spool is not None and put_pages(page.spool, 1) == 0:
+        if page.restore_reserve or (page.spool is not None and put_pages(page.spool, 1) == 0):
             restores += 1
     hstate.free_huge_pages_many(len(pages), restores)
 
 
-def hugetlbfs_evict_inode(hstate: "HState", inode: "HugetlbFile") -> None:
+def hugetlbfs_evict_inode(hstate: HState, inode: HugetlbFile) -> None:
     """The inode's last holder went and it has no name: drop everything.
 
     Mirrors ``hugetlbfs_evict_inode``: ``remove_inode_hugepages(0, LLONG_MAX)``

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class HugepageSubpool:
     """One mount's budget. ``None`` for a limit means "no limit" (the kernel's -1)."""
 
-    __slots__ = ("max_hpages", "min_hpages", "used_hpages", "rsv_hpages", "count")
+    __slots__ = ("count", "max_hpages", "min_hpages", "rsv_hpages", "used_hpages")
 
     def __init__(self, max_hpages: int | None, min_hpages: int | None) -> None:
         self.max_hpages = max_hpages
@@ -63,7 +63,7 @@ class HugepageSubpool:
                 f"used={self.used_hpages}, rsv={self.rsv_hpages})")
 
 
-def hugepage_new_subpool(hstate: "HState", max_hpages: int | None,
+def hugepage_new_subpool(hstate: HState, max_hpages: int | None,
                          min_hpages: int | None) -> HugepageSubpool | None:
     """Make a mount's subpool; None when its minimum cannot be reserved (mount: ENOMEM).
 
@@ -111,15 +111,12 @@ def put_pages(spool: HugepageSubpool | None, delta: int) -> int:
         spool.used_hpages -= delta
     ret = delta
     if spool.min_hpages is not None and spool.used_hpages < spool.min_hpages:
-        if spool.rsv_hpages + delta <= spool.min_hpages:
-            ret = 0
-        else:
-            ret = spool.rsv_hpages + delta - spool.min_hpages
+        ret = max(0, spool.rsv_hpages + delta - spool.min_hpages)  # what overflows the minimum
         spool.rsv_hpages = min(spool.rsv_hpages + delta, spool.min_hpages)
     return ret
 
 
-def hugepage_put_subpool(hstate: "HState", spool: HugepageSubpool) -> None:
+def hugepage_put_subpool(hstate: HState, spool: HugepageSubpool) -> None:
     """The mount goes away (``hugepage_put_subpool``, at umount).
 
     The subpool is freed, and its minimum given back to the global pool,
@@ -131,7 +128,7 @@ def hugepage_put_subpool(hstate: "HState", spool: HugepageSubpool) -> None:
     unlock_or_release_subpool(hstate, spool)
 
 
-def unlock_or_release_subpool(hstate: "HState", spool: HugepageSubpool) -> None:
+def unlock_or_release_subpool(hstate: HState, spool: HugepageSubpool) -> None:
     """Free the subpool if nobody holds it and nothing is charged to it.
 
     (The kernel also tries this from ``put_pages`` once unmounted; hugelab

@@ -4,8 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hugelab.hstate import HState
-from hugelab.subpool import (HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool,
-                             put_pages)
+from hugelab.subpool import HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool, put_pages
 
 
 def pool(n: int) -> HState:
