@@ -37,7 +37,7 @@ LONG_MAX = sys.maxsize
 
 
 def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: int,
-                          shared: bool) -> bool:
+                          shared: bool) -> str | None:
     """Reserve file pages ``[from_, to)`` for a new mapping, segment or memfd.
 
     Mirrors ``hugetlb_reserve_pages`` (``mm/hugetlb.c``) for a mapping that
@@ -45,25 +45,26 @@ def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: in
     mapping, or no mapping at all: shmget) reserves only what the inode's
     map lacks, and records it there; a private mapping reserves the whole
     range (the caller gives the VMA its own map). Either way the pages are
-    charged to the mount's subpool first. False means ENOMEM, nothing changed.
+    charged to the mount's subpool first.
+
+    Returns None on success, else why nothing was reserved: ``"size"``
+    (over the mount's size=) or ``"pool"`` (the global pool cannot hold it).
     """
-    if from_ > to:
-        return False
     resv = inode.resv_map
     chg = resv.region_chg(from_, to) if shared else to - from_
     gbl = get_pages(inode.spool, chg)
-    if gbl is None:  # over the mount's size=
+    if gbl is None:
         if shared:
             resv.region_abort(from_, to)
-        return False
+        return "size"
     if not hstate.hugetlb_acct_memory(gbl):
         _undo_get(hstate, inode, chg, gbl)  # kernel: out_put_pages
         if shared:
             resv.region_abort(from_, to)
-        return False
+        return "pool"
     if shared:
         resv.region_add(from_, to)
-    return True
+    return None
 
 
 def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:

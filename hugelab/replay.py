@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .hstate import Counters
 from .model import Model
 from .policies import Close, Policy
-from .trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace, parse_trace
+from .trace import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
+from .trace import Mount as MountOp
 
 SIGNALS = ("SIGBUS", "SIGSEGV")
 
@@ -61,33 +62,61 @@ class Step:
 
 
 class Liveness:
-    """Which processes live and which mappings exist, from the outcomes so far.
+    """Which processes live and which mappings, files, mounts and segments
+    exist, from the outcomes so far.
 
     Shared by every machine so that the model and the real kernel skip the
-    same lines for the same reasons.
+    same lines for the same reasons. A line that creates something and is
+    skipped or fails leaves that thing missing: later lines naming it are
+    skipped too.
     """
 
     def __init__(self) -> None:
         self.alive = {MAIN}
         self.failed_mmaps: set[str] = set()
+        self.failed: set[tuple[str, str]] = set()  # (kind, name): v2 files, mounts, segments
 
     def skips(self, op: Operation) -> bool:
         if isinstance(op, Pool):
             return False
-        if op.proc not in self.alive:
+        proc = getattr(op, "proc", None)
+        if proc is not None and proc not in self.alive:
             return True
         name = getattr(op, "name", None)
-        return name is not None and name in self.failed_mmaps
+        if name is not None and name in self.failed_mmaps and not isinstance(op, Mmap | Shmat):
+            return True
+        failed = self.failed
+        return bool(failed) and any((kind, getattr(op, kind, None)) in failed for kind in _NAMED)
 
     def record(self, op: Operation, error: str | None) -> None:
         if isinstance(op, Pool):
             return
-        if isinstance(op, Mmap) and error is not None:
+        if isinstance(op, Mmap | Shmat) and error is not None:
             self.failed_mmaps.add(op.name)
         elif isinstance(op, Fork) and error is None:
             self.alive.add(op.child)
         elif isinstance(op, Exit) or error in SIGNALS:
-            self.alive.discard(op.proc)
+            self.alive.discard(op.proc)  # type: ignore[union-attr]
+        elif error is not None and type(op) in _CREATES:
+            self.failed.add(_CREATES[type(op)](op))
+
+    def record_skip(self, op: Operation) -> None:
+        """A skipped line made nothing: what it would have created is missing."""
+        if isinstance(op, Mmap | Shmat):
+            self.failed_mmaps.add(op.name)
+        elif type(op) in _CREATES:
+            self.failed.add(_CREATES[type(op)](op))
+
+
+#: the v2 name spaces a line may refer to, by the attribute that holds the name
+_NAMED = ("file", "mount", "segment")
+#: v2 lines that create something, and what
+_CREATES: dict[type, Callable[[Any], tuple[str, str]]] = {
+    MountOp: lambda op: ("mount", op.mount),
+    FileOp: lambda op: ("file", op.file),
+    Memfd: lambda op: ("file", op.file),
+    Shmget: lambda op: ("segment", op.segment),
+}
 
 
 class Replayer:
@@ -99,6 +128,7 @@ class Replayer:
 
     def feed(self, op: Operation) -> Step:
         if self.live.skips(op):
+            self.live.record_skip(op)
             return Step(op.line, op.text, "skipped", self.machine.counters())
         error = self.machine.apply(op)
         self.live.record(op, error)

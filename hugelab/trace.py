@@ -18,13 +18,25 @@ from dataclasses import dataclass
 
 GRAMMAR = """\
 pool N [overcommit M]
-[in PROC] mmap NAME PAGES private|shared [noreserve]
+[in PROC] mmap NAME PAGES private|shared [noreserve] [file F [offset K]]
 [in PROC] touch NAME PAGE [read]
 [in PROC] munmap NAME START COUNT
 [in PROC] mprotect NAME START COUNT r|rw|none
-[in PROC] madvise NAME START COUNT dontneed
+[in PROC] madvise NAME START COUNT dontneed|remove
 [in PROC] fork CHILD
-exit PROC"""
+exit PROC
+mount M [size=N] [min_size=K]
+umount M
+file F [on M]
+memfd F
+close F
+unlink F
+truncate F PAGES
+fallocate F START COUNT
+punch F START COUNT
+shmget S PAGES [noreserve]
+[in PROC] shmat S NAME
+shmrm S"""
 
 MAIN = "main"
 PROTECTIONS = ("r", "rw", "none")
@@ -60,6 +72,10 @@ class Mmap(Op):
     pages: int
     shared: bool
     noreserve: bool
+    #: v2: the file mapped (None: an anonymous MAP_HUGETLB mapping)
+    file: str | None = None
+    #: v2: the file offset of the mapping's first page
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,83 @@ class Exit(Op):
     proc: str
 
 
-Operation = Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit
+# -- v2: files, mounts, System V segments, memfd ------------------------------
+@dataclass(frozen=True)
+class Mount(Op):
+    mount: str
+    size: int | None
+    min_size: int | None
+
+
+@dataclass(frozen=True)
+class Umount(Op):
+    mount: str
+
+
+@dataclass(frozen=True)
+class FileOp(Op):
+    """``file F [on M]``: create F and hold it open (mount None: the trace's own mount)."""
+
+    file: str
+    mount: str | None
+
+
+@dataclass(frozen=True)
+class Memfd(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class CloseFile(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Unlink(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Truncate(Op):
+    file: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class Fallocate(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Punch(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Shmget(Op):
+    segment: str
+    pages: int
+    noreserve: bool
+
+
+@dataclass(frozen=True)
+class Shmat(Op):
+    proc: str
+    segment: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Shmrm(Op):
+    segment: str
+
+
+Operation = (Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit | Mount | Umount | FileOp | Memfd
+             | CloseFile | Unlink | Truncate | Fallocate | Punch | Shmget | Shmat | Shmrm)
 
 
 @dataclass(frozen=True)
@@ -141,12 +233,62 @@ def _name(word: str, what: str, line: int) -> str:
     raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
 
 
+@dataclass
+class _FileText:
+    """What the text knows of a file: its mount, and whether it can still be named."""
+
+    mount: str | None
+    memfd: bool
+    unlinked: bool = False
+    closed: bool = False
+
+
 class _Checker:
     """Tracks what the text has created so far, process by process."""
 
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
         self.mappings: dict[str, int] = {}  # name -> pages
+        self.mounts: dict[str, bool] = {}  # name -> still mounted (as far as the text goes)
+        self.files: dict[str, _FileText] = {}
+        self.segments: dict[str, int] = {}  # name -> pages
+
+    def copy(self) -> _Checker:
+        trial = _Checker()
+        trial.processes = {p: set(names) for p, names in self.processes.items()}
+        trial.mappings = dict(self.mappings)
+        trial.mounts = dict(self.mounts)
+        trial.files = {f: _FileText(**vars(info)) for f, info in self.files.items()}
+        trial.segments = dict(self.segments)
+        return trial
+
+    def file(self, name: str, line: int) -> _FileText:
+        """A file the line may name: created, not gone with its mount, still nameable."""
+        info = self.files.get(name)
+        if info is None:
+            raise TraceError(line, f"no file {name!r} (create it with 'file {name}' or 'memfd {name}')")
+        if info.mount is not None and not self.mounts[info.mount]:
+            raise TraceError(line, f"file {name!r} went with its mount {info.mount!r} (umount)")
+        if info.closed and (info.memfd or info.unlinked):
+            gone = "closed" if info.memfd else "unlinked and closed"
+            raise TraceError(line, f"file {name!r} was {gone}: it can no longer be named")
+        return info
+
+    def mount(self, name: str, line: int) -> None:
+        if name not in self.mounts:
+            raise TraceError(line, f"no mount {name!r} (create it with 'mount {name}')")
+        if not self.mounts[name]:
+            raise TraceError(line, f"mount {name!r} was unmounted")
+
+    def segment(self, name: str, line: int) -> int:
+        if name not in self.segments:
+            raise TraceError(line, f"no segment {name!r} (create it with 'shmget {name} PAGES')")
+        return self.segments[name]
+
+    def new(self, space: dict, name: str, what: str, line: int) -> str:
+        if name in space:
+            raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
+        return name
 
     def process(self, proc: str, line: int) -> set[str]:
         if proc not in self.processes:
@@ -176,7 +318,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             raise TraceError(line, "'in PROC' must be followed by an operation")
         proc = _name(words[1], "process", line)
         words = words[2:]
-        if words[0] in ("pool", "exit"):
+        if words[0] in ("pool", "exit") or words[0] in _TRACE_OPS:
             raise TraceError(line, f"'{words[0]}' does not take 'in PROC'")
     op, args = words[0], words[1:]
 
@@ -194,7 +336,8 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             overcommit = _number(args[2], "overcommit", line)
         return Pool(line, text, pages, overcommit)
     if op == "mmap":
-        arity(3, 4, "mmap NAME PAGES private|shared [noreserve]")
+        usage = "mmap NAME PAGES private|shared [noreserve] [file F [offset K]]"
+        arity(3, 8, usage)
         name = _name(args[0], "mapping", line)
         check.process(proc, line)
         if name in check.mappings:
@@ -202,11 +345,20 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         pages = _number(args[1], "PAGES", line)
         if args[2] not in ("private", "shared"):
             raise TraceError(line, f"expected 'private' or 'shared', not {args[2]!r}")
-        if len(args) == 4 and args[3] != "noreserve":
-            raise TraceError(line, f"expected 'noreserve' or nothing after {args[2]!r}, not {args[3]!r}")
+        rest = args[3:]
+        noreserve = bool(rest) and rest[0] == "noreserve"
+        rest = rest[1:] if noreserve else rest
+        file, offset = None, 0
+        if rest:
+            if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
+                raise TraceError(line, f"expected '{usage}'")
+            file = rest[1]
+            check.file(file, line)
+            if len(rest) == 4:
+                offset = _number(rest[3], "offset", line)
         check.mappings[name] = pages
         check.processes[proc].add(name)
-        return Mmap(line, text, proc, name, pages, args[2] == "shared", len(args) == 4)
+        return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
         arity(2, 3, "touch NAME PAGE [read]")
         name = args[0]
@@ -219,7 +371,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         usage = {
             "munmap": "munmap NAME START COUNT",
             "mprotect": "mprotect NAME START COUNT r|rw|none",
-            "madvise": "madvise NAME START COUNT dontneed",
+            "madvise": "madvise NAME START COUNT dontneed|remove",
         }[op]
         want = 3 if op == "munmap" else 4
         arity(want, want, usage)
@@ -233,8 +385,8 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             if args[3] not in PROTECTIONS:
                 raise TraceError(line, f"protection must be r, rw or none, not {args[3]!r}")
             return Mprotect(line, text, proc, name, start, count, args[3])
-        if args[3] != "dontneed":
-            raise TraceError(line, f"the only advice is 'dontneed', not {args[3]!r}")
+        if args[3] not in ("dontneed", "remove"):
+            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {args[3]!r}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
         arity(1, 1, "fork CHILD")
@@ -248,8 +400,101 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         arity(1, 1, "exit PROC")
         check.process(args[0], line)
         return Exit(line, text, args[0])
+    if op == "shmat":
+        arity(2, 2, "shmat S NAME")
+        check.process(proc, line)
+        pages = check.segment(args[0], line)
+        name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
+        check.mappings[name] = pages
+        check.processes[proc].add(name)
+        return Shmat(line, text, proc, args[0], name)
+    if op in _TRACE_OPS:
+        usage = _TRACE_OPS[op]
+        arity(*_arity(usage), usage)
+        return _parse_trace_op(op, args, line, text, check)
     raise TraceError(line, f"unknown operation {op!r} (expected pool, mmap, touch, munmap, mprotect, "
-                           "madvise, fork or exit)")
+                           f"madvise, fork, exit, shmat or {', '.join(_TRACE_OPS)})")
+
+
+#: v2 operations done by the trace itself (no 'in PROC'), with their usage
+_TRACE_OPS = {
+    "mount": "mount M [size=N] [min_size=K]",
+    "umount": "umount M",
+    "file": "file F [on M]",
+    "memfd": "memfd F",
+    "close": "close F",
+    "unlink": "unlink F",
+    "truncate": "truncate F PAGES",
+    "fallocate": "fallocate F START COUNT",
+    "punch": "punch F START COUNT",
+    "shmget": "shmget S PAGES [noreserve]",
+    "shmrm": "shmrm S",
+}
+
+
+def _arity(usage: str) -> tuple[int, int]:
+    """(fewest, most) words after the operation, read from its usage line."""
+    required = depth = 0
+    words = usage.split()[1:]
+    for word in words:
+        depth += word.count("[")
+        required += depth == 0
+        depth -= word.count("]")
+    return required, len(words)
+
+
+def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Checker) -> Operation:
+    if op == "mount":
+        name = check.new(check.mounts, _name(args[0], "mount", line), "mount", line)
+        options: dict[str, int] = {}
+        for word in args[1:]:
+            key, _, value = word.partition("=")
+            if key not in ("size", "min_size") or not value:
+                raise TraceError(line, f"a mount option is size=N or min_size=K, not {word!r}")
+            if key in options:
+                raise TraceError(line, f"{key}= given twice")
+            options[key] = _number(value, key, line)
+        check.mounts[name] = True
+        return Mount(line, text, name, options.get("size"), options.get("min_size"))
+    if op == "umount":
+        check.mount(args[0], line)
+        check.mounts[args[0]] = False
+        return Umount(line, text, args[0])
+    if op in ("file", "memfd"):
+        name = check.new(check.files, _name(args[0], "file", line), "file", line)
+        mount = None
+        if op == "file" and len(args) > 1:
+            if len(args) != 3 or args[1] != "on":
+                raise TraceError(line, "expected 'file F' or 'file F on M'")
+            mount = args[2]
+            check.mount(mount, line)
+        if op == "memfd" and len(args) > 1:
+            raise TraceError(line, "expected 'memfd F'")
+        check.files[name] = _FileText(mount, op == "memfd")
+        return Memfd(line, text, name) if op == "memfd" else FileOp(line, text, name, mount)
+    if op in ("shmget", "shmrm"):
+        if op == "shmrm":
+            check.segment(args[0], line)
+            return Shmrm(line, text, args[0])
+        name = check.new(check.segments, _name(args[0], "segment", line), "segment", line)
+        pages = _number(args[1], "PAGES", line)
+        if len(args) == 3 and args[2] != "noreserve":
+            raise TraceError(line, f"expected 'noreserve' or nothing after the size, not {args[2]!r}")
+        check.segments[name] = pages
+        return Shmget(line, text, name, pages, len(args) == 3)
+    info = check.file(args[0], line)
+    if op == "close":
+        info.closed = True
+        return CloseFile(line, text, args[0])
+    if op == "unlink":
+        if info.memfd:
+            raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
+        info.unlinked = True
+        return Unlink(line, text, args[0])
+    if op == "truncate":
+        return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
+    start, count = _number(args[1], "START", line), _number(args[2], "COUNT", line)
+    return (Fallocate if op == "fallocate" else Punch)(line, text, args[0], start, count)
 
 
 class TraceBuilder:
@@ -280,9 +525,7 @@ class TraceBuilder:
         if not words:
             self.lines = number
             return None
-        trial = _Checker()
-        trial.processes = {p: set(names) for p, names in self._check.processes.items()}
-        trial.mappings = dict(self._check.mappings)
+        trial = self._check.copy()
         op = _parse_line(words, number, " ".join(words), trial)
         self._check, self.lines = trial, number
         self.ops.append(op)

@@ -65,12 +65,18 @@ class HugetlbFile:
     #: System V segment (S_PRIVATE): its mmaps reserve nothing, shmget did
     s_private: bool = False
     evicted: bool = False
+    #: the mount it lives on (a ``hugetlbfs.Superblock``; None: the kernel's own)
+    sb: Any = None
 
 
 @dataclass(eq=False, slots=True)
 class VMA:
     """One virtual memory area: the window ``[start, end)`` of ``file``.
 
+    Offsets are the file's (kernel: ``vma_hugecache_offset``, which counts
+    ``vm_pgoff``): a mapping made at file offset K starts at ``start == K``.
+    ``name`` is the trace's name for the mapping, ``shared`` and
+    ``noreserve`` its MAP_SHARED and MAP_NORESERVE (VM_MAYSHARE, VM_NORESERVE).
     ``ptes`` maps offsets to the pages this process has mapped there.
     ``private_data`` is what the policy keeps per VMA (kernel:
     ``vm_private_data``): a remaining count before 84afd99b, a shared
@@ -86,14 +92,9 @@ class VMA:
     owner: bool = False
     unmapped: bool = False
     ptes: dict[int, Page] = field(default_factory=dict)
-
-    @property
-    def shared(self) -> bool:
-        return self.file.shared
-
-    @property
-    def noreserve(self) -> bool:
-        return self.file.noreserve
+    name: str = ""
+    shared: bool = False
+    noreserve: bool = False
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -107,7 +108,7 @@ class VMA:
         """
         upper = VMA(
             self.file, offset, self.end, self.prot, self.private_data, self.owner, self.unmapped,
-            {i: p for i, p in self.ptes.items() if i >= offset},
+            {i: p for i, p in self.ptes.items() if i >= offset}, self.name, self.shared, self.noreserve,
         )
         self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
         self.end = offset

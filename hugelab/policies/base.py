@@ -41,6 +41,16 @@ class Close:
     formula: str
 
 
+#: trace-v2 features that came after 2008, and the kernel that brought each
+FEATURES = {
+    "min_size": "hugetlbfs min_size= came with Linux 4.1",
+    "fallocate": "fallocate on hugetlbfs came with Linux 4.3",
+    "punch": "hole punch (FALLOC_FL_PUNCH_HOLE) on hugetlbfs came with Linux 4.3",
+    "madvise remove": "MADV_REMOVE on hugetlbfs came with Linux 4.3 (it punches a hole)",
+    "memfd": "memfd_create(MFD_HUGETLB) came with Linux 4.14",
+}
+
+
 class Policy:
     """Base class: documents the hooks. Subclasses are the eras."""
 
@@ -56,9 +66,21 @@ class Policy:
     #: an owner's copy-on-write is guaranteed (04f2cbe3): on failure the page
     #: is taken from the children, which get SIGBUS on their next fault there
     owner_cow_guarantee = True
+    #: the trace-v2 features (keys of FEATURES) this era does not have
+    missing: frozenset[str] = frozenset()
+    #: what mmap returns when a mount's size= refuses it: ENOSPC while
+    #: hugetlb_reserve_pages returned the quota's -ENOSPC, ENOMEM today
+    over_size_error = "ENOMEM"
+    #: a fault that found no page gives its subpool charge back (every era
+    #: but 6.15+, where a833a693a490's error path keeps it: kernel-findings 1)
+    fault_failure_puts_subpool = True
 
-    def reserve_private(self, k: Model, vma: VMA) -> bool:
-        """Reserve for a new private mapping; False means ENOMEM (nothing changed)."""
+    def reserve_error(self, why: str) -> str:
+        """The errno for a reservation refused by the mount (``"size"``) or the pool."""
+        return self.over_size_error if why == "size" else "ENOMEM"
+
+    def reserve_private(self, k: Model, vma: VMA) -> str | None:
+        """Reserve for a new private mapping: None, or the errno (nothing changed)."""
         raise NotImplementedError
 
     def open(self, vma: VMA) -> None:

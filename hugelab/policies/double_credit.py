@@ -23,7 +23,9 @@ fixed weeks later as ``vma_has_reserves``).
 
 from __future__ import annotations
 
-from .base import Close, Policy
+from ..inode import hugetlb_reserve_pages
+from ..subpool import get_pages, put_pages
+from .base import FEATURES, Close, Policy
 
 
 class DoubleCredit(Policy):
@@ -31,19 +33,23 @@ class DoubleCredit(Policy):
     reproduces = "a1e78772..84afd99b (-mm 2.6.26-rc*-mm, 2.6.27 merge window)"
     user_sees = "splitting a private mapping credits its unused reservation once per piece; Rsvd wraps"
 
-    def reserve_private(self, k, vma) -> bool:
+    missing = frozenset(FEATURES)
+    over_size_error = "ENOSPC"
+
+    def reserve_private(self, k, vma) -> str | None:
         pages = len(vma)
-        if not k.hstate.hugetlb_acct_memory(pages):
-            return False
+        why = hugetlb_reserve_pages(k.hstate, vma.file, vma.start, vma.end, shared=False)
+        if why is not None:
+            return self.reserve_error(why)
         vma.private_data = pages  # the remaining count, copied by every split
         vma.owner = True
-        return True
+        return None
 
     def close(self, k, proc, vma) -> Close | None:
         count = vma.private_data if vma.owner else 0
         if not count:
             return None
-        k.hstate.hugetlb_acct_memory(-count)
+        k.hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, count))
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
@@ -58,8 +64,14 @@ class DoubleCredit(Policy):
         count = vma.private_data if (vma.owner and not vma.shared) else 0
         # vma_has_private_reserves(): only a private VMA with a count left.
         gated = cow_from_owner or not count
+        # A page no reservation covers is charged to the mount's quota.
+        quota = not (count if not vma.shared else vma.file.resv_map.region_count(idx, idx + 1))
+        if quota and get_pages(vma.file.spool, 1) is None:
+            return False
         got = k.take_page(gated=gated)
         if got is None:
+            if quota:
+                put_pages(vma.file.spool, 1)
             return False
         if got == "pool" and not cow_from_owner and not vma.noreserve:
             if vma.shared:

@@ -24,6 +24,12 @@ class Modern(RegionCount):
     reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
     user_sees = "what /proc/meminfo shows on a current kernel"
     madvise_dontneed = True
+    missing: frozenset[str] = frozenset()
+    over_size_error = "ENOMEM"
+    # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
+    # found no page keeps the charge (statfs free drops for good); measured
+    # on 6.18.44 (kernel-findings 1), not on 6.1 or 6.12
+    fault_failure_puts_subpool = False
 
     def _consumes_on(self, got: str) -> bool:
         return True  # alloc_hugetlb_folio marks any folio that used a reservation

@@ -26,8 +26,10 @@ where 84afd99b changed the kernel.
 
 from __future__ import annotations
 
+from ..inode import hugetlb_reserve_pages
 from ..resv_map import ResvMap
-from .base import Close, Policy
+from ..subpool import get_pages, put_pages
+from .base import FEATURES, Close, Policy
 
 
 class RegionCount(Policy):
@@ -35,12 +37,17 @@ class RegionCount(Policy):
     reproduces = "84afd99b (Linux 2.6.27): consumed offsets in a shared, reference-counted resv_map"
     user_sees = "each piece of a split mapping gives back only its own unused pages; Rsvd stays right"
 
-    def reserve_private(self, k, vma) -> bool:
-        if not k.hstate.hugetlb_acct_memory(len(vma)):
-            return False
+    missing = frozenset(FEATURES)
+    over_size_error = "ENOSPC"
+
+    def reserve_private(self, k, vma) -> str | None:
+        # Every page of the range, charged to the file's mount first.
+        why = hugetlb_reserve_pages(k.hstate, vma.file, vma.start, vma.end, shared=False)
+        if why is not None:
+            return self.reserve_error(why)
         vma.private_data = ResvMap()  # empty: nothing consumed yet
         vma.owner = True
-        return True
+        return None
 
     def open(self, vma) -> None:
         if isinstance(vma.private_data, ResvMap) and vma.owner:
@@ -67,7 +74,7 @@ class RegionCount(Policy):
         unused = len(vma) - consumed
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
-            k.hstate.hugetlb_acct_memory(-unused)
+            k.hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, unused))
         return Close(proc, vma.file.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
@@ -98,9 +105,24 @@ class RegionCount(Policy):
     def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
         # The owner's copy-on-write never uses the reservation: the page it
         # copies already did.
-        reserved = not cow_from_owner and not self._needs_reservation(vma, idx)
+        map_chg = cow_from_owner or self._needs_reservation(vma, idx)
+        gbl_chg = 0
+        if map_chg:
+            # No reservation of the mapping's own: charge the mount, which
+            # may lend one from its min_size (then gbl_chg == 0).
+            gbl = get_pages(vma.file.spool, 1)
+            if gbl is None:
+                if not cow_from_owner:
+                    self._end_reservation(vma, idx)
+                return False
+            gbl_chg = gbl
+        reserved = not gbl_chg
         got = k.take_page(gated=not reserved)
         if got is None:
+            if map_chg and (self.fault_failure_puts_subpool or not gbl_chg):
+                returned = put_pages(vma.file.spool, 1)
+                if not gbl_chg:
+                    k.hstate.hugetlb_acct_memory(-returned)
             if not cow_from_owner:
                 self._end_reservation(vma, idx)
             return False
