@@ -52,6 +52,7 @@ def mount(m: Model, op: Mount) -> str | None:
         if spool is None:  # the minimum cannot be reserved
             return "ENOMEM"
     m.mounts[op.mount] = Superblock(op.mount, spool)
+    m.sized_mounts = m.sized_mounts or op.size is not None
     return None
 
 
@@ -142,7 +143,7 @@ def fallocate(m: Model, op: Fallocate) -> str | None:
     pages already allocated; only success extends the file's size.
     """
     inode = m.inodes[op.file]
-    pseudo = VMA(inode, 0, LONG_MAX)  # kernel: a pseudo VMA with VM_SHARED|VM_MAYSHARE
+    pseudo = VMA(inode, 0, LONG_MAX, shared=True)  # kernel: a pseudo VMA with VM_SHARED|VM_MAYSHARE
     end = op.start + op.count
     for idx in range(op.start, end):
         if idx in inode.page_cache:

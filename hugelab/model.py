@@ -76,6 +76,8 @@ class Model:
         self.default_mount = hugetlbfs.Superblock("", None)  # the trace's own, no limits
         self.inodes: dict[str, HugetlbFile] = {}
         self.segments: dict[str, shm.Segment] = {}
+        #: has the trace made a mount with size= (step records then carry statfs)
+        self.sized_mounts = False
         #: the file offset each mapping starts at ('mmap ... offset K'); absent: 0
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
@@ -83,6 +85,12 @@ class Model:
 
     def counters(self) -> Counters:
         return self.hstate.counters()
+
+    def statfs(self) -> dict[str, tuple[int, int]] | None:
+        """statfs (size, free) of each mounted mount made with size=; None before the first."""
+        if not self.sized_mounts:
+            return None
+        return {name: sb.statfs() for name, sb in self.mounts.items() if sb.statfs() is not None}  # type: ignore[misc]
 
     def outstanding_reservations(self) -> int:
         """Reservations that should be on Rsvd now, counted from the mappings.
@@ -244,9 +252,9 @@ class Model:
             file = HugetlbFile(name, pages, shared, False, i_size=pages)
         elif file is None:
             file = self.inodes[file_name]  # type: ignore[index]
-        noreserve = noreserve or file.s_private
         vma = VMA(file, offset, offset + pages, name=name, shared=shared, noreserve=noreserve)
-        if not noreserve:
+        # A System V segment reserved at shmget (kernel: S_PRIVATE adds VM_NORESERVE to its mmaps).
+        if not (noreserve or file.s_private):
             if shared:
                 # The file's map holds what is reserved: reserve what it lacks.
                 why = hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True)

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from .hstate import Counters
 from .model import Model
-from .policies import Close, Policy
+from .policies import Close, Policy, check_supported
 from .trace import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
 from .trace import Mount as MountOp
 
@@ -48,14 +48,20 @@ class Step:
     error: str | None
     counters: Counters
     closes: tuple[Close, ...] = field(default=(), compare=False)
+    #: v2: statfs (size, free) of every mount made with size= and still
+    #: mounted; None until the trace has made such a mount
+    mounts: dict[str, tuple[int, int]] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "op": self.op, "ok": self.ok, "error": self.error,
-                "counters": self.counters.as_dict()}
+        record = {"line": self.line, "op": self.op, "ok": self.ok, "error": self.error,
+                  "counters": self.counters.as_dict()}
+        if self.mounts is not None:
+            record["mounts"] = {name: {"size": size, "free": free} for name, (size, free) in self.mounts.items()}
+        return record
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict())
@@ -125,15 +131,17 @@ class Replayer:
     def __init__(self, machine: Machine) -> None:
         self.machine = machine
         self.live = Liveness()
+        self._statfs = getattr(machine, "statfs", None)
 
     def feed(self, op: Operation) -> Step:
+        statfs = self._statfs
         if self.live.skips(op):
             self.live.record_skip(op)
-            return Step(op.line, op.text, "skipped", self.machine.counters())
+            return Step(op.line, op.text, "skipped", self.machine.counters(), (), statfs() if statfs else None)
         error = self.machine.apply(op)
         self.live.record(op, error)
         closes = tuple(getattr(self.machine, "closes", ()))
-        return Step(op.line, op.text, error, self.machine.counters(), closes)
+        return Step(op.line, op.text, error, self.machine.counters(), closes, statfs() if statfs else None)
 
 
 def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
@@ -171,5 +179,7 @@ def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
     """
     trace = as_trace(trace)
+    model = Model(policy)
+    check_supported(trace, model.policy)
     with cyclic_gc_paused():
-        return list(drive(trace, Model(policy)))
+        return list(drive(trace, model))

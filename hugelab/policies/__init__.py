@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Close, Policy
+from .base import FEATURES, Close, Policy, check_supported
 from .double_credit import POLICY as DOUBLE_CREDIT
 from .modern import POLICY as MODERN
 from .region_count import POLICY as REGION_COUNT
@@ -23,4 +23,4 @@ def get_policy(policy: str | Policy) -> Policy:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}") from None
 
 
-__all__ = ["DEFAULT", "POLICIES", "Close", "Policy", "get_policy"]
+__all__ = ["DEFAULT", "FEATURES", "POLICIES", "Close", "Policy", "check_supported", "get_policy"]

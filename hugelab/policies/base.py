@@ -15,8 +15,11 @@ The model never asks a policy its name.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ..trace import Fallocate, Madvise, Memfd, Mount, Operation, Punch, TraceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Model
@@ -49,6 +52,32 @@ FEATURES = {
     "madvise remove": "MADV_REMOVE on hugetlbfs came with Linux 4.3 (it punches a hole)",
     "memfd": "memfd_create(MFD_HUGETLB) came with Linux 4.14",
 }
+
+
+def features(op: Operation) -> str | None:
+    """The post-2008 feature (a key of FEATURES) that ``op`` needs, if any."""
+    if isinstance(op, Mount) and op.min_size is not None:
+        return "min_size"
+    if isinstance(op, Fallocate):
+        return "fallocate"
+    if isinstance(op, Punch):
+        return "punch"
+    if isinstance(op, Madvise) and op.advice == "remove":
+        return "madvise remove"
+    if isinstance(op, Memfd):
+        return "memfd"
+    return None
+
+
+def check_supported(trace: Iterable[Operation], policy: Policy) -> None:
+    """Raise TraceError (one line) at the first line ``policy``'s era cannot do."""
+    if not policy.missing:
+        return
+    for op in trace:
+        feature = features(op)
+        if feature in policy.missing:
+            raise TraceError(op.line, f"{FEATURES[feature]}; the {policy.name} policy "
+                                      f"({policy.reproduces.split(':')[0]}) does not have it")
 
 
 class Policy:
