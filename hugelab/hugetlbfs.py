@@ -95,6 +95,8 @@ def memfd_create(m: Model, op: Memfd) -> str | None:
 def close(m: Model, name: str) -> str | None:
     """The trace drops its descriptor; mappings of the file keep it alive."""
     inode = m.inodes[name]
+    if not inode.opened:
+        return "EBADF"  # closed already
     inode.opened -= 1
     put_inode(m, inode)
     return None
@@ -103,6 +105,8 @@ def close(m: Model, name: str) -> str | None:
 def unlink(m: Model, name: str) -> str | None:
     """``unlink(2)``: the name goes; an open or mapped file lives on."""
     inode = m.inodes[name]
+    if not inode.linked:
+        return "ENOENT"  # unlinked already
     inode.linked = False
     put_inode(m, inode)
     return None
