@@ -55,6 +55,9 @@ FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, 
 
 PR_SET_CHILD_SUBREAPER = 36
 LOCK_FILE = Path("/run/lock/hugelab-kernel.lock") if Path("/run/lock").is_dir() else Path("/tmp/hugelab-kernel.lock")
+#: the sysctls a session found, kept while it runs: if its controller is
+#: SIGKILLed, the next session finds them here and puts them back
+STATE_FILE = LOCK_FILE.with_suffix(".saved")
 STEP_TIMEOUT = 60.0
 #: where the first mapping of a trace goes: far below the heap and libraries
 #: at 0x55.. and 0x7f.., and aligned for any huge page size up to 1 GiB
@@ -115,6 +118,10 @@ class KernelSession:
             self._unlock()
             raise KernelUnavailable(reason)
         self._saved = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT))
+        with contextlib.suppress(OSError, ValueError):  # a killed session's sysctls come first
+            nr, overcommit = (int(word) for word in STATE_FILE.read_text().split())
+            self._saved = (nr, overcommit)
+        STATE_FILE.write_text(f"{self._saved[0]} {self._saved[1]}\n")
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned workers come back to us
         try:
             self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
@@ -131,6 +138,7 @@ class KernelSession:
                     nr, overcommit = self._saved
                     sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, overcommit)
                     sysfs.write_sysctl(sysfs.NR_HUGEPAGES, nr)
+                    STATE_FILE.unlink(missing_ok=True)
             finally:
                 _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
                 if self._old_sigterm is not None:
