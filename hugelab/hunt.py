@@ -8,6 +8,7 @@ still break an invariant and printed with the counters along it.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from typing import TextIO
 
@@ -16,13 +17,29 @@ from .invariants import bare_pool_violations, violations
 from .replay import replay
 from .shrink import shrink
 from .tables import table
-from .trace import Fork, parse_trace
+from .trace import FileOp, Fork, Memfd, Mount, Shmget, TraceBuilder, TraceError, parse_trace
 
 
 def _with_exits(text: str) -> str:
-    """``text`` followed by the exit of every process it creates (skipped if gone)."""
-    procs = ["main"] + [op.child for op in parse_trace(text) if isinstance(op, Fork)]
-    return text + "".join(f"exit {p}\n" for p in reversed(procs))
+    """``text`` followed by the exit of every process it creates (skipped if gone),
+    then (trace v2) the close and unlink of every file, the removal of every
+    segment and the umount of every mount, so that nothing holds the pool."""
+    ops = parse_trace(text).ops
+    procs = ["main"] + [op.child for op in ops if isinstance(op, Fork)]
+    text += "".join(f"exit {p}\n" for p in reversed(procs))
+    if not any(isinstance(op, FileOp | Memfd | Shmget | Mount) for op in ops):
+        return text
+    builder = TraceBuilder()
+    for line in text.splitlines():
+        builder.add(line)
+    ending = [f"close {op.file}" for op in ops if isinstance(op, FileOp | Memfd)]
+    ending += [f"unlink {op.file}" for op in ops if isinstance(op, FileOp)]
+    ending += [f"shmrm {op.segment}" for op in ops if isinstance(op, Shmget)]
+    ending += [f"umount {op.mount}" for op in ops if isinstance(op, Mount)]
+    for line in ending:
+        with contextlib.suppress(TraceError):  # gone already, as far as the text goes
+            builder.add(line)
+    return "".join(op.text + "\n" for op in builder.ops)
 
 
 def broken(text: str, policy: str) -> list[str]:

@@ -513,6 +513,13 @@ class TraceBuilder:
         """Every mapping name the lines so far have created."""
         return set(self._check.mappings)
 
+    def mappings_of(self, proc: str) -> set[str]:
+        """The mapping names process ``proc`` knows."""
+        return self._check.processes.get(proc, set())
+
+    def segment_pages(self, segment: str) -> int:
+        return self._check.segments[segment]
+
     @property
     def process_names(self) -> list[str]:
         """Every process the lines so far have created, ``main`` first."""
