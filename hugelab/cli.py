@@ -94,9 +94,13 @@ def _cmd_hunt(args) -> int:
 
 
 def _cmd_exercise(args) -> int:
-    from .exercise import exercise
-    print(exercise(args.seed, answers=args.answers, policy=args.policy, length=args.length), end="")
-    return 0
+    from .exercise import command
+    if args.sheet and (args.key or args.answers):
+        raise UsageError("--sheet prints the questions and --key the answers: choose one")
+    if args.pair and args.policy:
+        raise UsageError("--pair sets the policies (double-credit and region-count): leave out --policy")
+    return command(args.seed, args.length, args.policy or DEFAULT, args.pair, args.key or args.answers,
+                   args.check, sys.stdout, sys.stderr)
 
 
 def _cmd_app(args) -> int:
@@ -143,11 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(run=_cmd_hunt)
 
-    p = sub.add_parser("exercise", help="a random trace to predict (? marks), or its answers")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--answers", action="store_true", help="fill in the counters")
-    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES))
-    p.add_argument("--length", type=int, default=8)
+    p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score a filled-in sheet",
+                       epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
+                              "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read)")
+    p.add_argument("--seed", type=int, default=0, help="which exercise (the same seed, the same trace)")
+    p.add_argument("--sheet", action="store_true", help="the questions, ? to fill in (the default)")
+    p.add_argument("--key", action="store_true", help="the same sheet, filled in")
+    p.add_argument("--answers", action="store_true", help=argparse.SUPPRESS)  # older name of --key
+    p.add_argument("--check", metavar="SHEET", help="score a filled-in sheet, line by line")
+    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--pair", action="store_true", help="double-credit and region-count side by side, "
+                                                        "on a trace where the double credit shows")
+    p.add_argument("--length", type=int, default=8, help="steps in the trace (4 to 40)")
     p.set_defaults(run=_cmd_exercise)
 
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")

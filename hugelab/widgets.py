@@ -197,7 +197,12 @@ class SplitExplorer(w.VBox):
 
 
 class Predict(w.VBox):
-    """A number to predict, a check button, and feedback at once."""
+    """A number to predict, a check button, feedback at once; the answer only after a try.
+
+    The question's ``reveal`` (the table that answers it) is not in the page
+    until the learner commits: it appears after a right answer, or when the
+    learner, having tried at least once, presses "show answer".
+    """
 
     def __init__(self, question) -> None:
         self.question = question
@@ -205,16 +210,34 @@ class Predict(w.VBox):
         # the box), so the check runs then, not at every keystroke
         self.entry = w.Text(placeholder="your number", continuous_update=False, layout=w.Layout(width="200px"))
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
+        self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
         self.feedback = w.HTML()
+        self.reveal = w.HTML()
         self.check.on_click(lambda _b: self.on_check())
+        self.show.on_click(lambda _b: self.on_show())
         self.entry.observe(lambda _change: self.on_check(), names="value")
-        super().__init__([w.HTML(f"<b>Predict:</b> {html.escape(question.prompt)}"),
-                          w.HBox([self.entry, self.check]), self.feedback])
+        prompt = html.escape(question.prompt).replace("\n", "<br>")
+        super().__init__([w.HTML(f"<b>Predict:</b> {prompt}"),
+                          w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
 
     def on_check(self) -> None:
+        if not str(self.entry.value).strip():
+            return
         try:
             right, message = self.question.check(self.entry.value)
         except Exception as e:
             right, message = False, f"hugelab could not check that: {e!r}"
         colour = "#060" if right else "#b00"
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
+        if right:
+            self._reveal()
+        else:
+            self.show.layout.display = None  # a try was made: the answer may be shown
+
+    def on_show(self) -> None:
+        self.feedback.value = f"<span class='hugelab-feedback'>{html.escape(self.question.give_up())}</span>"
+        self._reveal()
+
+    def _reveal(self) -> None:
+        if self.question.reveal:
+            self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"

@@ -131,6 +131,24 @@ def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
     assert "Not 8." in html.unescape(p.feedback.value)
 
 
+def test_predict_reveals_its_answer_only_after_the_learner_commits():
+    from hugelab.predict import Question
+    from hugelab.widgets import Predict
+
+    p = Predict(Question("Rsvd after the split?", answer=-6, hints={-3: "three pieces"},
+                         reveal="step  op  Rsvd\n   6  munmap a 2 2  18446744073709551610 (= -6)"))
+    assert p.reveal.value == "" and p.show.layout.display == "none"  # nothing of the answer on the page
+    p.entry.value = "-3"
+    assert "three pieces" in p.feedback.value and p.reveal.value == ""
+    assert p.show.layout.display is None  # a try was made: "show answer" appears
+    p.show.click()
+    assert "The answer is -6, which the kernel prints as 18446744073709551610" in p.feedback.value
+    assert "18446744073709551610 (= -6)" in p.reveal.value
+    q = Predict(Question("?", answer=4, reveal="the table"))
+    q.entry.value = "4"
+    assert "Right." in q.feedback.value and "the table" in q.reveal.value
+
+
 def test_the_widgets_pass_only_arguments_the_libraries_know():
     # traitlets only warns about an unknown argument (a font size or an axis
     # side silently ignored): make that an error here.
