@@ -85,12 +85,13 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .verify import verify
-    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy)
+    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
+                  files=args.files)
 
 
 def _cmd_hunt(args) -> int:
     from .hunt import hunt
-    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
+    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
 
 def _cmd_exercise(args) -> int:
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES),
                    help="the model to hold against the kernel (default modern; older ones show how they differ)")
+    p.add_argument("--files", action="store_true",
+                   help="random trace-v2 traces (files, mounts, segments): refused on a host kernel, guests only")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -145,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=2000)
     p.add_argument("--length", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--files", action="store_true",
+                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score a filled-in sheet",

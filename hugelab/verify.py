@@ -28,13 +28,20 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
 
 
 def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None,
-           policy: str = "modern") -> int:
+           policy: str = "modern", files: bool = False) -> int:
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
     Under ``modern`` a mismatch is a model bug; under an older policy it shows
-    where that era differs from the running kernel.
+    where that era differs from the running kernel. ``files`` (random trace
+    v2) is refused on this machine's kernel: random file and mount traces
+    found a reservation leak that lasts until reboot (scenario
+    min-size-leak-6.18), so they belong in throw-away guests only.
     """
-    from .kernel import KernelSession, replay_on
+    from .kernel import KernelSession, KernelUnavailable, replay_on
+
+    if files:
+        raise KernelUnavailable("refused: random trace-v2 traces can leak huge page reservations until reboot "
+                                "(scenario min-size-leak-6.18); verify them only in a throw-away guest")
 
     steps = 0
     with KernelSession() as session:
