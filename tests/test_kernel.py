@@ -18,7 +18,7 @@ from hugelab import parse_trace, replay, scenarios
 from hugelab.generate import random_trace
 from hugelab.kernel import KernelSession, KernelUnavailable, refusal, replay_on, sysfs, why_unavailable
 
-from golden import TABLES, as_rows
+from golden import FILE_TABLES, TABLES, as_rows
 from summary_lines import SUMMARY
 
 pytestmark = pytest.mark.kernel
@@ -61,6 +61,14 @@ def hugelab_processes(marker):
 def test_measured_tables_still_hold_on_this_kernel(session, table):
     trace, expected = TABLES[table]
     assert as_rows(replay_on(session, parse_trace(trace))) == expected
+
+
+@pytest.mark.parametrize("table", sorted(FILE_TABLES))
+def test_measured_file_tables_still_hold_on_this_kernel(session, table):
+    trace = parse_trace(FILE_TABLES[table][0])
+    if refusal(trace):  # min_size: never on this machine
+        pytest.skip(refusal(trace))
+    assert replay_on(session, trace) == replay(trace, "modern")
 
 
 @pytest.mark.parametrize("name", scenarios.names())
