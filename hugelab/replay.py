@@ -83,13 +83,13 @@ class Liveness:
         self.failed: set[tuple[str, str]] = set()  # (kind, name): v2 files, mounts, segments
 
     def skips(self, op: Operation) -> bool:
-        if isinstance(op, Pool):
+        if op.__class__ is Pool:
             return False
         proc = getattr(op, "proc", None)
         if proc is not None and proc not in self.alive:
             return True
         name = getattr(op, "name", None)
-        if name is not None and name in self.failed_mmaps and not isinstance(op, Mmap | Shmat):
+        if name is not None and name in self.failed_mmaps and op.__class__ is not Mmap and op.__class__ is not Shmat:
             return True
         failed = self.failed
         return bool(failed) and any((kind, getattr(op, kind, None)) in failed for kind in _NAMED)
@@ -108,10 +108,11 @@ class Liveness:
 
     def record_skip(self, op: Operation) -> None:
         """A skipped line made nothing: what it would have created is missing."""
-        if isinstance(op, Mmap | Shmat):
-            self.failed_mmaps.add(op.name)
-        elif type(op) in _CREATES:
-            self.failed.add(_CREATES[type(op)](op))
+        kind = op.__class__
+        if kind is Mmap or kind is Shmat:
+            self.failed_mmaps.add(op.name)  # type: ignore[union-attr]
+        elif kind in _CREATES:
+            self.failed.add(_CREATES[kind](op))
 
 
 #: the v2 name spaces a line may refer to, by the attribute that holds the name
@@ -128,25 +129,31 @@ _CREATES: dict[type, Callable[[Any], tuple[str, str]]] = {
 class Replayer:
     """Feeds operations one at a time to a machine; each call returns its step."""
 
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: Machine, statfs: bool = True) -> None:
+        """``statfs``: ask the machine for its mounts' statfs after each step
+        (False: the trace makes no mount with size=, so records never carry it)."""
         self.machine = machine
         self.live = Liveness()
-        self._statfs = getattr(machine, "statfs", None)
+        self._statfs = getattr(machine, "statfs", None) if statfs else None
 
     def feed(self, op: Operation) -> Step:
         statfs = self._statfs
         if self.live.skips(op):
             self.live.record_skip(op)
-            return Step(op.line, op.text, "skipped", self.machine.counters(), (), statfs() if statfs else None)
+            if statfs is None:
+                return Step(op.line, op.text, "skipped", self.machine.counters())
+            return Step(op.line, op.text, "skipped", self.machine.counters(), (), statfs())
         error = self.machine.apply(op)
         self.live.record(op, error)
         closes = tuple(getattr(self.machine, "closes", ()))
-        return Step(op.line, op.text, error, self.machine.counters(), closes, statfs() if statfs else None)
+        if statfs is None:
+            return Step(op.line, op.text, error, self.machine.counters(), closes)
+        return Step(op.line, op.text, error, self.machine.counters(), closes, statfs())
 
 
 def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
     """Carry out ``trace`` on ``machine``, yielding each step as it is done."""
-    replayer = Replayer(machine)
+    replayer = Replayer(machine, statfs=trace.sized_mounts)
     for op in trace:
         yield replayer.feed(op)
 

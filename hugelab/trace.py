@@ -208,6 +208,8 @@ class Trace:
 
     ops: tuple[Operation, ...]
     text: str
+    #: v2: the trace makes a mount with size= (its step records then carry statfs)
+    sized_mounts: bool = False
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -550,7 +552,8 @@ def parse_trace(text: str | Iterable[str]) -> Trace:
         if not words:
             continue
         ops.append(_parse_line(words, number, " ".join(words), check))
-    return Trace(tuple(ops), text)
+    return Trace(tuple(ops), text, bool(check.mounts) and any(isinstance(op, Mount) and op.size is not None
+                                                            for op in ops))
 
 
 def format_ops(ops: Iterable[Operation]) -> str:
