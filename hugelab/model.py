@@ -5,6 +5,12 @@ the outcome the kernel would give (``None`` for success, or ``ENOMEM``,
 ``EINVAL``, ``SIGBUS``, ``SIGSEGV``). What all eras share lives here; where
 they differ it calls the policy's hooks (:mod:`hugelab.policies.base`).
 
+Trace v2's files, mounts and segments live in :mod:`hugelab.hugetlbfs` and
+:mod:`hugelab.shm`; what they do to a file's reservations is in
+:mod:`hugelab.inode`, and a mount's budget in :mod:`hugelab.subpool`. Every
+mapping has a file (an anonymous one gets its own), and a VMA counts the
+file's offsets, so a mapping made at ``offset K`` starts at ``K``.
+
 Unmapping follows the kernel's order, which the counters can see: split
 the VMAs at the range's edges, zap every page in the range (the policy's
 ``zap_hook`` runs here, while the pool is as it was), free the pages whose

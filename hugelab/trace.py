@@ -1,4 +1,4 @@
-"""The hugelab trace language, v1: parsing and checking.
+"""The hugelab trace language, v1 and v2 (files, mounts, segments, memfd): parsing and checking.
 
 A trace is plain text, one operation a line (see ``docs/trace-format.md`` in
 the shared reference; the grammar is repeated in :data:`GRAMMAR`). The
