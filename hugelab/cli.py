@@ -48,8 +48,8 @@ def _read_trace(source: str) -> Trace:
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
-        from .kernel import replay_kernel
-        steps = replay_kernel(trace)
+        from .kernel.targets import replay_on_kernel
+        steps = replay_on_kernel(trace, args.kernel)
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -86,12 +86,34 @@ def _cmd_scenarios(args) -> int:
 def _cmd_verify(args) -> int:
     from .verify import verify
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  files=args.files)
+                  kernel=args.kernel, files=args.files)
 
 
 def _cmd_hunt(args) -> int:
+    if args.kernels:
+        from .hunt_kernels import hunt_kernels
+        specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
+        if len(specs) != 2:
+            raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
+        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
     from .hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
+
+
+def _cmd_kernels(args) -> int:
+    from .kernel.catalog import kernels
+    return kernels(args.fetch, out=sys.stdout)
+
+
+def _cmd_export_c(args) -> int:
+    from .export_c import export_c
+    text = export_c(_read_trace(args.trace), args.expect)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+    return 0
 
 
 def _cmd_exercise(args) -> int:
@@ -119,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
-    p.add_argument("--kernel", action="store_true", help="replay on this machine's running kernel (root)")
+    p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
+                   help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
+                        "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
     p.add_argument("--json", action="store_true", help="one JSON step record per line (trace-format v1)")
     p.set_defaults(run=_cmd_replay)
 
@@ -137,10 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=100)
     p.add_argument("--length", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES),
-                   help="the model to hold against the kernel (default modern; older ones show how they differ)")
+    p.add_argument("--policy", default=None, choices=list(POLICIES),
+                   help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
+                        "else modern; older ones show how they differ)")
+    p.add_argument("--kernel", default="host", metavar="KERNEL",
+                   help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
-                   help="random trace-v2 traces (files, mounts, segments): refused on a host kernel, guests only")
+                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
+                        "refused on this machine's kernel")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -148,9 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=2000)
     p.add_argument("--length", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kernels", metavar="A,B",
+                   help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
     p.add_argument("--files", action="store_true",
                    help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
     p.set_defaults(run=_cmd_hunt)
+
+    p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
+    p.add_argument("--fetch", metavar="KERNEL", action="append", default=[],
+                   help="download a kernel (6.1, 6.12 or a release name) into the cache")
+    p.set_defaults(run=_cmd_kernels)
+
+    p = sub.add_parser("export-c", help="a standalone C program that replays a trace and checks /proc/meminfo")
+    p.add_argument("trace")
+    p.add_argument("--expect", default=DEFAULT, choices=list(POLICIES),
+                   help="the policy whose counters the program expects (default modern)")
+    p.add_argument("-o", "--output", help="write the program here (default: standard output)")
+    p.set_defaults(run=_cmd_export_c)
 
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score a filled-in sheet",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "

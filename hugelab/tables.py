@@ -42,8 +42,12 @@ def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
 
     Returns the table and how many steps differ (for :func:`differ_line`).
     """
-    runs = [replay(trace, p) for p in policies]
-    header = ["", "step", "op"] + [f"{p} T/F/R/S outcome" for p in policies]
+    return runs_table(policies, [replay(trace, p) for p in policies])
+
+
+def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[str, int]:
+    """Replays of one trace side by side (policies or real kernels), ``*`` where they differ."""
+    header = ["", "step", "op"] + [f"{name} T/F/R/S outcome" for name in names]
     rows = [tuple(header)]
     differ = 0
     for number, steps in enumerate(zip(*runs), 1):
@@ -55,6 +59,11 @@ def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
             cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}")
         rows.append(tuple(cells))
     return _format(rows, right={1}), differ
+
+
+def grid(rows: Sequence[tuple[str, ...]]) -> str:
+    """A plain table: the first row is the heading, the first column left-aligned, the rest right-aligned."""
+    return _format(rows, right=set(range(1, len(rows[0]))))
 
 
 def differ_line(differ: int) -> str:

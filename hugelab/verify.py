@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import TextIO
 
-from .generate import random_trace
+from .generate import random_trace, random_v2_trace
 from .replay import Step, replay
 from .shrink import shrink
 from .trace import parse_trace
@@ -28,32 +28,48 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
 
 
 def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None,
-           policy: str = "modern", files: bool = False) -> int:
+           policy: str | None = None, kernel: str = "host", files: bool = False) -> int:
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
-    Under ``modern`` a mismatch is a model bug; under an older policy it shows
-    where that era differs from the running kernel. ``files`` (random trace
-    v2) is refused on this machine's kernel: random file and mount traces
-    found a reservation leak that lasts until reboot (scenario
-    min-size-leak-6.18), so they belong in throw-away guests only.
-    """
-    from .kernel import KernelSession, KernelUnavailable, replay_on
+    ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
+    see :mod:`hugelab.kernel.targets`). ``policy`` defaults to the one made
+    for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
+    policy a mismatch is a model bug; under an older one it shows where that
+    era differs from the kernel.
 
-    if files:
+    ``files``: random trace-v2 traces (files, mounts with ``min_size``,
+    memfds, segments). Only in a guest: on this machine's kernel they are
+    refused, because such traces found a reservation leak that lasts until
+    reboot (scenario ``min-size-leak-6.18``).
+    """
+    from .kernel.machine import KernelUnavailable
+    from .kernel.targets import is_host, open_kernel
+    from .policies import policy_for_kernel
+
+    if files and is_host(kernel):
         raise KernelUnavailable("refused: random trace-v2 traces can leak huge page reservations until reboot "
-                                "(scenario min-size-leak-6.18); verify them only in a throw-away guest")
+                                "(scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+
+    def generate(n: int) -> str:
+        rng = random.Random(seed + n)
+        return random_v2_trace(rng, length, min_size=True) if files else random_trace(rng, length)
 
     steps = 0
-    with KernelSession() as session:
+    with open_kernel(kernel) as machine:
+        own = policy_for_kernel(machine.release)
+        policy = policy or own
+        if progress:
+            print(f"  Linux {machine.release} against {policy}", file=progress)
+
         def differs(text: str) -> bool:
             trace = parse_trace(text)
-            return replay_on(session, trace) != replay(trace, policy)
+            return machine.replay(trace) != replay(trace, policy)
 
         for n in range(traces):
-            text = random_trace(random.Random(seed + n), length)
+            text = generate(n)
             trace = parse_trace(text)
-            kernel, model = replay_on(session, trace), replay(trace, policy)
-            if kernel != model:
+            real, model = machine.replay(trace), replay(trace, policy)
+            if real != model:
                 if progress:
                     print(file=progress)
                 small = shrink(text, differs)
@@ -61,7 +77,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)
                 print(small, file=out)
-                print(side_by_side(replay_on(session, trace), replay(trace, policy)), file=out)
+                print(side_by_side(machine.replay(trace), replay(trace, policy)), file=out)
                 return 1
             steps += len(trace)
             if progress and ((n + 1) % 10 == 0 or n + 1 == traces):
@@ -69,6 +85,6 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                       end="", file=progress, flush=True)
     if progress:
         print(file=progress)
-    against = "" if policy == "modern" else f" (against {policy})"
+    against = "" if policy == own else f" (against {policy})"
     print(f"verified {traces} traces, {steps} steps: all match{against}", file=out)
     return 0

@@ -159,12 +159,19 @@ SEED_RSVD = {
     "double-credit": [0, 4, 3, 0, 18446744073709551613, 18446744073709551610],
     "region-count": [0, 4, 3, 2, 2, 0],
     "modern": [0, 4, 3, 2, 2, 0],
+    # measured identical on Linux 6.1, 6.12 (QEMU guests) and 6.18
+    "linux-6.1": [0, 4, 3, 2, 2, 0],
+    "linux-6.12": [0, 4, 3, 2, 2, 0],
+    "linux-6.18": [0, 4, 3, 2, 2, 0],
 }
 SEED_FREE = {
     "unreserved": [8, 8, 7, 7, 8, 8],
     "double-credit": [8, 8, 7, 7, 8, 8],
     "region-count": [8, 8, 7, 7, 8, 8],
     "modern": [8, 8, 7, 7, 8, 8],
+    "linux-6.1": [8, 8, 7, 7, 8, 8],
+    "linux-6.12": [8, 8, 7, 7, 8, 8],
+    "linux-6.18": [8, 8, 7, 7, 8, 8],
 }
 
 

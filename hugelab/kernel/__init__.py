@@ -25,12 +25,13 @@ def refusal(trace: Trace) -> str | None:
     return None
 
 
-def replay_on(session: KernelSession, trace: Trace) -> list[Step]:
+def replay_on(session: KernelSession, trace: Trace, throwaway: bool = False) -> list[Step]:
     """Replay one trace inside an open session (the pool starts empty).
 
-    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses.
+    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses,
+    unless the kernel is ``throwaway`` (a QEMU guest's, gone after the run).
     """
-    reason = refusal(trace)
+    reason = None if throwaway else refusal(trace)
     if reason:
         raise KernelUnavailable(reason)
     machine = KernelMachine(session, trace)

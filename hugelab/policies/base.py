@@ -88,6 +88,8 @@ class Policy:
     reproduces = ""
     #: what a user of that kernel would see
     user_sees = ""
+    #: the real kernel series this policy was checked against step for step ("6.12"), if any
+    kernel_series = ""
     #: MAP_NORESERVE honoured for hugetlb (since the VM_NORESERVE patch, 2.6.27)
     honours_noreserve = True
     #: MADV_DONTNEED allowed on hugetlb VMAs (since 5.18); EINVAL before

@@ -24,6 +24,13 @@ class Modern(RegionCount):
     reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
     user_sees = "what /proc/meminfo shows on a current kernel"
     madvise_dontneed = True
+    #: since v6.9 (df7a6d1f6405): zapping an owner's anon page while Surp == 0
+    #: marks it restore_reserve and un-consumes its offset
+    restores_reservation_on_zap = True
+    #: ... even when another process still maps the page (the mark then reaches
+    #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
+    #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
+    restores_while_mapped_elsewhere = True
     missing: frozenset[str] = frozenset()
     over_size_error = "ENOMEM"
     # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
@@ -36,12 +43,12 @@ class Modern(RegionCount):
 
     def zap_hook(self, k, vma):
         resv = vma.private_data
-        if (k.hstate.surplus_huge_pages != 0 or vma.shared or not vma.owner
+        if (not self.restores_reservation_on_zap or k.hstate.surplus_huge_pages != 0 or vma.shared or not vma.owner
                 or not isinstance(resv, ResvMap)):
             return None
 
         def restore(idx, page) -> None:
-            if not page.anon:
+            if not page.anon or (page.mapcount > 1 and not self.restores_while_mapped_elsewhere):
                 return
             page.restore_reserve = True  # Rsvd +1 when the page is freed
             if resv.region_chg(idx, idx + 1) == 0:  # consumed: un-consume it
