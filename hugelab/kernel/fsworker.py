@@ -90,6 +90,8 @@ class FsWorker:
                 answer = f"err {failed}"
             except OSError as failed:
                 answer = "err " + errno.errorcode.get(failed.errno or 0, "EIO")
+            except Exception as bug:  # say it, rather than die without a word
+                answer = f"bug {type(bug).__name__}: {bug}"
             os.write(self.answers, answer.encode() + b"\n")
 
     def _fd(self, name: str) -> tuple[int, bool]:
@@ -155,6 +157,8 @@ class FsWorker:
             return "ok"
         if op == "unlink":
             info = self.files[cmd["file"]]
+            if info["path"] is None:
+                return "err ENOENT"  # unlinked already
             os.unlink(info["path"])
             info["path"] = None
             return "ok"

@@ -264,6 +264,8 @@ class KernelMachine:
         answer = self._read_answer(self._fs[1], self._fs_pidfd, "the trace's worker")
         if answer is None:
             raise KernelReplayError("the trace's worker died (could it enter private mount and IPC namespaces?)")
+        if answer.startswith("bug "):
+            raise KernelReplayError(f"the trace's worker failed on {command['op']}: {answer[4:]}")
         return answer
 
     def _started(self, name: str, pid: int) -> None:
