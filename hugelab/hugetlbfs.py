@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .inode import LONG_MAX, hugetlb_unreserve_pages, hugetlbfs_evict_inode, remove_inode_hugepages
+from .inode import LONG_MAX, hugetlbfs_evict_inode, remove_inode_hugepages
 from .subpool import HugepageSubpool, hugepage_new_subpool, hugepage_put_subpool
 from .vma import VMA, HugetlbFile, Page
 
@@ -178,5 +178,5 @@ def punch(m: Model, op: Punch) -> str | None:
     return None
 
 
-__all__ = ["Superblock", "close", "create", "fallocate", "hugetlb_unreserve_pages", "memfd_create", "mount",
-           "punch", "punch_hole", "put_inode", "truncate", "umount", "unlink"]
+__all__ = ["Superblock", "close", "create", "fallocate", "memfd_create", "mount", "punch", "punch_hole", "put_inode",
+           "truncate", "umount", "unlink"]
