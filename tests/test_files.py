@@ -133,3 +133,9 @@ def test_an_mmap_the_pool_refuses_gives_the_mount_its_charge_back():
     """Measured on 6.18.44: statfs free stays 4 after the ENOMEM (1d3f9bb4c8af's behaviour)."""
     steps = replay("pool 2\nmount q size=4\nfile f on q\nmmap a 3 shared file f\n", "modern")
     assert steps[-1].error == "ENOMEM" and steps[-1].mounts == {"q": (4, 4)}
+
+
+def test_truncate_up_still_drops_what_lies_past_the_new_size():
+    """Found by random v2 traces in a 6.12 guest (then on 6.18): hugetlbfs_setattr truncates whichever way."""
+    text = "pool 7\nfile f1\nmmap m3 6 private\nfallocate f1 3 3\ntruncate f1 2\n"
+    assert rows(replay(text, "modern")) == "7/7/0/0 7/7/0/0 7/7/6/0 7/6/6/0:ENOSPC 7/7/6/0"
