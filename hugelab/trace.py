@@ -202,6 +202,12 @@ Operation = (Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit | M
              | CloseFile | Unlink | Truncate | Fallocate | Punch | Shmget | Shmat | Shmrm)
 
 
+def is_v2(op: Operation) -> bool:
+    """Does ``op`` use trace v2 (files, mounts, segments, memfd, MADV_REMOVE)?"""
+    return not isinstance(op, Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit) or \
+        (isinstance(op, Mmap) and op.file is not None) or (isinstance(op, Madvise) and op.advice == "remove")
+
+
 @dataclass(frozen=True)
 class Trace:
     """A checked trace: its operations and the text they came from."""
