@@ -522,10 +522,11 @@ class TraceBuilder:
         return set(self._check.mappings)
 
     def mappings_of(self, proc: str) -> set[str]:
-        """The mapping names process ``proc`` knows."""
-        return self._check.processes.get(proc, set())
+        """The mapping names ``proc`` knows after the lines so far (its own and inherited)."""
+        return set(self._check.processes.get(proc, ()))
 
     def segment_pages(self, segment: str) -> int:
+        """The size of segment ``segment`` (made by an earlier ``shmget`` line)."""
         return self._check.segments[segment]
 
     @property

@@ -53,6 +53,12 @@ class DoubleCredit(Policy):
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
+    def unused_reservation(self, vma) -> int:
+        # Visits the offsets consumed, not the piece's length: a piece may be huge.
+        if not vma.owner or vma.shared:
+            return 0
+        return len(vma) - sum(1 for idx in vma.file.consumed if vma.start <= idx < vma.end)
+
     def reserved_offset(self, vma, idx) -> bool:
         return vma.owner and not vma.shared and idx not in vma.file.consumed
 

@@ -33,6 +33,9 @@ class Unreserved(Policy):
     def close(self, k, proc, vma) -> Close | None:
         return None
 
+    def unused_reservation(self, vma) -> int:
+        return 0  # nothing was reserved (and a piece may be far too long to visit)
+
     def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
         spool = vma.file.spool
         if vma.shared and vma.file.resv_map.region_count(idx, idx + 1):
