@@ -15,7 +15,7 @@ from . import scenarios
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
-from .trace import GRAMMAR, Trace, TraceError
+from .trace import Trace, TraceError, grammar_help
 
 
 class UsageError(Exception):
@@ -137,14 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
     p = sub.add_parser("replay", help="replay a trace and show the counters after each step",
-                       epilog="a trace is one operation a line:\n" + GRAMMAR,
+                       epilog=grammar_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
     p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
                    help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
                         "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
-    p.add_argument("--json", action="store_true", help="one JSON step record per line (trace-format v1)")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters")
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")

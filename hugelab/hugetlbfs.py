@@ -15,15 +15,36 @@ and what its map still reserves goes back (:func:`put_inode`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .inode import LONG_MAX, hugetlbfs_evict_inode, remove_inode_hugepages
 from .subpool import HugepageSubpool, hugepage_new_subpool, hugepage_put_subpool
 from .vma import VMA, HugetlbFile, Page
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import Model
+    from .hstate import HState
+    from .policies import Policy
     from .trace import Fallocate, FileOp, Memfd, Mount, Punch, Truncate
+
+
+class Model(Protocol):
+    """What these functions use of :class:`hugelab.model.Model` (named, not imported:
+    the model imports this module)."""
+
+    hstate: HState
+    policy: Policy
+    mounts: dict[str, Superblock]
+    default_mount: Superblock
+    inodes: dict[str, HugetlbFile]
+    segments: dict[str, Any]  # name -> shm.Segment (shm imports this module)
+    sized_mounts: bool
+
+    def hugetlb_vmdelete_list(self, file: HugetlbFile, start: int, end: int) -> None: ...
+
+    def free_pages(self, pages: list[Page]) -> None: ...
+
+    def do_mmap(self, proc: Any, name: str, pages: int, shared: bool, noreserve: bool,
+                file_name: str | None = None, offset: int = 0, file: HugetlbFile | None = None) -> str | None: ...
 
 
 @dataclass(eq=False)
@@ -157,7 +178,7 @@ def fallocate(m: Model, op: Fallocate) -> str | None:
     for idx in range(op.start, end):
         if idx in inode.page_cache:
             continue
-        if not m.policy.alloc_huge_page(m, pseudo, idx, False):
+        if not m.policy.alloc_huge_page(m.hstate, pseudo, idx, False):
             return "ENOSPC"
         inode.page_cache[idx] = Page(anon=False, in_page_cache=True, spool=inode.spool)
     inode.i_size = max(inode.i_size, end)

@@ -16,6 +16,9 @@ the VMAs at the range's edges, zap every page in the range (the policy's
 ``zap_hook`` runs here, while the pool is as it was), free the pages whose
 last user went, then close each VMA piece (the policy's ``close``), and
 evict a shared mapping's file when its last VMA is gone.
+
+Each method that mirrors a kernel function names it in its docstring. The
+policies get only the pool (``self.hstate``) and the VMA they work on.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ class Model:
         # Trace offsets count from the mapping's first page; VMAs count file offsets.
         base = self.mapping_offset.get(op.name, 0)  # type: ignore[union-attr]
         if isinstance(op, Touch):
-            error = self._touch(proc, op.name, base + op.page, op.write)
+            error = self._hugetlb_fault(proc, op.name, base + op.page, op.write)
         elif isinstance(op, Munmap):
             error = self._munmap(proc, op.name, base + op.start, base + op.start + op.count)
         elif isinstance(op, Mprotect):
@@ -170,22 +173,8 @@ class Model:
         return error
 
     # -- pages -------------------------------------------------------------
-    def take_page(self, gated: bool) -> str | None:
-        """Find a page for a fault: ``"pool"``, ``"surplus"`` or None.
-
-        ``gated``: the fault has no reservation, so it may not take a page
-        that backs somebody's reservation (it needs ``free - resv > 0``);
-        failing that, it may grow the pool with a surplus page.
-        """
-        hs = self.hstate
-        if not (gated and hs.no_unreserved_page()) and hs.dequeue_free_page():
-            return "pool"
-        if hs.alloc_surplus_page():
-            return "surplus"
-        return None
-
-    def _zap(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
-        """Unmap the pages of ``vma`` in ``[start, end)``.
+    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
+        """Unmap the pages of ``vma`` in ``[start, end)`` (kernel: ``__unmap_hugepage_range``).
 
         Returns (pages whose last user went, how many of them are marked
         restore_reserve), for the caller to free in one batch once every
@@ -202,7 +191,7 @@ class Model:
             inside = (i for i in range(start, end) if i in ptes) if end - start < len(ptes) \
                 else [i for i in ptes if start <= i < end]
             present = [(i, ptes.pop(i)) for i in inside]
-        zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
+        zap = self.policy.zap_hook(self.hstate, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
             for idx, page in present:
                 zap(idx, page)
@@ -232,13 +221,14 @@ class Model:
         for proc in self.procs.values():
             for _, vma in proc.all_vmas():
                 if vma.file is file and vma.start < end and start < vma.end:
-                    pages, restoring = self._zap(vma, max(start, vma.start), min(end, vma.end))
+                    pages, restoring = self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
                     freed += pages
                     restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
+        """A new mapping and what it reserves (kernel: ``hugetlbfs_file_mmap`` -> ``hugetlb_reserve_pages``)."""
         if op.pages == 0:
             return "EINVAL"
         return self.do_mmap(proc, op.name, op.pages, op.shared, op.noreserve, op.file, op.offset)
@@ -267,7 +257,7 @@ class Model:
                 if why is not None:
                     return self.policy.reserve_error(why)
             else:
-                error = self.policy.reserve_private(self, vma)
+                error = self.policy.reserve_private(self.hstate, vma)
                 if error is not None:
                     return error
         file.i_size = max(file.i_size, offset + pages)  # PROT_WRITE: i_size_write(inode, len)
@@ -279,19 +269,20 @@ class Model:
         return None
 
     # -- faults ------------------------------------------------------------
-    def _touch(self, proc: Process, name: str, idx: int, write: bool) -> str | None:
+    def _hugetlb_fault(self, proc: Process, name: str, idx: int, write: bool) -> str | None:
+        """A read or write of page ``idx`` (kernel: ``hugetlb_fault``)."""
         vma = proc.vma_at(name, idx)
         if vma is None or vma.prot == "none" or (write and vma.prot != "rw"):
             return "SIGSEGV"
         page = vma.ptes.get(idx)
         if page is None:
-            return self._no_page(vma, idx, write)
+            return self._hugetlb_no_page(vma, idx, write)
         if write and not vma.shared and (page.mapcount > 1 or not page.anon):
-            return self._copy_on_write(vma, idx, page)
+            return self._hugetlb_wp(vma, idx, page)
         return None  # mapped already: reuse (a sole user's write just makes it writable)
 
-    def _no_page(self, vma: VMA, idx: int, write: bool = True) -> str | None:
-        """A fault on an unmapped page (``hugetlb_no_page``).
+    def _hugetlb_no_page(self, vma: VMA, idx: int, write: bool = True) -> str | None:
+        """Nothing mapped at ``idx``: the page cache's page, or a new one (kernel: ``hugetlb_no_page``).
 
         A page already in the file's page cache is mapped (a private
         mapping's write then copies it); otherwise, within the file's size,
@@ -305,7 +296,7 @@ class Model:
         if page is None:
             if idx >= file.i_size:
                 return "SIGBUS"  # beyond the end of the file
-            if not self.policy.alloc_huge_page(self, vma, idx, cow_from_owner=False):
+            if not self.policy.alloc_huge_page(self.hstate, vma, idx, avoid_reserve=False):
                 return "SIGBUS"
             page = Page(anon=not vma.shared, spool=file.spool)
             if vma.shared:
@@ -314,28 +305,32 @@ class Model:
         page.mapcount += 1
         vma.ptes[idx] = page
         if write and not vma.shared and not page.anon:
-            return self._copy_on_write(vma, idx, page)  # private write to a page-cache page
+            return self._hugetlb_wp(vma, idx, page)  # private write to a page-cache page
         return None
 
-    def _copy_on_write(self, vma: VMA, idx: int, old: Page) -> str | None:
-        """A write to a page this private mapping may not write in place (``hugetlb_wp``).
+    def _hugetlb_wp(self, vma: VMA, idx: int, old: Page) -> str | None:
+        """A write this private mapping may not do in place: copy the page (kernel: ``hugetlb_wp``).
 
-        The owner copying its own anonymous page uses no reservation (the
-        page it copies used it); copying a page-cache page uses the
+        The owner copying its own anonymous page must not use its reservation
+        (``outside_reserve``: the page it copies used it); if it finds no page,
+        the children lose theirs instead. Copying a page-cache page uses the
         mapping's reservation for that offset, as a first fault would.
         """
-        cow_from_owner = vma.owner and old.anon and self.policy.owner_cow_guarantee
-        if self.policy.alloc_huge_page(self, vma, idx, cow_from_owner):
+        outside_reserve = vma.owner and old.anon and self.policy.owner_cow_guarantee
+        if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
             vma.ptes[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
             return None
-        if not cow_from_owner:
+        if not outside_reserve:
             return "SIGBUS"
         self._unmap_ref_private(vma, idx, old)
         return None  # the owner is now the page's only user: it keeps it
 
     def _unmap_ref_private(self, owner_vma: VMA, idx: int, page: Page) -> None:
-        """Take ``page`` from every other VMA mapping it; mark those VMAs UNMAPPED."""
+        """Take ``page`` from every other VMA mapping it; mark those VMAs UNMAPPED.
+
+        kernel: ``unmap_ref_private``.
+        """
         for proc in self.procs.values():
             for vma in proc.pieces(owner_vma.name):
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
@@ -347,7 +342,10 @@ class Model:
 
     # -- munmap, mprotect, madvise -------------------------------------------
     def _split(self, proc: Process, name: str, start: int, end: int) -> list[VMA]:
-        """Split the pieces of ``name`` at ``start`` and ``end``; return those inside."""
+        """Split the pieces of ``name`` at ``start`` and ``end``; return those inside ``[start, end)``.
+
+        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``).
+        """
         for cut in (start, end):
             vma = proc.vma_at(name, cut)
             if vma is not None and vma.start < cut:
@@ -357,6 +355,7 @@ class Model:
         return [v for v in proc.pieces(name) if start <= v.start and v.end <= end]
 
     def _munmap(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        """Unmap ``[start, end)`` of a mapping (kernel: ``do_vmi_munmap``)."""
         if end == start:
             return "EINVAL"
         inside = self._split(proc, name, start, end)
@@ -366,12 +365,15 @@ class Model:
     def _remove(self, proc: Process, vmas: list[VMA], detach: bool = True) -> None:
         """Unmap whole VMAs: zap them all, free pages, then close each one.
 
+        kernel: ``unmap_vmas`` (the zaps, freed in one batch as the mmu_gather
+        does), then ``remove_vma`` -> ``vm_ops->close`` for each VMA.
+
         ``detach=False``: the process is gone already, so its VMA lists are
         left as they are rather than emptied one VMA at a time.
         """
         freed = restores = 0
         for vma in vmas:
-            pages, restoring = self._zap(vma, vma.start, vma.end)
+            pages, restoring = self._unmap_hugepage_range(vma, vma.start, vma.end)
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
@@ -379,7 +381,7 @@ class Model:
         for vma in vmas:
             if detach:
                 proc.remove(vma.name, vma)
-            close = close_vma(self, proc.name, vma)
+            close = close_vma(self.hstate, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
             file = vma.file
@@ -395,6 +397,7 @@ class Model:
         return mapped == end - start
 
     def _mprotect(self, proc: Process, name: str, start: int, end: int, prot: str) -> str | None:
+        """Change the protection of ``[start, end)`` (kernel: ``mprotect_fixup``, VMA by VMA)."""
         # The kernel changes VMA after VMA from `start`, and stops with ENOMEM
         # at the first hole: what it changed before the hole stays changed.
         pos = start
@@ -410,6 +413,7 @@ class Model:
         return None
 
     def _madvise_dontneed(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        """Drop the pages of ``[start, end)``, keep the VMAs (kernel: ``madvise_dontneed_single_vma``)."""
         if end == start:
             return None
         if not self.policy.madvise_dontneed:
@@ -419,7 +423,7 @@ class Model:
         # so the zap of a later VMA sees the pool after the earlier frees
         # (observable through the v6.9 restore, which needs Surp == 0).
         for vma in list(proc.pieces(name)):
-            self.hstate.free_huge_pages_many(*self._zap(vma, max(start, vma.start), min(end, vma.end)))
+            self.hstate.free_huge_pages_many(*self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     def _madvise_remove(self, proc: Process, name: str, start: int, end: int) -> str | None:
@@ -443,6 +447,12 @@ class Model:
 
     # -- processes -----------------------------------------------------------
     def _fork(self, parent: Process, name: str) -> Process:
+        """A child with a copy of every VMA and page table (kernel: ``dup_mmap``).
+
+        Each copy goes through ``hugetlb_dup_vma_private``: a private VMA of
+        the child has no map and no HPAGE_RESV_OWNER. Pages are shared, not
+        copied (``copy_hugetlb_page_range``), until a write copies them.
+        """
         child = Process(name)
         for mapping, pieces in parent.vmas.items():
             copies = []
@@ -458,5 +468,8 @@ class Model:
         return child
 
     def _teardown(self, proc: Process) -> None:
-        """Exit, or death by signal: every mapping goes, as one unmap of everything."""
+        """Exit, or death by signal: every mapping goes, as one unmap of everything.
+
+        kernel: ``exit_mmap``.
+        """
         self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)

@@ -23,8 +23,8 @@ from .inode import hugetlb_reserve_pages
 from .vma import HugetlbFile
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .hugetlbfs import Model
     from .mm import Process
-    from .model import Model
     from .trace import Shmat, Shmget
 
 

@@ -1,10 +1,17 @@
-"""The hugelab trace language, v1 and v2 (files, mounts, segments, memfd): parsing and checking.
+"""The hugelab trace language, v1 and v2 (files, mounts, segments, memfd): its grammar, parsing and checking.
 
-A trace is plain text, one operation a line (see ``docs/trace-format.md`` in
-the shared reference; the grammar is repeated in :data:`GRAMMAR`). The
-parser checks the whole text before anything is replayed, so a bad trace
-changes nothing: it raises :class:`TraceError` naming the line and the
-problem.
+A trace is plain text, one operation a line; ``#`` starts a comment, blank
+lines are ignored. Mappings and processes have names (a letter or ``_``,
+then letters, digits, ``_ - .``), unique within a trace; ``main`` exists
+from the start and every other process comes from a ``fork``. Pages are
+counted in huge pages from the start of a mapping: ``START COUNT`` means the
+half-open range ``[START, START + COUNT)``.
+
+:data:`OPERATIONS` states the grammar once, one row per operation; the
+parser's messages and ``hugelab replay --help`` (:data:`GRAMMAR`) are made
+from it. The parser checks the whole text before anything is replayed, so a
+bad trace changes nothing: it raises :class:`TraceError` naming the line and
+the problem.
 
 What only shows while replaying (an mmap that failed, a process that was
 killed or has exited) is not a text error: the replay skips such lines.
@@ -16,27 +23,65 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-GRAMMAR = """\
-pool N [overcommit M]
-[in PROC] mmap NAME PAGES private|shared [noreserve] [file F [offset K]]
-[in PROC] touch NAME PAGE [read]
-[in PROC] munmap NAME START COUNT
-[in PROC] mprotect NAME START COUNT r|rw|none
-[in PROC] madvise NAME START COUNT dontneed|remove
-[in PROC] fork CHILD
-exit PROC
-mount M [size=N] [min_size=K]
-umount M
-file F [on M]
-memfd F
-close F
-unlink F
-truncate F PAGES
-fallocate F START COUNT
-punch F START COUNT
-shmget S PAGES [noreserve]
-[in PROC] shmat S NAME
-shmrm S"""
+
+@dataclass(frozen=True)
+class Syntax:
+    """One operation of the language: how it is written and what it does."""
+
+    op: str
+    #: the words after the operation's name, as ``--help`` shows them
+    args: str
+    #: how many words may follow the operation's name
+    least: int
+    most: int
+    #: whether ``in PROC`` may say which process does it (else it is global)
+    in_proc: bool
+    #: the system call or setting it stands for
+    means: str
+
+    @property
+    def usage(self) -> str:
+        return f"{self.op} {self.args}"
+
+
+#: The grammar, in the order ``--help`` lists it.
+OPERATIONS: dict[str, Syntax] = {s.op: s for s in (
+    Syntax("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)"),
+    Syntax("mmap", "NAME PAGES private|shared [noreserve] [file F [offset K]]", 3, 8, True,
+           "mmap PAGES huge pages (+ MAP_NORESERVE), anonymous or of file F from its page K"),
+    Syntax("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)"),
+    Syntax("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)"),
+    Syntax("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none"),
+    Syntax("madvise", "NAME START COUNT dontneed|remove", 4, 4, True, "madvise(MADV_DONTNEED or MADV_REMOVE) them"),
+    Syntax("fork", "CHILD", 1, 1, True, "fork a child process named CHILD"),
+    Syntax("exit", "PROC", 1, 1, False, "process PROC exits"),
+    # v2: files, mounts, System V segments, memfd (done by the trace itself, except shmat)
+    Syntax("mount", "M [size=N] [min_size=K]", 1, 3, False, "mount hugetlbfs M (size=, min_size= in pages)"),
+    Syntax("umount", "M", 1, 1, False, "umount M"),
+    Syntax("file", "F [on M]", 1, 3, False, "create file F (on M, else a mount of the trace's own) and hold it open"),
+    Syntax("memfd", "F", 1, 1, False, "memfd_create(F, MFD_HUGETLB), held open"),
+    Syntax("close", "F", 1, 1, False, "drop the trace's hold on F"),
+    Syntax("unlink", "F", 1, 1, False, "remove F's name"),
+    Syntax("truncate", "F PAGES", 2, 2, False, "ftruncate F to PAGES pages"),
+    Syntax("fallocate", "F START COUNT", 3, 3, False, "fallocate pages [START, START + COUNT) of F"),
+    Syntax("punch", "F START COUNT", 3, 3, False, "punch a hole over pages [START, START + COUNT) of F"),
+    Syntax("shmget", "S PAGES [noreserve]", 2, 3, False, "shmget a SHM_HUGETLB segment S (+ SHM_NORESERVE)"),
+    Syntax("shmat", "S NAME", 2, 2, True, "shmat segment S as mapping NAME"),
+    Syntax("shmrm", "S", 1, 1, False, "shmctl(S, IPC_RMID)"),
+)}
+
+#: every operation's usage, one a line
+GRAMMAR = "\n".join(("[in PROC] " if s.in_proc else "") + s.usage for s in OPERATIONS.values())
+
+
+def grammar_help() -> str:
+    """The grammar with what each operation means, for ``hugelab replay --help``."""
+    usages = GRAMMAR.splitlines()
+    width = max(map(len, usages))
+    rows = [f"  {usage.ljust(width)}  {s.means}" for usage, s in zip(usages, OPERATIONS.values())]
+    return ("a trace is one operation a line ('#' starts a comment); PROC defaults to main;\n"
+            "START COUNT means the pages [START, START + COUNT), counted from the mapping's start:\n"
+            + "\n".join(rows))
 
 MAIN = "main"
 PROTECTIONS = ("r", "rw", "none")
@@ -321,21 +366,23 @@ class _Checker:
 
 def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
     proc = MAIN
-    if words[0] == "in":
+    in_proc = words[0] == "in"
+    if in_proc:
         if len(words) < 3:
             raise TraceError(line, "'in PROC' must be followed by an operation")
         proc = _name(words[1], "process", line)
         words = words[2:]
-        if words[0] in ("pool", "exit") or words[0] in _TRACE_OPS:
-            raise TraceError(line, f"'{words[0]}' does not take 'in PROC'")
     op, args = words[0], words[1:]
-
-    def arity(low: int, high: int, usage: str) -> None:
-        if not low <= len(args) <= high:
-            raise TraceError(line, f"wrong number of words for {op}: expected '{usage}'")
+    syntax = OPERATIONS.get(op)
+    if syntax is None:
+        *most, last = OPERATIONS
+        raise TraceError(line, f"unknown operation {op!r} (expected {', '.join(most)} or {last})")
+    if in_proc and not syntax.in_proc:
+        raise TraceError(line, f"'{op}' does not take 'in PROC'")
+    if not syntax.least <= len(args) <= syntax.most:
+        raise TraceError(line, f"wrong number of words for {op}: expected '{syntax.usage}'")
 
     if op == "pool":
-        arity(1, 3, "pool N [overcommit M]")
         pages = _number(args[0], "pool size", line)
         overcommit = 0
         if len(args) > 1:
@@ -344,8 +391,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             overcommit = _number(args[2], "overcommit", line)
         return Pool(line, text, pages, overcommit)
     if op == "mmap":
-        usage = "mmap NAME PAGES private|shared [noreserve] [file F [offset K]]"
-        arity(3, 8, usage)
         name = _name(args[0], "mapping", line)
         check.process(proc, line)
         if name in check.mappings:
@@ -359,7 +404,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         file, offset = None, 0
         if rest:
             if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
-                raise TraceError(line, f"expected '{usage}'")
+                raise TraceError(line, f"expected '{syntax.usage}'")
             file = rest[1]
             check.file(file, line)
             if len(rest) == 4:
@@ -368,7 +413,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.processes[proc].add(name)
         return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
-        arity(2, 3, "touch NAME PAGE [read]")
         name = args[0]
         page = _number(args[1], "PAGE", line)
         if len(args) == 3 and args[2] != "read":
@@ -376,13 +420,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.range(proc, name, page, 1, line)
         return Touch(line, text, proc, name, page, len(args) == 2)
     if op in ("munmap", "mprotect", "madvise"):
-        usage = {
-            "munmap": "munmap NAME START COUNT",
-            "mprotect": "mprotect NAME START COUNT r|rw|none",
-            "madvise": "madvise NAME START COUNT dontneed|remove",
-        }[op]
-        want = 3 if op == "munmap" else 4
-        arity(want, want, usage)
         name = args[0]
         start = _number(args[1], "START", line)
         count = _number(args[2], "COUNT", line)
@@ -397,7 +434,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {args[3]!r}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
-        arity(1, 1, "fork CHILD")
         known = check.process(proc, line)
         child = _name(args[0], "process", line)
         if child in check.processes:
@@ -405,50 +441,16 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.processes[child] = set(known)
         return Fork(line, text, proc, child)
     if op == "exit":
-        arity(1, 1, "exit PROC")
         check.process(args[0], line)
         return Exit(line, text, args[0])
     if op == "shmat":
-        arity(2, 2, "shmat S NAME")
         check.process(proc, line)
         pages = check.segment(args[0], line)
         name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
         check.mappings[name] = pages
         check.processes[proc].add(name)
         return Shmat(line, text, proc, args[0], name)
-    if op in _TRACE_OPS:
-        usage = _TRACE_OPS[op]
-        arity(*_arity(usage), usage)
-        return _parse_trace_op(op, args, line, text, check)
-    raise TraceError(line, f"unknown operation {op!r} (expected pool, mmap, touch, munmap, mprotect, "
-                           f"madvise, fork, exit, shmat or {', '.join(_TRACE_OPS)})")
-
-
-#: v2 operations done by the trace itself (no 'in PROC'), with their usage
-_TRACE_OPS = {
-    "mount": "mount M [size=N] [min_size=K]",
-    "umount": "umount M",
-    "file": "file F [on M]",
-    "memfd": "memfd F",
-    "close": "close F",
-    "unlink": "unlink F",
-    "truncate": "truncate F PAGES",
-    "fallocate": "fallocate F START COUNT",
-    "punch": "punch F START COUNT",
-    "shmget": "shmget S PAGES [noreserve]",
-    "shmrm": "shmrm S",
-}
-
-
-def _arity(usage: str) -> tuple[int, int]:
-    """(fewest, most) words after the operation, read from its usage line."""
-    required = depth = 0
-    words = usage.split()[1:]
-    for word in words:
-        depth += word.count("[")
-        required += depth == 0
-        depth -= word.count("]")
-    return required, len(words)
+    return _parse_trace_op(op, args, line, text, check)
 
 
 def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Checker) -> Operation:

@@ -14,7 +14,7 @@ def pool(n: int) -> HState:
 
 def cached(hs: HState, inode: HugetlbFile, idx: int) -> None:
     """A shared fault at ``idx`` that uses the entry's reservation."""
-    assert hs.dequeue_free_page()
+    assert hs.dequeue_huge_page(has_reserve=True)
     hs.resv_huge_pages -= 1
     inode.page_cache[idx] = Page(anon=False, in_page_cache=True)
 

@@ -6,7 +6,7 @@ answers one request a line, in order:
 
 * ``{"trace": TEXT}``  -> ``{"steps": [record, ...]}``: the trace replayed
   by :func:`hugelab.kernel.replay_on`, the same code as on the host, each
-  record as trace-format v1 prints it; or ``{"error": "one line"}``;
+  record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``;
 * ``{"run": [ARGV...], "timeout": S}`` -> ``{"rc": N, "out": TEXT}``: a
   program of the initramfs (a C reproducer), run with the pool idle before;
 * ``{"quit": true}`` -> the agent returns and ``/init`` powers off.
