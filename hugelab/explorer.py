@@ -455,17 +455,7 @@ class Explorer:
         """The actor (or ``proc``) exits: every mapping it has is torn down."""
         return self.do(f"exit {proc or self.actor}")
 
-    def exit_child(self) -> str:
-        alive = [c for c in self.children if c not in self.sides[0].gone or c not in self.sides[1].gone]
-        if not alive:
-            raise Refused("no child process to exit: fork one first")
-        return self.exit(alive[-1])
-
     # -- what to show ----------------------------------------------------------------
-    @property
-    def children(self) -> list[str]:
-        return [p for p in self.builder.process_names if p != MAIN]
-
     @property
     def processes(self) -> list[tuple[str, str]]:
         """(name, how it is) for every process so far: "", or why it is gone on each side."""
@@ -481,10 +471,6 @@ class Explorer:
 
     def mmap_op(self, name: str) -> Mmap:
         return self._mmaps()[name]
-
-    @property
-    def mapping_name(self) -> str | None:
-        return self.selected
 
     @property
     def mapping_pages(self) -> int:
