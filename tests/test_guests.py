@@ -170,3 +170,47 @@ def test_an_unknown_kernel_says_so_in_one_line_and_exits_3():
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 3
     assert done.stderr.count("\n") == 1 and "no kernel image at /no/such/vmlinuz" in done.stderr
+
+
+# -- trace v2: files, mounts (min_size included: guests are thrown away), segments, memfd
+V2_TRACES = int(os.environ.get("HUGELAB_GUEST_V2_TRACES", "40"))
+
+
+def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
+    from hugelab import scenarios
+    from hugelab.trace import is_v2
+
+    from golden import FILE_TABLES
+    texts = [scenarios.load(n) for n in scenarios.names()] + [t for t, _ in FILE_TABLES.values()]
+    texts = [t for t in texts if any(is_v2(op) for op in parse_trace(t))]
+    for series, guest in guests.items():
+        for text in texts:
+            assert guest.replay(parse_trace(text)) == replay(text, f"linux-{series}"), f"{series}:\n{text}"
+
+
+@pytest.mark.parametrize("series", SERIES)
+def test_the_6_18_min_size_leak_tears_down_bare_on_6_1_and_6_12(guests, series):
+    from hugelab import scenarios
+    steps = guests[series].replay(parse_trace(scenarios.load("min-size-leak-6.18")))
+    failed = next(s for s in steps if s.error == "ENOSPC")
+    assert failed.mounts == {"q1": (6, 2)}  # 6.18.44: 1
+    assert str(steps[-1].counters) == "0/0/0/0"  # 6.18.44: 2/2/2/2
+
+
+def test_random_v2_traces_match_each_kernels_policy_step_for_step(guests):
+    from hugelab.generate import random_v2_trace
+
+    def run(series):
+        guest, policy, steps = guests[series], f"linux-{series}", 0
+        for seed in range(V2_TRACES):
+            text = random_v2_trace(random.Random(seed), LENGTH, min_size=True)
+            real, model = guest.replay(parse_trace(text)), replay(text, policy)
+            assert real == model, f"{guest.release} differs from {policy} on random v2 trace seed {seed}:\n{text}"
+            steps += len(real)
+        return series, steps
+
+    with ThreadPoolExecutor(len(guests)) as pool:
+        results = list(pool.map(run, guests))
+    for series, steps in results:
+        SUMMARY.append(f"guest Linux {guests[series].release}: {V2_TRACES} random v2 traces (files, mounts with "
+                       f"min_size, segments), {steps} steps, all match linux-{series}")

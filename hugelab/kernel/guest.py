@@ -177,7 +177,9 @@ class Guest:
         answer = self._receive(TRACE_TIMEOUT, "replay")
         if "error" in answer:
             raise KernelReplayError(f"in the {self.release} guest: {answer['error']}")
-        return [Step(r["line"], r["op"], r["error"], Counters(**r["counters"])) for r in answer["steps"]]
+        return [Step(r["line"], r["op"], r["error"], Counters(**r["counters"]), (),
+                     {m: (v["size"], v["free"]) for m, v in r["mounts"].items()} if "mounts" in r else None)
+                for r in answer["steps"]]
 
     def run(self, argv: list[str], timeout: float = 120) -> tuple[int, str]:
         """Run a program of the initramfs (see ``extra``) with the pool idle; its status and output."""

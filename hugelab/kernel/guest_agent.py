@@ -41,6 +41,7 @@ def preload() -> None:
     import signal  # noqa: F401
 
     import hugelab.kernel
+    import hugelab.kernel.fsworker
     import hugelab.kernel.machine
     import hugelab.kernel.worker
     import hugelab.replay
@@ -48,13 +49,13 @@ def preload() -> None:
 
 
 def _answer(port, request: dict, session) -> dict:
-    from hugelab.kernel import KernelReplayError, replay_on
+    from hugelab.kernel import KernelReplayError, KernelUnavailable, replay_on
     from hugelab.trace import TraceError, parse_trace
 
     if "trace" in request:
-        try:
-            steps = replay_on(session, parse_trace(request["trace"]))
-        except (TraceError, KernelReplayError) as e:
+        try:  # a guest is thrown away after its run: min_size traces are welcome here
+            steps = replay_on(session, parse_trace(request["trace"]), throwaway=True)
+        except (TraceError, KernelReplayError, KernelUnavailable) as e:
             return {"error": str(e)}
         return {"steps": [s.as_dict() for s in steps]}
     if "run" in request:
