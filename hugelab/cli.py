@@ -15,7 +15,7 @@ from . import __version__, scenarios
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
-from .trace import GRAMMAR, Trace, TraceError
+from .trace import Trace, TraceError, grammar_help
 
 
 class UsageError(Exception):
@@ -86,7 +86,7 @@ def _cmd_scenarios(args) -> int:
 def _cmd_verify(args) -> int:
     from .verify import verify
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  kernel=args.kernel)
+                  kernel=args.kernel, files=args.files)
 
 
 def _cmd_hunt(args) -> int:
@@ -97,7 +97,7 @@ def _cmd_hunt(args) -> int:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
         return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
     from .hunt import hunt
-    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
+    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
 
 def _cmd_kernels(args) -> int:
@@ -143,14 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
     p = sub.add_parser("replay", help="replay a trace and show the counters after each step",
-                       epilog="a trace is one operation a line:\n" + GRAMMAR,
+                       epilog=grammar_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
     p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
                    help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
                         "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
-    p.add_argument("--json", action="store_true", help="one JSON step record per line (trace-format v1)")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters")
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")
@@ -172,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "else modern; older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
+    p.add_argument("--files", action="store_true",
+                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
+                        "refused on this machine's kernel")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -181,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
+    p.add_argument("--files", action="store_true",
+                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import get_args
 
 from .hstate import Counters, signed
 from .invariants import violations
 from .model import Model
-from .policies import Close, get_policy
+from .policies import Close, PageState, get_policy
 from .replay import SIGNALS, Replayer, Step
-from .trace import MAIN, Exit, Mmap, Operation, Pool, TraceBuilder, TraceError, parse_trace
+from .reservation import vma_resv_map
+from .trace import MAIN, Exit, Mmap, Operation, TraceBuilder, TraceError, parse_trace
 
-#: what a page cell shows, in the order of the chart's colours
-PAGE_STATES = ("reserved", "faulted", "unreserved", "unmapped")
+#: what a page cell shows, in the order of the chart's colours: what a
+#: policy answers for an offset of a VMA, and "unmapped" where there is none
+PAGE_STATES: tuple[str, ...] = (*get_args(PageState), "unmapped")
 #: the largest mapping drawn one cell per page; a larger one is summed up per VMA piece
 PAGES_DRAWN = 512
 #: at most this many resv_map regions and VMA pieces are drawn for one mapping
@@ -115,35 +118,6 @@ def _kind(shared: bool, noreserve: bool) -> str:
     return ("shared" if shared else "private") + (" noreserve" if noreserve else "")
 
 
-def _page_state(model: Model, vma, idx: int) -> str:
-    """What offset ``idx`` of ``vma`` is now, as the explorer colours it."""
-    if idx in vma.ptes or (vma.shared and idx in vma.file.page_cache):
-        return "faulted"
-    if vma.shared:
-        reserved = not vma.noreserve and vma.file.resv_map.region_count(idx, idx + 1)
-        return "reserved" if reserved else "unreserved"
-    return "reserved" if model.policy.reserved_offset(vma, idx) else "unreserved"
-
-
-def _piece_summary(model: Model, vma) -> tuple[int, int]:
-    """(faulted, reserved) pages of one VMA piece, without visiting every offset.
-
-    Costs what the piece holds (its pages present, its map's regions), not
-    its length: this is what keeps a 99,999,999-page mapping cheap to show.
-    """
-    if vma.shared:
-        cache = vma.file.page_cache
-        present = {i for i in cache if vma.start <= i < vma.end} | set(vma.ptes)
-        if vma.noreserve:
-            return len(present), 0
-        resv = vma.file.resv_map
-        reserved = resv.region_count(vma.start, vma.end) - sum(1 for i in present if resv.region_count(i, i + 1))
-        return len(present), reserved
-    policy = model.policy
-    unused = policy.unused_reservation(vma)
-    return len(vma.ptes), unused - sum(1 for i in vma.ptes if policy.reserved_offset(vma, i))
-
-
 def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
                  closes: tuple[Close, ...] = ()) -> MappingView:
     """The view of mapping ``op.name`` in process ``proc`` of ``model``.
@@ -171,9 +145,9 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
             if vma.shared:
                 present.update(i for i in vma.file.page_cache if vma.start <= i < vma.end)
             for idx in range(vma.start, vma.end):
-                states[idx] = "faulted" if idx in present else _page_state(model, vma, idx)
+                states[idx] = "faulted" if idx in present else policy.page_state(vma, idx)
         else:
-            f, r = _piece_summary(model, vma)
+            f, r = policy.page_counts(vma)
             faulted += f
             reserved += r
     if drawn:
@@ -185,11 +159,9 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     file = model.files.get(name)
     if op.shared and file is not None and file.vmas:
         regions = file.resv_map.regions()
-    else:
-        for vma in pieces:
-            if vma.owner and hasattr(vma.private_data, "regions"):
-                regions = vma.private_data.regions()
-                break
+    else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
+        resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
+        regions = resv.regions() if resv is not None else []
     closed = tuple((c.start, c.end, f"closed: credited {c.credit}") for c in closes
                    if c.mapping == name and c.proc == proc)
     return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
@@ -261,12 +233,15 @@ class _Side:
             self.failed[op.name] = f"mmap failed: {step.error}"
         elif isinstance(op, Exit) and step.error is None:
             self.gone.setdefault(op.proc, f"exited at line {op.line}")
-        elif step.error in SIGNALS and not isinstance(op, Pool):
-            self.gone[op.proc] = f"killed by {step.error} at line {op.line}"
+        elif step.error in SIGNALS:
+            proc = getattr(op, "proc", None)  # (only a process's own operation can kill it)
+            if proc is not None:
+                self.gone[proc] = f"killed by {step.error} at line {op.line}"
 
     def why_skipped(self, op: Operation) -> str:
-        if not isinstance(op, Pool) and op.proc in self.gone:
-            return f"process {op.proc} is gone ({self.gone[op.proc]})"
+        proc = getattr(op, "proc", None)
+        if proc is not None and proc in self.gone:
+            return f"process {proc} is gone ({self.gone[proc]})"
         name = getattr(op, "name", None)
         if name in self.failed:
             return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"
@@ -480,17 +455,7 @@ class Explorer:
         """The actor (or ``proc``) exits: every mapping it has is torn down."""
         return self.do(f"exit {proc or self.actor}")
 
-    def exit_child(self) -> str:
-        alive = [c for c in self.children if c not in self.sides[0].gone or c not in self.sides[1].gone]
-        if not alive:
-            raise Refused("no child process to exit: fork one first")
-        return self.exit(alive[-1])
-
     # -- what to show ----------------------------------------------------------------
-    @property
-    def children(self) -> list[str]:
-        return [p for p in self.builder.process_names if p != MAIN]
-
     @property
     def processes(self) -> list[tuple[str, str]]:
         """(name, how it is) for every process so far: "", or why it is gone on each side."""
@@ -506,10 +471,6 @@ class Explorer:
 
     def mmap_op(self, name: str) -> Mmap:
         return self._mmaps()[name]
-
-    @property
-    def mapping_name(self) -> str | None:
-        return self.selected
 
     @property
     def mapping_pages(self) -> int:

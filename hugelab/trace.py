@@ -1,10 +1,17 @@
-"""The hugelab trace language, v1: parsing and checking.
+"""The hugelab trace language, v1 and v2 (files, mounts, segments, memfd): its grammar, parsing and checking.
 
-A trace is plain text, one operation a line (see ``docs/trace-format.md`` in
-the shared reference; the grammar is repeated in :data:`GRAMMAR`). The
-parser checks the whole text before anything is replayed, so a bad trace
-changes nothing: it raises :class:`TraceError` naming the line and the
-problem.
+A trace is plain text, one operation a line; ``#`` starts a comment, blank
+lines are ignored. Mappings and processes have names (a letter or ``_``,
+then letters, digits, ``_ - .``), unique within a trace; ``main`` exists
+from the start and every other process comes from a ``fork``. Pages are
+counted in huge pages from the start of a mapping: ``START COUNT`` means the
+half-open range ``[START, START + COUNT)``.
+
+:data:`OPERATIONS` states the grammar once, one row per operation; the
+parser's messages and ``hugelab replay --help`` (:data:`GRAMMAR`) are made
+from it. The parser checks the whole text before anything is replayed, so a
+bad trace changes nothing: it raises :class:`TraceError` naming the line and
+the problem.
 
 What only shows while replaying (an mmap that failed, a process that was
 killed or has exited) is not a text error: the replay skips such lines.
@@ -16,15 +23,65 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-GRAMMAR = """\
-pool N [overcommit M]
-[in PROC] mmap NAME PAGES private|shared [noreserve]
-[in PROC] touch NAME PAGE [read]
-[in PROC] munmap NAME START COUNT
-[in PROC] mprotect NAME START COUNT r|rw|none
-[in PROC] madvise NAME START COUNT dontneed
-[in PROC] fork CHILD
-exit PROC"""
+
+@dataclass(frozen=True)
+class Syntax:
+    """One operation of the language: how it is written and what it does."""
+
+    op: str
+    #: the words after the operation's name, as ``--help`` shows them
+    args: str
+    #: how many words may follow the operation's name
+    least: int
+    most: int
+    #: whether ``in PROC`` may say which process does it (else it is global)
+    in_proc: bool
+    #: the system call or setting it stands for
+    means: str
+
+    @property
+    def usage(self) -> str:
+        return f"{self.op} {self.args}"
+
+
+#: The grammar, in the order ``--help`` lists it.
+OPERATIONS: dict[str, Syntax] = {s.op: s for s in (
+    Syntax("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)"),
+    Syntax("mmap", "NAME PAGES private|shared [noreserve] [file F [offset K]]", 3, 8, True,
+           "mmap PAGES huge pages (+ MAP_NORESERVE), anonymous or of file F from its page K"),
+    Syntax("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)"),
+    Syntax("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)"),
+    Syntax("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none"),
+    Syntax("madvise", "NAME START COUNT dontneed|remove", 4, 4, True, "madvise(MADV_DONTNEED or MADV_REMOVE) them"),
+    Syntax("fork", "CHILD", 1, 1, True, "fork a child process named CHILD"),
+    Syntax("exit", "PROC", 1, 1, False, "process PROC exits"),
+    # v2: files, mounts, System V segments, memfd (done by the trace itself, except shmat)
+    Syntax("mount", "M [size=N] [min_size=K]", 1, 3, False, "mount hugetlbfs M (size=, min_size= in pages)"),
+    Syntax("umount", "M", 1, 1, False, "umount M"),
+    Syntax("file", "F [on M]", 1, 3, False, "create file F (on M, else a mount of the trace's own) and hold it open"),
+    Syntax("memfd", "F", 1, 1, False, "memfd_create(F, MFD_HUGETLB), held open"),
+    Syntax("close", "F", 1, 1, False, "drop the trace's hold on F"),
+    Syntax("unlink", "F", 1, 1, False, "remove F's name"),
+    Syntax("truncate", "F PAGES", 2, 2, False, "ftruncate F to PAGES pages"),
+    Syntax("fallocate", "F START COUNT", 3, 3, False, "fallocate pages [START, START + COUNT) of F"),
+    Syntax("punch", "F START COUNT", 3, 3, False, "punch a hole over pages [START, START + COUNT) of F"),
+    Syntax("shmget", "S PAGES [noreserve]", 2, 3, False, "shmget a SHM_HUGETLB segment S (+ SHM_NORESERVE)"),
+    Syntax("shmat", "S NAME", 2, 2, True, "shmat segment S as mapping NAME"),
+    Syntax("shmrm", "S", 1, 1, False, "shmctl(S, IPC_RMID)"),
+)}
+
+#: every operation's usage, one a line
+GRAMMAR = "\n".join(("[in PROC] " if s.in_proc else "") + s.usage for s in OPERATIONS.values())
+
+
+def grammar_help() -> str:
+    """The grammar with what each operation means, for ``hugelab replay --help``."""
+    usages = GRAMMAR.splitlines()
+    width = max(map(len, usages))
+    rows = [f"  {usage.ljust(width)}  {s.means}" for usage, s in zip(usages, OPERATIONS.values())]
+    return ("a trace is one operation a line ('#' starts a comment); PROC defaults to main;\n"
+            "START COUNT means the pages [START, START + COUNT), counted from the mapping's start:\n"
+            + "\n".join(rows))
 
 MAIN = "main"
 PROTECTIONS = ("r", "rw", "none")
@@ -60,6 +117,10 @@ class Mmap(Op):
     pages: int
     shared: bool
     noreserve: bool
+    #: v2: the file mapped (None: an anonymous MAP_HUGETLB mapping)
+    file: str | None = None
+    #: v2: the file offset of the mapping's first page
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,7 +168,89 @@ class Exit(Op):
     proc: str
 
 
-Operation = Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit
+# -- v2: files, mounts, System V segments, memfd ------------------------------
+@dataclass(frozen=True)
+class Mount(Op):
+    mount: str
+    size: int | None
+    min_size: int | None
+
+
+@dataclass(frozen=True)
+class Umount(Op):
+    mount: str
+
+
+@dataclass(frozen=True)
+class FileOp(Op):
+    """``file F [on M]``: create F and hold it open (mount None: the trace's own mount)."""
+
+    file: str
+    mount: str | None
+
+
+@dataclass(frozen=True)
+class Memfd(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class CloseFile(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Unlink(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Truncate(Op):
+    file: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class Fallocate(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Punch(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Shmget(Op):
+    segment: str
+    pages: int
+    noreserve: bool
+
+
+@dataclass(frozen=True)
+class Shmat(Op):
+    proc: str
+    segment: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Shmrm(Op):
+    segment: str
+
+
+Operation = (Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit | Mount | Umount | FileOp | Memfd
+             | CloseFile | Unlink | Truncate | Fallocate | Punch | Shmget | Shmat | Shmrm)
+
+
+def is_v2(op: Operation) -> bool:
+    """Does ``op`` use trace v2 (files, mounts, segments, memfd, MADV_REMOVE)?"""
+    return not isinstance(op, Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit) or \
+        (isinstance(op, Mmap) and op.file is not None) or (isinstance(op, Madvise) and op.advice == "remove")
 
 
 @dataclass(frozen=True)
@@ -116,6 +259,8 @@ class Trace:
 
     ops: tuple[Operation, ...]
     text: str
+    #: v2: the trace makes a mount with size= (its step records then carry statfs)
+    sized_mounts: bool = False
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -141,12 +286,62 @@ def _name(word: str, what: str, line: int) -> str:
     raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
 
 
+@dataclass
+class _FileText:
+    """What the text knows of a file: its mount, and whether it can still be named."""
+
+    mount: str | None
+    memfd: bool
+    unlinked: bool = False
+    closed: bool = False
+
+
 class _Checker:
     """Tracks what the text has created so far, process by process."""
 
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
         self.mappings: dict[str, int] = {}  # name -> pages
+        self.mounts: dict[str, bool] = {}  # name -> still mounted (as far as the text goes)
+        self.files: dict[str, _FileText] = {}
+        self.segments: dict[str, int] = {}  # name -> pages
+
+    def copy(self) -> _Checker:
+        trial = _Checker()
+        trial.processes = {p: set(names) for p, names in self.processes.items()}
+        trial.mappings = dict(self.mappings)
+        trial.mounts = dict(self.mounts)
+        trial.files = {f: _FileText(**vars(info)) for f, info in self.files.items()}
+        trial.segments = dict(self.segments)
+        return trial
+
+    def file(self, name: str, line: int) -> _FileText:
+        """A file the line may name: created, not gone with its mount, still nameable."""
+        info = self.files.get(name)
+        if info is None:
+            raise TraceError(line, f"no file {name!r} (create it with 'file {name}' or 'memfd {name}')")
+        if info.mount is not None and not self.mounts[info.mount]:
+            raise TraceError(line, f"file {name!r} went with its mount {info.mount!r} (umount)")
+        if info.closed and (info.memfd or info.unlinked):
+            gone = "closed" if info.memfd else "unlinked and closed"
+            raise TraceError(line, f"file {name!r} was {gone}: it can no longer be named")
+        return info
+
+    def mount(self, name: str, line: int) -> None:
+        if name not in self.mounts:
+            raise TraceError(line, f"no mount {name!r} (create it with 'mount {name}')")
+        if not self.mounts[name]:
+            raise TraceError(line, f"mount {name!r} was unmounted")
+
+    def segment(self, name: str, line: int) -> int:
+        if name not in self.segments:
+            raise TraceError(line, f"no segment {name!r} (create it with 'shmget {name} PAGES')")
+        return self.segments[name]
+
+    def new(self, space: dict, name: str, what: str, line: int) -> str:
+        if name in space:
+            raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
+        return name
 
     def process(self, proc: str, line: int) -> set[str]:
         if proc not in self.processes:
@@ -171,21 +366,23 @@ class _Checker:
 
 def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
     proc = MAIN
-    if words[0] == "in":
+    in_proc = words[0] == "in"
+    if in_proc:
         if len(words) < 3:
             raise TraceError(line, "'in PROC' must be followed by an operation")
         proc = _name(words[1], "process", line)
         words = words[2:]
-        if words[0] in ("pool", "exit"):
-            raise TraceError(line, f"'{words[0]}' does not take 'in PROC'")
     op, args = words[0], words[1:]
-
-    def arity(low: int, high: int, usage: str) -> None:
-        if not low <= len(args) <= high:
-            raise TraceError(line, f"wrong number of words for {op}: expected '{usage}'")
+    syntax = OPERATIONS.get(op)
+    if syntax is None:
+        *most, last = OPERATIONS
+        raise TraceError(line, f"unknown operation {op!r} (expected {', '.join(most)} or {last})")
+    if in_proc and not syntax.in_proc:
+        raise TraceError(line, f"'{op}' does not take 'in PROC'")
+    if not syntax.least <= len(args) <= syntax.most:
+        raise TraceError(line, f"wrong number of words for {op}: expected '{syntax.usage}'")
 
     if op == "pool":
-        arity(1, 3, "pool N [overcommit M]")
         pages = _number(args[0], "pool size", line)
         overcommit = 0
         if len(args) > 1:
@@ -194,7 +391,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             overcommit = _number(args[2], "overcommit", line)
         return Pool(line, text, pages, overcommit)
     if op == "mmap":
-        arity(3, 4, "mmap NAME PAGES private|shared [noreserve]")
         name = _name(args[0], "mapping", line)
         check.process(proc, line)
         if name in check.mappings:
@@ -202,13 +398,21 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         pages = _number(args[1], "PAGES", line)
         if args[2] not in ("private", "shared"):
             raise TraceError(line, f"expected 'private' or 'shared', not {args[2]!r}")
-        if len(args) == 4 and args[3] != "noreserve":
-            raise TraceError(line, f"expected 'noreserve' or nothing after {args[2]!r}, not {args[3]!r}")
+        rest = args[3:]
+        noreserve = bool(rest) and rest[0] == "noreserve"
+        rest = rest[1:] if noreserve else rest
+        file, offset = None, 0
+        if rest:
+            if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
+                raise TraceError(line, f"expected '{syntax.usage}'")
+            file = rest[1]
+            check.file(file, line)
+            if len(rest) == 4:
+                offset = _number(rest[3], "offset", line)
         check.mappings[name] = pages
         check.processes[proc].add(name)
-        return Mmap(line, text, proc, name, pages, args[2] == "shared", len(args) == 4)
+        return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
-        arity(2, 3, "touch NAME PAGE [read]")
         name = args[0]
         page = _number(args[1], "PAGE", line)
         if len(args) == 3 and args[2] != "read":
@@ -216,13 +420,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.range(proc, name, page, 1, line)
         return Touch(line, text, proc, name, page, len(args) == 2)
     if op in ("munmap", "mprotect", "madvise"):
-        usage = {
-            "munmap": "munmap NAME START COUNT",
-            "mprotect": "mprotect NAME START COUNT r|rw|none",
-            "madvise": "madvise NAME START COUNT dontneed",
-        }[op]
-        want = 3 if op == "munmap" else 4
-        arity(want, want, usage)
         name = args[0]
         start = _number(args[1], "START", line)
         count = _number(args[2], "COUNT", line)
@@ -233,11 +430,10 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             if args[3] not in PROTECTIONS:
                 raise TraceError(line, f"protection must be r, rw or none, not {args[3]!r}")
             return Mprotect(line, text, proc, name, start, count, args[3])
-        if args[3] != "dontneed":
-            raise TraceError(line, f"the only advice is 'dontneed', not {args[3]!r}")
+        if args[3] not in ("dontneed", "remove"):
+            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {args[3]!r}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
-        arity(1, 1, "fork CHILD")
         known = check.process(proc, line)
         child = _name(args[0], "process", line)
         if child in check.processes:
@@ -245,11 +441,70 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.processes[child] = set(known)
         return Fork(line, text, proc, child)
     if op == "exit":
-        arity(1, 1, "exit PROC")
         check.process(args[0], line)
         return Exit(line, text, args[0])
-    raise TraceError(line, f"unknown operation {op!r} (expected pool, mmap, touch, munmap, mprotect, "
-                           "madvise, fork or exit)")
+    if op == "shmat":
+        check.process(proc, line)
+        pages = check.segment(args[0], line)
+        name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
+        check.mappings[name] = pages
+        check.processes[proc].add(name)
+        return Shmat(line, text, proc, args[0], name)
+    return _parse_trace_op(op, args, line, text, check)
+
+
+def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Checker) -> Operation:
+    if op == "mount":
+        name = check.new(check.mounts, _name(args[0], "mount", line), "mount", line)
+        options: dict[str, int] = {}
+        for word in args[1:]:
+            key, _, value = word.partition("=")
+            if key not in ("size", "min_size") or not value:
+                raise TraceError(line, f"a mount option is size=N or min_size=K, not {word!r}")
+            if key in options:
+                raise TraceError(line, f"{key}= given twice")
+            options[key] = _number(value, key, line)
+        check.mounts[name] = True
+        return Mount(line, text, name, options.get("size"), options.get("min_size"))
+    if op == "umount":
+        check.mount(args[0], line)
+        check.mounts[args[0]] = False
+        return Umount(line, text, args[0])
+    if op in ("file", "memfd"):
+        name = check.new(check.files, _name(args[0], "file", line), "file", line)
+        mount = None
+        if op == "file" and len(args) > 1:
+            if len(args) != 3 or args[1] != "on":
+                raise TraceError(line, "expected 'file F' or 'file F on M'")
+            mount = args[2]
+            check.mount(mount, line)
+        if op == "memfd" and len(args) > 1:
+            raise TraceError(line, "expected 'memfd F'")
+        check.files[name] = _FileText(mount, op == "memfd")
+        return Memfd(line, text, name) if op == "memfd" else FileOp(line, text, name, mount)
+    if op in ("shmget", "shmrm"):
+        if op == "shmrm":
+            check.segment(args[0], line)
+            return Shmrm(line, text, args[0])
+        name = check.new(check.segments, _name(args[0], "segment", line), "segment", line)
+        pages = _number(args[1], "PAGES", line)
+        if len(args) == 3 and args[2] != "noreserve":
+            raise TraceError(line, f"expected 'noreserve' or nothing after the size, not {args[2]!r}")
+        check.segments[name] = pages
+        return Shmget(line, text, name, pages, len(args) == 3)
+    info = check.file(args[0], line)
+    if op == "close":
+        info.closed = True
+        return CloseFile(line, text, args[0])
+    if op == "unlink":
+        if info.memfd:
+            raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
+        info.unlinked = True
+        return Unlink(line, text, args[0])
+    if op == "truncate":
+        return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
+    start, count = _number(args[1], "START", line), _number(args[2], "COUNT", line)
+    return (Fallocate if op == "fallocate" else Punch)(line, text, args[0], start, count)
 
 
 class TraceBuilder:
@@ -272,6 +527,10 @@ class TraceBuilder:
         """The mapping names ``proc`` knows after the lines so far (its own and inherited)."""
         return set(self._check.processes.get(proc, ()))
 
+    def segment_pages(self, segment: str) -> int:
+        """The size of segment ``segment`` (made by an earlier ``shmget`` line)."""
+        return self._check.segments[segment]
+
     @property
     def process_names(self) -> list[str]:
         """Every process the lines so far have created, ``main`` first."""
@@ -284,9 +543,7 @@ class TraceBuilder:
         if not words:
             self.lines = number
             return None
-        trial = _Checker()
-        trial.processes = {p: set(names) for p, names in self._check.processes.items()}
-        trial.mappings = dict(self._check.mappings)
+        trial = self._check.copy()
         op = _parse_line(words, number, " ".join(words), trial)
         self._check, self.lines = trial, number
         self.ops.append(op)
@@ -304,7 +561,8 @@ def parse_trace(text: str | Iterable[str]) -> Trace:
         if not words:
             continue
         ops.append(_parse_line(words, number, " ".join(words), check))
-    return Trace(tuple(ops), text)
+    return Trace(tuple(ops), text, bool(check.mounts) and any(isinstance(op, Mount) and op.size is not None
+                                                            for op in ops))
 
 
 def format_ops(ops: Iterable[Operation]) -> str:

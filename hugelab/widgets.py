@@ -110,7 +110,9 @@ def caption(view: MappingView, selected: bool) -> str:
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
         return text + f": too long to draw page by page; pages by state: {counts}"
-    return text + f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
+    if view.regions:  # a policy that keeps no map (a count, or nothing) draws no line to explain
+        text += f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
+    return text
 
 
 class PolicySide(w.VBox):
@@ -139,6 +141,15 @@ class PolicySide(w.VBox):
         return self.maps[0].chart
 
     def update(self, view: SideView, step: int) -> None:
+        self.update_charts(view)
+        self.update_text(view, step)
+
+    def update_charts(self, view: SideView) -> None:
+        for i, panel in enumerate(self.maps):
+            panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
+        self.counters.update(view)
+
+    def update_text(self, view: SideView, step: int) -> None:
         c = view.counters
         self.numbers.value = (f"<b>Total</b> {c.total} &nbsp; <b>Free</b> {c.free} &nbsp; "
                               f"<b>Rsvd</b> {html.escape(show(c.rsvd))} &nbsp; <b>Surp</b> {c.surp}")
@@ -154,12 +165,9 @@ class PolicySide(w.VBox):
             rows.append("<b class='hugelab-parted'>&#9873; the two sides part here: their counters differ "
                         "from this step on</b>")
         self.status.value = "<br>".join(rows)
-        for i, panel in enumerate(self.maps):
-            panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
         hidden = list(view.more[:20]) + ([f"and {len(view.more) - 20} more"] if len(view.more) > 20 else [])
         self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
                            "<i>mapping</i> to draw it)</small>" if hidden else "")
-        self.counters.update(view)
         items = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
         self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0'>{items}</ul>"
 
@@ -359,6 +367,13 @@ class SplitExplorer(w.VBox):
 
     def refresh(self) -> None:
         e = self.explorer
+        # the charts first, then the words, then the controls: the browser applies messages in
+        # order, so what the learner is watching changes first
+        views = [e.view(i) for i in range(len(self.sides))]
+        for side, view in zip(self.sides, views):
+            side.update_charts(view)
+        for side, view in zip(self.sides, views):
+            side.update_text(view, e.cursor)
         self._updating = True
         try:
             n = len(e.history)
@@ -384,8 +399,6 @@ class SplitExplorer(w.VBox):
             self.trace.value = e.trace_text()
         finally:
             self._updating = False
-        for i, side in enumerate(self.sides):
-            side.update(e.view(i), e.cursor)
 
     def _fit_sliders(self, pages: int) -> None:
         """Page and range sliders span the selected mapping: [0, pages)."""
