@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 import inspect
 import io
+import json
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -18,7 +20,8 @@ from typing import Any
 
 from .hunt import hunt
 from .replay import as_trace, replay
-from .scenarios import load
+from .hstate import show
+from .scenarios import describe, load
 from .tables import compare_table, differ_line, table
 
 
@@ -84,10 +87,43 @@ def show_source(obj: Callable[..., Any] | type) -> None:
     print(textwrap.dedent(inspect.getsource(obj)).rstrip())
 
 
+def course(folder: str = ".") -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
+    """The notebooks in ``folder``: the numbered path as (number, file stem, title), in order, and the
+    notebooks beside it as (stem, title). A notebook's number is its title's ("# 3. ..."), 0 for 00;
+    the glossary is neither."""
+    path, beside = [], []
+    for notebook in sorted(Path(folder).glob("*.ipynb")):
+        cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        heading = next((("".join(c["source"]).strip().splitlines() or [""])[0] for c in cells
+                        if c["cell_type"] == "markdown"), "").lstrip("# ").strip()
+        number = re.match(r"(\d+)\. ", heading)
+        if notebook.stem.startswith("00-"):
+            path.append((0, notebook.stem, heading))
+        elif number:
+            path.append((int(number.group(1)), notebook.stem, heading[number.end():]))
+        elif notebook.stem != "glossary":
+            beside.append((notebook.stem, heading))
+    return sorted(path), beside
+
+
 def show_course(folder: str = ".") -> None:
-    """Print the notebooks of the course in ``folder``, in order."""
-    for notebook in sorted(Path(folder).glob("[0-9][0-9]-*.ipynb")):
-        print(notebook.stem)
+    """Print the course in ``folder``: the path in order, then what sits beside it."""
+    path, beside = course(folder)
+    for number, stem, _title in path:
+        print(f"{number:>2}  {stem}")
+    for stem, title in beside:
+        print(f"    {stem}: {title}")
+
+
+def show_scenarios(names: list[str], policy: str = "modern") -> None:
+    """For each scenario: what it shows (its opening comment), and how it ends under ``policy``."""
+    for name in names:
+        steps = replay(load(name), policy)
+        c = steps[-1].counters
+        odd = [f"step {n} {s.error}" for n, s in enumerate(steps, 1) if s.error]
+        print(f"{name}: {describe(name)}")
+        print(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} Surp {c.surp}"
+              + (f"; {', '.join(odd)}" if odd else "; every step ok"))
 
 
 def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
