@@ -243,11 +243,11 @@ class Model:
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
-        close_vma = self.policy.close
+        close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
             if detach:
                 proc.remove(vma.file.name, vma)  # the mapping is named after its file
-            close = close_vma(self.hstate, proc.name, vma)
+            close = close_vma(hstate, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
             file = vma.file

@@ -84,7 +84,9 @@ class RegionCount(Policy):
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         """``hugetlb_vm_op_close``: give back this piece's window of unused reservations."""
-        resv = owner_resv_map(vma)
+        if not vma.owner:  # most closes (every child's VMA): decided without a call
+            return None
+        resv = vma_resv_map(vma)
         if resv is None:
             return None
         consumed = resv.region_count(vma.start, vma.end)
