@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import scenarios
+from . import __version__, scenarios
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
@@ -86,7 +86,7 @@ def _cmd_scenarios(args) -> int:
 def _cmd_verify(args) -> int:
     from .verify import verify
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  kernel=args.kernel)
+                  kernel=args.kernel, files=args.files)
 
 
 def _cmd_hunt(args) -> int:
@@ -97,7 +97,7 @@ def _cmd_hunt(args) -> int:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
         return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
     from .hunt import hunt
-    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
+    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
 
 def _cmd_kernels(args) -> int:
@@ -131,8 +131,14 @@ def _cmd_app(args) -> int:
     return serve(args.port)
 
 
+def _cmd_lab(args) -> int:
+    from .lab import run
+    return run(args.dir, args.port, browser=not args.no_browser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hugelab", description="How Linux counts hugetlb reservations: replay, compare, verify.")
+    parser.add_argument("--version", action="version", version=f"hugelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
@@ -166,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "else modern; older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
+    p.add_argument("--files", action="store_true",
+                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
+                        "refused on this machine's kernel")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -175,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
+    p.add_argument("--files", action="store_true",
+                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
@@ -206,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
     p.add_argument("--port", type=int, default=8866)
     p.set_defaults(run=_cmd_app)
+
+    p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")
+    p.add_argument("dir", nargs="?", default="hugelab-course",
+                   help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.set_defaults(run=_cmd_lab)
     return parser
 
 

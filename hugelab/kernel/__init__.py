@@ -7,12 +7,33 @@
 from __future__ import annotations
 
 from ..replay import Step, as_trace, drive
-from ..trace import Trace
+from ..trace import Mount, Trace
 from .machine import KernelMachine, KernelReplayError, KernelSession, KernelUnavailable, why_unavailable
 
 
-def replay_on(session: KernelSession, trace: Trace) -> list[Step]:
-    """Replay one trace inside an open session (the pool starts empty)."""
+def refusal(trace: Trace) -> str | None:
+    """Why this trace must not be replayed on this machine's kernel, if it must not.
+
+    A ``min_size`` mount can leak reservations until reboot on Linux 6.15+
+    (scenario ``min-size-leak-6.18``): such traces belong in a throw-away
+    guest, never on a host that others (CI included) need afterwards.
+    """
+    for op in trace:
+        if isinstance(op, Mount) and op.min_size is not None:
+            return (f"line {op.line}: refused: a min_size mount can leak huge page reservations until reboot "
+                    "(scenario min-size-leak-6.18); replay it in a throw-away guest, not on this machine")
+    return None
+
+
+def replay_on(session: KernelSession, trace: Trace, throwaway: bool = False) -> list[Step]:
+    """Replay one trace inside an open session (the pool starts empty).
+
+    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses,
+    unless the kernel is ``throwaway`` (a QEMU guest's, gone after the run).
+    """
+    reason = None if throwaway else refusal(trace)
+    if reason:
+        raise KernelUnavailable(reason)
     machine = KernelMachine(session, trace)
     try:
         return list(drive(trace, machine))
@@ -23,9 +44,12 @@ def replay_on(session: KernelSession, trace: Trace) -> list[Step]:
 def replay_kernel(trace: Trace | str) -> list[Step]:
     """Replay ``trace`` on this machine's kernel; see :class:`KernelSession` for the safety rules."""
     trace = as_trace(trace)
+    reason = refusal(trace)
+    if reason:
+        raise KernelUnavailable(reason)
     with KernelSession() as session:
         return replay_on(session, trace)
 
 
 __all__ = ["KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
-           "replay_kernel", "replay_on", "why_unavailable"]
+           "refusal", "replay_kernel", "replay_on", "why_unavailable"]

@@ -25,12 +25,39 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..hstate import Counters
-from ..trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace
+from ..trace import (
+    MAIN,
+    CloseFile,
+    Exit,
+    Fallocate,
+    FileOp,
+    Fork,
+    Memfd,
+    Mmap,
+    Mount,
+    Operation,
+    Pool,
+    Punch,
+    Shmat,
+    Shmget,
+    Shmrm,
+    Trace,
+    Truncate,
+    Umount,
+    Unlink,
+)
 from . import sysfs
+from .fsworker import start_fs_worker
 from .worker import start_worker
+
+#: v2 operations the trace's own worker does (not a trace process)
+FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, Punch, Shmget, Shmrm)
 
 PR_SET_CHILD_SUBREAPER = 36
 LOCK_FILE = Path("/run/lock/hugelab-kernel.lock") if Path("/run/lock").is_dir() else Path("/tmp/hugelab-kernel.lock")
+#: the sysctls a session found, kept while it runs: if its controller is
+#: SIGKILLed, the next session finds them here and puts them back
+STATE_FILE = LOCK_FILE.with_suffix(".saved")
 STEP_TIMEOUT = 60.0
 #: where the first mapping of a trace goes: far below the heap and libraries
 #: at 0x55.. and 0x7f.., and aligned for any huge page size up to 1 GiB
@@ -91,6 +118,10 @@ class KernelSession:
             self._unlock()
             raise KernelUnavailable(reason)
         self._saved = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT))
+        with contextlib.suppress(OSError, ValueError):  # a killed session's sysctls come first
+            nr, overcommit = (int(word) for word in STATE_FILE.read_text().split())
+            self._saved = (nr, overcommit)
+        STATE_FILE.write_text(f"{self._saved[0]} {self._saved[1]}\n")
         _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned workers come back to us
         try:
             self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
@@ -107,6 +138,7 @@ class KernelSession:
                     nr, overcommit = self._saved
                     sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, overcommit)
                     sysfs.write_sysctl(sysfs.NR_HUGEPAGES, nr)
+                    STATE_FILE.unlink(missing_ok=True)
             finally:
                 _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
                 if self._old_sigterm is not None:
@@ -143,10 +175,19 @@ class KernelSession:
         self.pids.clear()
 
     def reset_pool(self) -> None:
-        """An empty pool, as a trace expects at its start."""
+        """An empty pool, as a trace expects at its start.
+
+        A v2 replay's mounts and segments go with its namespaces, which the
+        kernel tears down a moment after the last process: wait for it.
+        """
         sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 0)
         sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
         counters = sysfs.read_counters()
+        deadline = time.monotonic() + 5
+        while counters != Counters(0, 0, 0, 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
+            counters = sysfs.read_counters()
         if counters != Counters(0, 0, 0, 0):
             raise KernelReplayError(f"the pool did not empty (Total/Free/Rsvd/Surp = {counters}) "
                                     "after every process of the replay ended")
@@ -178,17 +219,54 @@ class KernelMachine:
         # One address range per mapping name, never reused, a guard page apart.
         self._address: dict[str, int] = {}
         next_address = MAPPING_BASE
+        segment_pages = {op.segment: op.pages for op in trace if isinstance(op, Shmget)}
         for op in trace:
-            if isinstance(op, Mmap):
+            if isinstance(op, Mmap | Shmat):
                 self._address[op.name] = next_address
-                next_address += (op.pages + 1) * self.hpage
+                pages = op.pages if isinstance(op, Mmap) else segment_pages[op.segment]
+                next_address += (pages + 1) * self.hpage
         keep = {fd for pair in worker_ends.values() for fd in pair}
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the worker
-            start_worker(MAIN, worker_ends, keep, self.hpage)
+        self._fs: tuple[int, int] | None = None  # the trace's own worker (v2): command, answer
+        if any(isinstance(op, FS_OPS + (Shmat,)) or (isinstance(op, Mmap) and op.file) for op in trace):
+            pid = self._start_fs_worker(worker_ends, keep)
+        else:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker
+                start_worker(MAIN, worker_ends, keep, self.hpage)
         for fd in keep:
             os.close(fd)
         self._started(MAIN, pid)
+
+    def _start_fs_worker(self, worker_ends: dict[str, tuple[int, int]], keep: set[int]) -> int:
+        """Start the trace's own worker in private namespaces; it starts MAIN there. MAIN's pid."""
+        cmd_r, cmd_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the trace's worker
+            os.close(cmd_w)
+            os.close(ans_r)
+            start_fs_worker(cmd_r, ans_w, self.hpage, worker_ends, keep)
+        os.close(cmd_r)
+        os.close(ans_w)
+        self.session.pids.append(pid)
+        self._fs = (cmd_w, ans_r)
+        self._fs_pid = pid
+        self._fs_pidfd = os.pidfd_open(pid)
+        answer = self._fs_call({"op": "spawn", "name": MAIN})
+        if not answer.startswith("pid "):
+            raise KernelReplayError(f"the trace's worker could not start: {answer}")
+        return int(answer.split()[1])
+
+    def _fs_call(self, command: dict) -> str:
+        """Send one command to the trace's own worker and return its answer."""
+        assert self._fs is not None
+        os.write(self._fs[0], json.dumps(command).encode() + b"\n")
+        answer = self._read_answer(self._fs[1], self._fs_pidfd, "the trace's worker")
+        if answer is None:
+            raise KernelReplayError("the trace's worker died (could it enter private mount and IPC namespaces?)")
+        if answer.startswith("bug "):
+            raise KernelReplayError(f"the trace's worker failed on {command['op']}: {answer[4:]}")
+        return answer
 
     def _started(self, name: str, pid: int) -> None:
         self.session.pids.append(pid)
@@ -197,12 +275,23 @@ class KernelMachine:
 
     def close(self) -> None:
         self.session.end_processes()
-        for fd in list(self._commands.values()) + list(self._answers.values()) + list(self._pidfds.values()):
+        fds = list(self._commands.values()) + list(self._answers.values()) + list(self._pidfds.values())
+        if self._fs is not None:
+            fds += [*self._fs, self._fs_pidfd]
+            self._fs = None
+        for fd in fds:
             os.close(fd)
         self._commands, self._answers, self._pidfds = {}, {}, {}
 
     def counters(self) -> Counters:
         return sysfs.read_counters()
+
+    def statfs(self) -> dict[str, tuple[int, int]] | None:
+        """statfs (size, free) of the trace's mounts made with size=, as the model reports it."""
+        if self._fs is None:
+            return None
+        found = json.loads(self._fs_call({"op": "statfs"}).split(" ", 1)[1])
+        return None if found is None else {name: (size, free) for name, (size, free) in found.items()}
 
     def apply(self, op: Operation) -> str | None:
         if isinstance(op, Pool):
@@ -210,10 +299,18 @@ class KernelMachine:
             sysfs.write_sysctl(sysfs.NR_HUGEPAGES, op.pages)
             return None
         command = {"op": type(op).__name__.lower(), **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
-        if isinstance(op, Mmap):
+        if isinstance(op, FS_OPS):
+            done = self._fs_call(command)
+            return None if done == "ok" else done.split()[1]
+        if isinstance(op, Mmap | Shmat):
             command["addr"] = self._address[op.name]
-        os.write(self._commands[op.proc], json.dumps(command).encode() + b"\n")
-        answer, signum = self._wait(op.proc)
+        if isinstance(op, Mmap) and op.file:
+            command["path"] = self._fs_call({"op": "path", "file": op.file}).split(" ", 1)[1]
+        if isinstance(op, Shmat):
+            command["shmid"] = int(self._fs_call({"op": "shmid", "segment": op.segment}).split()[1])
+        proc = op.proc
+        os.write(self._commands[proc], json.dumps(command).encode() + b"\n")
+        answer, signum = self._wait(proc)
         if isinstance(op, Exit):
             return None
         if answer is None:
@@ -225,7 +322,11 @@ class KernelMachine:
 
     def _wait(self, proc: str) -> tuple[str | None, int | None]:
         """The worker's answer, or (None, signal) once it has died."""
-        answers, pidfd = self._answers[proc], self._pidfds[proc]
+        answer = self._read_answer(self._answers[proc], self._pidfds[proc], f"process {proc}")
+        return (answer, None) if answer is not None else (None, _exit_signal(self._pids[proc]))
+
+    def _read_answer(self, answers: int, pidfd: int, who: str) -> str | None:
+        """One answer line from ``answers``, or None once the process behind ``pidfd`` died."""
         poller = select.poll()
         poller.register(answers, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
@@ -233,7 +334,7 @@ class KernelMachine:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise KernelReplayError(f"process {proc} did not answer within {STEP_TIMEOUT:.0f} s")
+                raise KernelReplayError(f"{who} did not answer within {STEP_TIMEOUT:.0f} s")
             ready = {fd for fd, _ in poller.poll(remaining * 1000)}
             if answers in ready:
                 data = b""
@@ -243,7 +344,7 @@ class KernelMachine:
                         break
                     data += chunk
                 if data.endswith(b"\n"):
-                    return data.decode().strip(), None
+                    return data.decode().strip()
                 poller.unregister(answers)
             if pidfd in ready:
-                return None, _exit_signal(self._pids[proc])
+                return None

@@ -79,6 +79,15 @@ def open_kernel(spec: str):
 
 
 def replay_on_kernel(trace: Trace, spec: str = HOST) -> list[Step]:
-    """Replay one trace on the kernel ``spec`` names (one boot, for a guest)."""
+    """Replay one trace on the kernel ``spec`` names (one boot, for a guest).
+
+    On this machine's kernel a trace :func:`hugelab.kernel.refusal` refuses
+    (a ``min_size`` mount) is refused before the lock, the pool or any sysctl.
+    """
+    if is_host(spec):
+        from . import refusal
+        reason = refusal(trace)
+        if reason:
+            raise KernelUnavailable(reason)
     with open_kernel(spec) as kernel:
         return kernel.replay(trace)

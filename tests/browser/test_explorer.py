@@ -224,3 +224,22 @@ def test_readable_at_every_size(explorer_lab, page, shots, pages):
     explorer.screenshot(path=str(shots / f"explorer-pages-{pages}.png"))
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
+
+
+def test_two_mappings_private_and_shared_drawn_side_by_side(explorer_lab, page, shots):
+    explorer = open_explorer(explorer_lab, page)
+    explorer.locator("textarea").nth(1).fill("pool 16\nmmap a 8 private\nmmap b 6 shared\ntouch a 1\ntouch b 2\n"
+                                             "fork c1\nin c1 touch b 3\nmunmap a 2 2\n")
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded 8 lines")
+    wait_bars(page, 6, 1)  # b, the newest mapping, is selected: drawn first
+    page.wait_for_timeout(800)
+    for i in range(2):
+        captions = side(explorer, i).locator(".hugelab-caption").all_inner_texts()
+        assert [c.split(" as ")[0] for c in captions if c] == ["\u25b6 b (shared, 6 pages)", "a (private, 8 pages)"]
+        assert "map line: reserved offsets" in captions[0]
+        # the fix keeps a map of consumed offsets; double-credit keeps a count: no line, nothing to explain
+        assert ("map line: consumed offsets" in captions[1]) == (i == 1)
+    explorer.screenshot(path=str(shots / "explorer-two-mappings.png"))
+    assert_no_overlap(explorer)
+    assert_sides_in_line(explorer)
