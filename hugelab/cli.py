@@ -13,6 +13,7 @@ from typing import Sequence
 
 from . import scenarios
 from .hstate import show
+from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import Step, as_trace, replay
 from .trace import GRAMMAR, Trace, TraceError
@@ -28,20 +29,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_trace(source: str) -> Trace:
-    if source == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        except FileNotFoundError:
-            if source in scenarios.names():
-                text = scenarios.load(source)
-            else:
-                raise UsageError(f"no trace file {source!r} (and no scenario of that name: "
-                                 f"see 'hugelab scenarios')") from None
-        except OSError as e:
-            raise UsageError(f"cannot read {source!r}: {e.strerror}") from None
+    from .source import SourceError, read_file, read_stdin
+    try:
+        text = read_stdin(sys.stdin.buffer) if source == "-" else read_file(source)
+    except FileNotFoundError:
+        if source not in scenarios.names():
+            raise UsageError(f"no trace file {echo(source)} (and no scenario of that name: "
+                             f"see 'hugelab scenarios')") from None
+        text = scenarios.load(source)
+    except SourceError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"cannot read {echo(source)}: {e.strerror}") from None
     return as_trace(text)
 
 
@@ -92,7 +91,7 @@ def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
         from .kernel import replay_kernel
-        steps = replay_kernel(trace)
+        steps = replay_kernel(trace, label=f"trace {echo(args.trace)}")
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -201,17 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        for name in ("traces", "length"):
-            if getattr(args, name, 1) < 1:
-                raise UsageError(f"--{name} must be at least 1")
+        for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):
+            value = getattr(args, name, 1)
+            if not 1 <= value <= most:
+                raise UsageError(f"--{name} must be between 1 and {most:,} (hugelab's limit)")
         return args.run(args)
     except (TraceError, UsageError) as e:
         print(f"hugelab: {e}" if isinstance(e, UsageError) else str(e), file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        print("hugelab: interrupted; the pool and processes were put back", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        from .kernel import KernelInterrupted
+        if isinstance(e, KernelInterrupted):  # says what the session read back, nothing more
+            print(f"hugelab: interrupted by {e}: {e.outcome}", file=sys.stderr)
+        else:
+            print("hugelab: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the kernel cannot be used: one line, not a traceback
         from .kernel import KernelReplayError, KernelUnavailable

@@ -38,14 +38,17 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
 
     steps = 0
     with KernelSession() as session:
+        label = ""
+
         def differs(text: str) -> bool:
             trace = parse_trace(text)
-            return replay_on(session, trace) != replay(trace, policy)
+            return replay_on(session, trace, f"a shrunk form of {label}") != replay(trace, policy)
 
         for n in range(traces):
             text = random_trace(random.Random(seed + n), length)
             trace = parse_trace(text)
-            kernel, model = replay_on(session, trace), replay(trace, policy)
+            label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
+            kernel, model = replay_on(session, trace, label), replay(trace, policy)
             if kernel != model:
                 if progress:
                     print(file=progress)
@@ -54,7 +57,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)
                 print(small, file=out)
-                print(side_by_side(replay_on(session, trace), replay(trace, policy)), file=out)
+                print(side_by_side(replay_on(session, trace, f"the shrunk form of {label}"), replay(trace, policy)), file=out)
                 return 1
             steps += len(trace)
             if progress and (n + 1) % 10 == 0 or n + 1 == traces:

@@ -102,7 +102,10 @@ class Worker:
                 result = _libc.madvise(addr, length, MADV_DONTNEED)
             return "ok" if result == 0 else "err " + _errno_name()
         if op == "fork":
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as e:
+                return "err " + errno.errorcode.get(e.errno or 0, "EIO")
             if pid == 0:
                 self._become(cmd["child"])
                 return self.run()  # never returns
