@@ -22,9 +22,9 @@ from pathlib import Path
 import nbformat as nbf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
-from harness import Lab, launch, run_all  # noqa: E402
+from hugelab.app import notebook_path
 
-from hugelab.app import notebook_path  # noqa: E402
+from harness import Lab, launch, run_all
 
 SAMPLES = 30
 PROBE = """() => {
@@ -32,7 +32,9 @@ PROBE = """() => {
   const start = () => { window.__t0 = performance.now(); window.__lat = null; };
   document.addEventListener('keydown', start, true);
   document.addEventListener('mousedown', start, true);
-  const seen = () => { if (window.__t0 !== null && window.__lat === null) window.__lat = performance.now() - window.__t0; };
+  const seen = () => {
+    if (window.__t0 !== null && window.__lat === null) window.__lat = performance.now() - window.__t0;
+  };
   for (const f of document.querySelectorAll('div.bqplot.figure'))
     new MutationObserver(seen).observe(f, {attributes: true, childList: true, subtree: true, characterData: true});
 }"""

@@ -5,12 +5,12 @@ standard library.
 """
 
 from .hstate import Counters, u64
-from .model import Kernel
+from .model import Model
 from .policies import DEFAULT, POLICIES, get_policy
 from .replay import Step, replay
 from .trace import Trace, TraceError, parse_trace
 
 __version__ = "0.1.0"
 
-__all__ = ["Counters", "Kernel", "POLICIES", "DEFAULT", "Step", "Trace", "TraceError",
+__all__ = ["DEFAULT", "POLICIES", "Counters", "Model", "Step", "Trace", "TraceError",
            "get_policy", "parse_trace", "replay", "u64"]

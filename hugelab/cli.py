@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import scenarios
-from .hstate import show
 from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
-from .replay import Step, as_trace, replay
+from .replay import as_trace, replay
+from .tables import compare_table, differ_line, table
 from .trace import GRAMMAR, Trace, TraceError
 
 
@@ -44,49 +44,6 @@ def _read_trace(source: str) -> Trace:
     return as_trace(text)
 
 
-def outcome(step: Step) -> str:
-    return step.error or "ok"
-
-
-def table(steps: Sequence[Step], hidden: bool = False) -> str:
-    """The readable replay table: line, op, Total, Free, Rsvd, Surp, outcome.
-
-    ``hidden``: ``?`` instead of the counters and outcome (an exercise to predict).
-    """
-    rows = [("line", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
-    for s in steps:
-        c = s.counters
-        cells = ("?",) * 5 if hidden else (show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s))
-        rows.append((str(s.line), s.op, *cells))
-    return _format(rows, right={0, 2, 3, 4, 5})
-
-
-def _format(rows: list[tuple[str, ...]], right: set[int]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for r in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
-
-
-def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
-    """Side by side, one column block per policy; ``*`` marks rows that differ."""
-    runs = [replay(trace, p) for p in policies]
-    header = ["", "line", "op"] + [f"{p} T/F/R/S outcome" for p in policies]
-    rows = [tuple(header)]
-    differ = 0
-    for steps in zip(*runs):
-        same = all(s == steps[0] for s in steps)
-        differ += not same
-        cells = ["" if same else "*", str(steps[0].line), steps[0].op]
-        for s in steps:
-            c = s.counters
-            cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}")
-        rows.append(tuple(cells))
-    return _format(rows, right={1}), differ
-
-
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
@@ -108,7 +65,7 @@ def _cmd_compare(args) -> int:
         raise UsageError("compare needs two policies: --policy A --policy B")
     text, differ = compare_table(_read_trace(args.trace), policies)
     print(text)
-    print(f"{differ} step(s) differ" if differ else "no step differs")
+    print(differ_line(differ))
     return 0
 
 
@@ -162,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")
     p.add_argument("trace")
-    p.add_argument("--policy", action="append", choices=list(POLICIES), help="give twice (default double-credit, region-count)")
+    p.add_argument("--policy", action="append", choices=list(POLICIES),
+                   help="give twice (default double-credit, region-count)")
     p.set_defaults(run=_cmd_compare)
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios, or print one")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from .cli import table
 from .generate import random_trace
 from .replay import Step, replay
+from .tables import table
 
 #: fewer kinds than verify's traces: the ones a learner meets first
 EXERCISE_WEIGHTS = {"touch": 30, "mmap": 14, "munmap": 12, "mprotect": 5, "fork": 6, "exit": 3,

@@ -13,11 +13,12 @@ created.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from .hstate import Counters
 from .invariants import violations
-from .model import Kernel
+from .model import Model
 from .policies import Close, get_policy
 from .replay import Replayer, Step
 from .trace import MAIN, Mmap, TraceBuilder, TraceError, parse_trace
@@ -57,11 +58,11 @@ class SideView:
         return self.steps[-1].counters
 
 
-def mapping_view(kernel: Kernel, proc: str, name: str, pages: int) -> MappingView:
-    process = kernel.procs.get(proc)
-    file = kernel.files.get(name)
+def mapping_view(model: Model, proc: str, name: str, pages: int) -> MappingView:
+    process = model.procs.get(proc)
+    file = model.files.get(name)
     pieces = process.pieces(name) if process else []
-    policy = kernel.policy
+    policy = model.policy
     states = []
     for idx in range(pages):
         vma = process.vma_at(name, idx) if process else None
@@ -74,7 +75,7 @@ def mapping_view(kernel: Kernel, proc: str, name: str, pages: int) -> MappingVie
             states.append("reserved" if reserved else "unreserved")
         else:
             states.append("reserved" if policy.reserved_offset(vma, idx) else "unreserved")
-    boundaries = tuple(a.end for a, b in zip(pieces, pieces[1:]) if a.end == b.start)
+    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)
     regions: tuple[tuple[int, int], ...] = ()
     for vma in pieces:
         if hasattr(vma.private_data, "regions") and vma.owner:
@@ -111,8 +112,8 @@ def arithmetic(closes: tuple[tuple[int, Close], ...]) -> list[str]:
 class _Side:
     def __init__(self, policy: str) -> None:
         self.policy = get_policy(policy).name
-        self.kernel = Kernel(self.policy)
-        self.replayer = Replayer(self.kernel)
+        self.model = Model(self.policy)
+        self.replayer = Replayer(self.model)
         self.steps: list[Step] = []
 
     def feed(self, op) -> None:
@@ -143,9 +144,11 @@ class Explorer:
 
         A line that is not valid here raises :class:`TraceError`; nothing changes.
         """
+        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None
+        if op is None:
+            raise TraceError(self.builder.lines + 1, "no operation on this line")
         if self.cursor < len(self.history):
             self.history = self.history[: self.cursor]
-        op = self.builder.add(line)
         self.history.append(op.text)
         self.cursor = len(self.history)
         for side in self.sides:
@@ -243,7 +246,7 @@ class Explorer:
     def view(self, side: int) -> SideView:
         s = self.sides[side]
         name = self.mapping_name
-        mapping = mapping_view(s.kernel, MAIN, name, self.mapping_pages) if name else None
+        mapping = mapping_view(s.model, MAIN, name, self.mapping_pages) if name else None
         text, problems = status_line(s.steps[-1])
         closes = tuple((step.line, c) for step in s.steps for c in step.closes)
         return SideView(s.policy, tuple(s.steps), mapping, text, problems, closes)

@@ -75,15 +75,15 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             tail = {"munmap": "", "mprotect": " " + prot, "madvise": " dontneed"}[kind]
             lines.append(f"{prefix}{kind} {name} {start} {count}{tail}")
             if live and kind != "madvise":
-                where = bytearray(layout[proc][name])
+                changed = bytearray(layout[proc][name])
                 for i in range(start, start + count):
                     if kind == "munmap":
-                        where[i] = PROT_CODE["unmapped"]
-                    elif where[i] == PROT_CODE["unmapped"]:
+                        changed[i] = PROT_CODE["unmapped"]
+                    elif changed[i] == PROT_CODE["unmapped"]:
                         break  # mprotect stops at the first hole
                     else:
-                        where[i] = PROT_CODE[prot]
-                layout[proc][name] = bytes(where)
+                        changed[i] = PROT_CODE[prot]
+                layout[proc][name] = bytes(changed)
         elif kind == "fork":
             children += 1
             child = f"p{children}"

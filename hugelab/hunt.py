@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 from typing import TextIO
 
-from .cli import table
 from .generate import random_trace
 from .invariants import bare_pool_violations, violations
 from .replay import replay
 from .shrink import shrink
+from .tables import table
 from .trace import Fork, parse_trace
 
 

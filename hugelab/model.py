@@ -1,6 +1,6 @@
 """The kernel model: processes, mappings, faults and the pool, for one policy.
 
-:class:`Kernel` carries out one trace operation at a time and answers with
+:class:`Model` carries out one trace operation at a time and answers with
 the outcome the kernel would give (``None`` for success, or ``ENOMEM``,
 ``EINVAL``, ``SIGBUS``, ``SIGSEGV``). What all eras share lives here; where
 they differ it calls the policy's hooks (:mod:`hugelab.policies.base`).
@@ -21,10 +21,10 @@ from .trace import MAIN, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Operation,
 from .vma import VMA, HugetlbFile, Page
 
 
-class Kernel:
+class Model:
     """One simulated machine: an hstate, processes, and a policy."""
 
-    def __init__(self, policy: "str | Policy" = "modern") -> None:
+    def __init__(self, policy: str | Policy = "modern") -> None:
         self.policy = get_policy(policy)
         self.hstate = HState()
         self.procs: dict[str, Process] = {MAIN: Process(MAIN)}

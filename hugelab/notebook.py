@@ -6,9 +6,9 @@ them); the widgets live in :mod:`hugelab.widgets`.
 
 from __future__ import annotations
 
-from .cli import compare_table, table
 from .replay import as_trace, replay
 from .scenarios import load
+from .tables import compare_table, differ_line, table
 
 
 def show_replay(trace: str, policy: str = "modern") -> None:
@@ -20,7 +20,7 @@ def show_compare(trace: str, *policies: str) -> None:
     """Print ``trace`` under several policies side by side, ``*`` where they differ."""
     text, differ = compare_table(as_trace(_text(trace)), list(policies) or ["double-credit", "region-count"])
     print(text)
-    print(f"{differ} step(s) differ" if differ else "no step differs")
+    print(differ_line(differ))
 
 
 def rsvd(trace: str, policy: str = "modern") -> list[int]:

@@ -7,7 +7,7 @@ A line that names a process which has exited or was killed, or a mapping
 whose mmap failed, is skipped (``error == "skipped"``, counters unchanged).
 
 Anything that can carry out an operation and read counters (a
-:class:`~hugelab.model.Kernel`, or the real kernel in
+:class:`~hugelab.model.Model`, or the real kernel in
 :mod:`hugelab.kernel`) is a *machine* and can be driven the same way.
 """
 
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import gc
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 
 from .hstate import Counters
-from .model import Kernel
+from .model import Model
 from .policies import Close, Policy
 from .trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace, parse_trace
 
@@ -79,6 +80,8 @@ class Liveness:
         return name is not None and name in self.failed_mmaps
 
     def record(self, op: Operation, error: str | None) -> None:
+        if isinstance(op, Pool):
+            return
         if isinstance(op, Mmap) and error is not None:
             self.failed_mmaps.add(op.name)
         elif isinstance(op, Fork) and error is None:
@@ -110,7 +113,7 @@ def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
         yield replayer.feed(op)
 
 
-def as_trace(trace: "Trace | str | Iterable[str]") -> Trace:
+def as_trace(trace: Trace | str | Iterable[str]) -> Trace:
     return trace if isinstance(trace, Trace) else parse_trace(trace)
 
 
@@ -132,11 +135,11 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def replay(trace: "Trace | str", policy: "str | Policy" = "modern") -> list[Step]:
+def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     """Replay ``trace`` (text or parsed) under ``policy``; one :class:`Step` per operation.
 
     Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
     """
     trace = as_trace(trace)
     with cyclic_gc_paused():
-        return list(drive(trace, Kernel(policy)))
+        return list(drive(trace, Model(policy)))

@@ -8,7 +8,7 @@ longer created); such candidates are simply not kept.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .trace import TraceError, parse_trace
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Union
 
 from .limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
 
@@ -110,7 +110,7 @@ class Exit(Op):
     proc: str
 
 
-Operation = Union[Pool, Mmap, Touch, Munmap, Mprotect, Madvise, Fork, Exit]
+Operation = Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,8 @@ class _Checker:
         known = self.process(proc, line)
         if name not in known:
             if name in self.mappings:
-                raise TraceError(line, f"process {echo(proc)} has no mapping {echo(name)} (it was mapped in another process)")
+                raise TraceError(line, f"process {echo(proc)} has no mapping {echo(name)} "
+                                       "(it was mapped in another process)")
             raise TraceError(line, f"no mapping {echo(name)} (create it with 'mmap {_hint(name)} PAGES private')")
         return self.mappings[name]
 

@@ -22,8 +22,8 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
     lines = []
     for k, m in zip(kernel, model):
         mark = "" if k == m else "   <-- differs"
-        lines.append(f"  line {k.line:3}  {k.op:32} kernel {str(k.counters):14} {k.error or 'ok':8}"
-                     f" model {str(m.counters):14} {m.error or 'ok'}{mark}")
+        lines.append(f"  line {k.line:3}  {k.op:32} kernel {k.counters!s:14} {k.error or 'ok':8}"
+                     f" model {m.counters!s:14} {m.error or 'ok'}{mark}")
     return "\n".join(lines)
 
 
@@ -57,12 +57,13 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)
                 print(small, file=out)
-                print(side_by_side(replay_on(session, trace, f"the shrunk form of {label}"), replay(trace, policy)), file=out)
+                kernel = replay_on(session, trace, f"the shrunk form of {label}")
+                print(side_by_side(kernel, replay(trace, policy)), file=out)
                 return 1
             steps += len(trace)
-            if progress and (n + 1) % 10 == 0 or n + 1 == traces:
-                if progress:
-                    print(f"\r  {n + 1}/{traces} traces, {steps} steps: all match so far", end="", file=progress, flush=True)
+            if progress and ((n + 1) % 10 == 0 or n + 1 == traces):
+                print(f"\r  {n + 1}/{traces} traces, {steps} steps: all match so far",
+                      end="", file=progress, flush=True)
     if progress:
         print(file=progress)
     against = "" if policy == "modern" else f" (against {policy})"

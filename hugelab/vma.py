@@ -84,7 +84,7 @@ class VMA:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def split_at(self, offset: int) -> "VMA":
+    def split_at(self, offset: int) -> VMA:
         """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest.
 
         Like the kernel's ``vm_area_dup`` the new VMA copies ``private_data``

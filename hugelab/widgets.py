@@ -37,7 +37,7 @@ def guarded(method):
             return result
         except TraceError as e:
             self.message.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
-        except Exception as e:  # noqa: BLE001 - a notebook must never see a traceback from a click
+        except Exception as e:
             self.message.value = f"<span style='color:#b00'>hugelab could not do that: {html.escape(repr(e))}</span>"
         return None
 
@@ -66,7 +66,8 @@ class PolicySide(w.VBox):
         bad = view.steps[-1].error not in (None, "skipped") or view.problems
         colour = "#b00" if bad else "#060"
         problems = "".join(f"<br>&#9888; {html.escape(p)}" for p in view.problems)
-        self.status.value = f"<span class='hugelab-status' style='color:{colour}'>{html.escape(view.status)}{problems}</span>"
+        self.status.value = (f"<span class='hugelab-status' style='color:{colour}'>"
+                             f"{html.escape(view.status)}{problems}</span>")
         self.mapping.update(view.mapping)
         self.counters.update(view)
         rows = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
@@ -213,7 +214,7 @@ class Predict(w.VBox):
     def on_check(self) -> None:
         try:
             right, message = self.question.check(self.entry.value)
-        except Exception as e:  # noqa: BLE001 - never a traceback from a click
+        except Exception as e:
             right, message = False, f"hugelab could not check that: {e!r}"
         colour = "#060" if right else "#b00"
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need on a fresh machine of this kind, then run every test:
-# unit, property, CLI, widgets, real kernel (as root), notebooks (nbval) and browser tests.
+# lint (ruff), types (mypy), unit, property, CLI, widgets, real kernel (as root), notebooks (nbval) and browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +10,9 @@ python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
 fi
+
+# lint and types first: cheap, and a failure says exactly where
+python3 -m ruff check .
+python3 -m mypy hugelab
 
 exec python3 -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"

@@ -3,7 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from summary_lines import SUMMARY  # noqa: E402
+from summary_lines import SUMMARY
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from golden import SEED
 from hugelab.cli import main
+
+from golden import SEED
 
 
 def run(*args, stdin=None):

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from summary_lines import SUMMARY
-from golden import TABLES, as_rows
 from hugelab import parse_trace, replay, scenarios
 from hugelab.generate import random_trace
-from hugelab.kernel import KernelSession, KernelUnavailable, replay_on, why_unavailable
-from hugelab.kernel import sysfs
+from hugelab.kernel import KernelSession, KernelUnavailable, replay_on, sysfs, why_unavailable
+
+from golden import TABLES, as_rows
+from summary_lines import SUMMARY
 
 pytestmark = pytest.mark.kernel
 REASON = why_unavailable()
@@ -116,7 +116,8 @@ def test_it_refuses_a_busy_pool_with_one_line_and_changes_nothing():
     holder = subprocess.Popen([sys.executable, "-c", (
         "import ctypes, sys\n"
         "libc = ctypes.CDLL(None); libc.mmap.restype = ctypes.c_void_p\n"
-        "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n"
+        "libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,"
+        " ctypes.c_int, ctypes.c_long]\n"
         "assert libc.mmap(None, 2 << 20, 3, 0x2 | 0x20 | 0x40000, -1, 0) not in (None, 2**64 - 1)\n"
         "print('holding', flush=True); sys.stdin.read()\n")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -141,9 +142,8 @@ def test_it_refuses_without_root(monkeypatch, capsys):
 
 
 def test_two_sessions_cannot_share_the_pool(session):
-    with pytest.raises(KernelUnavailable, match="another hugelab kernel replay is running"):
-        with KernelSession():
-            pass
+    with pytest.raises(KernelUnavailable, match="another hugelab kernel replay is running"), KernelSession():
+        pass
 
 
 LONG = "pool 4\nmmap a 4 private\n" + "touch a 0\nmadvise a 0 1 dontneed\n" * 3000 + "fork c\n"

@@ -2,8 +2,9 @@
 
 import pytest
 
-from golden import SEED, SEED_FREE, SEED_RSVD, TABLES, as_rows
 from hugelab import POLICIES, replay, scenarios
+
+from golden import SEED, SEED_FREE, SEED_RSVD, TABLES, as_rows
 
 
 @pytest.mark.parametrize("table", sorted(TABLES))

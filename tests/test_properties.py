@@ -2,28 +2,29 @@
 
 from hypothesis import HealthCheck, find, given, settings
 
-from hugelab import Kernel, parse_trace
+from hugelab import Model, parse_trace
 from hugelab.hstate import u64
 from hugelab.hunt import _with_exits
 from hugelab.replay import Liveness
+
 from strategies import traces
 
 
 def walk(text, policy):
-    """Replay ``text`` then every process's exit, yielding the kernel after each step."""
-    kernel, live = Kernel(policy), Liveness()
+    """Replay ``text`` then every process's exit, yielding the model after each step."""
+    model, live = Model(policy), Liveness()
     for op in parse_trace(_with_exits(text)):
         if live.skips(op):
             continue
-        live.record(op, kernel.apply(op))
-        yield kernel
+        live.record(op, model.apply(op))
+        yield model
 
 
-def check_invariants(kernel, restore_seen):
-    hs = kernel.hstate
+def check_invariants(model, restore_seen):
+    hs = model.hstate
     # Always: Rsvd is exactly the reservations the mappings still hold, less
     # pages whose reservation comes back only when their last user frees them.
-    assert hs.resv_huge_pages == kernel.outstanding_reservations() - kernel.pending_restores()
+    assert hs.resv_huge_pages == model.outstanding_reservations() - model.pending_restores()
     assert hs.surplus_huge_pages <= hs.nr_huge_pages
     # The kernel's intended invariants hold until a page is left pending a
     # restore (v6.9+, an owner unmapping a page its children still map): from
@@ -35,29 +36,29 @@ def check_invariants(kernel, restore_seen):
         assert hs.free_huge_pages >= hs.resv_huge_pages
 
 
-def check_bare(kernel):
-    c = kernel.counters()
-    assert not kernel.procs
+def check_bare(model):
+    c = model.counters()
+    assert not model.procs
     assert (c.free, c.rsvd, c.surp) == (c.total, 0, 0)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(traces())
 def test_region_count_keeps_every_invariant(text):
-    for kernel in walk(text, "region-count"):
-        assert kernel.pending_restores() == 0  # no zap restore in 2.6.27
-        check_invariants(kernel, restore_seen=False)
-    check_bare(kernel)
+    for model in walk(text, "region-count"):
+        assert model.pending_restores() == 0  # no zap restore in 2.6.27
+        check_invariants(model, restore_seen=False)
+    check_bare(model)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(traces())
 def test_modern_keeps_every_invariant_the_kernel_keeps(text):
     restore_seen = False
-    for kernel in walk(text, "modern"):
-        restore_seen = restore_seen or kernel.pending_restores() > 0
-        check_invariants(kernel, restore_seen)
-    check_bare(kernel)
+    for model in walk(text, "modern"):
+        restore_seen = restore_seen or model.pending_restores() > 0
+        check_invariants(model, restore_seen)
+    check_bare(model)
 
 
 def test_modern_loses_a_reservation_after_a_pending_restore_as_linux_6_18_does():
@@ -68,11 +69,11 @@ def test_modern_loses_a_reservation_after_a_pending_restore_as_linux_6_18_does()
 
 
 def breaks_an_invariant(text, policy):
-    for kernel in walk(text, policy):
-        hs = kernel.hstate
+    for model in walk(text, policy):
+        hs = model.hstate
         if min(hs.resv_huge_pages, hs.free_huge_pages) < 0 or u64(hs.free_huge_pages) < u64(hs.resv_huge_pages):
             return True
-    c = kernel.counters()
+    c = model.counters()
     return (c.free, c.rsvd, c.surp) != (c.total, 0, 0)
 
 

@@ -1,5 +1,7 @@
 """The resv_map against a plain set of offsets, and its kernel-named calls."""
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -71,7 +73,7 @@ def test_resv_map_agrees_with_a_set(sequence, load):
         assert len(m) == len(model)
         regions = m.regions()
         # sorted, disjoint, and never touching (coalesced)
-        assert all(a[1] < b[0] for a, b in zip(regions, regions[1:]))
+        assert all(a[1] < b[0] for a, b in itertools.pairwise(regions))
         assert all(f < t for f, t in regions)
         for f in range(0, 56, 5):  # prefix sums across runs, every window
             for t in range(f, 56, 7):

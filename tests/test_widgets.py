@@ -4,14 +4,13 @@ import html
 import math
 
 import numpy as np
-
 import pytest
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("bqplot")
 
-from hugelab.explorer import PAGE_STATES  # noqa: E402
-from hugelab.widgets import SplitExplorer  # noqa: E402
+from hugelab.explorer import PAGE_STATES
+from hugelab.widgets import SplitExplorer
 
 
 def press(x, name):

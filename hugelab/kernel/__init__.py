@@ -10,8 +10,15 @@ import sys
 
 from ..replay import Step, as_trace, drive
 from ..trace import Trace
-from .machine import (KernelInterrupted, KernelMachine, KernelReplayError, KernelSession, KernelUnavailable,
-                      check_limits, why_unavailable)
+from .machine import (
+    KernelInterrupted,
+    KernelMachine,
+    KernelReplayError,
+    KernelSession,
+    KernelUnavailable,
+    check_limits,
+    why_unavailable,
+)
 
 
 def replay_on(session: KernelSession, trace: Trace, label: str = "the trace") -> list[Step]:
@@ -29,7 +36,7 @@ def replay_on(session: KernelSession, trace: Trace, label: str = "the trace") ->
     return steps
 
 
-def replay_kernel(trace: "Trace | str", label: str = "the trace") -> list[Step]:
+def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
     """Replay ``trace`` on this machine's kernel; see :class:`KernelSession` for the safety rules.
 
     The trace is checked against this machine's limits before the lock is taken or anything written.

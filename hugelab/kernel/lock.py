@@ -16,6 +16,7 @@ killed before it could put the pool back.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -43,7 +44,7 @@ class Journal:
         return f"{self.pid} {self.baseline[0]} {self.baseline[1]} {self.last[0]} {self.last[1]}\n"
 
     @classmethod
-    def parse(cls, text: str) -> "Journal | None":
+    def parse(cls, text: str) -> Journal | None:
         words = text.split()
         if len(words) != 5 or not all(w.isdigit() and len(w) < 25 for w in words):
             return None
@@ -93,10 +94,8 @@ class PoolLock:
         """Take the lock without waiting; LockError if it is held or unsafe."""
         if os.geteuid() != 0:
             raise LockError("the pool lock is root's: replaying on the kernel needs root")
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(self.directory, 0o700)
-        except FileExistsError:
-            pass
         dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             _check_root_only(os.fstat(dir_fd), str(self.directory), stat.S_ISDIR)

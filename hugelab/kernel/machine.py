@@ -17,6 +17,7 @@ written; after the replay the pool must be bare again.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -25,6 +26,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..hstate import Counters
 from ..trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace
@@ -109,12 +111,12 @@ class KernelSession:
         self.pids: list[int] = []
         self.lock = lock or PoolLock()
         self._saved: tuple[int, int] | None = None
-        self._handlers: dict[int, object] = {}
+        self._handlers: dict[int, Any] = {}  # whatever signal.signal() handed back
         #: every signal received, in order (only the first one interrupts)
         self.signals: list[int] = []
 
     # -- entering --------------------------------------------------------------
-    def __enter__(self) -> "KernelSession":
+    def __enter__(self) -> KernelSession:
         reason = _why_not_privileged()
         if reason:
             raise KernelUnavailable(reason)
@@ -180,7 +182,7 @@ class KernelSession:
         try:
             try:
                 self.end_processes()
-            except Exception as e:  # noqa: BLE001 - the sysctls must still be put back
+            except Exception as e:  # the sysctls must still be put back
                 problem = f"could not end every process: {e}"
             if self._saved is not None:
                 outcome, failed = self._restore()
@@ -226,10 +228,8 @@ class KernelSession:
     def end_processes(self) -> None:
         """Kill every process this session started, and wait until each is gone."""
         for pid in self.pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 10
         pending = list(self.pids)
         while pending and time.monotonic() < deadline:
@@ -362,11 +362,11 @@ class KernelMachine:
             return None
         if answer is None:
             return signal.Signals(signum).name if signum else "SIGKILL"
-        if answer.startswith("pid "):
+        if isinstance(op, Fork):
+            if not answer.startswith("pid "):  # a trace cannot fail a fork: this machine ran out of something
+                raise KernelReplayError(f"line {op.line}: fork failed on this machine: {answer.split()[-1]}")
             self._started(op.child, int(answer.split()[1]))
             return None
-        if isinstance(op, Fork):  # the trace cannot fail a fork: the machine ran out of something
-            raise KernelReplayError(f"line {op.line}: fork failed on this machine: {answer.split()[1]}")
         return None if answer == "ok" else answer.split()[1]
 
     def _wait(self, proc: str) -> tuple[str | None, int | None]:

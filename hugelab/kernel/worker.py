@@ -7,8 +7,8 @@ SIGSEGV) simply kills it: the controller sees the death, not an answer.
 
 Mappings are ``mmap(NULL, pages * HPAGE, PROT_READ|PROT_WRITE,
 MAP_ANONYMOUS|MAP_HUGETLB|MAP_PRIVATE or MAP_SHARED [|MAP_NORESERVE])``;
-each at an address of its own (see ``KernelMachine``); a touch is a one-byte write (``memset``) or read (``string_at``) at the
-start of the huge page.
+each at an address of its own (see ``KernelMachine``); a touch is a one-byte
+write (``memset``) or read (``string_at``) at the start of the huge page.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import signal
+from typing import NoReturn
 
 PROT = {"none": 0, "r": 1, "rw": 3}
 MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS = 0x01, 0x02, 0x20
@@ -53,10 +54,11 @@ class Worker:
 
     def _become(self, name: str) -> None:
         self.name = name
-        self.commands = open(self.pipes[name][0], "rb", buffering=0, closefd=False)
+        # read for the worker's whole life; the pipe's descriptor is closed by its owner
+        self.commands = open(self.pipes[name][0], "rb", buffering=0, closefd=False)  # noqa: SIM115
         self.answers = self.pipes[name][1]
 
-    def run(self) -> None:
+    def run(self) -> NoReturn:
         while True:
             line = b""
             while not line.endswith(b"\n"):
@@ -108,7 +110,7 @@ class Worker:
                 return "err " + errno.errorcode.get(e.errno or 0, "EIO")
             if pid == 0:
                 self._become(cmd["child"])
-                return self.run()  # never returns
+                self.run()  # the child serves its own commands until it exits
             return f"pid {pid}"
         if op == "exit":
             os._exit(0)

@@ -13,7 +13,7 @@ POLICIES: dict[str, Policy] = {p.name: p for p in (UNRESERVED, DOUBLE_CREDIT, RE
 DEFAULT = "modern"
 
 
-def get_policy(policy: "str | Policy") -> Policy:
+def get_policy(policy: str | Policy) -> Policy:
     """A policy by name (or the policy itself); ValueError names the choices."""
     if isinstance(policy, Policy):
         return policy
@@ -23,4 +23,4 @@ def get_policy(policy: "str | Policy") -> Policy:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}") from None
 
 
-__all__ = ["Close", "Policy", "POLICIES", "DEFAULT", "get_policy"]
+__all__ = ["DEFAULT", "POLICIES", "Close", "Policy", "get_policy"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..model import Kernel
+    from ..model import Model
     from ..vma import VMA
 
 
@@ -57,22 +57,22 @@ class Policy:
     #: is taken from the children, which get SIGBUS on their next fault there
     owner_cow_guarantee = True
 
-    def reserve_private(self, k: "Kernel", vma: "VMA") -> bool:
+    def reserve_private(self, k: Model, vma: VMA) -> bool:
         """Reserve for a new private mapping; False means ENOMEM (nothing changed)."""
         raise NotImplementedError
 
-    def open(self, vma: "VMA") -> None:
+    def open(self, vma: VMA) -> None:
         """A split made ``vma`` as a copy of another piece."""
 
-    def close(self, k: "Kernel", proc: str, vma: "VMA") -> Close | None:
+    def close(self, k: Model, proc: str, vma: VMA) -> Close | None:
         """``vma`` goes away; give back what it still reserves."""
         raise NotImplementedError
 
-    def alloc_huge_page(self, k: "Kernel", vma: "VMA", idx: int, cow_from_owner: bool) -> bool:
+    def alloc_huge_page(self, k: Model, vma: VMA, idx: int, cow_from_owner: bool) -> bool:
         """Find a page for a fault at offset ``idx``; False means none (SIGBUS)."""
         raise NotImplementedError
 
-    def zap_hook(self, k: "Kernel", vma: "VMA"):
+    def zap_hook(self, k: Model, vma: VMA):
         """Pages of ``vma`` are about to be unmapped (zapped) while the pool is as it is now.
 
         Return None when zapping changes no reservation, else a function
@@ -80,15 +80,15 @@ class Policy:
         """
         return None
 
-    def unused_reservation(self, vma: "VMA") -> int:
+    def unused_reservation(self, vma: VMA) -> int:
         """Pages of this private VMA piece that still hold a reservation (the truth)."""
         return sum(1 for idx in range(vma.start, vma.end) if self.reserved_offset(vma, idx))
 
-    def reserved_offset(self, vma: "VMA", idx: int) -> bool:
+    def reserved_offset(self, vma: VMA, idx: int) -> bool:
         """Does offset ``idx`` of this private VMA still hold an unused reservation?"""
         return False
 
-    def describe_piece(self, vma: "VMA") -> str:
+    def describe_piece(self, vma: VMA) -> str:
         """What this era keeps in a private VMA piece, in a few words (for pictures)."""
         return ""
 

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import OUTPUT, Lab, launch, why_no_browser  # noqa: E402
+from harness import OUTPUT, Lab, launch, why_no_browser
 
 REASON = why_no_browser()
 

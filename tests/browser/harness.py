@@ -92,7 +92,7 @@ class Lab:
                                          method="POST")
             urllib.request.urlopen(req, timeout=5).close()
             self.proc.wait(10)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
@@ -108,7 +108,8 @@ def launch(playwright):
 # Every code cell has run: its input prompt reads [n], or, where the input is
 # collapsed (the exercises hide theirs), its output prompt does.
 ALL_EXECUTED = ("() => { const cells = [...document.querySelectorAll('.jp-Cell.jp-CodeCell')];"
-                " return cells.length > 0 && cells.every(c => [...c.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt')]"
+                " return cells.length > 0 && cells.every(c =>"
+                " [...c.querySelectorAll('.jp-InputPrompt, .jp-OutputPrompt')]"
                 ".some(p => /\\[\\d+\\]/.test(p.textContent))); }")
 
 
