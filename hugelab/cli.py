@@ -41,7 +41,10 @@ def _read_trace(source: str) -> Trace:
         raise UsageError(str(e)) from None
     except OSError as e:
         raise UsageError(f"cannot read {echo(source)}: {e.strerror}") from None
-    return as_trace(text)
+    trace = as_trace(text)
+    if not trace.ops:  # as the explorer says: there is nothing to replay
+        raise TraceError(1, "the trace has no operation")
+    return trace
 
 
 def _cmd_replay(args) -> int:

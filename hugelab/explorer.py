@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from .hstate import Counters
 from .invariants import violations
+from .limits import EXPLORER_MAX_PAGES, EXPLORER_MAX_STEPS
 from .model import Model
 from .policies import Close, get_policy
 from .replay import Replayer, Step
-from .trace import MAIN, Mmap, TraceBuilder, TraceError, parse_trace
+from .trace import MAIN, Mmap, Operation, TraceBuilder, TraceError, parse_trace
 
 #: what a page cell shows, in the order of the chart's colours
 PAGE_STATES = ("reserved", "faulted", "unreserved", "unmapped")
@@ -109,6 +110,13 @@ def arithmetic(closes: tuple[tuple[int, Close], ...]) -> list[str]:
     return lines
 
 
+def _check_size(op: Operation) -> None:
+    """The explorer draws one cell per page: refuse a mapping too large to draw."""
+    if isinstance(op, Mmap) and op.pages > EXPLORER_MAX_PAGES:
+        raise TraceError(op.line, f"the explorer draws one cell per page: at most {EXPLORER_MAX_PAGES:,} pages "
+                                  f"a mapping, not {op.pages:,} (replay it with 'hugelab replay' instead)")
+
+
 class _Side:
     def __init__(self, policy: str) -> None:
         self.policy = get_policy(policy).name
@@ -144,7 +152,10 @@ class Explorer:
 
         A line that is not valid here raises :class:`TraceError`; nothing changes.
         """
-        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None
+        if self.cursor >= EXPLORER_MAX_STEPS:
+            raise TraceError(self.builder.lines + 1, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} steps: "
+                                                     "undo, scrub back or load a shorter trace")
+        op = self.builder.add(line, _check_size) if line.split("#", 1)[0].strip() else None
         if op is None:
             raise TraceError(self.builder.lines + 1, "no operation on this line")
         if self.cursor < len(self.history):
@@ -168,12 +179,26 @@ class Explorer:
         self._replay_to(max(1, min(step, len(self.history))))
 
     def load(self, text: str) -> None:
-        """Replace the history with a trace; TraceError (``line N: ...``) leaves it as it was."""
+        """Replace the history with a trace; TraceError (``line N: ...``) leaves it as it was.
+
+        The trace is replayed into a new history, which replaces the old one
+        only once the whole replay succeeded.
+        """
         ops = parse_trace(text).ops
         if not ops:
             raise TraceError(1, "the trace has no operation")
+        if len(ops) > EXPLORER_MAX_STEPS:
+            raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
+                                                           "steps (it replays them at every undo)")
+        for op in ops:
+            _check_size(op)
+        before = (self.history, self.cursor, self.builder, self.sides)
         self.history = [op.text for op in ops]
-        self._replay_to(len(self.history))
+        try:
+            self._replay_to(len(self.history))
+        except BaseException:
+            self.history, self.cursor, self.builder, self.sides = before
+            raise
 
     def set_policy(self, side: int, policy: str) -> None:
         self.policies[side] = get_policy(policy).name

@@ -54,6 +54,8 @@ MAX_GENERATED_TRACES = 1_000_000
 #: Largest mapping the explorer draws: it shows one cell a page, and each
 #: click recomputes every cell.
 EXPLORER_MAX_PAGES = 4096
+#: Most steps in the explorer's history: undo and scrubbing replay it.
+EXPLORER_MAX_STEPS = 10_000
 
 # -- the app (``hugelab app``) --------------------------------------------------
 

@@ -117,10 +117,12 @@ class Model:
             return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
             present = list(ptes.items())
-            ptes.clear()
+            vma.ptes, vma.ptes_shared = {}, False  # a dict a fork shares stays as the others see it
         else:  # walk whichever is smaller: the range or the page table
-            inside = (i for i in range(start, end) if i in ptes) if end - start < len(ptes) \
+            inside = [i for i in range(start, end) if i in ptes] if end - start < len(ptes) \
                 else [i for i in ptes if start <= i < end]
+            if inside:
+                ptes = vma.own_ptes()
             present = [(i, ptes.pop(i)) for i in inside]
         zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
@@ -181,14 +183,14 @@ class Model:
                 page.in_page_cache = True
                 vma.file.page_cache[idx] = page
         page.mapcount += 1
-        vma.ptes[idx] = page
+        vma.own_ptes()[idx] = page
         return None
 
     def _copy_on_write(self, vma: VMA, idx: int, old: Page) -> str | None:
         cow_from_owner = vma.owner and self.policy.owner_cow_guarantee
         if self.policy.alloc_huge_page(self, vma, idx, cow_from_owner):
             old.mapcount -= 1
-            vma.ptes[idx] = Page(anon=True, mapcount=1)
+            vma.own_ptes()[idx] = Page(anon=True, mapcount=1)
             return None
         if not cow_from_owner:
             return "SIGBUS"
@@ -202,7 +204,7 @@ class Model:
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
                     continue
                 if vma.ptes.get(idx) is page:
-                    del vma.ptes[idx]
+                    del vma.own_ptes()[idx]
                     page.mapcount -= 1
                     vma.unmapped = True
 
@@ -302,9 +304,13 @@ class Model:
             copies = []
             for vma in pieces:  # already in order
                 file, ptes = vma.file, vma.ptes
+                # The child shares the parent's page table until one of them
+                # changes it (VMA.own_ptes): no copy of every entry per fork.
+                if ptes:
+                    vma.ptes_shared = True
                 # The child's private VMAs start with no reservation of their own.
                 copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
-                                  False, False, ptes.copy()))  # not owner, not unmapped
+                                  False, False, ptes if ptes else {}, bool(ptes)))  # not owner, not unmapped
                 for page in ptes.values():
                     page.mapcount += 1
                 file.vmas += 1

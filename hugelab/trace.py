@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
@@ -131,10 +131,11 @@ def _number(word: str, what: str, line: int) -> int:
     if not word.isdigit() or not word.isascii():
         raise TraceError(line, f"{what} must be a whole number, not {echo(word)}")
     # the length test first: int() of thousands of digits is slow, then refused
-    if len(word.lstrip("0")) > len(str(MAX_PAGES)) or int(word) > MAX_PAGES:
+    value = int(word) if len(word) <= 20 else MAX_PAGES + 1
+    if value > MAX_PAGES:
         raise TraceError(line, f"{what} {echo(word)} is more than hugelab's limit of {MAX_PAGES:,} pages "
                                "(2^36: more than any address space holds)")
-    return int(word)
+    return value
 
 
 def _hint(name: str) -> str:
@@ -289,8 +290,11 @@ class TraceBuilder:
         """Every process the lines so far have created, ``main`` first."""
         return list(self._check.processes)
 
-    def add(self, raw: str) -> Operation | None:
-        """Check one line of text; return its operation (None for blank or comment)."""
+    def add(self, raw: str, check: Callable[[Operation], None] | None = None) -> Operation | None:
+        """Check one line of text; return its operation (None for blank or comment).
+
+        ``check``, if given, may refuse the operation (raising TraceError) before it is added.
+        """
         number = self.lines + 1
         if raw.endswith("\r\n") or raw.endswith("\n"):
             raw = raw[: -2 if raw.endswith("\r\n") else -1]
@@ -303,6 +307,8 @@ class TraceBuilder:
         trial.processes = {p: set(names) for p, names in self._check.processes.items()}
         trial.mappings = dict(self._check.mappings)
         op = _parse_line(words, number, " ".join(words), trial)
+        if check is not None:
+            check(op)
         self._check, self.lines = trial, number
         self.ops.append(op)
         return op
@@ -310,35 +316,42 @@ class TraceBuilder:
 
 BOM = "\ufeff"
 # Characters an editor, cat, wc -l or grep do not show as part of a line's
-# text: C0/C1 controls but tab, and (outside ASCII) format characters such as
-# bidirectional overrides and U+2028/U+2029. str.splitlines() would end a
-# line at several of them, hiding an operation inside a comment.
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# text: C0/C1 controls but tab (and \r before \n), and, outside ASCII,
+# format characters such as bidirectional overrides, and U+2028/U+2029.
+# str.splitlines() would end a line at several of them, hiding an operation
+# inside a comment.
+_ASCII_HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
-def _hidden_character(raw: str) -> int:
-    """The column (0-based) of the first hidden character in ``raw``, or -1."""
-    found = _ASCII_CONTROL.search(raw)
-    first = found.start() if found else -1
-    if not raw.isascii():
-        for match in _NON_ASCII.finditer(raw, 0, first if first >= 0 else len(raw)):
+def _first_hidden(text: str) -> int:
+    """The index of the first hidden character in ``text`` (one pass, in C when ASCII), or -1."""
+    found = _ASCII_HIDDEN.search(text)
+    first = found.start() if found else len(text)
+    if not text.isascii():
+        for match in _NON_ASCII.finditer(text, 0, first):
             if unicodedata.category(match.group()) in _HIDDEN_CATEGORIES:
                 return match.start()
-    return first
+    return first if found else -1
+
+
+def _refuse_hidden(line: str, number: int, column: int) -> None:
+    char = line[column]
+    name = unicodedata.name(char, "a control character")
+    raise TraceError(number, f"character U+{ord(char):04X} ({name}) at column {column + 1}: only \\n and "
+                             "\\r\\n may end a line, and no other control or separator character may appear")
 
 
 def check_line(raw: str, number: int) -> None:
-    """Refuse a line that is too long or holds a character no editor shows as text."""
+    """Refuse one line (no line break in it) that is too long or holds a hidden character."""
     if len(raw) > MAX_LINE_CHARS:
         raise TraceError(number, f"the line is {len(raw):,} characters long; hugelab's limit is {MAX_LINE_CHARS:,}")
-    column = _hidden_character(raw)
+    column = _first_hidden(raw)
+    if "\n" in raw:
+        column = min(raw.index("\n"), column if column >= 0 else len(raw))
     if column >= 0:
-        char = raw[column]
-        name = unicodedata.name(char, "a control character")
-        raise TraceError(number, f"character U+{ord(char):04X} ({name}) at column {column + 1}: only \\n and "
-                                 "\\r\\n may end a line, and no other control or separator character may appear")
+        _refuse_hidden(raw, number, column)
 
 
 def lines(text: str) -> Iterator[tuple[int, str]]:
@@ -346,15 +359,21 @@ def lines(text: str) -> Iterator[tuple[int, str]]:
 
     So the line numbers are those ``cat -n``, ``wc -l`` and any editor show.
     A UTF-8 byte order mark at the very start is dropped. Raises
-    :class:`TraceError` for a line :func:`check_line` refuses.
+    :class:`TraceError`, at the line where it is, for a line too long or
+    a hidden character (see :func:`check_line`).
     """
     if text.startswith(BOM):
         text = text[1:]
+    hidden = _first_hidden(text)
+    hidden_line = text.count("\n", 0, hidden) + 1 if hidden >= 0 else 0
+    crlf = "\r" in text
     for number, raw in enumerate(text.split("\n"), start=1):
-        if raw.endswith("\r"):
-            raw = raw[:-1]
-        check_line(raw, number)
-        yield number, raw
+        if len(raw) > MAX_LINE_CHARS:
+            raise TraceError(number, f"the line is {len(raw):,} characters long; "
+                                     f"hugelab's limit is {MAX_LINE_CHARS:,}")
+        if number == hidden_line:
+            _refuse_hidden(raw, number, hidden - (text.rfind("\n", 0, hidden) + 1))
+        yield number, raw[:-1] if crlf and raw.endswith("\r") else raw
 
 
 def parse_trace(text: str | Iterable[str]) -> Trace:

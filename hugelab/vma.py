@@ -58,6 +58,11 @@ class VMA:
     """One virtual memory area: the window ``[start, end)`` of ``file``.
 
     ``ptes`` maps offsets to the pages this process has mapped there.
+    A fork hands the child the parent's very dict and marks both
+    ``ptes_shared``: whoever changes it first takes its own copy
+    (:meth:`own_ptes`), so forking a process with many pages mapped costs
+    no memory until one side changes them (the kernel copies the entries;
+    the copy here is postponed, the mapcounts are not).
     ``private_data`` is what the policy keeps per VMA (kernel:
     ``vm_private_data``): a remaining count before 84afd99b, a shared
     ``ResvMap`` after. ``owner`` and ``unmapped`` are the HPAGE_RESV_OWNER
@@ -72,6 +77,14 @@ class VMA:
     owner: bool = False
     unmapped: bool = False
     ptes: dict[int, Page] = field(default_factory=dict)
+    ptes_shared: bool = False
+
+    def own_ptes(self) -> dict[int, Page]:
+        """``ptes``, copied first if a fork shares it: call before changing it."""
+        if self.ptes_shared:
+            self.ptes = dict(self.ptes)
+            self.ptes_shared = False
+        return self.ptes
 
     @property
     def shared(self) -> bool:
@@ -96,6 +109,7 @@ class VMA:
             {i: p for i, p in self.ptes.items() if i >= offset},
         )
         self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
+        self.ptes_shared = False  # both halves have new dicts
         self.end = offset
         self.file.vmas += 1
         return upper

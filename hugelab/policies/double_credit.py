@@ -47,6 +47,16 @@ class DoubleCredit(Policy):
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
+    def unused_reservation(self, vma) -> int:
+        if not vma.owner or vma.shared:
+            return 0
+        consumed = vma.file.consumed  # walk whichever is smaller: the offsets consumed or the piece
+        if len(consumed) < len(vma):
+            used = sum(1 for idx in consumed if vma.start <= idx < vma.end)
+        else:
+            used = sum(1 for idx in range(vma.start, vma.end) if idx in consumed)
+        return len(vma) - used
+
     def reserved_offset(self, vma, idx) -> bool:
         return vma.owner and not vma.shared and idx not in vma.file.consumed
 
