@@ -103,7 +103,9 @@ def _cmd_exercise(args) -> int:
 
 def _cmd_app(args) -> int:
     from .app import serve
-    return serve(args.port)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {args.port}")
+    return serve(args.port, allow_root=args.allow_root)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_exercise)
 
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
-    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--port", type=int, default=8866, help="0: any free port (the URL printed says which)")
+    p.add_argument("--allow-root", action="store_true", help="run as root anyway (the kernels run as root too)")
     p.set_defaults(run=_cmd_app)
     return parser
 
