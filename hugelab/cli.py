@@ -8,10 +8,12 @@ trace); 3 the real kernel cannot be used here, with one line saying why.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
-from . import scenarios
+from . import interrupts, scenarios
 from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
@@ -162,6 +164,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; with ``argv`` None the process is hugelab, and ends here.
+
+    Then the first catchable signal interrupts and later ones are ignored
+    (a burst cannot cut a cleanup short), and the process exits at once
+    with the status, without interpreter shutdown: that shutdown puts the
+    default handlers back, and a late signal of a burst would kill the
+    process after it has said what it put back.
+    """
+    if argv is None:
+        interrupts.install()
+    status = _run(argv)
+    if argv is not None:
+        return status
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):

@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import interrupts
 from ..hstate import Counters
+from ..interrupts import Interrupted
 from ..trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace
 from . import sysfs
 from .guard import KernelLimitError, check_trace, mapping_addresses
@@ -39,13 +41,6 @@ PR_SET_CHILD_SUBREAPER = 36
 STEP_TIMEOUT = 60.0
 _libc = ctypes.CDLL(None, use_errno=True)
 
-#: every signal whose default action would end the process and that can be
-#: caught: each one puts the pool back before hugelab stops
-CAUGHT_SIGNALS = tuple(getattr(signal, name) for name in (
-    "SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF",
-    "SIGXCPU", "SIGXFSZ", "SIGIO", "SIGPWR") if hasattr(signal, name))
-
-
 class KernelUnavailable(RuntimeError):
     """The real kernel cannot be used here; the message says why in one line."""
 
@@ -54,12 +49,11 @@ class KernelReplayError(RuntimeError):
     """Something went wrong while replaying on the kernel (not a trace outcome)."""
 
 
-class KernelInterrupted(KeyboardInterrupt):
+class KernelInterrupted(Interrupted):
     """A signal stopped a kernel session; ``outcome`` says, truthfully, what was put back."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
+        super().__init__(signum)
         self.outcome = "the pool was not checked"
 
 
@@ -159,7 +153,7 @@ class KernelSession:
         return found
 
     def _catch_signals(self) -> None:
-        for signum in CAUGHT_SIGNALS:
+        for signum in interrupts.CAUGHT:
             try:
                 self._handlers[signum] = signal.signal(signum, self._on_signal)
             except ValueError:  # not the main thread: signals are the caller's to handle
@@ -169,6 +163,7 @@ class KernelSession:
 
     def _on_signal(self, signum: int, frame) -> None:
         self.signals.append(signum)
+        interrupts.received.append(signum)
         # Only the first signal interrupts, and never the cleanup: a burst of
         # Ctrl-Cs must not cut the restore short.
         if len(self.signals) > 1 or _inside(frame, _CLEANUP_CODES):
