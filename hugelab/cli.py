@@ -18,7 +18,7 @@ from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
-from .trace import GRAMMAR, Trace, TraceError
+from .trace import Trace, TraceError, grammar_help
 
 
 class UsageError(Exception):
@@ -52,8 +52,8 @@ def _read_trace(source: str) -> Trace:
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
-        from .kernel import replay_kernel
-        steps = replay_kernel(trace, label=f"trace {echo(args.trace)}")
+        from .kernel.targets import replay_on_kernel
+        steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -89,18 +89,45 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .verify import verify
-    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy)
+    return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
+                  kernel=args.kernel)
 
 
 def _cmd_hunt(args) -> int:
+    if args.kernels:
+        from .hunt_kernels import hunt_kernels
+        specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
+        if len(specs) != 2:
+            raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
+        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
     from .hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
 
 
-def _cmd_exercise(args) -> int:
-    from .exercise import exercise
-    print(exercise(args.seed, answers=args.answers, policy=args.policy, length=args.length), end="")
+def _cmd_kernels(args) -> int:
+    from .kernel.catalog import kernels
+    return kernels(args.fetch, out=sys.stdout)
+
+
+def _cmd_export_c(args) -> int:
+    from .export_c import export_c
+    text = export_c(_read_trace(args.trace), args.expect)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
     return 0
+
+
+def _cmd_exercise(args) -> int:
+    from .exercise import command
+    if args.sheet and (args.key or args.answers):
+        raise UsageError("--sheet prints the questions and --key the answers: choose one")
+    if args.pair and args.policy:
+        raise UsageError("--pair sets the policies (double-credit and region-count): leave out --policy")
+    return command(args.seed, args.length, args.policy or DEFAULT, args.pair, args.key or args.answers,
+                   args.check, sys.stdout, sys.stderr)
 
 
 def _cmd_app(args) -> int:
@@ -116,12 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
     p = sub.add_parser("replay", help="replay a trace and show the counters after each step",
-                       epilog="a trace is one operation a line:\n" + GRAMMAR,
+                       epilog=grammar_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
     p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
-    p.add_argument("--kernel", action="store_true", help="replay on this machine's running kernel (root)")
-    p.add_argument("--json", action="store_true", help="one JSON step record per line (trace-format v1)")
+    p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
+                   help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
+                        "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters")
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")
@@ -138,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=100)
     p.add_argument("--length", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES),
-                   help="the model to hold against the kernel (default modern; older ones show how they differ)")
+    p.add_argument("--policy", default=None, choices=list(POLICIES),
+                   help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
+                        "else modern; older ones show how they differ)")
+    p.add_argument("--kernel", default="host", metavar="KERNEL",
+                   help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -147,13 +179,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--traces", type=int, default=2000)
     p.add_argument("--length", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kernels", metavar="A,B",
+                   help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
     p.set_defaults(run=_cmd_hunt)
 
-    p = sub.add_parser("exercise", help="a random trace to predict (? marks), or its answers")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--answers", action="store_true", help="fill in the counters")
-    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES))
-    p.add_argument("--length", type=int, default=8)
+    p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
+    p.add_argument("--fetch", metavar="KERNEL", action="append", default=[],
+                   help="download a kernel (6.1, 6.12 or a release name) into the cache")
+    p.set_defaults(run=_cmd_kernels)
+
+    p = sub.add_parser("export-c", help="a standalone C program that replays a trace and checks /proc/meminfo")
+    p.add_argument("trace")
+    p.add_argument("--expect", default=DEFAULT, choices=list(POLICIES),
+                   help="the policy whose counters the program expects (default modern)")
+    p.add_argument("-o", "--output", help="write the program here (default: standard output)")
+    p.set_defaults(run=_cmd_export_c)
+
+    p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score a filled-in sheet",
+                       epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
+                              "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read)")
+    p.add_argument("--seed", type=int, default=0, help="which exercise (the same seed, the same trace)")
+    p.add_argument("--sheet", action="store_true", help="the questions, ? to fill in (the default)")
+    p.add_argument("--key", action="store_true", help="the same sheet, filled in")
+    p.add_argument("--answers", action="store_true", help=argparse.SUPPRESS)  # older name of --key
+    p.add_argument("--check", metavar="SHEET", help="score a filled-in sheet, line by line")
+    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--pair", action="store_true", help="double-credit and region-count side by side, "
+                                                        "on a trace where the double credit shows")
+    p.add_argument("--length", type=int, default=8, help="steps in the trace (4 to 40)")
     p.set_defaults(run=_cmd_exercise)
 
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")

@@ -4,43 +4,85 @@ A learner's clicks become trace lines; each line is replayed under both
 policies as it comes (one operation each, not the whole history). Undo,
 scrubbing and loading replay a prefix. The widgets in
 :mod:`hugelab.widgets` only turn events into calls here and views into
-marks.
+marks; everything a view says (states, notes, the arithmetic of a close) is
+computed here, so it is tested without a browser.
 
-The explorer works on mappings of process ``main`` and on forked children
-``c1``, ``c2``... The mapping on show is the most recent one ``main``
-created.
+Every trace v1 operation can be clicked: ``pool``, ``mmap`` (private or
+shared, with or without ``noreserve``), ``touch`` (write or ``read``),
+``munmap``, ``mprotect``, ``madvise ... dontneed``, ``fork`` and ``exit``.
+Any process can act (``in PROC``): the explorer keeps an *actor* and a
+*selected mapping*; the views show every mapping of the actor, as that
+process sees it.
+
+Safe with any input: a mapping is drawn page by page only up to
+:data:`PAGES_DRAWN` pages. A larger one gets a summary computed per VMA
+piece (its cost grows with the pieces and the pages present, never with
+the mapping's size), and a mapping whose mmap failed is drawn as nothing.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import get_args
 
-from .hstate import Counters
+from .hstate import Counters, signed
 from .invariants import violations
-from .limits import EXPLORER_MAX_PAGES, EXPLORER_MAX_STEPS
+from .limits import EXPLORER_MAX_STEPS
 from .model import Model
-from .policies import Close, get_policy
-from .replay import Replayer, Step
-from .trace import MAIN, Mmap, Operation, TraceBuilder, TraceError, parse_trace
+from .policies import Close, PageState, get_policy
+from .replay import SIGNALS, Replayer, Step
+from .reservation import vma_resv_map
+from .trace import MAIN, Exit, Mmap, Operation, Pool, TraceBuilder, TraceError, parse_trace
 
-#: what a page cell shows, in the order of the chart's colours
-PAGE_STATES = ("reserved", "faulted", "unreserved", "unmapped")
+#: what a page cell shows, in the order of the chart's colours: what a
+#: policy answers for an offset of a VMA, and "unmapped" where there is none
+PAGE_STATES: tuple[str, ...] = (*get_args(PageState), "unmapped")
+#: the largest mapping drawn one cell per page; a larger one is summed up per VMA piece
+PAGES_DRAWN = 512
+#: at most this many resv_map regions and VMA pieces are drawn for one mapping
+SPANS_DRAWN = 512
+#: mappings drawn at once (the selected one, then the newest); the others are only named
+MAPPINGS_DRAWN = 4
+
+
+class Refused(ValueError):
+    """An action the explorer cannot take now (nothing to undo, no mapping yet...)."""
 
 
 @dataclass(frozen=True)
 class MappingView:
-    """One mapping as a row of cells, one per huge page offset ``[0, pages)``."""
+    """One mapping as process ``proc`` sees it: a row of cells over offsets ``[0, pages)``.
+
+    ``states`` has one entry per page when the mapping is drawn page by
+    page (``pages <= PAGES_DRAWN`` and it exists); otherwise it is empty and
+    ``summary`` alone says how many pages are in each state.
+    """
 
     name: str
+    proc: str
     pages: int
+    #: "private", "shared", "private noreserve" or "shared noreserve"
+    kind: str
+    #: why nothing is drawn: "mmap failed: ENOMEM", "main killed by SIGBUS at line 5"; "" when it exists
+    failed: str
     states: tuple[str, ...]
+    #: pages in each of PAGE_STATES, in that order
+    summary: tuple[int, int, int, int]
     #: offsets where one VMA piece ends and the next begins (what splits made)
     boundaries: tuple[int, ...]
     #: each VMA piece ``[start, end)`` with what the policy keeps in it
     pieces: tuple[tuple[int, int, str], ...]
-    #: the private resv_map's regions ``[from, to)``: offsets whose reservation was consumed
+    #: the resv_map's regions ``[from, to)``
     regions: tuple[tuple[int, int], ...]
+    #: what an entry of that map means for this kind of mapping
+    regions_mean: str
+    #: the pieces that closed at the step on show: ``[start, end)`` and what they credited
+    closed: tuple[tuple[int, int, str], ...]
+
+    @property
+    def drawn(self) -> bool:
+        return bool(self.states)
 
 
 @dataclass(frozen=True)
@@ -49,43 +91,84 @@ class SideView:
 
     policy: str
     steps: tuple[Step, ...]
-    mapping: MappingView | None
+    #: the selected mapping first, then the newest others, at most MAPPINGS_DRAWN
+    mappings: tuple[MappingView, ...]
+    #: the names of the process's other mappings, not drawn
+    more: tuple[str, ...]
     status: str
     problems: tuple[str, ...]
-    closes: tuple[tuple[int, Close], ...]  # (trace line, close)
+    #: the arithmetic of this step's closes, one line each (empty when nothing closed)
+    action: tuple[str, ...]
+    #: a hint when an outcome came from a pool too small for the action
+    hint: str
+    closes: tuple[tuple[int, Close], ...]  # (trace line, close), every close so far
+    #: the first step (1-based) where the two sides' counters differ, if any
+    diverged_at: int | None
 
     @property
     def counters(self) -> Counters:
         return self.steps[-1].counters
 
+    @property
+    def mapping(self) -> MappingView | None:
+        """The selected mapping's view (the first one listed)."""
+        return self.mappings[0] if self.mappings else None
 
-def mapping_view(model: Model, proc: str, name: str, pages: int) -> MappingView:
+
+def _kind(shared: bool, noreserve: bool) -> str:
+    return ("shared" if shared else "private") + (" noreserve" if noreserve else "")
+
+
+def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
+                 closes: tuple[Close, ...] = ()) -> MappingView:
+    """The view of mapping ``op.name`` in process ``proc`` of ``model``.
+
+    ``failed``: the outcome of its mmap on this side, when it failed: such
+    a mapping has no page at all, so nothing is drawn per page.
+    """
+    name, pages, kind = op.name, op.pages, _kind(op.shared, op.noreserve)
+    shared_note = "reserved offsets (shared: the file's map)"
+    private_note = "consumed offsets (private: the VMA's map)"
+    means = shared_note if op.shared else private_note
+    if failed:
+        return MappingView(name, proc, pages, kind, failed, (), (0, 0, 0, pages), (), (), (), means, ())
     process = model.procs.get(proc)
-    file = model.files.get(name)
     pieces = process.pieces(name) if process else []
     policy = model.policy
-    states = []
-    for idx in range(pages):
-        vma = process.vma_at(name, idx) if process else None
-        if vma is None:
-            states.append("unmapped")
-        elif idx in vma.ptes or (vma.shared and idx in vma.file.page_cache):
-            states.append("faulted")
-        elif vma.shared:
-            reserved = vma.file.resv_map.region_count(idx, idx + 1) and not vma.noreserve
-            states.append("reserved" if reserved else "unreserved")
-        else:
-            states.append("reserved" if policy.reserved_offset(vma, idx) else "unreserved")
-    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)
-    regions: tuple[tuple[int, int], ...] = ()
+    drawn = pages <= PAGES_DRAWN
+    states: list[str] = ["unmapped"] * pages if drawn else []
+    faulted = reserved = mapped = 0
     for vma in pieces:
-        if hasattr(vma.private_data, "regions") and vma.owner:
-            regions = tuple(vma.private_data.regions())
-            break
-    if file is not None and file.shared:
-        regions = tuple(file.resv_map.regions())
-    return MappingView(name, pages, tuple(states), boundaries,
-                       tuple((v.start, v.end, policy.describe_piece(v)) for v in pieces), regions)
+        mapped += len(vma)
+        if drawn:
+            # faulted pages straight from the page table; only the others ask the policy
+            present = set(vma.ptes)
+            if vma.shared:
+                present.update(i for i in vma.file.page_cache if vma.start <= i < vma.end)
+            for idx in range(vma.start, vma.end):
+                states[idx] = "faulted" if idx in present else policy.page_state(vma, idx)
+        else:
+            f, r = policy.page_counts(vma)
+            faulted += f
+            reserved += r
+    if drawn:
+        summary = tuple(states.count(s) for s in PAGE_STATES)
+    else:
+        summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
+    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
+    regions: list[tuple[int, int]] = []
+    file = model.files.get(name)
+    if op.shared and file is not None and file.vmas:
+        regions = file.resv_map.regions()
+    else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
+        resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
+        regions = resv.regions() if resv is not None else []
+    closed = tuple((c.start, c.end, f"closed: credited {c.credit}") for c in closes
+                   if c.mapping == name and c.proc == proc)
+    return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
+                       boundaries,
+                       tuple((v.start, v.end, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
+                       tuple(regions[:SPANS_DRAWN]), means, closed)
 
 
 def status_line(step: Step) -> tuple[str, tuple[str, ...]]:
@@ -100,21 +183,37 @@ def status_line(step: Step) -> tuple[str, tuple[str, ...]]:
     return text, problems
 
 
-def arithmetic(closes: tuple[tuple[int, Close], ...]) -> list[str]:
-    """The arithmetic behind every close so far, then the running totals."""
-    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}" for line, c in closes]
+def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: int) -> tuple[str, ...]:
+    """What one step's closes credited, against what was really unused, and Rsvd before -> after.
+
+    A close that credits more than was unused is marked where it happens.
+    """
+    lines = []
+    for c in closes:
+        mark = "" if c.credit == c.unused else f"  \u2717 over-credited by {c.credit - c.unused}"
+        lines.append(f"close {c.mapping}[{c.start}, {c.end}): credited {c.credit}, really unused {c.unused}{mark}")
+    if lines:
+        change = f"Rsvd {signed(rsvd_before)} -> {signed(rsvd_after)}"
+        if len(lines) == 1:
+            head, _, mark = lines[0].partition("  \u2717")
+            lines[0] = f"{head}, {change}" + (f"  \u2717{mark}" if mark else "")
+        else:
+            lines.append(change)
+    return tuple(lines)
+
+
+def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str]:
+    """The arithmetic behind the last ``last`` closes so far, then the running totals."""
+    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}"
+             + ("" if c.credit == c.unused else f"  \u2717 {c.credit - c.unused} more than was unused")
+             for line, c in closes[-last:]]
+    if len(closes) > last:
+        lines.insert(0, f"({len(closes) - last} earlier closes not listed)")
     unused = sum(c.unused for _, c in closes)
     credited = sum(c.credit for _, c in closes)
     lines.append(f"really unused: {unused} · credited back: {credited}"
                  + ("" if unused == credited else f" · over-credited by {credited - unused}"))
     return lines
-
-
-def _check_size(op: Operation) -> None:
-    """The explorer draws one cell per page: refuse a mapping too large to draw."""
-    if isinstance(op, Mmap) and op.pages > EXPLORER_MAX_PAGES:
-        raise TraceError(op.line, f"the explorer draws one cell per page: at most {EXPLORER_MAX_PAGES:,} pages "
-                                  f"a mapping, not {op.pages:,} (replay it with 'hugelab replay' instead)")
 
 
 class _Side:
@@ -123,56 +222,136 @@ class _Side:
         self.model = Model(self.policy)
         self.replayer = Replayer(self.model)
         self.steps: list[Step] = []
+        #: the outcome of each mmap that failed on this side, by mapping name
+        self.failed: dict[str, str] = {}
+        #: why each process that is gone went: "killed by SIGBUS at line 5", "exited at line 7"
+        self.gone: dict[str, str] = {}
 
-    def feed(self, op) -> None:
-        self.steps.append(self.replayer.feed(op))
+    def feed(self, op: Operation) -> None:
+        step = self.replayer.feed(op)
+        self.steps.append(step)
+        if isinstance(op, Mmap) and step.error not in (None, "skipped"):
+            self.failed[op.name] = f"mmap failed: {step.error}"
+        elif isinstance(op, Exit) and step.error is None:
+            self.gone.setdefault(op.proc, f"exited at line {op.line}")
+        elif step.error in SIGNALS and not isinstance(op, Pool):
+            self.gone[op.proc] = f"killed by {step.error} at line {op.line}"
+
+    def why_skipped(self, op: Operation) -> str:
+        if not isinstance(op, Pool) and op.proc in self.gone:
+            return f"process {op.proc} is gone ({self.gone[op.proc]})"
+        name = getattr(op, "name", None)
+        if name in self.failed:
+            return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"
+        return "the process or mapping is gone"
 
 
 class Explorer:
-    """One history of trace lines, replayed under two policies side by side."""
+    """One history of trace lines, replayed under two policies side by side.
+
+    ``history`` holds every line; ``cursor`` lines of it are on show (the
+    rest can be redone). Acting while scrubbed back drops the later lines;
+    the next undo brings them back.
+    """
 
     def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8) -> None:
         self.policies = [get_policy(p).name for p in policies]
         self.history: list[str] = []
         self.cursor = 0
+        self.actor = MAIN
+        self.selected: str | None = None
+        self._mmap_index: tuple[list[Operation], int, dict[str, Mmap]] = ([], 0, {})
+        #: (history, cursor, actor, selected) before the last action that dropped later steps
+        self._before_drop: tuple[list[str], int, str, str | None] | None = None
         self.reset(pool)
 
     # -- history -------------------------------------------------------------
-    def _replay_to(self, cursor: int) -> None:
-        self.cursor = cursor
+    def _restart(self) -> None:
+        """Nothing replayed yet: a fresh builder and a fresh machine on each side."""
+        self.cursor = 0
         self.builder = TraceBuilder()
         self.sides = [_Side(p) for p in self.policies]
-        for line in self.history[:cursor]:
+
+    def _replay_to(self, cursor: int) -> None:
+        """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
+        if cursor < self.cursor:
+            self._restart()
+        for line in self.history[self.cursor:cursor]:
             op = self.builder.add(line)
+            assert op is not None  # history holds operation lines only
             for side in self.sides:
                 side.feed(op)
+        self.cursor = cursor
+        self._fix_selection()
 
-    def do(self, line: str) -> None:
-        """Add one trace line after the current step (dropping any steps scrubbed past).
+    def _fix_selection(self) -> None:
+        """After undo or load: an actor or mapping that no longer exists is replaced."""
+        if self.actor not in self.builder.process_names:
+            self.actor = MAIN
+        names = self.mapping_names(self.actor)
+        if self.selected not in names:
+            self.selected = names[-1] if names else None
 
-        A line that is not valid here raises :class:`TraceError`; nothing changes.
+    def do(self, line: str) -> str:
+        """Add one trace line after the current step; return a notice (or "").
+
+        Acting while scrubbed back drops the later steps, and says so; the
+        next undo restores them. A line that is not valid here raises
+        :class:`TraceError`; nothing changes.
         """
         if self.cursor >= EXPLORER_MAX_STEPS:
             raise TraceError(self.builder.lines + 1, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} steps: "
                                                      "undo, scrub back or load a shorter trace")
-        op = self.builder.add(line, _check_size) if line.split("#", 1)[0].strip() else None
+        dropped = len(self.history) - self.cursor
+        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None  # raises first
         if op is None:
             raise TraceError(self.builder.lines + 1, "no operation on this line")
-        if self.cursor < len(self.history):
-            self.history = self.history[: self.cursor]
+        notice = ""
+        if dropped:
+            self._before_drop = (list(self.history), self.cursor, self.actor, self.selected)
+            notice = (f"you acted at step {self.cursor} of {len(self.history)}: the {dropped} later "
+                      f"step{'s' if dropped > 1 else ''} (from line {self.cursor + 1}) were dropped; "
+                      "undo brings them back")
+            del self.history[self.cursor:]
+        else:
+            self._before_drop = None
         self.history.append(op.text)
         self.cursor = len(self.history)
         for side in self.sides:
             side.feed(op)
+        return notice
 
     def reset(self, pool: int = 8, overcommit: int = 0) -> None:
+        """Start a new history: one ``pool`` line."""
         self.history = [f"pool {pool}" + (f" overcommit {overcommit}" if overcommit else "")]
+        self.actor, self.selected, self._before_drop = MAIN, None, None
+        self._restart()
         self._replay_to(1)
 
-    def undo(self) -> None:
-        if self.cursor > 1:
-            self.history = self.history[: self.cursor - 1]
-            self._replay_to(len(self.history))
+    @property
+    def can_undo(self) -> bool:
+        return self.cursor > 1 or (self._before_drop is not None and self.cursor == len(self.history))
+
+    def undo(self) -> str:
+        """Step back one line (it stays, for redo); after a drop, bring the dropped lines back."""
+        if self._before_drop is not None and self.cursor == len(self.history):
+            history, cursor, actor, selected = self._before_drop
+            self._before_drop = None
+            self.history = history
+            self._restart()
+            self.actor, self.selected = actor, selected
+            self._replay_to(cursor)
+            return f"the dropped steps are back: step {cursor} of {len(history)}"
+        if self.cursor <= 1:
+            raise Refused("nothing to undo: step 1 is the pool line (press reset to start again)")
+        self._replay_to(self.cursor - 1)
+        return ""
+
+    def redo(self) -> str:
+        if self.cursor >= len(self.history):
+            raise Refused("nothing to redo: this is the last step")
+        self._replay_to(self.cursor + 1)
+        return ""
 
     def scrub(self, step: int) -> None:
         """Show the state after ``step`` lines (1 .. len(history))."""
@@ -190,88 +369,163 @@ class Explorer:
         if len(ops) > EXPLORER_MAX_STEPS:
             raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
                                                            "steps (it replays them at every undo)")
-        for op in ops:
-            _check_size(op)
-        before = (self.history, self.cursor, self.builder, self.sides)
+        before = (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor, self.selected)
         self.history = [op.text for op in ops]
         try:
+            self._before_drop = None
+            self.actor, self.selected = MAIN, None
+            self._restart()
             self._replay_to(len(self.history))
         except BaseException:
-            self.history, self.cursor, self.builder, self.sides = before
+            (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor,
+             self.selected) = before
             raise
 
     def set_policy(self, side: int, policy: str) -> None:
         self.policies[side] = get_policy(policy).name
-        self._replay_to(self.cursor)
+        cursor = self.cursor
+        self._restart()
+        self._replay_to(cursor)
 
     def trace_text(self) -> str:
         return "".join(line + "\n" for line in self.history[: self.cursor])
 
+    # -- choosing who acts on what ----------------------------------------------
+    def mapping_names(self, proc: str) -> list[str]:
+        """The mappings ``proc`` knows (made or inherited), oldest first."""
+        known = self.builder.mappings_of(proc)
+        return [name for name in self._mmaps() if name in known]
+
+    def _mmaps(self) -> dict[str, Mmap]:
+        """Every mmap line so far by mapping name, oldest first (kept between calls: a trace may
+        hold thousands of lines and hundreds of mappings, and a refresh asks many times)."""
+        ops = self.builder.ops
+        if self._mmap_index[0] is not ops or self._mmap_index[1] != len(ops):
+            index = self._mmap_index[2] if self._mmap_index[0] is ops else {}
+            for op in ops[self._mmap_index[1] if self._mmap_index[0] is ops else 0:]:
+                if isinstance(op, Mmap):
+                    index[op.name] = op
+            self._mmap_index = (ops, len(ops), index)
+        return self._mmap_index[2]
+
+    def act_as(self, proc: str) -> None:
+        if proc not in self.builder.process_names:
+            raise Refused(f"no process {proc!r}: fork one first")
+        self.actor = proc
+        self._fix_selection()
+
+    def select(self, name: str) -> None:
+        if name not in self.mapping_names(self.actor):
+            raise Refused(f"process {self.actor} has no mapping {name!r}")
+        self.selected = name
+
     # -- actions (each one trace line) ------------------------------------------
+    def _prefix(self, proc: str | None) -> str:
+        proc = proc or self.actor
+        return "" if proc == MAIN else f"in {proc} "
+
+    def _target(self, name: str | None) -> str:
+        name = name or self.selected
+        if name is None:
+            raise Refused(f"process {self.actor} has no mapping yet: press mmap first")
+        return name
+
     def _next_name(self, taken: set[str], stem: str, letters: bool) -> str:
         for i in range(1, 10_000):
             name = chr(ord("a") + i - 1) if letters and i <= 26 else f"{stem}{i}"
             if name not in taken:
                 return name
-        raise TraceError(self.builder.lines + 1, "no free name left")
+        raise Refused("no free name left")
 
-    def mmap(self, pages: int, shared: bool = False, noreserve: bool = False) -> None:
-        taken = self.builder.mapping_names
-        name = self._next_name(taken, "m", letters=True)
-        self.do(f"mmap {name} {pages} {'shared' if shared else 'private'}" + (" noreserve" if noreserve else ""))
+    def set_pool(self, pages: int, overcommit: int = 0) -> str:
+        return self.do(f"pool {pages}" + (f" overcommit {overcommit}" if overcommit else ""))
 
-    def fault(self, page: int, write: bool = True, proc: str = MAIN) -> None:
-        self._need_mapping()
-        prefix = "" if proc == MAIN else f"in {proc} "
-        self.do(f"{prefix}touch {self.mapping_name} {page}" + ("" if write else " read"))
+    def mmap(self, pages: int, shared: bool = False, noreserve: bool = False) -> str:
+        name = self._next_name(self.builder.mapping_names, "m", letters=True)
+        notice = self.do(f"{self._prefix(None)}mmap {name} {pages} {'shared' if shared else 'private'}"
+                         + (" noreserve" if noreserve else ""))
+        self.selected = name
+        return notice
 
-    def munmap(self, start: int, count: int) -> None:
-        self._need_mapping()
-        self.do(f"munmap {self.mapping_name} {start} {count}")
+    def fault(self, page: int, write: bool = True, proc: str | None = None, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(proc)}touch {self._target(name)} {page}" + ("" if write else " read"))
 
-    def mprotect(self, start: int, count: int, prot: str = "r") -> None:
-        self._need_mapping()
-        self.do(f"mprotect {self.mapping_name} {start} {count} {prot}")
+    def munmap(self, start: int, count: int, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}munmap {self._target(name)} {start} {count}")
 
-    def madvise_dontneed(self, start: int, count: int) -> None:
-        self._need_mapping()
-        self.do(f"madvise {self.mapping_name} {start} {count} dontneed")
+    def mprotect(self, start: int, count: int, prot: str = "r", name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}mprotect {self._target(name)} {start} {count} {prot}")
+
+    def madvise_dontneed(self, start: int, count: int, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}madvise {self._target(name)} {start} {count} dontneed")
 
     def fork(self) -> str:
+        """The actor forks a child (``c1``, ``c2``...); return the child's name."""
         child = self._next_name(set(self.builder.process_names), "c", letters=False)
-        self.do(f"fork {child}")
+        self.do(f"{self._prefix(None)}fork {child}")
         return child
 
-    def exit_child(self) -> None:
-        alive = [c for c in self.children if c in self.sides[0].replayer.live.alive
-                 or c in self.sides[1].replayer.live.alive]
-        if not alive:
-            raise TraceError(self.builder.lines + 1, "no child process to exit: fork one first")
-        self.do(f"exit {alive[-1]}")
-
-    def _need_mapping(self) -> None:
-        if self.mapping_name is None:
-            raise TraceError(self.builder.lines + 1, "no mapping yet: press mmap first")
+    def exit(self, proc: str | None = None) -> str:
+        """The actor (or ``proc``) exits: every mapping it has is torn down."""
+        return self.do(f"exit {proc or self.actor}")
 
     # -- what to show ----------------------------------------------------------------
     @property
-    def children(self) -> list[str]:
-        return [p for p in self.builder.process_names if p != MAIN]
+    def processes(self) -> list[tuple[str, str]]:
+        """(name, how it is) for every process so far: "", or why it is gone on each side."""
+        rows = []
+        for proc in self.builder.process_names:
+            gone = [s.gone.get(proc) for s in self.sides]
+            if gone[0] == gone[1]:
+                state = gone[0] or ""
+            else:
+                state = "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
+            rows.append((proc, state))
+        return rows
 
-    @property
-    def mapping_name(self) -> str | None:
-        names = [op.name for op in self.builder.ops if isinstance(op, Mmap) and op.proc == MAIN]
-        return names[-1] if names else None
+    def mmap_op(self, name: str) -> Mmap:
+        return self._mmaps()[name]
 
     @property
     def mapping_pages(self) -> int:
-        name = self.mapping_name
-        return next(op.pages for op in self.builder.ops if isinstance(op, Mmap) and op.name == name) if name else 0
+        return self.mmap_op(self.selected).pages if self.selected else 0
 
-    def view(self, side: int) -> SideView:
+    def diverged_at(self) -> int | None:
+        a, b = self.sides[0].steps, self.sides[1].steps
+        return next((i for i, (x, y) in enumerate(zip(a, b), start=1) if x.counters != y.counters), None)
+
+    def _hint(self, s: _Side, op: Operation, step: Step) -> str:
+        """Say what to change when the pool was too small for this step."""
+        hs = s.model.hstate
+        spare = hs.free_huge_pages - hs.resv_huge_pages
+        room = max(0, hs.nr_overcommit_huge_pages - hs.surplus_huge_pages)
+        if isinstance(op, Mmap) and step.error == "ENOMEM":
+            return (f"the pool is too small: this mmap needs {op.pages} pages reserved, the pool has "
+                    f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
+                    "and press 'set pool', then mmap again")
+        if step.error == "SIGBUS":
+            return (f"no huge page was left for this fault (Free {hs.free_huge_pages}, Rsvd "
+                    f"{signed(hs.resv_huge_pages)}): raise pool and press 'set pool' before it")
+        return ""
+
+    def view(self, side: int, proc: str | None = None) -> SideView:
         s = self.sides[side]
-        name = self.mapping_name
-        mapping = mapping_view(s.model, MAIN, name, self.mapping_pages) if name else None
-        text, problems = status_line(s.steps[-1])
-        closes = tuple((step.line, c) for step in s.steps for c in step.closes)
-        return SideView(s.policy, tuple(s.steps), mapping, text, problems, closes)
+        proc = proc or self.actor
+        step = s.steps[-1]
+        op = self.builder.ops[self.cursor - 1]
+        names = self.mapping_names(proc)[::-1]  # newest first
+        if self.selected in names:  # the selected mapping first
+            names.remove(self.selected)
+            names.insert(0, self.selected)
+        gone = f"{proc} {s.gone[proc]}" if proc in s.gone else ""  # its mappings went with it
+        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, gone), step.closes)
+                         for n in names[:MAPPINGS_DRAWN])
+        text, problems = status_line(step)
+        if step.error == "skipped":
+            text = f"line {step.line} {step.op}: skipped: {s.why_skipped(op)}"
+        before = s.steps[-2].counters.rsvd if len(s.steps) > 1 else 0
+        action = close_arithmetic(step.closes, before, step.counters.rsvd)
+        closes = tuple((st.line, c) for st in s.steps for c in st.closes)
+        hint = self._hint(s, op, step) if step.error else ""
+        return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,
+                        action, hint, closes, self.diverged_at())

@@ -78,25 +78,36 @@ class HState:
     def persistent_huge_pages(self) -> int:
         return self.nr_huge_pages - self.surplus_huge_pages
 
-    def no_unreserved_page(self) -> bool:
-        """True when every free page is promised: ``free - resv == 0``.
+    def available_huge_pages(self) -> bool:
+        """Is any free page unpromised, ``free - resv != 0``? (kernel: ``available_huge_pages``)
 
-        The kernel tests exactly this (in unsigned arithmetic), not ``<= 0``:
+        The kernel tests exactly this (in unsigned arithmetic), not ``> 0``:
         with a wrapped Rsvd the difference is large, and pages flow freely.
         """
-        return u64(self.free_huge_pages - self.resv_huge_pages) == 0
+        return u64(self.free_huge_pages - self.resv_huge_pages) != 0
 
     # -- single pages ------------------------------------------------------
-    def dequeue_free_page(self) -> bool:
-        """Take one page off the free list, if there is one."""
-        if self.free_huge_pages <= 0:
+    def dequeue_huge_page(self, has_reserve: bool, avoid_reserve: bool = False) -> bool:
+        """Take a free page for a fault, if the fault may have one (kernel: ``dequeue_huge_page_vma``).
+
+        ``has_reserve``: the fault has a reservation to use (kernel:
+        ``vma_has_reserves``). ``avoid_reserve``: it must not use one even so
+        (the owner's copy-on-write). A fault that uses no reservation may not
+        take a page that backs somebody else's: it is refused when every free
+        page is promised. Rsvd is the caller's to change (each era consumes
+        differently).
+        """
+        if (avoid_reserve or not has_reserve) and not self.available_huge_pages():
+            return False
+        if self.free_huge_pages <= 0:  # the free list is empty (kernel: dequeue_huge_page_node)
             return False
         self.free_huge_pages -= 1
         return True
 
-    def alloc_surplus_page(self) -> bool:
+    def alloc_surplus_huge_page(self) -> bool:
         """Grow the pool by one page from the buddy allocator, within overcommit.
 
+        (kernel: ``alloc_buddy_huge_page``, later ``alloc_surplus_huge_page``.)
         The page goes straight to its user, so Free does not change.
         """
         if u64(self.surplus_huge_pages) >= u64(self.nr_overcommit_huge_pages):

@@ -28,7 +28,7 @@ def _with_exits(text: str) -> str:
 def broken(text: str, policy: str) -> list[str]:
     """What the trace breaks under ``policy`` (empty when nothing)."""
     steps = replay(_with_exits(text), policy)
-    found = [f"line {s.line} ({s.op}): {v}" for s in steps for v in violations(s.counters)]
+    found = [f"step {n} ({s.op}): {v}" for n, s in enumerate(steps, 1) for v in violations(s.counters)]
     if not found:
         found = [f"after every process exited: {v}" for v in bare_pool_violations(steps[-1].counters)]
     return found

@@ -51,10 +51,8 @@ ECHO_CHARS = 40
 MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
 
-#: Largest mapping the explorer draws: it shows one cell a page, and each
-#: click recomputes every cell.
-EXPLORER_MAX_PAGES = 4096
-#: Most steps in the explorer's history: undo and scrubbing replay it.
+#: Most steps in the explorer's history: undo and scrubbing back replay it
+#: from the start, so each costs up to this many replayed lines.
 EXPLORER_MAX_STEPS = 10_000
 
 # -- the app (``hugelab app``) --------------------------------------------------

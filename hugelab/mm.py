@@ -25,7 +25,7 @@ class Process:
         return self.vmas.get(name, [])
 
     def vma_at(self, name: str, idx: int) -> VMA | None:
-        """The VMA of ``name`` that covers offset ``idx``, if any."""
+        """The VMA of ``name`` that covers offset ``idx``, if any (kernel: ``find_vma``, exact)."""
         pieces = self.pieces(name)
         i = bisect.bisect_right(pieces, idx, key=lambda v: v.start) - 1
         if i >= 0 and pieces[i].start <= idx < pieces[i].end:

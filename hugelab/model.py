@@ -10,6 +10,9 @@ the VMAs at the range's edges, zap every page in the range (the policy's
 ``zap_hook`` runs here, while the pool is as it was), free the pages whose
 last user went, then close each VMA piece (the policy's ``close``), and
 evict a shared mapping's file when its last VMA is gone.
+
+Each method that mirrors a kernel function names it in its docstring. The
+policies get only the pool (``self.hstate``) and the VMA they work on.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class Model:
         if isinstance(op, Mmap):
             return self._mmap(proc, op)
         if isinstance(op, Touch):
-            error = self._touch(proc, op.name, op.page, op.write)
+            error = self._hugetlb_fault(proc, op.name, op.page, op.write)
         elif isinstance(op, Munmap):
             error = self._munmap(proc, op.name, op.start, op.start + op.count)
         elif isinstance(op, Mprotect):
@@ -90,22 +93,8 @@ class Model:
         return error
 
     # -- pages -------------------------------------------------------------
-    def take_page(self, gated: bool) -> str | None:
-        """Find a page for a fault: ``"pool"``, ``"surplus"`` or None.
-
-        ``gated``: the fault has no reservation, so it may not take a page
-        that backs somebody's reservation (it needs ``free - resv > 0``);
-        failing that, it may grow the pool with a surplus page.
-        """
-        hs = self.hstate
-        if not (gated and hs.no_unreserved_page()) and hs.dequeue_free_page():
-            return "pool"
-        if hs.alloc_surplus_page():
-            return "surplus"
-        return None
-
-    def _zap(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
-        """Unmap the pages of ``vma`` in ``[start, end)``.
+    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
+        """Unmap the pages of ``vma`` in ``[start, end)`` (kernel: ``__unmap_hugepage_range``).
 
         Returns (pages whose last user went, how many of them are marked
         restore_reserve), for the caller to free in one batch once every
@@ -124,7 +113,7 @@ class Model:
             if inside:
                 ptes = vma.own_ptes()
             present = [(i, ptes.pop(i)) for i in inside]
-        zap = self.policy.zap_hook(self, vma)  # decided once per VMA, as the kernel's test is
+        zap = self.policy.zap_hook(self.hstate, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
             for idx, page in present:
                 zap(idx, page)
@@ -138,6 +127,7 @@ class Model:
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
+        """A new mapping and what it reserves (kernel: ``hugetlbfs_file_mmap`` -> ``hugetlb_reserve_pages``)."""
         if op.pages == 0:
             return "EINVAL"
         noreserve = op.noreserve and self.policy.honours_noreserve
@@ -151,7 +141,7 @@ class Model:
                     file.resv_map.region_abort(0, op.pages)
                     return "ENOMEM"
                 file.resv_map.region_add(0, op.pages)
-            elif not self.policy.reserve_private(self, vma):
+            elif not self.policy.reserve_private(self.hstate, vma):
                 return "ENOMEM"
         file.vmas = 1
         self.files[op.name] = file
@@ -159,24 +149,26 @@ class Model:
         return None
 
     # -- faults ------------------------------------------------------------
-    def _touch(self, proc: Process, name: str, idx: int, write: bool) -> str | None:
+    def _hugetlb_fault(self, proc: Process, name: str, idx: int, write: bool) -> str | None:
+        """A read or write of page ``idx`` (kernel: ``hugetlb_fault``)."""
         vma = proc.vma_at(name, idx)
         if vma is None or vma.prot == "none" or (write and vma.prot != "rw"):
             return "SIGSEGV"
         page = vma.ptes.get(idx)
         if page is None:
-            return self._no_page(vma, idx)
+            return self._hugetlb_no_page(vma, idx)
         if write and not vma.shared and page.mapcount > 1:
-            return self._copy_on_write(vma, idx, page)
+            return self._hugetlb_wp(vma, idx, page)
         return None  # mapped already: reuse (a sole user's write just makes it writable)
 
-    def _no_page(self, vma: VMA, idx: int) -> str | None:
+    def _hugetlb_no_page(self, vma: VMA, idx: int) -> str | None:
+        """Nothing mapped at ``idx``: the page cache's page, or a new one (kernel: ``hugetlb_no_page``)."""
         if vma.unmapped:
             return "SIGBUS"  # "killed due to inadequate hugepage pool"
         if vma.shared and idx in vma.file.page_cache:
             page = vma.file.page_cache[idx]
         else:
-            if not self.policy.alloc_huge_page(self, vma, idx, cow_from_owner=False):
+            if not self.policy.alloc_huge_page(self.hstate, vma, idx, avoid_reserve=False):
                 return "SIGBUS"
             page = Page(anon=not vma.shared)
             if vma.shared:
@@ -186,19 +178,27 @@ class Model:
         vma.own_ptes()[idx] = page
         return None
 
-    def _copy_on_write(self, vma: VMA, idx: int, old: Page) -> str | None:
-        cow_from_owner = vma.owner and self.policy.owner_cow_guarantee
-        if self.policy.alloc_huge_page(self, vma, idx, cow_from_owner):
+    def _hugetlb_wp(self, vma: VMA, idx: int, old: Page) -> str | None:
+        """A write to a page others map too: copy it (kernel: ``hugetlb_wp``, once ``hugetlb_cow``).
+
+        The owner's copy must not use its reservation (``outside_reserve``);
+        if it finds no page, the children lose theirs instead.
+        """
+        outside_reserve = vma.owner and self.policy.owner_cow_guarantee
+        if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
             vma.own_ptes()[idx] = Page(anon=True, mapcount=1)
             return None
-        if not cow_from_owner:
+        if not outside_reserve:
             return "SIGBUS"
         self._unmap_ref_private(vma, idx, old)
         return None  # the owner is now the page's only user: it keeps it
 
     def _unmap_ref_private(self, owner_vma: VMA, idx: int, page: Page) -> None:
-        """Take ``page`` from every other VMA mapping it; mark those VMAs UNMAPPED."""
+        """Take ``page`` from every other VMA mapping it; mark those VMAs UNMAPPED.
+
+        kernel: ``unmap_ref_private``.
+        """
         for proc in self.procs.values():
             for vma in proc.pieces(owner_vma.file.name):
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
@@ -210,7 +210,10 @@ class Model:
 
     # -- munmap, mprotect, madvise -------------------------------------------
     def _split(self, proc: Process, name: str, start: int, end: int) -> list[VMA]:
-        """Split the pieces of ``name`` at ``start`` and ``end``; return those inside."""
+        """Split the pieces of ``name`` at ``start`` and ``end``; return those inside ``[start, end)``.
+
+        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``).
+        """
         for cut in (start, end):
             vma = proc.vma_at(name, cut)
             if vma is not None and vma.start < cut:
@@ -220,6 +223,7 @@ class Model:
         return [v for v in proc.pieces(name) if start <= v.start and v.end <= end]
 
     def _munmap(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        """Unmap ``[start, end)`` of a mapping (kernel: ``do_vmi_munmap``)."""
         if end == start:
             return "EINVAL"
         inside = self._split(proc, name, start, end)
@@ -229,12 +233,15 @@ class Model:
     def _remove(self, proc: Process, vmas: list[VMA], detach: bool = True) -> None:
         """Unmap whole VMAs: zap them all, free pages, then close each one.
 
+        kernel: ``unmap_vmas`` (the zaps, freed in one batch as the mmu_gather
+        does), then ``remove_vma`` -> ``vm_ops->close`` for each VMA.
+
         ``detach=False``: the process is gone already, so its VMA lists are
         left as they are rather than emptied one VMA at a time.
         """
         freed = restores = 0
         for vma in vmas:
-            pages, restoring = self._zap(vma, vma.start, vma.end)
+            pages, restoring = self._unmap_hugepage_range(vma, vma.start, vma.end)
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
@@ -242,7 +249,7 @@ class Model:
         for vma in vmas:
             if detach:
                 proc.remove(vma.file.name, vma)  # the mapping is named after its file
-            close = close_vma(self, proc.name, vma)
+            close = close_vma(self.hstate, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
             file = vma.file
@@ -251,7 +258,11 @@ class Model:
                 self._evict(file)
 
     def _evict(self, file: HugetlbFile) -> None:
-        """The file's last VMA went: drop its pages, return what it still reserves."""
+        """The file's last VMA went: drop its pages, return what it still reserves.
+
+        kernel: ``hugetlbfs_evict_inode`` -> ``remove_inode_hugepages`` ->
+        ``hugetlb_unreserve_pages``.
+        """
         if not file.shared:
             return
         unused = 0
@@ -270,6 +281,7 @@ class Model:
         return mapped == end - start
 
     def _mprotect(self, proc: Process, name: str, start: int, end: int, prot: str) -> str | None:
+        """Change the protection of ``[start, end)`` (kernel: ``mprotect_fixup``, VMA by VMA)."""
         # The kernel changes VMA after VMA from `start`, and stops with ENOMEM
         # at the first hole: what it changed before the hole stays changed.
         pos = start
@@ -285,6 +297,7 @@ class Model:
         return None
 
     def _madvise_dontneed(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        """Drop the pages of ``[start, end)``, keep the VMAs (kernel: ``madvise_dontneed_single_vma``)."""
         if end == start:
             return None
         if not self.policy.madvise_dontneed:
@@ -294,11 +307,17 @@ class Model:
         # so the zap of a later VMA sees the pool after the earlier frees
         # (observable through the v6.9 restore, which needs Surp == 0).
         for vma in list(proc.pieces(name)):
-            self.hstate.free_huge_pages_many(*self._zap(vma, max(start, vma.start), min(end, vma.end)))
+            self.hstate.free_huge_pages_many(*self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     # -- processes -----------------------------------------------------------
     def _fork(self, parent: Process, name: str) -> Process:
+        """A child with a copy of every VMA and page table (kernel: ``dup_mmap``).
+
+        Each copy goes through ``hugetlb_dup_vma_private``: a private VMA of
+        the child has no map and no HPAGE_RESV_OWNER. Pages are shared, not
+        copied (``copy_hugetlb_page_range``), until a write copies them.
+        """
         child = Process(name)
         for mapping, pieces in parent.vmas.items():
             copies = []
@@ -318,5 +337,8 @@ class Model:
         return child
 
     def _teardown(self, proc: Process) -> None:
-        """Exit, or death by signal: every mapping goes, as one unmap of everything."""
+        """Exit, or death by signal: every mapping goes, as one unmap of everything.
+
+        kernel: ``exit_mmap``.
+        """
         self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)

@@ -1,8 +1,10 @@
 """``replay(trace, policy)``: the one driver behind the command line, the
 widgets, the notebooks and the tests.
 
-It walks a checked trace and produces one :class:`Step` per operation line,
-as trace-format v1 specifies: the outcome, and the counters after the step.
+It walks a checked trace and produces one :class:`Step` per operation line:
+the outcome, and the counters after the step (as JSON, one object a line:
+``{"line": N, "op": TEXT, "ok": BOOL, "error": null|NAME, "counters":
+{"total", "free", "rsvd", "surp"}}``, the format ``replay --json`` prints).
 A line that names a process which has exited or was killed, or a mapping
 whose mmap failed, is skipped (``error == "skipped"``, counters unchanged).
 
@@ -36,7 +38,7 @@ class Machine(Protocol):
 
 @dataclass(slots=True)
 class Step:
-    """One step record: trace-format v1's fields, plus the closes behind it.
+    """One step record (the fields ``as_dict`` gives), plus the closes behind it.
 
     A record, never changed once made (not frozen only because a frozen
     dataclass takes three times as long to build, 100,000 times a trace).

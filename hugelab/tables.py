@@ -19,36 +19,51 @@ def outcome(step: Step) -> str:
 
 
 def table(steps: Sequence[Step], hidden: bool = False) -> str:
-    """The readable replay table: line, op, Total, Free, Rsvd, Surp, outcome.
+    """The readable replay table: step, op, Total, Free, Rsvd, Surp, outcome.
 
-    ``hidden``: ``?`` instead of the counters and outcome (an exercise to predict).
+    Steps are numbered 1..N, one per operation, as a learner counts them;
+    a trace file's line numbers (comments included) only matter where an
+    error names a line. ``hidden``: ``?`` instead of the counters and
+    outcome (an exercise to predict).
     """
-    rows: list[tuple[str, ...]] = [("line", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
-    for s in steps:
+    rows: list[tuple[str, ...]] = [("step", "op", "Total", "Free", "Rsvd", "Surp", "outcome")]
+    for number, s in enumerate(steps, 1):
         c = s.counters
         cells = ("?",) * 5 if hidden else (show(c.total), show(c.free), show(c.rsvd), show(c.surp), outcome(s))
-        rows.append((str(s.line), s.op, *cells))
+        rows.append((str(number), s.op, *cells))
     return _format(rows, right={0, 2, 3, 4, 5})
 
 
 def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
     """Side by side, one column block per policy; ``*`` marks rows that differ.
 
+    Each block reads ``T/F/R/S outcome``: HugePages_Total/Free/Rsvd/Surp
+    after the step, then the outcome. Steps are numbered 1..N as in :func:`table`.
+
     Returns the table and how many steps differ (for :func:`differ_line`).
     """
-    runs = [replay(trace, p) for p in policies]
-    header = ["", "line", "op"] + [f"{p} T/F/R/S outcome" for p in policies]
+    return runs_table(policies, [replay(trace, p) for p in policies])
+
+
+def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[str, int]:
+    """Replays of one trace side by side (policies or real kernels), ``*`` where they differ."""
+    header = ["", "step", "op"] + [f"{name} T/F/R/S outcome" for name in names]
     rows = [tuple(header)]
     differ = 0
-    for steps in zip(*runs):
+    for number, steps in enumerate(zip(*runs), 1):
         same = all(s == steps[0] for s in steps)
         differ += not same
-        cells = ["" if same else "*", str(steps[0].line), steps[0].op]
+        cells = ["" if same else "*", str(number), steps[0].op]
         for s in steps:
             c = s.counters
             cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}")
         rows.append(tuple(cells))
     return _format(rows, right={1}), differ
+
+
+def grid(rows: Sequence[tuple[str, ...]]) -> str:
+    """A plain table: the first row is the heading, the first column left-aligned, the rest right-aligned."""
+    return _format(rows, right=set(range(1, len(rows[0]))))
 
 
 def differ_line(differ: int) -> str:

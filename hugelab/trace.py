@@ -1,10 +1,17 @@
-"""The hugelab trace language, v1: parsing and checking.
+"""The hugelab trace language, v1: its grammar, parsing and checking.
 
-A trace is plain text, one operation a line (see ``docs/trace-format.md`` in
-the shared reference; the grammar is repeated in :data:`GRAMMAR`). The
-parser checks the whole text before anything is replayed, so a bad trace
-changes nothing: it raises :class:`TraceError` naming the line and the
-problem.
+A trace is plain text, one operation a line; ``#`` starts a comment, blank
+lines are ignored. Mappings and processes have names (a letter or ``_``,
+then letters, digits, ``_ - .``), unique within a trace; ``main`` exists
+from the start and every other process comes from a ``fork``. Pages are
+counted in huge pages from the start of a mapping: ``START COUNT`` means the
+half-open range ``[START, START + COUNT)``.
+
+:data:`OPERATIONS` states the grammar once, one row per operation; the
+parser's messages and ``hugelab replay --help`` (:data:`GRAMMAR`) are made
+from it. The parser checks the whole text before anything is replayed, so a
+bad trace changes nothing: it raises :class:`TraceError` naming the line and
+the problem.
 
 What only shows while replaying (an mmap that failed, a process that was
 killed or has exited) is not a text error: the replay skips such lines.
@@ -19,15 +26,51 @@ from dataclasses import dataclass
 
 from .limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
 
-GRAMMAR = """\
-pool N [overcommit M]
-[in PROC] mmap NAME PAGES private|shared [noreserve]
-[in PROC] touch NAME PAGE [read]
-[in PROC] munmap NAME START COUNT
-[in PROC] mprotect NAME START COUNT r|rw|none
-[in PROC] madvise NAME START COUNT dontneed
-[in PROC] fork CHILD
-exit PROC"""
+
+@dataclass(frozen=True)
+class Syntax:
+    """One operation of the language: how it is written and what it does."""
+
+    op: str
+    #: the words after the operation's name, as ``--help`` shows them
+    args: str
+    #: how many words may follow the operation's name
+    least: int
+    most: int
+    #: whether ``in PROC`` may say which process does it (else it is global)
+    in_proc: bool
+    #: the system call or setting it stands for
+    means: str
+
+    @property
+    def usage(self) -> str:
+        return f"{self.op} {self.args}"
+
+
+#: The grammar, in the order ``--help`` lists it.
+OPERATIONS: dict[str, Syntax] = {s.op: s for s in (
+    Syntax("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)"),
+    Syntax("mmap", "NAME PAGES private|shared [noreserve]", 3, 4, True, "mmap PAGES huge pages (+ MAP_NORESERVE)"),
+    Syntax("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)"),
+    Syntax("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)"),
+    Syntax("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none"),
+    Syntax("madvise", "NAME START COUNT dontneed", 4, 4, True, "madvise(MADV_DONTNEED) them"),
+    Syntax("fork", "CHILD", 1, 1, True, "fork a child process named CHILD"),
+    Syntax("exit", "PROC", 1, 1, False, "process PROC exits"),
+)}
+
+#: every operation's usage, one a line
+GRAMMAR = "\n".join(("[in PROC] " if s.in_proc else "") + s.usage for s in OPERATIONS.values())
+
+
+def grammar_help() -> str:
+    """The grammar with what each operation means, for ``hugelab replay --help``."""
+    usages = GRAMMAR.splitlines()
+    width = max(map(len, usages))
+    rows = [f"  {usage.ljust(width)}  {s.means}" for usage, s in zip(usages, OPERATIONS.values())]
+    return ("a trace is one operation a line ('#' starts a comment); PROC defaults to main;\n"
+            "START COUNT means the pages [START, START + COUNT), counted from the mapping's start:\n"
+            + "\n".join(rows))
 
 MAIN = "main"
 PROTECTIONS = ("r", "rw", "none")
@@ -185,21 +228,23 @@ class _Checker:
 
 def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
     proc = MAIN
-    if words[0] == "in":
+    in_proc = words[0] == "in"
+    if in_proc:
         if len(words) < 3:
             raise TraceError(line, "'in PROC' must be followed by an operation")
         proc = _name(words[1], "process", line)
         words = words[2:]
-        if words[0] in ("pool", "exit"):
-            raise TraceError(line, f"'{words[0]}' does not take 'in PROC'")
     op, args = words[0], words[1:]
-
-    def arity(low: int, high: int, usage: str) -> None:
-        if not low <= len(args) <= high:
-            raise TraceError(line, f"wrong number of words for {op}: expected '{usage}'")
+    syntax = OPERATIONS.get(op)
+    if syntax is None:
+        *most, last = OPERATIONS
+        raise TraceError(line, f"unknown operation {echo(op)} (expected {', '.join(most)} or {last})")
+    if in_proc and not syntax.in_proc:
+        raise TraceError(line, f"'{op}' does not take 'in PROC'")
+    if not syntax.least <= len(args) <= syntax.most:
+        raise TraceError(line, f"wrong number of words for {op}: expected '{syntax.usage}'")
 
     if op == "pool":
-        arity(1, 3, "pool N [overcommit M]")
         pages = _number(args[0], "pool size", line)
         overcommit = 0
         if len(args) > 1:
@@ -208,7 +253,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             overcommit = _number(args[2], "overcommit", line)
         return Pool(line, text, pages, overcommit)
     if op == "mmap":
-        arity(3, 4, "mmap NAME PAGES private|shared [noreserve]")
         name = _name(args[0], "mapping", line)
         check.process(proc, line)
         if name in check.mappings:
@@ -222,7 +266,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.processes[proc].add(name)
         return Mmap(line, text, proc, name, pages, args[2] == "shared", len(args) == 4)
     if op == "touch":
-        arity(2, 3, "touch NAME PAGE [read]")
         name = args[0]
         page = _number(args[1], "PAGE", line)
         if len(args) == 3 and args[2] != "read":
@@ -230,13 +273,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.range(proc, name, page, 1, line)
         return Touch(line, text, proc, name, page, len(args) == 2)
     if op in ("munmap", "mprotect", "madvise"):
-        usage = {
-            "munmap": "munmap NAME START COUNT",
-            "mprotect": "mprotect NAME START COUNT r|rw|none",
-            "madvise": "madvise NAME START COUNT dontneed",
-        }[op]
-        want = 3 if op == "munmap" else 4
-        arity(want, want, usage)
         name = args[0]
         start = _number(args[1], "START", line)
         count = _number(args[2], "COUNT", line)
@@ -251,7 +287,6 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             raise TraceError(line, f"the only advice is 'dontneed', not {echo(args[3])}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
-        arity(1, 1, "fork CHILD")
         known = check.process(proc, line)
         child = _name(args[0], "process", line)
         if child in check.processes:
@@ -262,11 +297,9 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         check.processes[child] = set(known)
         return Fork(line, text, proc, child)
     if op == "exit":
-        arity(1, 1, "exit PROC")
         check.process(args[0], line)
         return Exit(line, text, args[0])
-    raise TraceError(line, f"unknown operation {echo(op)} (expected pool, mmap, touch, munmap, mprotect, "
-                           "madvise, fork or exit)")
+    raise AssertionError(f"{op!r} is in OPERATIONS but not parsed")  # pragma: no cover
 
 
 class TraceBuilder:
@@ -284,6 +317,10 @@ class TraceBuilder:
     def mapping_names(self) -> set[str]:
         """Every mapping name the lines so far have created."""
         return set(self._check.mappings)
+
+    def mappings_of(self, proc: str) -> set[str]:
+        """The mapping names ``proc`` knows after the lines so far (its own and inherited)."""
+        return set(self._check.processes.get(proc, ()))
 
     @property
     def process_names(self) -> list[str]:

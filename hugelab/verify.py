@@ -14,7 +14,7 @@ from typing import TextIO
 from .generate import random_trace
 from .replay import Step, replay
 from .shrink import shrink
-from .trace import parse_trace
+from .trace import Trace, parse_trace
 
 
 def side_by_side(kernel: list[Step], model: list[Step]) -> str:
@@ -28,28 +28,40 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
 
 
 def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None,
-           policy: str = "modern") -> int:
+           policy: str | None = None, kernel: str = "host") -> int:
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
-    Under ``modern`` a mismatch is a model bug; under an older policy it shows
-    where that era differs from the running kernel.
+    ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
+    see :mod:`hugelab.kernel.targets`). ``policy`` defaults to the one made
+    for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
+    policy a mismatch is a model bug; under an older one it shows where that
+    era differs from the kernel.
     """
-    from .kernel import KernelSession, replay_on
+    from .kernel.targets import HostKernel, open_kernel
+    from .policies import policy_for_kernel
 
     steps = 0
-    with KernelSession() as session:
+    with open_kernel(kernel) as machine:
+        own = policy_for_kernel(machine.release)
+        policy = policy or own
+        if progress:
+            print(f"  Linux {machine.release} against {policy}", file=progress)
         label = ""
+
+        def on_kernel(trace: Trace, what: str) -> list[Step]:
+            # the host names the trace if the pool is not bare after it
+            return machine.replay(trace, what) if isinstance(machine, HostKernel) else machine.replay(trace)
 
         def differs(text: str) -> bool:
             trace = parse_trace(text)
-            return replay_on(session, trace, f"a shrunk form of {label}") != replay(trace, policy)
+            return on_kernel(trace, f"a shrunk form of {label}") != replay(trace, policy)
 
         for n in range(traces):
             text = random_trace(random.Random(seed + n), length)
             trace = parse_trace(text)
             label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
-            kernel, model = replay_on(session, trace, label), replay(trace, policy)
-            if kernel != model:
+            real, model = on_kernel(trace, label), replay(trace, policy)
+            if real != model:
                 if progress:
                     print(file=progress)
                 small = shrink(text, differs)
@@ -57,8 +69,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)
                 print(small, file=out)
-                kernel = replay_on(session, trace, f"the shrunk form of {label}")
-                print(side_by_side(kernel, replay(trace, policy)), file=out)
+                print(side_by_side(on_kernel(trace, f"the shrunk form of {label}"), replay(trace, policy)), file=out)
                 return 1
             steps += len(trace)
             if progress and ((n + 1) % 10 == 0 or n + 1 == traces):
@@ -66,6 +77,6 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                       end="", file=progress, flush=True)
     if progress:
         print(file=progress)
-    against = "" if policy == "modern" else f" (against {policy})"
+    against = "" if policy == own else f" (against {policy})"
     print(f"verified {traces} traces, {steps} steps: all match{against}", file=out)
     return 0

@@ -8,9 +8,14 @@ half-open window ``[start, end)`` of its mapping.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from .resv_map import ResvMap
+
+#: What a VMA keeps in ``vm_private_data``: nothing (a shared VMA, a forked
+#: child's private VMA, a MAP_NORESERVE one, or any VMA before a1e78772),
+#: the remaining reservation count (a1e78772 .. 84afd99b), or the resv_map
+#: that every piece of the owner's private mapping shares (84afd99b on).
+VmPrivateData = ResvMap | int | None
 
 
 @dataclass(eq=False, slots=True)
@@ -64,16 +69,17 @@ class VMA:
     no memory until one side changes them (the kernel copies the entries;
     the copy here is postponed, the mapcounts are not).
     ``private_data`` is what the policy keeps per VMA (kernel:
-    ``vm_private_data``): a remaining count before 84afd99b, a shared
-    ``ResvMap`` after. ``owner`` and ``unmapped`` are the HPAGE_RESV_OWNER
-    and HPAGE_RESV_UNMAPPED flags kept beside it.
+    ``vm_private_data``, see :data:`VmPrivateData`). A VMA's reservation
+    map, shared or private, is found by :func:`hugelab.reservation.vma_resv_map`.
+    ``owner`` and ``unmapped`` are the HPAGE_RESV_OWNER and
+    HPAGE_RESV_UNMAPPED flags the kernel keeps beside it.
     """
 
     file: HugetlbFile
     start: int
     end: int
     prot: str = "rw"
-    private_data: Any = None
+    private_data: VmPrivateData = None
     owner: bool = False
     unmapped: bool = False
     ptes: dict[int, Page] = field(default_factory=dict)
@@ -98,7 +104,7 @@ class VMA:
         return self.end - self.start
 
     def split_at(self, offset: int) -> VMA:
-        """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest.
+        """Cut at ``offset``: this VMA keeps ``[start, offset)``, the new one gets the rest (kernel: ``__split_vma``).
 
         Like the kernel's ``vm_area_dup`` the new VMA copies ``private_data``
         and the flags; the policy's ``open`` hook then decides what the copy

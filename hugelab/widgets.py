@@ -3,7 +3,7 @@
 Compound widgets are ``VBox``/``HBox`` subclasses built once; callbacks call
 :class:`hugelab.explorer.Explorer` and push its views into the charts. No
 exception ever escapes a callback: a bad action or a bad loaded trace shows
-its message (``line N: ...``) in the widget.
+its message (``line N: ...``) next to the control that caused it.
 """
 
 from __future__ import annotations
@@ -13,191 +13,412 @@ import html
 
 import ipywidgets as w
 
-from .charts import CountersChart, MappingChart
-from .explorer import Explorer, SideView, arithmetic
+from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
+from .explorer import MAPPINGS_DRAWN, PAGE_STATES, PAGES_DRAWN, Explorer, MappingView, SideView, arithmetic
 from .hstate import show
 from .policies import POLICIES
-from .trace import TraceError
+from .trace import Mprotect, Pool, Touch
 
-LEGEND = ("<span style='background:#f2b134;padding:0 6px'>&nbsp;</span> reserved, not faulted &nbsp; "
-          "<span style='background:#3b7dd8;padding:0 6px'>&nbsp;</span> faulted (reservation consumed) &nbsp; "
-          "<span style='background:#d9d9d9;padding:0 6px'>&nbsp;</span> no reservation &nbsp; "
-          "<span style='border:1px solid #888;padding:0 5px'>&nbsp;</span> unmapped &nbsp; "
-          "<b>- - -</b> VMA split &nbsp; <span style='color:#3b7dd8'><b>&#9473;&#9473;</b></span> resv_map region")
+#: bqplot figures in one explorer: each side's mapping charts and its counters chart
+FIGURES = 2 * (MAPPINGS_DRAWN + 1)
 
 
-def guarded(method):
-    """Run a callback; show any problem in the widget instead of raising it."""
+def _swatch(colour: str, border: str = "#888") -> str:
+    return f"<span style='background:{colour};border:1px solid {border};padding:0 6px'>&nbsp;</span>"
 
-    @functools.wraps(method)
-    def run(self, *args, **kwargs):
-        try:
-            result = method(self, *args, **kwargs)
-            self.message.value = ""
+
+LEGEND = (" &nbsp; ".join(f"{_swatch(STATE_COLOURS[s])} {label}" for s, label in zip(
+    PAGE_STATES, ("reserved, not faulted", "faulted (a page is mapped)", "no reservation", "unmapped")))
+    + " &nbsp; <b>- - -</b> VMA split"
+    + f" &nbsp; <span style='color:{MAP_COLOURS['private']}'><b>&#9473;&#9473;</b></span> private map: "
+      "offsets whose reservation was <i>consumed</i>"
+    + f" &nbsp; <span style='color:{MAP_COLOURS['shared']}'><b>&#9473;&#9473;</b></span> shared map: "
+      "offsets <i>reserved</i>")
+
+_SERIES_GLYPHS = {"solid": "&#9473;&#9473;", "dashed": "&#9549;&#9549;", "dotted": "&#9480;&#9480;"}
+_MARKER_GLYPHS = {None: "", "square": "&#9632;", "circle": "&#9679;", "triangle-up": "&#9650;"}
+COUNTER_LEGEND = " &nbsp; ".join(
+    f"<span style='color:{colour};{'opacity:.6;' if width > 6 else ''}font-weight:bold'>"
+    f"{_SERIES_GLYPHS[dash]}{_MARKER_GLYPHS[marker]}{_SERIES_GLYPHS[dash]}</span> {label}"
+    for label, colour, width, dash, marker in SERIES_STYLES) + (
+    " &nbsp; <span style='color:#d62728'>&#9660;</span> below zero: drawn at its signed value, "
+    "labelled with what the kernel prints")
+
+_RED, _GREEN = "#b00000", "#006000"
+
+
+def _error(text: str) -> str:
+    return f"<span class='hugelab-error' style='color:{_RED}'>{html.escape(text)}</span>"
+
+
+def _notice(text: str) -> str:
+    return f"<span class='hugelab-notice' style='color:#805000'>{html.escape(text)}</span>" if text else ""
+
+
+def guarded(where: str):
+    """Run a callback; show its notice, or any problem, in the message beside control ``where``."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            box = self.messages[where]
+            try:
+                result = method(self, *args, **kwargs)
+            except ValueError as e:  # TraceError and Refused: the learner's to fix
+                box.value = _error(str(e))
+                return None
+            except Exception as e:
+                box.value = _error(f"hugelab could not do that: {e!r}")
+                return None
+            for other in self.messages.values():
+                other.value = ""
+            box.value = _notice(result) if isinstance(result, str) else ""
             return result
-        except TraceError as e:
-            self.message.value = f"<span style='color:#b00'>{html.escape(str(e))}</span>"
-        except Exception as e:
-            self.message.value = f"<span style='color:#b00'>hugelab could not do that: {html.escape(repr(e))}</span>"
-        return None
 
-    return run
+        return run
+
+    return wrap
+
+
+class MapPanel(w.VBox):
+    """One mapping's caption and chart."""
+
+    def __init__(self, on_page_click) -> None:
+        self.caption = w.HTML(layout=w.Layout(height="22px", overflow="hidden"))
+        self.chart = MappingChart(on_page_click=lambda page: on_page_click(self.name, page))
+        self.name: str | None = None
+        super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
+
+    def update(self, view: MappingView | None, selected: bool) -> None:
+        self.layout.display = "none" if view is None else ""
+        if view is None:
+            return
+        self.name = view.name
+        weight = "bold" if selected else "normal"
+        self.caption.value = (f"<span class='hugelab-caption' style='font-weight:{weight}'>"
+                              f"{html.escape(caption(view, selected))}</span>")
+        self.chart.update(view)
+
+
+def caption(view: MappingView, selected: bool) -> str:
+    """What a mapping's chart is, in one line: name, kind, size, who sees it, what is not drawn."""
+    text = f"{view.name} ({view.kind}, {view.pages} pages) as {view.proc} sees it"
+    if selected:
+        text = "\u25b6 " + text
+    if view.failed:
+        return text + f": {view.failed}, nothing mapped"
+    if not view.drawn:
+        counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
+        return text + f": too long to draw page by page; pages by state: {counts}"
+    return text + f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
 
 
 class PolicySide(w.VBox):
-    """One policy's view: mapping cells, counters chart, status line, arithmetic."""
+    """One policy's view: what this step did, the mappings, the counters chart, the arithmetic."""
 
     def __init__(self, policy: str, on_policy, on_page_click) -> None:
         self.choice = w.Dropdown(options=list(POLICIES), value=policy, description="policy",
                                  layout=w.Layout(width="260px"))
         self.choice.observe(lambda change: on_policy(change["new"]), names="value")
-        self.mapping = MappingChart(on_page_click=on_page_click)
+        self.numbers = w.HTML(layout=w.Layout(height="24px"))
+        # a fixed height on both sides: a warning on one side never pushes its charts out of line
+        self.status = w.HTML(layout=w.Layout(height="118px", overflow="auto", border="1px solid #eee",
+                                             padding="2px 4px"))
+        self.maps = [MapPanel(on_page_click) for _ in range(MAPPINGS_DRAWN)]
+        self.more = w.HTML(layout=w.Layout(height="22px"))
         self.counters = CountersChart()
-        self.numbers = w.HTML()
-        self.status = w.HTML()
         self.arithmetic = w.HTML()
-        super().__init__([self.choice, self.numbers, self.status, self.mapping.figure, self.counters.figure,
-                          self.arithmetic], layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
+        super().__init__([self.choice, self.numbers, self.status, *self.maps, self.more,
+                          w.HTML(f"<small>{COUNTER_LEGEND}</small>"), self.counters.figure, self.arithmetic],
+                         layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
+        self.add_class("hugelab-side")
 
-    def update(self, view: SideView) -> None:
+    @property
+    def mapping(self) -> MappingChart:
+        """The chart of the selected mapping."""
+        return self.maps[0].chart
+
+    def update(self, view: SideView, step: int) -> None:
+        self.update_charts(view)
+        self.update_text(view, step)
+
+    def update_charts(self, view: SideView) -> None:
+        for i, panel in enumerate(self.maps):
+            panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
+        self.counters.update(view)
+
+    def update_text(self, view: SideView, step: int) -> None:
         c = view.counters
         self.numbers.value = (f"<b>Total</b> {c.total} &nbsp; <b>Free</b> {c.free} &nbsp; "
                               f"<b>Rsvd</b> {html.escape(show(c.rsvd))} &nbsp; <b>Surp</b> {c.surp}")
         bad = view.steps[-1].error not in (None, "skipped") or view.problems
-        colour = "#b00" if bad else "#060"
-        problems = "".join(f"<br>&#9888; {html.escape(p)}" for p in view.problems)
-        self.status.value = (f"<span class='hugelab-status' style='color:{colour}'>"
-                             f"{html.escape(view.status)}{problems}</span>")
-        self.mapping.update(view.mapping)
-        self.counters.update(view)
-        rows = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
-        self.arithmetic.value = f"<b>At every close</b><ul style='margin:0'>{rows}</ul>"
+        rows = [f"<span class='hugelab-status' style='color:{_RED if bad else _GREEN}'>"
+                f"{html.escape(view.status)}</span>"]
+        rows += [f"<span class='hugelab-close' style='color:{_RED if 'over-credited' in a else '#000'}'>"
+                 f"{html.escape(a)}</span>" for a in view.action]
+        if view.hint:
+            rows.append(f"<span class='hugelab-hint' style='color:#805000'>hint: {html.escape(view.hint)}</span>")
+        rows += [f"<span style='color:{_RED}'>&#9888; {html.escape(p)}</span>" for p in view.problems]
+        if view.diverged_at == step:
+            rows.append("<b class='hugelab-parted'>&#9873; the two sides part here: their counters differ "
+                        "from this step on</b>")
+        self.status.value = "<br>".join(rows)
+        hidden = list(view.more[:20]) + ([f"and {len(view.more) - 20} more"] if len(view.more) > 20 else [])
+        self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
+                           "<i>mapping</i> to draw it)</small>" if hidden else "")
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
+        self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0'>{items}</ul>"
 
 
 class SplitExplorer(w.VBox):
-    """Split and fault a mapping; watch two policies count it, side by side."""
+    """Every trace operation by clicks; watch two policies count it, side by side."""
 
     def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8,
                  pages: int = 4) -> None:
         self.explorer = Explorer(policies, pool)
-        self.message = w.HTML()
+        self._updating = False
+        narrow = w.Layout(width="100px")
         self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
-        self.size = w.IntSlider(value=pages, min=1, max=64, description="pages")
+        self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
+        self.size = w.IntSlider(value=pages, min=1, max=PAGES_DRAWN, description="pages")
         self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "70px"})
+        self.noreserve = w.Checkbox(value=False, description="noreserve", indent=False, layout=narrow)
+        self.process = w.Dropdown(options=["main"], value="main", description="process",
+                                  layout=w.Layout(width="330px"))
+        self.mapping_choice = w.Dropdown(options=[], description="mapping", layout=w.Layout(width="280px"))
+        self.page = w.IntSlider(value=0, min=0, max=max(pages - 1, 0), description="page")
+        self.access = w.ToggleButtons(options=["write", "read"], value="write", style={"button_width": "60px"},
+                                      tooltips=["touch NAME PAGE", "touch NAME PAGE read"])
         self.range = w.IntRangeSlider(value=(1, 2), min=0, max=pages, description="range [f, t)")
-        self.page = w.IntSlider(value=0, min=0, max=pages - 1, description="page")
         self.prot = w.Dropdown(options=["r", "rw", "none"], value="r", description="prot",
                                layout=w.Layout(width="140px"))
         self.step = w.IntSlider(value=1, min=1, max=1, description="step")
-        self.trace = w.Textarea(description="trace", layout=w.Layout(width="48%", height="140px"))
-        self.load_box = w.Textarea(placeholder="paste a trace here, then press load",
-                                   layout=w.Layout(width="48%", height="140px"))
-        buttons = {}
-        for label, action in [("reset", self.on_reset), ("mmap", self.on_mmap), ("fault", self.on_fault),
-                              ("munmap", self.on_munmap), ("mprotect", self.on_mprotect), ("fork", self.on_fork),
-                              ("exit child", self.on_exit_child), ("undo", self.on_undo), ("load", self.on_load)]:
-            button = w.Button(description=label, layout=w.Layout(width="90px"))
+        self.step_label = w.HTML()
+        self.trace = w.Textarea(description="trace", disabled=True,
+                                layout=w.Layout(width="98%", height="140px"))
+        self.load_box = w.Textarea(placeholder="paste a trace here, then press load (this replaces the history)",
+                                   description="load", layout=w.Layout(width="98%", height="140px"))
+        # beside its control, two lines at most: a message never pushes the charts down
+        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
+                                                   overflow="auto"))
+                         for k in ("pool", "mmap", "process", "fault", "range", "history", "load")}
+        self.message = self.messages["load"]
+        actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
+                   ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
+                   ("munmap", self.on_munmap), ("mprotect", self.on_mprotect), ("dontneed", self.on_dontneed),
+                   ("undo", self.on_undo), ("redo", self.on_redo), ("load", self.on_load)]
+        self.buttons = {}
+        for label, action in actions:
+            button = w.Button(description=label, layout=narrow)
             button.on_click(lambda _b, action=action: action())
-            buttons[label] = button
-        self.buttons = buttons
+            self.buttons[label] = button
+        b = self.buttons
+        b["set pool"].tooltip = "add a 'pool N' line here: resize the pool, keep the history"
+        b["reset"].tooltip = "start a new history with this pool"
+        b["dontneed"].tooltip = "madvise NAME START COUNT dontneed"
         self.sides = [PolicySide(p, functools.partial(self.on_policy, i), self.on_page_click)
                       for i, p in enumerate(policies)]
         self.step.observe(self._on_step, names="value")
-        self._updating = False
+        self.process.observe(self._on_process, names="value")
+        self.mapping_choice.observe(self._on_mapping, names="value")
+        self.range.observe(self._on_range, names="value")
+        m = self.messages
         controls = w.VBox([
-            w.HBox([self.pool, buttons["reset"], self.size, self.kind, buttons["mmap"]]),
-            w.HBox([self.page, buttons["fault"], buttons["fork"], buttons["exit child"]]),
-            w.HBox([self.range, buttons["munmap"], self.prot, buttons["mprotect"]]),
-            w.HBox([self.step, buttons["undo"]]),
+            w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
+            w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
+            w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
+            w.HBox([self.page, self.access, b["fault"], m["fault"]]),
+            w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
+            w.HBox([self.step, self.step_label, b["undo"], b["redo"], m["history"]]),
         ])
-        super().__init__([controls, self.message, w.HTML(LEGEND), w.HBox(self.sides),
-                          w.HBox([self.trace, w.VBox([self.load_box, buttons["load"]])])])
+        super().__init__([controls, w.HTML(f"<small>{LEGEND}</small>"), w.HBox(self.sides),
+                          w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
+                                 "load box below):</small>"), self.trace,
+                          self.load_box, w.HBox([b["load"], m["load"]])])
+        self.add_class("hugelab-explorer")
         self.refresh()
 
     # -- events ------------------------------------------------------------------
-    @guarded
+    @guarded("pool")
+    def on_set_pool(self):
+        return self._act(lambda: self.explorer.set_pool(self.pool.value, self.overcommit.value))
+
+    @guarded("pool")
     def on_reset(self):
-        self.explorer.reset(self.pool.value)
+        self.explorer.reset(self.pool.value, self.overcommit.value)
         self.refresh()
 
-    @guarded
+    @guarded("mmap")
     def on_mmap(self):
-        self.explorer.mmap(self.size.value, shared=self.kind.value == "shared")
-        self.refresh()
+        return self._act(lambda: self.explorer.mmap(self.size.value, shared=self.kind.value == "shared",
+                                                    noreserve=self.noreserve.value))
 
-    @guarded
+    @guarded("fault")
     def on_fault(self):
-        self.explorer.fault(self.page.value)
-        self.refresh()
+        return self._act(lambda: self.explorer.fault(self.page.value, write=self.access.value == "write"))
 
-    @guarded
-    def on_page_click(self, page: int):
-        self.explorer.fault(page)
-        self.refresh()
+    @guarded("fault")
+    def on_page_click(self, name: str, page: int):
+        self.explorer.select(name)
+        return self._act(lambda: self.explorer.fault(page, write=self.access.value == "write"))
 
-    @guarded
+    def _span(self) -> tuple[int, int]:
+        start, end = self.range.value
+        return start, end - start
+
+    @guarded("range")
     def on_munmap(self):
-        start, end = self.range.value
-        self.explorer.munmap(start, end - start)
-        self.refresh()
+        return self._act(lambda: self.explorer.munmap(*self._span()))
 
-    @guarded
+    @guarded("range")
     def on_mprotect(self):
-        start, end = self.range.value
-        self.explorer.mprotect(start, end - start, self.prot.value)
-        self.refresh()
+        return self._act(lambda: self.explorer.mprotect(*self._span(), self.prot.value))
 
-    @guarded
+    @guarded("range")
+    def on_dontneed(self):
+        return self._act(lambda: self.explorer.madvise_dontneed(*self._span()))
+
+    @guarded("process")
     def on_fork(self):
-        self.explorer.fork()
+        parent = self.explorer.actor
+        child = self.explorer.fork()
         self.refresh()
+        return f"{parent} forked {child}: choose {child} in 'process' to act as it"
 
-    @guarded
-    def on_exit_child(self):
-        self.explorer.exit_child()
-        self.refresh()
+    @guarded("process")
+    def on_exit(self):
+        return self._act(lambda: self.explorer.exit())
 
-    @guarded
+    @guarded("history")
     def on_undo(self):
-        self.explorer.undo()
-        self.refresh()
+        return self._act(lambda: self.explorer.undo())
 
-    @guarded
+    @guarded("history")
+    def on_redo(self):
+        return self._act(lambda: self.explorer.redo())
+
+    @guarded("load")
     def on_load(self):
         self.explorer.load(self.load_box.value)
+        self.match_controls()
         self.refresh()
+        return f"loaded {len(self.explorer.history)} lines"
 
-    @guarded
+    @guarded("history")
     def on_policy(self, side: int, policy: str):
         self.explorer.set_policy(side, policy)
         self.refresh()
 
-    @guarded
+    @guarded("history")
     def _on_step(self, change):
         if not self._updating:
             self.explorer.scrub(change["new"])
             self.refresh()
 
+    @guarded("process")
+    def _on_process(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.act_as(change["new"])
+            self.refresh()
+
+    @guarded("process")
+    def _on_mapping(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.select(change["new"])
+            self.refresh()
+
+    def _on_range(self, change):
+        """No empty range: [f, f) would be EINVAL for munmap and nothing for the others."""
+        start, end = change["new"]
+        if start == end:
+            self.range.value = (start, end + 1) if end < self.range.max else (start - 1, end)
+
     # -- views --------------------------------------------------------------------
+    def _act(self, action) -> str:
+        """Take one action (a trace line), show its outcome; return its notice."""
+        notice = action()
+        self.refresh()
+        return notice
+
+    def match_controls(self) -> None:
+        """Set every control to what the history on show says: pool, mapping kind and size, last choices."""
+        ops = self.explorer.builder.ops[: self.explorer.cursor]
+
+        def last(kind):
+            return next((op for op in reversed(ops) if isinstance(op, kind)), None)
+
+        pool, mprotect, touch = last(Pool), last(Mprotect), last(Touch)
+        mmap = self.explorer.mmap_op(self.explorer.selected) if self.explorer.selected else None
+        if pool is not None:
+            for slider, value in ((self.pool, pool.pages), (self.overcommit, pool.overcommit)):
+                slider.max = max(slider.max, value)
+                slider.value = value
+        if mmap is not None:
+            self.size.max = max(PAGES_DRAWN, mmap.pages)
+            self.size.value = max(mmap.pages, 1)
+            self.kind.value = "shared" if mmap.shared else "private"
+            self.noreserve.value = mmap.noreserve
+        if mprotect is not None:
+            self.prot.value = mprotect.prot
+        if touch is not None:
+            self.access.value = "write" if touch.write else "read"
+
     def refresh(self) -> None:
         e = self.explorer
+        # the charts first, then the words, then the controls: the browser applies messages in
+        # order, so what the learner is watching changes first
+        views = [e.view(i) for i in range(len(self.sides))]
+        for side, view in zip(self.sides, views):
+            side.update_charts(view)
+        for side, view in zip(self.sides, views):
+            side.update_text(view, e.cursor)
         self._updating = True
         try:
-            self.step.max = max(len(e.history), 1)
+            n = len(e.history)
+            self.step.max = max(n, 1)
             self.step.value = e.cursor
+            later = f" &middot; {n - e.cursor} later step{'s' if n - e.cursor > 1 else ''} to redo" \
+                if e.cursor < n else ""
+            self.step_label.value = f"<b class='hugelab-step'>step {e.cursor} of {n}</b>{later}"
+            self.buttons["redo"].disabled = e.cursor >= n
+            self.buttons["undo"].disabled = not e.can_undo
+            procs = tuple((f"{p} ({state})" if state else p, p) for p, state in e.processes)
+            if tuple(self.process.options) != procs:
+                self.process.options = procs
+            self.process.value = e.actor
+            maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'})", name)
+                         for name in e.mapping_names(e.actor) for op in [e.mmap_op(name)])
+            if tuple(self.mapping_choice.options) != maps:
+                self.mapping_choice.options = maps
+            self.mapping_choice.value = e.selected
             pages = e.mapping_pages
             if pages:
-                self.range.max = pages
-                self.page.max = pages - 1
+                self._fit_sliders(pages)
             self.trace.value = e.trace_text()
         finally:
             self._updating = False
-        for side, view in zip(self.sides, (e.view(0), e.view(1))):
-            side.update(view)
+
+    def _fit_sliders(self, pages: int) -> None:
+        """Page and range sliders span the selected mapping: [0, pages)."""
+        if self.page.max != pages - 1:
+            self.page.value = min(self.page.value, pages - 1)
+            self.page.max = pages - 1
+        if self.range.max != pages:
+            start, end = self.range.value
+            if pages < self.range.max:
+                end = min(end, pages)
+                start = min(start, end - 1)
+            self.range.max = pages
+            self.range.value = (start, end)
 
 
 class Predict(w.VBox):
-    """A number to predict, a check button, and feedback at once."""
+    """A number to predict, a check button, feedback at once; the answer only after a try.
+
+    The question's ``reveal`` (the table that answers it) is not in the page
+    until the learner commits: it appears after a right answer, or when the
+    learner, having tried at least once, presses "show answer".
+    """
 
     def __init__(self, question) -> None:
         self.question = question
@@ -205,16 +426,34 @@ class Predict(w.VBox):
         # the box), so the check runs then, not at every keystroke
         self.entry = w.Text(placeholder="your number", continuous_update=False, layout=w.Layout(width="200px"))
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
+        self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
         self.feedback = w.HTML()
+        self.reveal = w.HTML()
         self.check.on_click(lambda _b: self.on_check())
+        self.show.on_click(lambda _b: self.on_show())
         self.entry.observe(lambda _change: self.on_check(), names="value")
-        super().__init__([w.HTML(f"<b>Predict:</b> {html.escape(question.prompt)}"),
-                          w.HBox([self.entry, self.check]), self.feedback])
+        prompt = html.escape(question.prompt).replace("\n", "<br>")
+        super().__init__([w.HTML(f"<b>Predict:</b> {prompt}"),
+                          w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
 
     def on_check(self) -> None:
+        if not str(self.entry.value).strip():
+            return
         try:
             right, message = self.question.check(self.entry.value)
         except Exception as e:
             right, message = False, f"hugelab could not check that: {e!r}"
-        colour = "#060" if right else "#b00"
+        colour = _GREEN if right else _RED
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
+        if right:
+            self._reveal()
+        else:
+            self.show.layout.display = None  # a try was made: the answer may be shown
+
+    def on_show(self) -> None:
+        self.feedback.value = f"<span class='hugelab-feedback'>{html.escape(self.question.give_up())}</span>"
+        self._reveal()
+
+    def _reveal(self) -> None:
+        if self.question.reveal:
+            self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"

@@ -11,6 +11,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
 fi
 
+# QEMU and static busybox for the guest-kernel tests (Linux 6.1 and 6.12 in throw-away guests;
+# the kernels themselves are fetched with apt-get download on first use, into ~/.cache/hugelab).
+if ! { command -v qemu-system-x86_64 && command -v busybox; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static cpio >/dev/null
+fi
+
 # lint and types first: cheap, and a failure says exactly where
 python3 -m ruff check .
 python3 -m mypy hugelab

@@ -30,7 +30,7 @@ def test_replay_table_reads_from_stdin_and_shows_what_a_wrap_means():
     done = run("replay", "-", "--policy", "double-credit", stdin=SEED)
     assert done.returncode == 0
     header, *rows = done.stdout.splitlines()
-    assert header.split() == ["line", "op", "Total", "Free", "Rsvd", "Surp", "outcome"]
+    assert header.split() == ["step", "op", "Total", "Free", "Rsvd", "Surp", "outcome"]
     assert "18446744073709551610 (= -6)" in rows[-1]
     assert rows[-1].split()[-1] == "ok"
 

@@ -35,7 +35,7 @@ def test_overcommit_brings_surplus_pages_for_a_reservation_and_returns_them():
 def test_shrinking_keeps_reserved_and_used_pages_and_marks_them_surplus():
     hs = pool(6)
     hs.hugetlb_acct_memory(4)
-    hs.dequeue_free_page()
+    assert hs.dequeue_huge_page(has_reserve=True)
     hs.resv_huge_pages -= 1  # one reserved page faulted in: 6/5/3/0
     hs.set_max_huge_pages(0)
     assert str(hs.counters()) == "4/3/3/4"  # min_count = 3 reserved + 1 in use
@@ -51,7 +51,7 @@ def test_a_wrapped_rsvd_blocks_every_release_of_free_pages():
 
 def test_freed_pages_leave_the_pool_while_it_has_surplus():
     hs = pool(1, overcommit=1)
-    assert hs.alloc_surplus_page()
+    assert hs.alloc_surplus_huge_page()
     hs.free_huge_page(restore_reserve=False)
     assert str(hs.counters()) == "1/1/0/0"
 
@@ -73,3 +73,20 @@ def test_freeing_in_one_batch_is_freeing_one_page_at_a_time(nr, surplus, restore
         one_by_one.free_huge_page(restore)
     batch.free_huge_pages_many(len(restore_flags), sum(restore_flags))
     assert batch.counters() == one_by_one.counters()
+
+
+def test_a_fault_without_a_reservation_may_not_take_a_promised_page():
+    hs = pool(2)
+    hs.hugetlb_acct_memory(2)  # 2/2/2/0: every free page is promised
+    assert not hs.dequeue_huge_page(has_reserve=False)
+    assert not hs.dequeue_huge_page(has_reserve=True, avoid_reserve=True)  # the owner's COW
+    assert str(hs.counters()) == "2/2/2/0"
+    assert hs.dequeue_huge_page(has_reserve=True)
+    assert str(hs.counters()) == "2/1/2/0"  # Rsvd is the caller's to consume
+
+
+def test_a_wrapped_rsvd_lets_pages_flow_as_the_kernel_unsigned_test_does():
+    hs = pool(2)
+    hs.resv_huge_pages = -1  # free - resv = 3: available, however wrong
+    assert hs.available_huge_pages()
+    assert hs.dequeue_huge_page(has_reserve=False)

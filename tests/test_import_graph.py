@@ -18,12 +18,11 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imports_of(name: str) -> set[str]:
-    """The package's modules that ``name`` imports, by any import statement."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+def imports_in(source: str, name: str, is_package: bool = False) -> set[str]:
+    """The package's modules that module ``name`` (whose text is ``source``) imports."""
+    package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -41,15 +40,51 @@ def imports_of(name: str) -> set[str]:
     return found
 
 
-GRAPH = {name: imports_of(name) for name in MODULES}
+GRAPH = {name: imports_in(path.read_text(encoding="utf-8"), name, path.name == "__init__.py")
+         for name, path in MODULES.items()}
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module that importing ``start`` imports, directly or not."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
 
 
 def test_the_graph_is_read_from_every_module():
     assert {"hugelab", "hugelab.cli", "hugelab.model", "hugelab.policies.base", "hugelab.kernel.machine"} <= set(GRAPH)
     assert "hugelab.tables" in GRAPH["hugelab.notebook"]  # a relative import, resolved
     assert "hugelab.scenarios" in GRAPH["hugelab.cli"]  # `from . import scenarios`
+    assert "hugelab.kernel" in GRAPH["hugelab.cli"]  # an import inside a function
+
+
+def test_type_checking_and_lazy_imports_are_edges():
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..model import Model\n"
+              "def f():\n    import hugelab.trace\n")
+    assert imports_in(source, "hugelab.policies.base") == {"hugelab.model", "hugelab.trace"}
+
+
+def test_a_loop_is_found():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert [m for m in sorted(graph) if m in reachable(graph, m)] == ["a", "b", "c"]
 
 
 def test_only_main_imports_the_command_line():
     importers = sorted(name for name, targets in GRAPH.items() if "hugelab.cli" in targets)
     assert importers == ["hugelab.__main__"]
+
+
+def test_nothing_under_policies_reaches_the_model():
+    policies = [name for name in GRAPH if name.startswith("hugelab.policies")]
+    assert len(policies) >= 5
+    for name in policies:
+        assert "hugelab.model" not in reachable(GRAPH, name), f"{name} imports hugelab.model, perhaps indirectly"
+
+
+def test_the_import_graph_has_no_loop():
+    loops = sorted(name for name in GRAPH if name in reachable(GRAPH, name))
+    assert loops == [], f"modules on an import loop: {loops}"

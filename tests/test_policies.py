@@ -87,3 +87,37 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
     steps = replay(text, "modern")
     first_death = next((i for i, s in enumerate(steps) if s.error in ("SIGBUS", "SIGSEGV", "ENOMEM")), len(steps))
     assert all(s.error != "skipped" for s in steps[:first_death])
+
+
+def model_after(text, policy):
+    from hugelab import Model, parse_trace
+    model = Model(policy)
+    for op in parse_trace(text):
+        model.apply(op)
+    return model
+
+
+@pytest.mark.parametrize("policy, states", [
+    ("unreserved", ["faulted", "unreserved", "unreserved", "reserved"]),
+    ("double-credit", ["faulted", "reserved", "reserved", "reserved"]),
+    ("region-count", ["faulted", "reserved", "reserved", "reserved"]),
+    ("modern", ["faulted", "reserved", "reserved", "reserved"]),
+])
+def test_what_a_page_looks_like_is_the_policys_answer(policy, states):
+    model = model_after("pool 8\nmmap a 3 private\ntouch a 0\nmmap s 1 shared\n", policy)
+    main = model.procs["main"]
+    a, s = main.pieces("a")[0], main.pieces("s")[0]
+    assert [model.policy.page_state(a, i) for i in range(3)] + [model.policy.page_state(s, 0)] == states
+
+
+def test_one_dispatch_answers_for_shared_private_and_child_vmas():
+    from hugelab.reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
+    model = model_after("pool 8\nmmap a 2 private\nmmap s 2 shared\ntouch a 0\nfork c\n", "modern")
+    owner, shared = model.procs["main"].pieces("a")[0], model.procs["main"].pieces("s")[0]
+    child = model.procs["c"].pieces("a")[0]
+    assert vma_resv_map(owner) is owner.private_data and vma_resv_map(shared) is shared.file.resv_map
+    assert vma_resv_map(child) is None and vma_needs_reservation(child, 1) == 1  # a child never has one
+    assert vma_needs_reservation(owner, 0) == 1 and vma_needs_reservation(owner, 1) == 0  # 0 consumed
+    assert vma_needs_reservation(shared, 0) == 0  # the shared map holds its reservation
+    vma_add_reservation(owner, 0)  # the v6.9 restore: offset 0 is reserved again
+    assert vma_needs_reservation(owner, 0) == 0 and owner.private_data.regions() == []

@@ -57,3 +57,19 @@ def test_kernel_rejections_are_outcomes_not_text_errors():
     steps = replay("pool 2\nmmap a 0 private\nmmap b 2 private\nmunmap b 0 0\nmunmap b 0 1\nmprotect b 0 2 r\n"
                    "touch b 0\n")
     assert [s.error for s in steps] == [None, "EINVAL", None, "EINVAL", None, "ENOMEM", "SIGSEGV"]
+
+
+def test_the_grammar_table_gives_the_parser_its_messages_and_help_its_lines():
+    from hugelab.trace import GRAMMAR, OPERATIONS, grammar_help
+    assert len(GRAMMAR.splitlines()) == len(OPERATIONS)
+    for op, syntax in OPERATIONS.items():
+        assert syntax.usage in GRAMMAR and syntax.means in grammar_help()
+        too_many = "pool 2\nmmap a 2 private\nfork c\n" + " ".join([op] + ["x"] * (syntax.most + 1)) + "\n"
+        with pytest.raises(TraceError) as caught:
+            parse_trace(too_many)
+        assert str(caught.value) == f"line 4: wrong number of words for {op}: expected '{syntax.usage}'"
+        if not syntax.in_proc:
+            with pytest.raises(TraceError, match=f"'{op}' does not take 'in PROC'"):
+                parse_trace(f"in main {op} 1\n")
+    with pytest.raises(TraceError, match="expected " + ", ".join(list(OPERATIONS)[:-1]) + " or exit"):
+        parse_trace("frobnicate a\n")

@@ -166,7 +166,7 @@ class KernelSession:
         interrupts.received.append(signum)
         # Only the first signal interrupts, and never the cleanup: a burst of
         # Ctrl-Cs must not cut the restore short.
-        if len(self.signals) > 1 or _inside(frame, _CLEANUP_CODES):
+        if len(self.signals) > 1 or _inside(frame, CLEANUP_CODES):
             return
         raise KernelInterrupted(signum)
 
@@ -279,7 +279,8 @@ def _inside(frame, codes: set) -> bool:
     return False
 
 
-_CLEANUP_CODES = {KernelSession.__exit__.__code__}
+#: code of the functions that lead to or are the cleanup: a signal there only is recorded
+CLEANUP_CODES = {KernelSession.__exit__.__code__}
 
 
 class KernelMachine:

@@ -1,16 +1,29 @@
-"""The four policies, one era of the kernel each. See each module's docstring."""
+"""The policies: four eras of the kernel, and one per real kernel measured. See each module's docstring."""
 
 from __future__ import annotations
 
-from .base import Close, Policy
+import re
+
+from .base import Close, PageState, Policy
 from .double_credit import POLICY as DOUBLE_CREDIT
+from .linux_6_1 import POLICY as LINUX_6_1
+from .linux_6_12 import POLICY as LINUX_6_12
+from .linux_6_18 import POLICY as LINUX_6_18
 from .modern import POLICY as MODERN
 from .region_count import POLICY as REGION_COUNT
 from .unreserved import POLICY as UNRESERVED
 
-#: in historical order
-POLICIES: dict[str, Policy] = {p.name: p for p in (UNRESERVED, DOUBLE_CREDIT, REGION_COUNT, MODERN)}
+#: in historical order; then one per real kernel measured (``modern`` is the newest)
+POLICIES: dict[str, Policy] = {p.name: p for p in (UNRESERVED, DOUBLE_CREDIT, REGION_COUNT, MODERN,
+                                                   LINUX_6_1, LINUX_6_12, LINUX_6_18)}
 DEFAULT = "modern"
+
+
+def policy_for_kernel(release: str) -> str:
+    """The policy made for a kernel release (``6.12.117+deb12-cloud-amd64`` -> ``linux-6.12``), else modern."""
+    m = re.match(r"(\d+\.\d+)", release)
+    series = m.group(1) if m else ""
+    return next((name for name, p in POLICIES.items() if p.kernel_series and p.kernel_series == series), DEFAULT)
 
 
 def get_policy(policy: str | Policy) -> Policy:
@@ -23,4 +36,4 @@ def get_policy(policy: str | Policy) -> Policy:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}") from None
 
 
-__all__ = ["DEFAULT", "POLICIES", "Close", "Policy", "get_policy"]
+__all__ = ["DEFAULT", "POLICIES", "Close", "PageState", "Policy", "get_policy", "policy_for_kernel"]

@@ -2,25 +2,41 @@
 
 A policy is one era of the kernel's hugetlb reservation code. The model
 (:mod:`hugelab.model`) does everything the eras share (page tables, forks,
-splits, the pool) and asks the policy only where the eras differ:
+splits, faults, the pool's bookkeeping) and asks the policy only where the
+eras differ. Each hook receives what it works on, the pool (``HState``) and
+the VMA, never the model:
 
-* ``reserve_private``  what a private mmap reserves, and where it keeps it;
-* ``open``             what a VMA split does with that (kernel: ``vm_ops->open``);
-* ``close``            what a closing VMA piece gives back (``vm_ops->close``);
-* ``alloc_huge_page``  whether a fault uses a reservation, and what it records;
-* ``zap``              what unmapping an instantiated page does to reservations.
+==================  ==============================  ========================================
+hook                kernel                          what the era decides
+==================  ==============================  ========================================
+``reserve_private`` ``hugetlb_reserve_pages``       what a private mmap reserves, and where
+                                                    it keeps that (``vm_private_data``)
+``open``            ``hugetlb_vm_op_open``          what a VMA split does with it
+``close``           ``hugetlb_vm_op_close``         what a closing VMA piece gives back
+``alloc_huge_page`` ``alloc_huge_page``             whether a fault uses a reservation,
+                    (``alloc_hugetlb_folio``, 6.x)  and what it records
+``zap_hook``        ``__unmap_hugepage_range``      what unmapping a page does to
+                                                    reservations
+``page_state``      (none: a picture)               what an offset of a VMA looks like
+``page_counts``     (none: a picture)               the same, counted over a whole VMA
+==================  ==============================  ========================================
 
 The model never asks a policy its name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Literal
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..model import Model
-    from ..vma import VMA
+from ..hstate import HState
+from ..vma import VMA, Page
+
+#: what one offset of a mapping looks like (the explorer adds "unmapped")
+PageState = Literal["reserved", "faulted", "unreserved"]
+#: what ``zap_hook`` returns: called as ``(idx, page)`` for each page unmapped
+ZapPage = Callable[[int, Page], None]
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,8 @@ class Policy:
     reproduces = ""
     #: what a user of that kernel would see
     user_sees = ""
+    #: the real kernel series this policy was checked against step for step ("6.12"), if any
+    kernel_series = ""
     #: MAP_NORESERVE honoured for hugetlb (since the VM_NORESERVE patch, 2.6.27)
     honours_noreserve = True
     #: MADV_DONTNEED allowed on hugetlb VMAs (since 5.18); EINVAL before
@@ -57,26 +75,35 @@ class Policy:
     #: is taken from the children, which get SIGBUS on their next fault there
     owner_cow_guarantee = True
 
-    def reserve_private(self, k: Model, vma: VMA) -> bool:
-        """Reserve for a new private mapping; False means ENOMEM (nothing changed)."""
+    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
+        """Reserve for a new private mapping; False means ENOMEM (nothing changed).
+
+        kernel: the private half of ``hugetlb_reserve_pages``.
+        """
         raise NotImplementedError
 
     def open(self, vma: VMA) -> None:
-        """A split made ``vma`` as a copy of another piece."""
+        """A split made ``vma`` as a copy of another piece (kernel: ``hugetlb_vm_op_open``)."""
 
-    def close(self, k: Model, proc: str, vma: VMA) -> Close | None:
-        """``vma`` goes away; give back what it still reserves."""
+    def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
+        """``vma`` goes away; give back what it still reserves (kernel: ``hugetlb_vm_op_close``)."""
         raise NotImplementedError
 
-    def alloc_huge_page(self, k: Model, vma: VMA, idx: int, cow_from_owner: bool) -> bool:
-        """Find a page for a fault at offset ``idx``; False means none (SIGBUS)."""
+    def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """Find a page for a fault at offset ``idx``; False means none (SIGBUS).
+
+        kernel: ``alloc_huge_page`` (``alloc_hugetlb_folio`` in 6.x).
+        ``avoid_reserve``: the owner's copy-on-write, which must not use the
+        reservation (the page it copies already did).
+        """
         raise NotImplementedError
 
-    def zap_hook(self, k: Model, vma: VMA):
+    def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """Pages of ``vma`` are about to be unmapped (zapped) while the pool is as it is now.
 
         Return None when zapping changes no reservation, else a function
-        ``(idx, page) -> None`` called for each page unmapped.
+        ``(idx, page) -> None`` called for each page unmapped (kernel: the
+        per-page part of ``__unmap_hugepage_range``).
         """
         return None
 
@@ -91,6 +118,38 @@ class Policy:
     def reserved_offset(self, vma: VMA, idx: int) -> bool:
         """Does offset ``idx`` of this private VMA still hold an unused reservation?"""
         return False
+
+    def page_state(self, vma: VMA, idx: int) -> PageState:
+        """What offset ``idx`` of ``vma`` looks like in this era.
+
+        ``faulted``: a page is there (mapped by this VMA, or in the shared
+        file's page cache). ``reserved``: a fault there would use a
+        reservation. ``unreserved``: it would take any page it can find.
+        """
+        if idx in vma.ptes or (vma.shared and idx in vma.file.page_cache):
+            return "faulted"
+        if vma.shared:  # a shared map's entries mean "reserved"
+            reserved = not vma.noreserve and vma.file.resv_map.region_count(idx, idx + 1) > 0
+        else:
+            reserved = self.reserved_offset(vma, idx)
+        return "reserved" if reserved else "unreserved"
+
+    def page_counts(self, vma: VMA) -> tuple[int, int]:
+        """(faulted, reserved) pages of ``vma``: :meth:`page_state` counted over it.
+
+        Costs what the piece holds (its pages, its map's regions), not its
+        length: a mapping of 99,999,999 pages is summed up this way.
+        """
+        if vma.shared:
+            cache = vma.file.page_cache
+            present = {i for i in cache if vma.start <= i < vma.end} | set(vma.ptes)
+            if vma.noreserve:
+                return len(present), 0
+            resv = vma.file.resv_map
+            reserved = resv.region_count(vma.start, vma.end) - sum(1 for i in present if resv.region_count(i, i + 1))
+            return len(present), reserved
+        unused = self.unused_reservation(vma)
+        return len(vma.ptes), unused - sum(1 for i in vma.ptes if self.reserved_offset(vma, i))
 
     def describe_piece(self, vma: VMA) -> str:
         """What this era keeps in a private VMA piece, in a few words (for pictures)."""

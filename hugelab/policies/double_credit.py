@@ -23,7 +23,15 @@ fixed weeks later as ``vma_has_reserves``).
 
 from __future__ import annotations
 
+from ..hstate import HState
+from ..vma import VMA
 from .base import Close, Policy
+
+
+def remaining_count(vma: VMA) -> int:
+    """The count an owner's private VMA keeps in ``vm_private_data`` (0 for any other VMA)."""
+    count = vma.private_data
+    return count if vma.owner and not vma.shared and isinstance(count, int) else 0
 
 
 class DoubleCredit(Policy):
@@ -31,51 +39,47 @@ class DoubleCredit(Policy):
     reproduces = "a1e78772..84afd99b (-mm 2.6.26-rc*-mm, 2.6.27 merge window)"
     user_sees = "splitting a private mapping credits its unused reservation once per piece; Rsvd wraps"
 
-    def reserve_private(self, k, vma) -> bool:
+    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
         pages = len(vma)
-        if not k.hstate.hugetlb_acct_memory(pages):
+        if not hstate.hugetlb_acct_memory(pages):
             return False
         vma.private_data = pages  # the remaining count, copied by every split
         vma.owner = True
         return True
 
-    def close(self, k, proc, vma) -> Close | None:
-        count = vma.private_data if vma.owner else 0
+    def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
+        """``hugetlb_vm_op_close`` as of a1e78772: give back the count this VMA holds, whole."""
+        count = remaining_count(vma)
         if not count:
             return None
-        k.hstate.hugetlb_acct_memory(-count)
+        hstate.hugetlb_acct_memory(-count)
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
-    def unused_reservation(self, vma) -> int:
+    def unused_reservation(self, vma: VMA) -> int:
+        # Visits the offsets consumed, not the piece's length: a piece may be huge.
         if not vma.owner or vma.shared:
             return 0
-        consumed = vma.file.consumed  # walk whichever is smaller: the offsets consumed or the piece
-        if len(consumed) < len(vma):
-            used = sum(1 for idx in consumed if vma.start <= idx < vma.end)
-        else:
-            used = sum(1 for idx in range(vma.start, vma.end) if idx in consumed)
-        return len(vma) - used
+        return len(vma) - sum(1 for idx in vma.file.consumed if vma.start <= idx < vma.end)
 
-    def reserved_offset(self, vma, idx) -> bool:
+    def reserved_offset(self, vma: VMA, idx: int) -> bool:
         return vma.owner and not vma.shared and idx not in vma.file.consumed
 
-    def describe_piece(self, vma) -> str:
+    def describe_piece(self, vma: VMA) -> str:
         return f"count {vma.private_data}" if vma.owner and not vma.shared else ""
 
-    def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
-        hs = k.hstate
-        count = vma.private_data if (vma.owner and not vma.shared) else 0
+    def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """``alloc_huge_page`` as of a1e78772: a page from the pool uses up one of the VMA's count."""
+        count = remaining_count(vma)
         # vma_has_private_reserves(): only a private VMA with a count left.
-        gated = cow_from_owner or not count
-        got = k.take_page(gated=gated)
-        if got is None:
+        from_pool = hstate.dequeue_huge_page(has_reserve=bool(count), avoid_reserve=avoid_reserve)
+        if not from_pool and not hstate.alloc_surplus_huge_page():
             return False
-        if got == "pool" and not cow_from_owner and not vma.noreserve:
+        if from_pool and not avoid_reserve and not vma.noreserve:
             if vma.shared:
-                hs.resv_huge_pages -= 1
+                hstate.resv_huge_pages -= 1
             elif vma.owner:
-                hs.resv_huge_pages -= 1
+                hstate.resv_huge_pages -= 1
                 vma.private_data = count - 1
                 # Not kept by this era's kernel: hugelab notes it to show the truth.
                 vma.file.consumed.add(idx)

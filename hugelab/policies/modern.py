@@ -15,8 +15,11 @@ What a user sees: the counters of the running kernel, step for step
 
 from __future__ import annotations
 
-from ..resv_map import ResvMap
-from .region_count import RegionCount
+from ..hstate import HState
+from ..reservation import vma_add_reservation, vma_needs_reservation
+from ..vma import VMA, Page
+from .base import ZapPage
+from .region_count import RegionCount, owner_resv_map
 
 
 class Modern(RegionCount):
@@ -24,25 +27,31 @@ class Modern(RegionCount):
     reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
     user_sees = "what /proc/meminfo shows on a current kernel"
     madvise_dontneed = True
+    #: alloc_hugetlb_folio takes the reservation for any folio that used one
+    surplus_consumes_reserve = True
+    #: since v6.9 (df7a6d1f6405): zapping an owner's anon page while Surp == 0
+    #: marks it restore_reserve and un-consumes its offset
+    restores_reservation_on_zap = True
+    #: ... even when another process still maps the page (the mark then reaches
+    #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
+    #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
+    restores_while_mapped_elsewhere = True
 
-    def _consumes_on(self, got: str) -> bool:
-        return True  # alloc_hugetlb_folio marks any folio that used a reservation
+    def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
+        """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.
 
-    def zap_hook(self, k, vma):
-        resv = vma.private_data
-        if (k.hstate.surplus_huge_pages != 0 or vma.shared or not vma.owner
-                or not isinstance(resv, ResvMap)):
+        Not while the pool has surplus pages, and only in the owner's private
+        VMA (``__vma_private_lock``) for an anonymous page.
+        """
+        if not self.restores_reservation_on_zap or hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
             return None
 
-        def restore(idx, page) -> None:
-            if not page.anon:
+        def restore(idx: int, page: Page) -> None:
+            if not page.anon or (page.mapcount > 1 and not self.restores_while_mapped_elsewhere):
                 return
             page.restore_reserve = True  # Rsvd +1 when the page is freed
-            if resv.region_chg(idx, idx + 1) == 0:  # consumed: un-consume it
-                resv.region_abort(idx, idx + 1)
-                resv.region_del(idx, idx + 1)
-            else:
-                resv.region_abort(idx, idx + 1)
+            if vma_needs_reservation(vma, idx):  # consumed: un-consume it
+                vma_add_reservation(vma, idx)
 
         return restore
 

@@ -26,94 +26,95 @@ where 84afd99b changed the kernel.
 
 from __future__ import annotations
 
+from ..hstate import HState
+from ..reservation import (
+    vma_commit_reservation,
+    vma_end_reservation,
+    vma_needs_reservation,
+    vma_resv_map,
+)
 from ..resv_map import ResvMap
+from ..vma import VMA
 from .base import Close, Policy
+
+
+def owner_resv_map(vma: VMA) -> ResvMap | None:
+    """The map of a piece of the owner's private mapping; None for any other VMA.
+
+    The kernel's ``vma_resv_map(vma)`` checked with ``is_vma_resv_set(vma,
+    HPAGE_RESV_OWNER)``, a flag only private VMAs carry: what
+    ``hugetlb_vm_op_open``/``close`` and ``__vma_private_lock`` ask.
+    """
+    return vma_resv_map(vma) if vma.owner else None
 
 
 class RegionCount(Policy):
     name = "region-count"
     reproduces = "84afd99b (Linux 2.6.27): consumed offsets in a shared, reference-counted resv_map"
     user_sees = "each piece of a split mapping gives back only its own unused pages; Rsvd stays right"
+    #: 2.6.27 took a reservation off Rsvd only for a page from the free list
+    #: (in dequeue_huge_page_vma); a surplus page from the buddy allocator
+    #: left Rsvd as it was
+    surplus_consumes_reserve = False
 
-    def reserve_private(self, k, vma) -> bool:
-        if not k.hstate.hugetlb_acct_memory(len(vma)):
+    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
+        if not hstate.hugetlb_acct_memory(len(vma)):
             return False
         vma.private_data = ResvMap()  # empty: nothing consumed yet
         vma.owner = True
         return True
 
-    def open(self, vma) -> None:
-        if isinstance(vma.private_data, ResvMap) and vma.owner:
-            vma.private_data.refs += 1  # kref_get: one more piece shares the map
+    def open(self, vma: VMA) -> None:
+        """``hugetlb_vm_op_open``: the new piece shares the owner's map."""
+        resv = owner_resv_map(vma)
+        if resv is not None:
+            resv.refs += 1  # kref_get: one more piece shares the map
 
-    def unused_reservation(self, vma) -> int:
-        if not vma.owner or not isinstance(vma.private_data, ResvMap):
-            return 0
-        return len(vma) - vma.private_data.region_count(vma.start, vma.end)
+    def unused_reservation(self, vma: VMA) -> int:
+        resv = owner_resv_map(vma)
+        return 0 if resv is None else len(vma) - resv.region_count(vma.start, vma.end)
 
-    def reserved_offset(self, vma, idx) -> bool:
-        resv = vma.private_data
-        return vma.owner and isinstance(resv, ResvMap) and not resv.region_count(idx, idx + 1)
+    def reserved_offset(self, vma: VMA, idx: int) -> bool:
+        resv = owner_resv_map(vma)
+        return resv is not None and not resv.region_count(idx, idx + 1)
 
-    def describe_piece(self, vma) -> str:
-        resv = vma.private_data
-        return f"map shared by {resv.refs}" if vma.owner and isinstance(resv, ResvMap) else ""
+    def describe_piece(self, vma: VMA) -> str:
+        resv = owner_resv_map(vma)
+        return "" if resv is None else f"map shared by {resv.refs}"
 
-    def close(self, k, proc, vma) -> Close | None:
-        resv = vma.private_data
-        if not vma.owner or not isinstance(resv, ResvMap):
+    def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
+        """``hugetlb_vm_op_close``: give back this piece's window of unused reservations."""
+        resv = owner_resv_map(vma)
+        if resv is None:
             return None
         consumed = resv.region_count(vma.start, vma.end)
         unused = len(vma) - consumed
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
-            k.hstate.hugetlb_acct_memory(-unused)
+            hstate.hugetlb_acct_memory(-unused)
         return Close(proc, vma.file.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
-    def _needs_reservation(self, vma, idx) -> bool:
-        """vma_needs_reservation(): True when this fault has no reservation to use."""
-        if vma.shared:
-            # Shared map entries mean "reserved": no entry, no reservation.
-            return vma.file.resv_map.region_chg(idx, idx + 1) > 0
-        if isinstance(vma.private_data, ResvMap) and vma.owner:
-            # Private map entries mean "consumed": an entry means it is used up.
-            return vma.private_data.region_chg(idx, idx + 1) == 0
-        return True  # a child, or MAP_NORESERVE: never reserved
+    def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """2.6.27's ``alloc_huge_page``: ask the map, take a page, record the offset.
 
-    def _commit_reservation(self, vma, idx) -> None:
-        """vma_commit_reservation(): record the offset in the map."""
-        if vma.shared:
-            vma.file.resv_map.region_add(idx, idx + 1)
-        elif isinstance(vma.private_data, ResvMap) and vma.owner:
-            vma.private_data.region_add(idx, idx + 1)
-
-    def _end_reservation(self, vma, idx) -> None:
-        """vma_end_reservation(): the fault failed; forget the announced add."""
-        if vma.shared:
-            vma.file.resv_map.region_abort(idx, idx + 1)
-        elif isinstance(vma.private_data, ResvMap) and vma.owner:
-            vma.private_data.region_abort(idx, idx + 1)
-
-    def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
+        ``vma_needs_reservation``, then ``dequeue_huge_page_vma`` or else
+        ``alloc_buddy_huge_page``, then ``vma_commit_reservation`` (or
+        ``vma_end_reservation`` when no page was found).
+        """
         # The owner's copy-on-write never uses the reservation: the page it
-        # copies already did.
-        reserved = not cow_from_owner and not self._needs_reservation(vma, idx)
-        got = k.take_page(gated=not reserved)
-        if got is None:
-            if not cow_from_owner:
-                self._end_reservation(vma, idx)
+        # copies already did, so its map is left alone.
+        has_reserve = not avoid_reserve and not vma_needs_reservation(vma, idx)
+        from_pool = hstate.dequeue_huge_page(has_reserve, avoid_reserve)
+        if not from_pool and not hstate.alloc_surplus_huge_page():
+            if not avoid_reserve:
+                vma_end_reservation(vma, idx)
             return False
-        if reserved and self._consumes_on(got):
-            k.hstate.resv_huge_pages -= 1
-        if not cow_from_owner:
-            self._commit_reservation(vma, idx)
+        if has_reserve and (from_pool or self.surplus_consumes_reserve):
+            hstate.resv_huge_pages -= 1
+        if not avoid_reserve:
+            vma_commit_reservation(vma, idx)
         return True
-
-    def _consumes_on(self, got: str) -> bool:
-        # 2.6.27 took the reservation off Rsvd only for a page from the free
-        # list; a page from the buddy allocator left Rsvd as it was.
-        return got == "pool"
 
 
 POLICY = RegionCount()

@@ -13,6 +13,8 @@ allocation that may fail for the parent too.
 
 from __future__ import annotations
 
+from ..hstate import HState
+from ..vma import VMA
 from .base import Close, Policy
 
 
@@ -23,22 +25,26 @@ class Unreserved(Policy):
     honours_noreserve = False
     owner_cow_guarantee = False
 
-    def reserve_private(self, k, vma) -> bool:
+    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
         return True  # nothing to reserve, nothing to fail
 
-    def close(self, k, proc, vma) -> Close | None:
+    def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         return None
 
-    def alloc_huge_page(self, k, vma, idx, cow_from_owner) -> bool:
+    def unused_reservation(self, vma: VMA) -> int:
+        return 0  # nothing was reserved (and a piece may be far too long to visit)
+
+    def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """2.6.26's ``alloc_huge_page``: only shared mappings have reservations to use."""
         if vma.shared:
             # The mapping reserved its whole range at mmap: take that page.
-            if not k.hstate.dequeue_free_page():
+            if not hstate.dequeue_huge_page(has_reserve=True):
                 return False
-            k.hstate.resv_huge_pages -= 1
+            hstate.resv_huge_pages -= 1
             vma.file.resv_map.region_add(idx, idx + 1)
             return True
         # Private: only pages nobody reserved (free > resv), else a surplus page.
-        return k.take_page(gated=True) is not None
+        return hstate.dequeue_huge_page(has_reserve=False) or hstate.alloc_surplus_huge_page()
 
 
 POLICY = Unreserved()

@@ -82,11 +82,9 @@ def test_the_real_kernel_cap_is_at_most_64_and_a_quarter_of_memavailable():
 def test_too_few_open_files_is_one_line_before_anything_runs(tmp_path):
     path = tmp_path / "forks.trace"
     path.write_text("pool 2\n" + "".join(f"fork c{i}\n" for i in range(100)))
-    before = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT)) if HUGETLB else None
     line = one_line(hugelab("replay", str(path), "--kernel", files=128, timeout=60), 3)
-    if HUGETLB:
-        assert "ulimit -n" in line
-        assert (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT)) == before
+    if HUGETLB:  # refused by the limits check, which runs before the lock and any write (see the guard cases)
+        assert "this trace starts 101 processes" in line and "ulimit -n" in line
 
 
 def test_no_root_is_one_line_and_no_lock(guard, capsys, monkeypatch):

@@ -1,0 +1,71 @@
+"""``hugelab hunt --kernels A,B``: a trace on which two real kernels disagree, found and shrunk.
+
+Both kernels replay the same random traces (each in its own QEMU guest, or
+one on this machine: see :mod:`hugelab.kernel.targets`); the two replays of a
+trace run at the same time. A trace whose records differ anywhere (counters
+or outcome) is shrunk with :func:`hugelab.shrink.shrink`, every candidate
+replayed on both kernels again, and the hunt goes on until a find has at most
+``max_ops`` operations (or the traces run out: the smallest find is printed).
+"""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from typing import TextIO
+
+from .generate import random_trace
+from .replay import Step
+from .shrink import shrink
+from .tables import differ_line, runs_table
+from .trace import Trace, parse_trace
+
+MAX_OPS = 10
+
+
+def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: TextIO,
+                 progress: TextIO | None = None, max_ops: int = MAX_OPS) -> int:
+    from .kernel.targets import open_kernel
+
+    with ExitStack() as stack, ThreadPoolExecutor(len(specs)) as pool:
+        machines = [stack.enter_context(open_kernel(spec)) for spec in specs]
+        names = [f"Linux {m.release}" for m in machines]
+        if progress:
+            print(f"  hunting: {' vs '.join(names)}", file=progress)
+
+        def both(trace: Trace) -> list[list[Step]]:
+            return list(pool.map(lambda m: m.replay(trace), machines))
+
+        def disagree(text: str) -> bool:
+            a, b = both(parse_trace(text))
+            return a != b
+
+        best: str | None = None
+        for n in range(traces):
+            text = random_trace(random.Random(seed + n), length)
+            if not disagree(text):
+                if progress and (n + 1) % 10 == 0:
+                    print(f"\r  {n + 1}/{traces} traces: they agree so far", end="", file=progress, flush=True)
+                continue
+            small = shrink(text, disagree)
+            if progress:
+                print(f"\r  trace {n + 1} (seed {seed + n}) differs; shrunk to {len(parse_trace(small))} "
+                      "operations", file=progress)
+            if best is None or len(parse_trace(small)) < len(parse_trace(best)):
+                best = small
+            if len(parse_trace(best)) <= max_ops:
+                break
+        if best is None:
+            print(f"searched {traces} random traces of {length} operations: {' and '.join(names)} agree on "
+                  "every step", file=out)
+            return 0
+        trace = parse_trace(best)
+        text, differ = runs_table(names, both(trace))
+    print(f"{' and '.join(names)} disagree on this trace of {len(trace)} operations:\n", file=out)
+    print(best, file=out)
+    print(text, file=out)
+    print(differ_line(differ), file=out)
+    print("\nA C reproducer for kernel developers: save the trace, then hugelab export-c FILE "
+          "[--expect POLICY] -o repro.c", file=out)
+    return 0

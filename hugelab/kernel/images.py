@@ -1,0 +1,148 @@
+"""Other Linux kernels to boot in QEMU guests: Debian's cloud kernel images, fetched and cached.
+
+A kernel is named by a *spec*: a series (``6.1``, ``6.12``: the newest
+release of that series, cached or fetchable), a full release name
+(``6.1.0-56-cloud-amd64``, ``6.12.117+deb12-cloud-amd64``), or the path of
+a kernel image (``bzImage``/``vmlinuz``) to boot as it is.
+
+Fetching uses Debian's own tools: ``apt-cache search`` for the releases on
+offer and ``apt-get download`` for the package (``linux-image-REL-unsigned``).
+Only ``./boot/vmlinuz-REL`` is unpacked, into the cache
+(``$XDG_CACHE_HOME/hugelab/kernels``, else ``~/.cache/hugelab/kernels``);
+nothing is installed and the host's ``/boot`` is never touched. Debian drops
+old ABI numbers, so a series means the newest release, never a pinned one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Debian's cloud flavour: HUGETLBFS built in, boots without modules
+FLAVOUR = "cloud-amd64"
+_PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")-unsigned$")
+
+
+class ImageUnavailable(RuntimeError):
+    """No kernel image for a spec here; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class KernelImage:
+    """A kernel image to boot: its release name and where the file is."""
+
+    release: str
+    path: Path
+
+    @property
+    def series(self) -> str:
+        return series_of(self.release)
+
+
+def series_of(release: str) -> str:
+    """``6.12`` for ``6.12.117+deb12-cloud-amd64``; '' when the name has no version."""
+    m = re.match(r"(\d+)\.(\d+)", release)
+    return f"{m.group(1)}.{m.group(2)}" if m else ""
+
+
+def release_key(release: str) -> tuple[int, ...]:
+    """Sort key: the numbers in the name, in order (6.1.0-56 after 6.1.0-9)."""
+    return tuple(int(n) for n in re.findall(r"\d+", release.split("-" + FLAVOUR)[0]))
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hugelab" / "kernels"
+
+
+def cached() -> list[KernelImage]:
+    """The kernel images in the cache, oldest release first."""
+    folder = cache_dir()
+    if not folder.is_dir():
+        return []
+    found = [KernelImage(p.name[len("vmlinuz-"):], p) for p in folder.glob("vmlinuz-*") if p.is_file()]
+    return sorted(found, key=lambda k: release_key(k.release))
+
+
+def fetchable() -> list[str]:
+    """Release names Debian's package lists offer in the cloud flavour (none without apt)."""
+    if not shutil.which("apt-cache"):
+        return []
+    result = subprocess.run(["apt-cache", "search", "--names-only", f"^linux-image-.*-{FLAVOUR}-unsigned$"],
+                            capture_output=True, text=True, check=False)
+    releases = []
+    for line in result.stdout.splitlines():
+        m = _PACKAGE.match(line.split(" - ", 1)[0].strip())
+        if m:
+            releases.append(m.group(1))
+    return sorted(set(releases), key=release_key)
+
+
+def fetch(release: str) -> KernelImage:
+    """Download ``release``'s package, unpack only its kernel image into the cache."""
+    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
+        raise ImageUnavailable("fetching a kernel needs Debian's apt-get and dpkg-deb")
+    package = f"linux-image-{release}-unsigned"
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        got = subprocess.run(["apt-get", "download", "-q", package], cwd=tmp,
+                             capture_output=True, text=True, check=False)
+        debs = list(Path(tmp).glob("*.deb"))
+        if got.returncode or not debs:
+            last = (got.stderr.strip().splitlines() or ["no package downloaded"])[-1]
+            raise ImageUnavailable(f"apt-get download {package} failed: {last}")
+        member = f"./boot/vmlinuz-{release}"
+        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
+        assert tar.stdout is not None
+        with tarfile.open(fileobj=tar.stdout, mode="r|") as archive:
+            for entry in archive:
+                if entry.name == member and entry.isfile():
+                    source = archive.extractfile(entry)
+                    assert source is not None
+                    part = Path(tmp) / "vmlinuz"
+                    with open(part, "wb") as out:
+                        shutil.copyfileobj(source, out)
+                    part.replace(folder / f"vmlinuz-{release}")  # atomic: never half a file in the cache
+                    break
+        stream = tar.stdout
+        for _ in iter(lambda: stream.read(1 << 20), b""):
+            pass  # drain the rest, so dpkg-deb ends normally instead of on a broken pipe
+        tar.stdout.close()
+        tar.wait()
+    target = folder / f"vmlinuz-{release}"
+    if not target.is_file():
+        raise ImageUnavailable(f"package {package} has no {member}")
+    return KernelImage(release, target)
+
+
+def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
+    """The kernel image ``spec`` names, fetched into the cache if needed."""
+    path = Path(spec)
+    if "/" in spec or path.is_file():
+        if not path.is_file():
+            raise ImageUnavailable(f"no kernel image at {spec}")
+        return KernelImage(path.name.removeprefix("vmlinuz-"), path.resolve())
+    have = cached()
+    exact = [k for k in have if k.release == spec]
+    if exact:
+        return exact[0]
+    if re.fullmatch(r"\d+\.\d+", spec):
+        same = [k for k in have if k.series == spec]
+        if same:
+            return same[-1]  # the newest cached release of the series
+        offered = [r for r in fetchable() if series_of(r) == spec]
+    else:
+        offered = [r for r in fetchable() if r == spec]
+    if not offered:
+        raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt "
+                               "(try 'apt-get update'; 'hugelab kernels' lists what there is)")
+    if not fetch_missing:
+        raise ImageUnavailable(f"Linux {offered[-1]} is not cached (hugelab kernels --fetch {spec})")
+    return fetch(offered[-1])
