@@ -90,7 +90,7 @@ def _cmd_scenarios(args) -> int:
 def _cmd_verify(args) -> int:
     from .verify import verify
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  kernel=args.kernel)
+                  kernel=args.kernel, files=args.files)
 
 
 def _cmd_hunt(args) -> int:
@@ -101,7 +101,7 @@ def _cmd_hunt(args) -> int:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
         return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
     from .hunt import hunt
-    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout)
+    return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
 
 def _cmd_kernels(args) -> int:
@@ -172,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "else modern; older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
+    p.add_argument("--files", action="store_true",
+                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
+                        "refused on this machine's kernel")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -181,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
+    p.add_argument("--files", action="store_true",
+                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")

@@ -33,7 +33,7 @@ from .model import Model
 from .policies import Close, PageState, get_policy
 from .replay import SIGNALS, Replayer, Step
 from .reservation import vma_resv_map
-from .trace import MAIN, Exit, Mmap, Operation, Pool, TraceBuilder, TraceError, parse_trace
+from .trace import MAIN, Exit, Mmap, Operation, TraceBuilder, TraceError, parse_trace
 
 #: what a page cell shows, in the order of the chart's colours: what a
 #: policy answers for an offset of a VMA, and "unmapped" where there is none
@@ -234,12 +234,15 @@ class _Side:
             self.failed[op.name] = f"mmap failed: {step.error}"
         elif isinstance(op, Exit) and step.error is None:
             self.gone.setdefault(op.proc, f"exited at line {op.line}")
-        elif step.error in SIGNALS and not isinstance(op, Pool):
-            self.gone[op.proc] = f"killed by {step.error} at line {op.line}"
+        elif step.error in SIGNALS:
+            proc = getattr(op, "proc", None)  # (only a process's own operation can kill it)
+            if proc is not None:
+                self.gone[proc] = f"killed by {step.error} at line {op.line}"
 
     def why_skipped(self, op: Operation) -> str:
-        if not isinstance(op, Pool) and op.proc in self.gone:
-            return f"process {op.proc} is gone ({self.gone[op.proc]})"
+        proc = getattr(op, "proc", None)
+        if proc is not None and proc in self.gone:
+            return f"process {proc} is gone ({self.gone[proc]})"
         name = getattr(op, "name", None)
         if name in self.failed:
             return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"

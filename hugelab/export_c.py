@@ -23,7 +23,7 @@ are skipped by the program too, from the outcomes it sees, exactly as
 from __future__ import annotations
 
 from .replay import replay
-from .trace import Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Pool, Touch, Trace, TraceError
+from .trace import Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Pool, Touch, Trace, TraceError, is_v2
 
 #: the largest pool (and overcommit) a generated program will ask the kernel for
 KERNEL_MAX_POOL = 64
@@ -42,6 +42,8 @@ def _c_string(text: str) -> str:
 def export_c(trace: Trace, policy: str = "modern") -> str:
     """The C program for ``trace``, expecting the counters ``policy`` gives."""
     for op in trace:
+        if is_v2(op):
+            raise TraceError(op.line, "a C reproducer speaks trace v1 only (no files, mounts, segments or memfd)")
         if isinstance(op, Pool) and max(op.pages, op.overcommit) > KERNEL_MAX_POOL:
             raise TraceError(op.line, f"a C reproducer asks for at most {KERNEL_MAX_POOL} huge pages")
     expected = replay(trace, policy)

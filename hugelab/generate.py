@@ -104,6 +104,125 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     return "\n".join(lines) + "\n"
 
 
+#: relative weights of a v2 trace's operations (v1's, plus files, mounts, segments)
+V2_WEIGHTS = {"touch": 30, "mmap": 6, "mmap file": 10, "munmap": 6, "mprotect": 3, "madvise": 4,
+              "remove": 3, "fork": 4, "exit": 2, "pool": 3, "mount": 3, "umount": 1, "file": 5, "memfd": 2,
+              "close": 3, "unlink": 3, "truncate": 4, "fallocate": 4, "punch": 3, "shmget": 3, "shmat": 3,
+              "shmrm": 2}
+
+
+def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
+                    min_size: bool = False, since_2008: bool = True) -> str:
+    """A random trace of ``length`` lines mixing v1 operations with files, mounts,
+    memfds and System V segments (trace v2). Valid text by construction: each
+    candidate line is checked by the parser's :class:`~hugelab.trace.TraceBuilder`
+    and dropped if the text so far makes it invalid.
+
+    ``min_size``: mounts may have ``min_size=``. Such traces can leak
+    reservations on Linux 6.15+ for good: never replay them on a host you need.
+    ``since_2008``: use what came after 2008 (fallocate, hole punch,
+    MADV_REMOVE, memfd); without it the 2008 eras can replay the trace.
+    """
+    from .trace import TraceBuilder, TraceError
+
+    builder = TraceBuilder()
+    later = () if since_2008 else ("remove", "fallocate", "punch", "memfd")
+    weights = {kind: weight for kind, weight in V2_WEIGHTS.items() if kind not in later}
+    kinds, kind_weights = list(weights), list(weights.values())
+    files: list[str] = []
+    mounts: list[str] = []
+    segments: list[str] = []
+    pages: dict[str, int] = {}
+    made = 0
+
+    def new(prefix: str) -> str:
+        nonlocal made
+        made += 1
+        return f"{prefix}{made}"
+
+    def pool_line() -> str:
+        n = rng.randint(0, max_pool)
+        return f"pool {n} overcommit {rng.randint(0, 4)}" if rng.random() < 0.4 else f"pool {n}"
+
+    builder.add(pool_line())
+    while len(builder.ops) < length:
+        kind = rng.choices(kinds, kind_weights)[0]
+        procs = builder.process_names
+        proc = rng.choice(procs)
+        prefix = "" if proc == MAIN else f"in {proc} "
+        known = [m for m in pages if m in builder.mappings_of(proc)]
+        if kind == "pool":
+            line = pool_line()
+        elif kind == "mmap" or (kind in ("touch", "munmap", "mprotect", "madvise", "remove") and not known):
+            name = new("m")
+            pages[name] = rng.randint(1, max_pages)
+            extra = " noreserve" if rng.random() < 0.2 else ""
+            line = f"{prefix}mmap {name} {pages[name]} {rng.choice(['private', 'shared'])}{extra}"
+        elif kind == "mmap file" and files:
+            name = new("m")
+            pages[name] = rng.randint(1, max_pages)
+            extra = " noreserve" if rng.random() < 0.15 else ""
+            offset = f" offset {rng.randint(1, max_pages)}" if rng.random() < 0.25 else ""
+            line = (f"{prefix}mmap {name} {pages[name]} {rng.choice(['private', 'shared', 'shared'])}{extra} "
+                    f"file {rng.choice(files)}{offset}")
+        elif kind == "touch":
+            name = rng.choice(known)
+            line = f"{prefix}touch {name} {rng.randrange(pages[name])}{' read' if rng.random() < 0.3 else ''}"
+        elif kind in ("munmap", "mprotect", "madvise", "remove"):
+            name = rng.choice(known)
+            start = rng.randrange(pages[name])
+            count = rng.randint(1, pages[name] - start)
+            tail = {"munmap": "", "mprotect": " " + rng.choice(["r", "rw", "none", "rw"]),
+                    "madvise": " dontneed", "remove": " remove"}[kind]
+            line = f"{prefix}{'madvise' if kind == 'remove' else kind} {name} {start} {count}{tail}"
+        elif kind == "fork":
+            line = f"{prefix}fork {new('p')}"
+        elif kind == "exit" and len(procs) > 1:
+            line = f"exit {rng.choice([p for p in procs if p != MAIN])}"
+        elif kind == "mount":
+            name = new("q")
+            size = rng.randint(0, max_pool)
+            options = f" size={size}" if rng.random() < 0.7 else ""
+            if min_size and rng.random() < 0.4:
+                options += f" min_size={rng.randint(0, size if options else max_pool)}"
+            line = f"mount {name}{options}"
+            mounts.append(name)
+        elif kind == "umount" and mounts:
+            line = f"umount {rng.choice(mounts)}"
+        elif kind in ("file", "memfd"):
+            name = new("f")
+            on = f" on {rng.choice(mounts)}" if kind == "file" and mounts and rng.random() < 0.7 else ""
+            line = f"{kind} {name}{on}"
+            files.append(name)
+        elif kind in ("close", "unlink") and files:
+            line = f"{kind} {rng.choice(files)}"
+        elif kind == "truncate" and files:
+            line = f"truncate {rng.choice(files)} {rng.randint(0, max_pages)}"
+        elif kind in ("fallocate", "punch") and files:
+            start = rng.randint(0, max_pages)
+            line = f"{kind} {rng.choice(files)} {start} {rng.randint(1, max_pages)}"
+        elif kind == "shmget":
+            name = new("s")
+            line = f"shmget {name} {rng.randint(1, max_pages)}{' noreserve' if rng.random() < 0.2 else ''}"
+            segments.append(name)
+        elif kind == "shmat" and segments:
+            name = new("m")
+            segment = rng.choice(segments)
+            line = f"{prefix}shmat {segment} {name}"
+            pages[name] = 0  # known once the line is accepted
+        elif kind == "shmrm" and segments:
+            line = f"shmrm {rng.choice(segments)}"
+        else:
+            continue
+        try:
+            op = builder.add(line)
+        except TraceError:
+            continue
+        if kind == "shmat":
+            pages[op.name] = builder.segment_pages(op.segment)  # type: ignore[union-attr]
+    return "".join(op.text + "\n" for op in builder.ops)
+
+
 class _Children:
     """The sorted live processes but MAIN (the first), as a sequence, without a copy."""
 

@@ -5,6 +5,12 @@ the outcome the kernel would give (``None`` for success, or ``ENOMEM``,
 ``EINVAL``, ``SIGBUS``, ``SIGSEGV``). What all eras share lives here; where
 they differ it calls the policy's hooks (:mod:`hugelab.policies.base`).
 
+Trace v2's files, mounts and segments live in :mod:`hugelab.hugetlbfs` and
+:mod:`hugelab.shm`; what they do to a file's reservations is in
+:mod:`hugelab.inode`, and a mount's budget in :mod:`hugelab.subpool`. Every
+mapping has a file (an anonymous one gets its own), and a VMA counts the
+file's offsets, so a mapping made at ``offset K`` starts at ``K``.
+
 Unmapping follows the kernel's order, which the counters can see: split
 the VMAs at the range's edges, zap every page in the range (the policy's
 ``zap_hook`` runs here, while the pool is as it was), free the pages whose
@@ -17,11 +23,52 @@ policies get only the pool (``self.hstate``) and the VMA they work on.
 
 from __future__ import annotations
 
+from . import hugetlbfs, shm
 from .hstate import Counters, HState
+from .inode import free_huge_folios, hugetlb_reserve_pages
 from .mm import Process
 from .policies import Close, Policy, get_policy
-from .trace import MAIN, Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Operation, Pool, Touch
+from .subpool import put_pages
+from .trace import (
+    MAIN,
+    CloseFile,
+    Exit,
+    Fallocate,
+    FileOp,
+    Fork,
+    Madvise,
+    Memfd,
+    Mmap,
+    Mount,
+    Mprotect,
+    Munmap,
+    Operation,
+    Pool,
+    Punch,
+    Shmat,
+    Shmget,
+    Shmrm,
+    Touch,
+    Truncate,
+    Umount,
+    Unlink,
+)
 from .vma import VMA, HugetlbFile, Page
+
+#: v2 operations done by the trace itself, not by a process
+_FS_OPS = {
+    Mount: hugetlbfs.mount,
+    Umount: lambda m, op: hugetlbfs.umount(m, op.mount),
+    FileOp: hugetlbfs.create,
+    Memfd: hugetlbfs.memfd_create,
+    CloseFile: lambda m, op: hugetlbfs.close(m, op.file),
+    Unlink: lambda m, op: hugetlbfs.unlink(m, op.file),
+    Truncate: hugetlbfs.truncate,
+    Fallocate: hugetlbfs.fallocate,
+    Punch: hugetlbfs.punch,
+    Shmget: shm.shmget,
+    Shmrm: lambda m, op: shm.shmrm(m, op.segment),
+}
 
 
 class Model:
@@ -31,12 +78,28 @@ class Model:
         self.policy = get_policy(policy)
         self.hstate = HState()
         self.procs: dict[str, Process] = {MAIN: Process(MAIN)}
+        #: the file behind each mapping name (anonymous mappings get their own)
         self.files: dict[str, HugetlbFile] = {}
+        #: v2: mounts by name, files and memfds by name, System V segments by name
+        self.mounts: dict[str, hugetlbfs.Superblock] = {}
+        self.default_mount = hugetlbfs.Superblock("", None)  # the trace's own, no limits
+        self.inodes: dict[str, HugetlbFile] = {}
+        self.segments: dict[str, shm.Segment] = {}
+        #: has the trace made a mount with size= (step records then carry statfs)
+        self.sized_mounts = False
+        #: the file offset each mapping starts at ('mmap ... offset K'); absent: 0
+        self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
 
     def counters(self) -> Counters:
         return self.hstate.counters()
+
+    def statfs(self) -> dict[str, tuple[int, int]] | None:
+        """statfs (size, free) of each mounted mount made with size=; None before the first."""
+        if not self.sized_mounts:
+            return None
+        return {name: sb.statfs() for name, sb in self.mounts.items() if sb.statfs() is not None}  # type: ignore[misc]
 
     def outstanding_reservations(self) -> int:
         """Reservations that should be on Rsvd now, counted from the mappings.
@@ -47,9 +110,17 @@ class Model:
         """
         total = sum(self.policy.unused_reservation(vma)
                     for proc in self.procs.values() for _, vma in proc.all_vmas() if not vma.shared)
-        for file in {id(f): f for f in self.files.values() if f.shared and f.vmas}.values():
+        for file in self.live_files():
             total += len(file.resv_map) - sum(1 for i in file.page_cache if file.resv_map.region_count(i, i + 1))
-        return total
+        spools = {id(sb.spool): sb.spool for sb in self.mounts.values() if sb.spool is not None}
+        return total + sum(spool.rsv_hpages for spool in spools.values())
+
+    def live_files(self) -> list[HugetlbFile]:
+        """Every inode not evicted: mapped, open, named or a segment's."""
+        files = {id(f): f for f in self.files.values() if f.shared and f.vmas}
+        files.update((id(f), f) for f in self.inodes.values() if not f.evicted)
+        files.update((id(s.file), s.file) for s in self.segments.values() if not s.file.evicted)
+        return list(files.values())
 
     def pending_restores(self) -> int:
         """Pages marked restore_reserve that someone still maps (v6.9+).
@@ -72,20 +143,29 @@ class Model:
         if isinstance(op, Exit):
             self._teardown(self.procs.pop(op.proc))
             return None
-        proc = self.procs[op.proc]
+        fs_op = _FS_OPS.get(type(op))
+        if fs_op is not None:
+            return fs_op(self, op)
+        proc = self.procs[op.proc]  # type: ignore[union-attr]
         if isinstance(op, Fork):
             self.procs[op.child] = self._fork(proc, op.child)
             return None
         if isinstance(op, Mmap):
             return self._mmap(proc, op)
+        if isinstance(op, Shmat):
+            return shm.shmat(self, proc, op)
+        # Trace offsets count from the mapping's first page; VMAs count file offsets.
+        base = self.mapping_offset.get(op.name, 0)  # type: ignore[union-attr]
         if isinstance(op, Touch):
-            error = self._hugetlb_fault(proc, op.name, op.page, op.write)
+            error = self._hugetlb_fault(proc, op.name, base + op.page, op.write)
         elif isinstance(op, Munmap):
-            error = self._munmap(proc, op.name, op.start, op.start + op.count)
+            error = self._munmap(proc, op.name, base + op.start, base + op.start + op.count)
         elif isinstance(op, Mprotect):
-            error = self._mprotect(proc, op.name, op.start, op.start + op.count, op.prot)
+            error = self._mprotect(proc, op.name, base + op.start, base + op.start + op.count, op.prot)
+        elif isinstance(op, Madvise) and op.advice == "remove":
+            error = self._madvise_remove(proc, op.name, base + op.start, base + op.start + op.count)
         elif isinstance(op, Madvise):
-            error = self._madvise_dontneed(proc, op.name, op.start, op.start + op.count)
+            error = self._madvise_dontneed(proc, op.name, base + op.start, base + op.start + op.count)
         else:  # pragma: no cover - the parser makes no other kind
             raise TypeError(f"not an operation: {op!r}")
         if error in ("SIGBUS", "SIGSEGV"):
@@ -122,30 +202,72 @@ class Model:
             page.mapcount -= 1
             if page.unused():
                 freed += 1
-                restores += page.restore_reserve
+                if page.restore_reserve:
+                    restores += 1
+                elif page.spool is not None and put_pages(page.spool, 1) == 0:
+                    restores += 1  # free_huge_folio: a subpool below its minimum keeps it
         return freed, restores
+
+    def free_pages(self, pages: list[Page]) -> None:
+        """Free pages nobody maps or caches any more (``free_huge_folio`` each)."""
+        free_huge_folios(self.hstate, pages)
+
+    def hugetlb_vmdelete_list(self, file: HugetlbFile, start: int, end: int) -> None:
+        """Zap file offsets ``[start, end)`` in every VMA of every process that maps ``file``.
+
+        Mirrors ``hugetlb_vmdelete_list`` over the file's ``i_mmap``: shared
+        and private mappings alike; the pages whose last user went are freed
+        in one batch after every VMA is zapped.
+        """
+        freed = restores = 0
+        for proc in self.procs.values():
+            for _, vma in proc.all_vmas():
+                if vma.file is file and vma.start < end and start < vma.end:
+                    pages, restoring = self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
+                    freed += pages
+                    restores += restoring
+        self.hstate.free_huge_pages_many(freed, restores)
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
         """A new mapping and what it reserves (kernel: ``hugetlbfs_file_mmap`` -> ``hugetlb_reserve_pages``)."""
         if op.pages == 0:
             return "EINVAL"
-        noreserve = op.noreserve and self.policy.honours_noreserve
-        file = HugetlbFile(op.name, op.pages, op.shared, noreserve)
-        vma = VMA(file, 0, op.pages)
-        if not noreserve:
-            if op.shared:
+        return self.do_mmap(proc, op.name, op.pages, op.shared, op.noreserve, op.file, op.offset)
+
+    def do_mmap(self, proc: Process, name: str, pages: int, shared: bool, noreserve: bool,
+                file_name: str | None = None, offset: int = 0, file: HugetlbFile | None = None) -> str | None:
+        """``mmap`` of ``pages`` huge pages at file offset ``offset`` (``hugetlbfs_file_mmap``).
+
+        Anonymous (no file): the mapping gets a file of its own, as the
+        kernel's ``hugetlb_file_setup`` does. A shared mapping reserves what
+        the file's map lacks; a private one reserves all its pages (the
+        policy's hook); MAP_NORESERVE, or a System V segment's file,
+        reserves nothing. A writable mapping extends the file to its end.
+        """
+        noreserve = noreserve and self.policy.honours_noreserve
+        if file is None and file_name is None:
+            file = HugetlbFile(name, pages, shared, False, i_size=pages)
+        elif file is None:
+            file = self.inodes[file_name]  # type: ignore[index]
+        vma = VMA(file, offset, offset + pages, name=name, shared=shared, noreserve=noreserve)
+        # A System V segment reserved at shmget (kernel: S_PRIVATE adds VM_NORESERVE to its mmaps).
+        if not (noreserve or file.s_private):
+            if shared:
                 # The file's map holds what is reserved: reserve what it lacks.
-                needed = file.resv_map.region_chg(0, op.pages)
-                if not self.hstate.hugetlb_acct_memory(needed):
-                    file.resv_map.region_abort(0, op.pages)
-                    return "ENOMEM"
-                file.resv_map.region_add(0, op.pages)
-            elif not self.policy.reserve_private(self.hstate, vma):
-                return "ENOMEM"
-        file.vmas = 1
-        self.files[op.name] = file
-        proc.add_vma(op.name, vma)
+                why = hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True)
+                if why is not None:
+                    return self.policy.reserve_error(why)
+            else:
+                error = self.policy.reserve_private(self.hstate, vma)
+                if error is not None:
+                    return error
+        file.i_size = max(file.i_size, offset + pages)  # PROT_WRITE: i_size_write(inode, len)
+        file.vmas += 1
+        self.files[name] = file
+        if offset:
+            self.mapping_offset[name] = offset
+        proc.add_vma(name, vma)
         return None
 
     # -- faults ------------------------------------------------------------
@@ -156,38 +278,50 @@ class Model:
             return "SIGSEGV"
         page = vma.ptes.get(idx)
         if page is None:
-            return self._hugetlb_no_page(vma, idx)
-        if write and not vma.shared and page.mapcount > 1:
+            return self._hugetlb_no_page(vma, idx, write)
+        if write and not vma.shared and (page.mapcount > 1 or not page.anon):
             return self._hugetlb_wp(vma, idx, page)
         return None  # mapped already: reuse (a sole user's write just makes it writable)
 
-    def _hugetlb_no_page(self, vma: VMA, idx: int) -> str | None:
-        """Nothing mapped at ``idx``: the page cache's page, or a new one (kernel: ``hugetlb_no_page``)."""
+    def _hugetlb_no_page(self, vma: VMA, idx: int, write: bool = True) -> str | None:
+        """Nothing mapped at ``idx``: the page cache's page, or a new one (kernel: ``hugetlb_no_page``).
+
+        A page already in the file's page cache is mapped (a private
+        mapping's write then copies it); otherwise, within the file's size,
+        a new page: into the page cache for a shared mapping, anonymous for
+        a private one. At or beyond the size: SIGBUS.
+        """
         if vma.unmapped:
             return "SIGBUS"  # "killed due to inadequate hugepage pool"
-        if vma.shared and idx in vma.file.page_cache:
-            page = vma.file.page_cache[idx]
-        else:
+        file = vma.file
+        page = file.page_cache.get(idx) if file.page_cache else None
+        if page is None:
+            if idx >= file.i_size:
+                return "SIGBUS"  # beyond the end of the file
             if not self.policy.alloc_huge_page(self.hstate, vma, idx, avoid_reserve=False):
                 return "SIGBUS"
-            page = Page(anon=not vma.shared)
+            page = Page(anon=not vma.shared, spool=file.spool)
             if vma.shared:
                 page.in_page_cache = True
-                vma.file.page_cache[idx] = page
+                file.page_cache[idx] = page
         page.mapcount += 1
         vma.own_ptes()[idx] = page
+        if write and not vma.shared and not page.anon:
+            return self._hugetlb_wp(vma, idx, page)  # private write to a page-cache page
         return None
 
     def _hugetlb_wp(self, vma: VMA, idx: int, old: Page) -> str | None:
-        """A write to a page others map too: copy it (kernel: ``hugetlb_wp``, once ``hugetlb_cow``).
+        """A write this private mapping may not do in place: copy the page (kernel: ``hugetlb_wp``).
 
-        The owner's copy must not use its reservation (``outside_reserve``);
-        if it finds no page, the children lose theirs instead.
+        The owner copying its own anonymous page must not use its reservation
+        (``outside_reserve``: the page it copies used it); if it finds no page,
+        the children lose theirs instead. Copying a page-cache page uses the
+        mapping's reservation for that offset, as a first fault would.
         """
-        outside_reserve = vma.owner and self.policy.owner_cow_guarantee
+        outside_reserve = vma.owner and old.anon and self.policy.owner_cow_guarantee
         if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
-            vma.own_ptes()[idx] = Page(anon=True, mapcount=1)
+            vma.own_ptes()[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
             return None
         if not outside_reserve:
             return "SIGBUS"
@@ -200,7 +334,7 @@ class Model:
         kernel: ``unmap_ref_private``.
         """
         for proc in self.procs.values():
-            for vma in proc.pieces(owner_vma.file.name):
+            for vma in proc.pieces(owner_vma.name):
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
                     continue
                 if vma.ptes.get(idx) is page:
@@ -248,32 +382,16 @@ class Model:
         close_vma = self.policy.close
         for vma in vmas:
             if detach:
-                proc.remove(vma.file.name, vma)  # the mapping is named after its file
+                proc.remove(vma.name, vma)
             close = close_vma(self.hstate, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
             file = vma.file
             file.vmas -= 1
             if not file.vmas:
-                self._evict(file)
-
-    def _evict(self, file: HugetlbFile) -> None:
-        """The file's last VMA went: drop its pages, return what it still reserves.
-
-        kernel: ``hugetlbfs_evict_inode`` -> ``remove_inode_hugepages`` ->
-        ``hugetlb_unreserve_pages``.
-        """
-        if not file.shared:
-            return
-        unused = 0
-        for page in file.page_cache.values():
-            page.in_page_cache = False
-            unused += page.unused()
-        self.hstate.free_huge_pages_many(unused, 0)
-        cached = len(file.page_cache)
-        file.page_cache.clear()
-        entries = file.resv_map.region_del(0, file.pages)
-        self.hstate.hugetlb_acct_memory(-(entries - cached))
+                # The last mapping went (kernel: fput): an anonymous mapping's
+                # file, or an unlinked and closed one, is evicted.
+                hugetlbfs.put_inode(self, file)
 
     def _covered(self, proc: Process, name: str, start: int, end: int) -> bool:
         """Is every page of ``[start, end)`` mapped? (The pieces never overlap.)"""
@@ -310,6 +428,25 @@ class Model:
             self.hstate.free_huge_pages_many(*self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
+    def _madvise_remove(self, proc: Process, name: str, start: int, end: int) -> str | None:
+        """MADV_REMOVE: punch a hole in the file under each VMA of the range (``madvise_remove``).
+
+        VMA by VMA in address order; a private one stops the walk with
+        EACCES (the kernel's answer since ``vma_is_shared_maywrite``; the
+        contract's table says EINVAL, the kernel wins); holes in the range
+        give ENOMEM once the mapped parts are done.
+        """
+        if end == start:
+            return None
+        for vma in list(proc.pieces(name)):
+            lo, hi = max(start, vma.start), min(end, vma.end)
+            if lo >= hi:
+                continue
+            if not vma.shared:
+                return "EACCES"
+            hugetlbfs.punch_hole(self, vma.file, lo, hi)
+        return None if self._covered(proc, name, start, end) else "ENOMEM"
+
     # -- processes -----------------------------------------------------------
     def _fork(self, parent: Process, name: str) -> Process:
         """A child with a copy of every VMA and page table (kernel: ``dup_mmap``).
@@ -328,8 +465,9 @@ class Model:
                 if ptes:
                     vma.ptes_shared = True
                 # The child's private VMAs start with no reservation of their own.
-                copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if file.shared else None,
-                                  False, False, ptes if ptes else {}, bool(ptes)))  # not owner, not unmapped
+                copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
+                                  False, False, ptes if ptes else {}, vma.name, vma.shared, vma.noreserve,
+                                  bool(ptes)))  # not owner, not unmapped; the page table shared until changed
                 for page in ptes.values():
                     page.mapcount += 1
                 file.vmas += 1

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from .hstate import Counters
 from .model import Model
-from .policies import Close, Policy
-from .trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace, parse_trace
+from .policies import Close, Policy, check_supported
+from .trace import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
+from .trace import Mount as MountOp
 
 SIGNALS = ("SIGBUS", "SIGSEGV")
 
@@ -49,68 +50,112 @@ class Step:
     error: str | None
     counters: Counters
     closes: tuple[Close, ...] = field(default=(), compare=False)
+    #: v2: statfs (size, free) of every mount made with size= and still
+    #: mounted; None until the trace has made such a mount
+    mounts: dict[str, tuple[int, int]] | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def as_dict(self) -> dict:
-        return {"line": self.line, "op": self.op, "ok": self.ok, "error": self.error,
-                "counters": self.counters.as_dict()}
+        record = {"line": self.line, "op": self.op, "ok": self.ok, "error": self.error,
+                  "counters": self.counters.as_dict()}
+        if self.mounts is not None:
+            record["mounts"] = {name: {"size": size, "free": free} for name, (size, free) in self.mounts.items()}
+        return record
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict())
 
 
 class Liveness:
-    """Which processes live and which mappings exist, from the outcomes so far.
+    """Which processes live and which mappings, files, mounts and segments
+    exist, from the outcomes so far.
 
     Shared by every machine so that the model and the real kernel skip the
-    same lines for the same reasons.
+    same lines for the same reasons. A line that creates something and is
+    skipped or fails leaves that thing missing: later lines naming it are
+    skipped too.
     """
 
     def __init__(self) -> None:
         self.alive = {MAIN}
         self.failed_mmaps: set[str] = set()
+        self.failed: set[tuple[str, str]] = set()  # (kind, name): v2 files, mounts, segments
 
     def skips(self, op: Operation) -> bool:
-        if isinstance(op, Pool):
+        if op.__class__ is Pool:
             return False
-        if op.proc not in self.alive:
+        proc = getattr(op, "proc", None)
+        if proc is not None and proc not in self.alive:
             return True
         name = getattr(op, "name", None)
-        return name is not None and name in self.failed_mmaps
+        if name is not None and name in self.failed_mmaps and op.__class__ is not Mmap and op.__class__ is not Shmat:
+            return True
+        failed = self.failed
+        return bool(failed) and any((kind, getattr(op, kind, None)) in failed for kind in _NAMED)
 
     def record(self, op: Operation, error: str | None) -> None:
         if isinstance(op, Pool):
             return
-        if isinstance(op, Mmap) and error is not None:
+        if isinstance(op, Mmap | Shmat) and error is not None:
             self.failed_mmaps.add(op.name)
         elif isinstance(op, Fork) and error is None:
             self.alive.add(op.child)
         elif isinstance(op, Exit) or error in SIGNALS:
-            self.alive.discard(op.proc)
+            self.alive.discard(op.proc)  # type: ignore[union-attr]
+        elif error is not None and type(op) in _CREATES:
+            self.failed.add(_CREATES[type(op)](op))
+
+    def record_skip(self, op: Operation) -> None:
+        """A skipped line made nothing: what it would have created is missing."""
+        kind = op.__class__
+        if kind is Mmap or kind is Shmat:
+            self.failed_mmaps.add(op.name)  # type: ignore[union-attr]
+        elif kind in _CREATES:
+            self.failed.add(_CREATES[kind](op))
+
+
+#: the v2 name spaces a line may refer to, by the attribute that holds the name
+_NAMED = ("file", "mount", "segment")
+#: v2 lines that create something, and what
+_CREATES: dict[type, Callable[[Any], tuple[str, str]]] = {
+    MountOp: lambda op: ("mount", op.mount),
+    FileOp: lambda op: ("file", op.file),
+    Memfd: lambda op: ("file", op.file),
+    Shmget: lambda op: ("segment", op.segment),
+}
 
 
 class Replayer:
     """Feeds operations one at a time to a machine; each call returns its step."""
 
-    def __init__(self, machine: Machine) -> None:
+    def __init__(self, machine: Machine, statfs: bool = True) -> None:
+        """``statfs``: ask the machine for its mounts' statfs after each step
+        (False: the trace makes no mount with size=, so records never carry it)."""
         self.machine = machine
         self.live = Liveness()
+        self._statfs = getattr(machine, "statfs", None) if statfs else None
 
     def feed(self, op: Operation) -> Step:
+        statfs = self._statfs
         if self.live.skips(op):
-            return Step(op.line, op.text, "skipped", self.machine.counters())
+            self.live.record_skip(op)
+            if statfs is None:
+                return Step(op.line, op.text, "skipped", self.machine.counters())
+            return Step(op.line, op.text, "skipped", self.machine.counters(), (), statfs())
         error = self.machine.apply(op)
         self.live.record(op, error)
         closes = tuple(getattr(self.machine, "closes", ()))
-        return Step(op.line, op.text, error, self.machine.counters(), closes)
+        if statfs is None:
+            return Step(op.line, op.text, error, self.machine.counters(), closes)
+        return Step(op.line, op.text, error, self.machine.counters(), closes, statfs())
 
 
 def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
     """Carry out ``trace`` on ``machine``, yielding each step as it is done."""
-    replayer = Replayer(machine)
+    replayer = Replayer(machine, statfs=trace.sized_mounts)
     for op in trace:
         yield replayer.feed(op)
 
@@ -143,5 +188,7 @@ def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
     """
     trace = as_trace(trace)
+    model = Model(policy)
+    check_supported(trace, model.policy)
     with cyclic_gc_paused():
-        return list(drive(trace, Model(policy)))
+        return list(drive(trace, model))

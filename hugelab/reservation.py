@@ -42,7 +42,7 @@ def vma_resv_map(vma: VMA) -> ResvMap | None:
     VMA pieces share since 84afd99b; None for a child, a MAP_NORESERVE
     mapping, or an era that keeps a count instead.
     """
-    if vma.file.shared:
+    if vma.shared:
         return vma.file.resv_map
     resv = vma.private_data
     return resv if isinstance(resv, ResvMap) else None
@@ -53,7 +53,7 @@ def vma_reservation_common(vma: VMA, idx: int, mode: int) -> int:
     resv = vma_resv_map(vma)
     if resv is None:
         return 1
-    shared = vma.file.shared
+    shared = vma.shared
     end = idx + 1
     if mode == VMA_NEEDS_RESV:
         ret = resv.region_chg(idx, end)

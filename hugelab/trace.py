@@ -1,4 +1,4 @@
-"""The hugelab trace language, v1: its grammar, parsing and checking.
+"""The hugelab trace language, v1 and v2 (files, mounts, segments, memfd): its grammar, parsing and checking.
 
 A trace is plain text, one operation a line; ``#`` starts a comment, blank
 lines are ignored. Mappings and processes have names (a letter or ``_``,
@@ -50,13 +50,27 @@ class Syntax:
 #: The grammar, in the order ``--help`` lists it.
 OPERATIONS: dict[str, Syntax] = {s.op: s for s in (
     Syntax("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)"),
-    Syntax("mmap", "NAME PAGES private|shared [noreserve]", 3, 4, True, "mmap PAGES huge pages (+ MAP_NORESERVE)"),
+    Syntax("mmap", "NAME PAGES private|shared [noreserve] [file F [offset K]]", 3, 8, True,
+           "mmap PAGES huge pages (+ MAP_NORESERVE), anonymous or of file F from its page K"),
     Syntax("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)"),
     Syntax("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)"),
     Syntax("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none"),
-    Syntax("madvise", "NAME START COUNT dontneed", 4, 4, True, "madvise(MADV_DONTNEED) them"),
+    Syntax("madvise", "NAME START COUNT dontneed|remove", 4, 4, True, "madvise(MADV_DONTNEED or MADV_REMOVE) them"),
     Syntax("fork", "CHILD", 1, 1, True, "fork a child process named CHILD"),
     Syntax("exit", "PROC", 1, 1, False, "process PROC exits"),
+    # v2: files, mounts, System V segments, memfd (done by the trace itself, except shmat)
+    Syntax("mount", "M [size=N] [min_size=K]", 1, 3, False, "mount hugetlbfs M (size=, min_size= in pages)"),
+    Syntax("umount", "M", 1, 1, False, "umount M"),
+    Syntax("file", "F [on M]", 1, 3, False, "create file F (on M, else a mount of the trace's own) and hold it open"),
+    Syntax("memfd", "F", 1, 1, False, "memfd_create(F, MFD_HUGETLB), held open"),
+    Syntax("close", "F", 1, 1, False, "drop the trace's hold on F"),
+    Syntax("unlink", "F", 1, 1, False, "remove F's name"),
+    Syntax("truncate", "F PAGES", 2, 2, False, "ftruncate F to PAGES pages"),
+    Syntax("fallocate", "F START COUNT", 3, 3, False, "fallocate pages [START, START + COUNT) of F"),
+    Syntax("punch", "F START COUNT", 3, 3, False, "punch a hole over pages [START, START + COUNT) of F"),
+    Syntax("shmget", "S PAGES [noreserve]", 2, 3, False, "shmget a SHM_HUGETLB segment S (+ SHM_NORESERVE)"),
+    Syntax("shmat", "S NAME", 2, 2, True, "shmat segment S as mapping NAME"),
+    Syntax("shmrm", "S", 1, 1, False, "shmctl(S, IPC_RMID)"),
 )}
 
 #: every operation's usage, one a line
@@ -106,6 +120,10 @@ class Mmap(Op):
     pages: int
     shared: bool
     noreserve: bool
+    #: v2: the file mapped (None: an anonymous MAP_HUGETLB mapping)
+    file: str | None = None
+    #: v2: the file offset of the mapping's first page
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,7 +171,89 @@ class Exit(Op):
     proc: str
 
 
-Operation = Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit
+# -- v2: files, mounts, System V segments, memfd ------------------------------
+@dataclass(frozen=True)
+class Mount(Op):
+    mount: str
+    size: int | None
+    min_size: int | None
+
+
+@dataclass(frozen=True)
+class Umount(Op):
+    mount: str
+
+
+@dataclass(frozen=True)
+class FileOp(Op):
+    """``file F [on M]``: create F and hold it open (mount None: the trace's own mount)."""
+
+    file: str
+    mount: str | None
+
+
+@dataclass(frozen=True)
+class Memfd(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class CloseFile(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Unlink(Op):
+    file: str
+
+
+@dataclass(frozen=True)
+class Truncate(Op):
+    file: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class Fallocate(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Punch(Op):
+    file: str
+    start: int
+    count: int
+
+
+@dataclass(frozen=True)
+class Shmget(Op):
+    segment: str
+    pages: int
+    noreserve: bool
+
+
+@dataclass(frozen=True)
+class Shmat(Op):
+    proc: str
+    segment: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Shmrm(Op):
+    segment: str
+
+
+Operation = (Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit | Mount | Umount | FileOp | Memfd
+             | CloseFile | Unlink | Truncate | Fallocate | Punch | Shmget | Shmat | Shmrm)
+
+
+def is_v2(op: Operation) -> bool:
+    """Does ``op`` use trace v2 (files, mounts, segments, memfd, MADV_REMOVE)?"""
+    return not isinstance(op, Pool | Mmap | Touch | Munmap | Mprotect | Madvise | Fork | Exit) or \
+        (isinstance(op, Mmap) and op.file is not None) or (isinstance(op, Madvise) and op.advice == "remove")
 
 
 @dataclass(frozen=True)
@@ -162,6 +262,8 @@ class Trace:
 
     ops: tuple[Operation, ...]
     text: str
+    #: v2: the trace makes a mount with size= (its step records then carry statfs)
+    sized_mounts: bool = False
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -197,12 +299,62 @@ def _name(word: str, what: str, line: int) -> str:
     raise TraceError(line, f"{what} {echo(word)} is not a name (letters, digits, _ - .)")
 
 
+@dataclass
+class _FileText:
+    """What the text knows of a file: its mount, and whether it can still be named."""
+
+    mount: str | None
+    memfd: bool
+    unlinked: bool = False
+    closed: bool = False
+
+
 class _Checker:
     """Tracks what the text has created so far, process by process."""
 
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
         self.mappings: dict[str, int] = {}  # name -> pages
+        self.mounts: dict[str, bool] = {}  # name -> still mounted (as far as the text goes)
+        self.files: dict[str, _FileText] = {}
+        self.segments: dict[str, int] = {}  # name -> pages
+
+    def copy(self) -> _Checker:
+        trial = _Checker()
+        trial.processes = {p: set(names) for p, names in self.processes.items()}
+        trial.mappings = dict(self.mappings)
+        trial.mounts = dict(self.mounts)
+        trial.files = {f: _FileText(**vars(info)) for f, info in self.files.items()}
+        trial.segments = dict(self.segments)
+        return trial
+
+    def file(self, name: str, line: int) -> _FileText:
+        """A file the line may name: created, not gone with its mount, still nameable."""
+        info = self.files.get(name)
+        if info is None:
+            raise TraceError(line, f"no file {name!r} (create it with 'file {name}' or 'memfd {name}')")
+        if info.mount is not None and not self.mounts[info.mount]:
+            raise TraceError(line, f"file {name!r} went with its mount {info.mount!r} (umount)")
+        if info.closed and (info.memfd or info.unlinked):
+            gone = "closed" if info.memfd else "unlinked and closed"
+            raise TraceError(line, f"file {name!r} was {gone}: it can no longer be named")
+        return info
+
+    def mount(self, name: str, line: int) -> None:
+        if name not in self.mounts:
+            raise TraceError(line, f"no mount {name!r} (create it with 'mount {name}')")
+        if not self.mounts[name]:
+            raise TraceError(line, f"mount {name!r} was unmounted")
+
+    def segment(self, name: str, line: int) -> int:
+        if name not in self.segments:
+            raise TraceError(line, f"no segment {name!r} (create it with 'shmget {name} PAGES')")
+        return self.segments[name]
+
+    def new(self, space: dict, name: str, what: str, line: int) -> str:
+        if name in space:
+            raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
+        return name
 
     def process(self, proc: str, line: int) -> set[str]:
         if proc not in self.processes:
@@ -260,11 +412,20 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         pages = _number(args[1], "PAGES", line)
         if args[2] not in ("private", "shared"):
             raise TraceError(line, f"expected 'private' or 'shared', not {echo(args[2])}")
-        if len(args) == 4 and args[3] != "noreserve":
-            raise TraceError(line, f"expected 'noreserve' or nothing after {echo(args[2])}, not {echo(args[3])}")
+        rest = args[3:]
+        noreserve = bool(rest) and rest[0] == "noreserve"
+        rest = rest[1:] if noreserve else rest
+        file, offset = None, 0
+        if rest:
+            if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
+                raise TraceError(line, f"expected '{syntax.usage}'")
+            file = rest[1]
+            check.file(file, line)
+            if len(rest) == 4:
+                offset = _number(rest[3], "offset", line)
         check.mappings[name] = pages
         check.processes[proc].add(name)
-        return Mmap(line, text, proc, name, pages, args[2] == "shared", len(args) == 4)
+        return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
         name = args[0]
         page = _number(args[1], "PAGE", line)
@@ -283,8 +444,8 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             if args[3] not in PROTECTIONS:
                 raise TraceError(line, f"protection must be r, rw or none, not {echo(args[3])}")
             return Mprotect(line, text, proc, name, start, count, args[3])
-        if args[3] != "dontneed":
-            raise TraceError(line, f"the only advice is 'dontneed', not {echo(args[3])}")
+        if args[3] not in ("dontneed", "remove"):
+            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {echo(args[3])}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
         known = check.process(proc, line)
@@ -299,7 +460,68 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
     if op == "exit":
         check.process(args[0], line)
         return Exit(line, text, args[0])
-    raise AssertionError(f"{op!r} is in OPERATIONS but not parsed")  # pragma: no cover
+    if op == "shmat":
+        check.process(proc, line)
+        pages = check.segment(args[0], line)
+        name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
+        check.mappings[name] = pages
+        check.processes[proc].add(name)
+        return Shmat(line, text, proc, args[0], name)
+    return _parse_trace_op(op, args, line, text, check)
+
+
+def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Checker) -> Operation:
+    if op == "mount":
+        name = check.new(check.mounts, _name(args[0], "mount", line), "mount", line)
+        options: dict[str, int] = {}
+        for word in args[1:]:
+            key, _, value = word.partition("=")
+            if key not in ("size", "min_size") or not value:
+                raise TraceError(line, f"a mount option is size=N or min_size=K, not {word!r}")
+            if key in options:
+                raise TraceError(line, f"{key}= given twice")
+            options[key] = _number(value, key, line)
+        check.mounts[name] = True
+        return Mount(line, text, name, options.get("size"), options.get("min_size"))
+    if op == "umount":
+        check.mount(args[0], line)
+        check.mounts[args[0]] = False
+        return Umount(line, text, args[0])
+    if op in ("file", "memfd"):
+        name = check.new(check.files, _name(args[0], "file", line), "file", line)
+        mount = None
+        if op == "file" and len(args) > 1:
+            if len(args) != 3 or args[1] != "on":
+                raise TraceError(line, "expected 'file F' or 'file F on M'")
+            mount = args[2]
+            check.mount(mount, line)
+        if op == "memfd" and len(args) > 1:
+            raise TraceError(line, "expected 'memfd F'")
+        check.files[name] = _FileText(mount, op == "memfd")
+        return Memfd(line, text, name) if op == "memfd" else FileOp(line, text, name, mount)
+    if op in ("shmget", "shmrm"):
+        if op == "shmrm":
+            check.segment(args[0], line)
+            return Shmrm(line, text, args[0])
+        name = check.new(check.segments, _name(args[0], "segment", line), "segment", line)
+        pages = _number(args[1], "PAGES", line)
+        if len(args) == 3 and args[2] != "noreserve":
+            raise TraceError(line, f"expected 'noreserve' or nothing after the size, not {args[2]!r}")
+        check.segments[name] = pages
+        return Shmget(line, text, name, pages, len(args) == 3)
+    info = check.file(args[0], line)
+    if op == "close":
+        info.closed = True
+        return CloseFile(line, text, args[0])
+    if op == "unlink":
+        if info.memfd:
+            raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
+        info.unlinked = True
+        return Unlink(line, text, args[0])
+    if op == "truncate":
+        return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
+    start, count = _number(args[1], "START", line), _number(args[2], "COUNT", line)
+    return (Fallocate if op == "fallocate" else Punch)(line, text, args[0], start, count)
 
 
 class TraceBuilder:
@@ -322,6 +544,10 @@ class TraceBuilder:
         """The mapping names ``proc`` knows after the lines so far (its own and inherited)."""
         return set(self._check.processes.get(proc, ()))
 
+    def segment_pages(self, segment: str) -> int:
+        """The size of segment ``segment`` (made by an earlier ``shmget`` line)."""
+        return self._check.segments[segment]
+
     @property
     def process_names(self) -> list[str]:
         """Every process the lines so far have created, ``main`` first."""
@@ -340,9 +566,7 @@ class TraceBuilder:
         if not words:
             self.lines = number
             return None
-        trial = _Checker()
-        trial.processes = {p: set(names) for p, names in self._check.processes.items()}
-        trial.mappings = dict(self._check.mappings)
+        trial = self._check.copy()
         op = _parse_line(words, number, " ".join(words), trial)
         if check is not None:
             check(op)
@@ -428,7 +652,8 @@ def parse_trace(text: str | Iterable[str]) -> Trace:
         if len(ops) == MAX_OPS:
             raise TraceError(number, f"more than {MAX_OPS:,} operations (hugelab's limit for one trace)")
         ops.append(_parse_line(words, number, " ".join(words), check))
-    return Trace(tuple(ops), text)
+    return Trace(tuple(ops), text, bool(check.mounts) and any(isinstance(op, Mount) and op.size is not None
+                                                            for op in ops))
 
 
 def format_ops(ops: Iterable[Operation]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import TextIO
 
-from .generate import random_trace
+from .generate import random_trace, random_v2_trace
 from .replay import Step, replay
 from .shrink import shrink
 from .trace import Trace, parse_trace
@@ -28,7 +28,7 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
 
 
 def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None,
-           policy: str | None = None, kernel: str = "host") -> int:
+           policy: str | None = None, kernel: str = "host", files: bool = False) -> int:
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
     ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
@@ -36,9 +36,23 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
     policy a mismatch is a model bug; under an older one it shows where that
     era differs from the kernel.
+
+    ``files``: random trace-v2 traces (files, mounts with ``min_size``,
+    memfds, segments). Only in a guest: on this machine's kernel they are
+    refused, because such traces found a reservation leak that lasts until
+    reboot (scenario ``min-size-leak-6.18``).
     """
-    from .kernel.targets import HostKernel, open_kernel
+    from .kernel.machine import KernelUnavailable
+    from .kernel.targets import HostKernel, is_host, open_kernel
     from .policies import policy_for_kernel
+
+    if files and is_host(kernel):
+        raise KernelUnavailable("refused: random trace-v2 traces can leak huge page reservations until reboot "
+                                "(scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+
+    def generate(n: int) -> str:
+        rng = random.Random(seed + n)
+        return random_v2_trace(rng, length, min_size=True) if files else random_trace(rng, length)
 
     steps = 0
     with open_kernel(kernel) as machine:
@@ -57,7 +71,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
             return on_kernel(trace, f"a shrunk form of {label}") != replay(trace, policy)
 
         for n in range(traces):
-            text = random_trace(random.Random(seed + n), length)
+            text = generate(n)
             trace = parse_trace(text)
             label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
             real, model = on_kernel(trace, label), replay(trace, policy)

@@ -8,8 +8,10 @@ half-open window ``[start, end)`` of its mapping.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .resv_map import ResvMap
+from .subpool import HugepageSubpool
 
 #: What a VMA keeps in ``vm_private_data``: nothing (a shared VMA, a forked
 #: child's private VMA, a MAP_NORESERVE one, or any VMA before a1e78772),
@@ -31,6 +33,8 @@ class Page:
     mapcount: int = 0
     in_page_cache: bool = False
     restore_reserve: bool = False
+    #: the mount's subpool the page is charged to (kernel: hugetlb_folio_subpool)
+    spool: HugepageSubpool | None = None
 
     def unused(self) -> bool:
         return self.mapcount == 0 and not self.in_page_cache
@@ -56,12 +60,29 @@ class HugetlbFile:
     #: offsets whose reservation a fault used, noted for the "truth" of the
     #: arithmetic panel only (the pre-fix kernel kept no such record)
     consumed: set[int] = field(default_factory=set)
+    #: the file's mount's subpool (None: a mount without size= or min_size=)
+    spool: HugepageSubpool | None = None
+    #: i_size in huge pages: a fault at or beyond it is SIGBUS
+    i_size: int = 0
+    #: holds by the trace (``file``/``memfd`` until ``close``)
+    opened: int = 0
+    #: True while the file has a name (``file`` until ``unlink``)
+    linked: bool = False
+    #: System V segment (S_PRIVATE): its mmaps reserve nothing, shmget did
+    s_private: bool = False
+    evicted: bool = False
+    #: the mount it lives on (a ``hugetlbfs.Superblock``; None: the kernel's own)
+    sb: Any = None
 
 
 @dataclass(eq=False, slots=True)
 class VMA:
     """One virtual memory area: the window ``[start, end)`` of ``file``.
 
+    Offsets are the file's (kernel: ``vma_hugecache_offset``, which counts
+    ``vm_pgoff``): a mapping made at file offset K starts at ``start == K``.
+    ``name`` is the trace's name for the mapping, ``shared`` and
+    ``noreserve`` its MAP_SHARED and MAP_NORESERVE (VM_MAYSHARE, VM_NORESERVE).
     ``ptes`` maps offsets to the pages this process has mapped there.
     A fork hands the child the parent's very dict and marks both
     ``ptes_shared``: whoever changes it first takes its own copy
@@ -83,6 +104,9 @@ class VMA:
     owner: bool = False
     unmapped: bool = False
     ptes: dict[int, Page] = field(default_factory=dict)
+    name: str = ""
+    shared: bool = False
+    noreserve: bool = False
     ptes_shared: bool = False
 
     def own_ptes(self) -> dict[int, Page]:
@@ -91,14 +115,6 @@ class VMA:
             self.ptes = dict(self.ptes)
             self.ptes_shared = False
         return self.ptes
-
-    @property
-    def shared(self) -> bool:
-        return self.file.shared
-
-    @property
-    def noreserve(self) -> bool:
-        return self.file.noreserve
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -112,7 +128,7 @@ class VMA:
         """
         upper = VMA(
             self.file, offset, self.end, self.prot, self.private_data, self.owner, self.unmapped,
-            {i: p for i, p in self.ptes.items() if i >= offset},
+            {i: p for i, p in self.ptes.items() if i >= offset}, self.name, self.shared, self.noreserve,
         )
         self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
         self.ptes_shared = False  # both halves have new dicts

@@ -110,7 +110,9 @@ def caption(view: MappingView, selected: bool) -> str:
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
         return text + f": too long to draw page by page; pages by state: {counts}"
-    return text + f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
+    if view.regions:  # a policy that keeps no map (a count, or nothing) draws no line to explain
+        text += f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
+    return text
 
 
 class PolicySide(w.VBox):

@@ -178,3 +178,112 @@ SEED_FREE = {
 def as_rows(steps):
     """Steps as the tables write them: ``T/F/R/S`` plus the outcome when not ok."""
     return [str(s.counters) + (f" {s.error}" if s.error else "") for s in steps]
+
+
+# -- trace v2: files, subpools, SHM (kernel-semantics §7 K-R)
+# (trace, Total/Free/Rsvd/Surp after each line, outcome where not ok); measured on 6.18.44
+FILE_TABLES = {
+    "K file, MAP_SHARED": ("""
+pool 8
+file f
+mmap a 4 shared file f
+touch a 0
+touch a 1 read
+munmap a 0 4
+close f
+mmap b 4 shared file f
+mmap c 6 shared file f
+munmap b 0 4
+munmap c 0 6
+truncate f 3
+truncate f 1
+unlink f
+""", "8/8/0/0 8/8/0/0 8/8/4/0 8/7/3/0 8/6/2/0 8/6/2/0 8/6/2/0 8/6/2/0 8/6/4/0 8/6/4/0 8/6/4/0 8/6/1/0 8/7/0/0 8/8/0/0"),
+    "K2 unlink while mapped": ("""
+pool 8
+file f
+mmap a 3 shared file f
+touch a 0
+close f
+unlink f
+munmap a 0 3
+""", "8/8/0/0 8/8/0/0 8/8/3/0 8/7/2/0 8/7/2/0 8/7/2/0 8/8/0/0"),
+    "L truncate while mapped": ("""
+pool 8
+file f
+mmap a 4 shared file f
+touch a 0
+touch a 2
+truncate f 2
+fork c1
+in c1 touch a 3
+truncate f 0
+fork c2
+in c2 touch a 0
+truncate f 4
+touch a 1
+munmap a 0 4
+close f
+unlink f
+""", "8/8/0/0 8/8/0/0 8/8/4/0 8/7/3/0 8/6/2/0 8/7/1/0 8/7/1/0 8/7/1/0:SIGBUS 8/8/0/0 8/8/0/0 8/8/0/0:SIGBUS "
+     "8/8/0/0 8/7/0/0 8/7/0/0 8/7/0/0 8/8/0/0"),
+    "M private mapping of a cached file": ("""
+pool 8
+file f
+mmap s 2 shared file f
+touch s 0
+mmap p 2 private file f
+touch p 0 read
+touch p 0
+touch p 1 read
+munmap p 0 2
+munmap s 0 2
+close f
+unlink f
+""", "8/8/0/0 8/8/0/0 8/8/2/0 8/7/1/0 8/7/3/0 8/7/3/0 8/6/2/0 8/5/1/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0"),
+    "N hole punch": ("""
+pool 8
+file f
+mmap a 4 shared file f
+touch a 0
+touch a 1
+punch f 1 2
+touch a 1
+munmap a 0 4
+fallocate f 4 2
+close f
+unlink f
+""", "8/8/0/0 8/8/0/0 8/8/4/0 8/7/3/0 8/6/2/0 8/7/2/0 8/6/2/0 8/6/2/0 8/4/2/0 8/4/2/0 8/8/0/0"),
+    "O min_size and size": ("""
+pool 8
+mount q size=6 min_size=2
+file f on q
+mmap a 1 shared file f
+mmap b 3 shared file f
+mmap p 4 private file f
+mmap p2 3 private file f
+touch p2 0
+munmap p2 0 3
+munmap a 0 1
+munmap b 0 3
+truncate f 0
+close f
+unlink f
+umount q
+""", "8/8/0/0 8/8/2/0 8/8/2/0 8/8/2/0 8/8/3/0 8/8/3/0:ENOMEM 8/8/6/0 8/7/5/0 8/8/3/0 8/8/3/0 8/8/3/0 "
+     "8/8/2/0 8/8/2/0 8/8/2/0 8/8/0/0"),
+    "P min_size the pool cannot hold": ("""
+pool 1
+mount q min_size=2
+""", "1/1/0/0 1/1/0/0:ENOMEM"),
+    "R SHM_HUGETLB": ("""
+pool 8
+shmget s 3
+shmat s a
+touch a 0
+shmrm s
+munmap a 0 3
+shmget s2 9
+shmget s3 9 noreserve
+""", "8/8/0/0 8/8/3/0 8/8/3/0 8/7/2/0 8/7/2/0 8/8/0/0 8/8/0/0:ENOMEM 8/8/0/0"),
+}

@@ -108,3 +108,33 @@ def test_replay_help_shows_the_trace_grammar():
     done = run("replay", "--help")
     assert done.returncode == 0
     assert "[in PROC] mmap NAME PAGES private|shared [noreserve]" in done.stdout
+
+
+def test_replay_json_of_a_v2_trace_carries_statfs_once_a_sized_mount_exists():
+    done = run("replay", "-", "--json", stdin="pool 4\nmount q size=2\nfile f on q\nmmap a 2 shared file f\n")
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "mounts" not in records[0]
+    assert records[1]["mounts"] == {"q": {"size": 2, "free": 2}}
+    assert records[3]["mounts"] == {"q": {"size": 2, "free": 0}} and records[3]["counters"]["rsvd"] == 2
+
+
+def test_an_era_without_a_v2_feature_says_which_kernel_brought_it():
+    done = run("replay", "-", "--policy", "region-count", stdin="pool 2\nfile f\nfallocate f 0 1\n")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "line 3: fallocate on hugetlbfs came with Linux 4.3; the region-count policy "
+        "(84afd99b (Linux 2.6.27)) does not have it"]
+
+
+def test_kernel_refuses_min_size_and_random_v2_in_one_line_touching_nothing():
+    for args in (("replay", "min-size-leak-6.18", "--kernel"), ("verify", "--files")):
+        done = run(*args)
+        assert done.returncode == 3
+        assert len(done.stderr.strip().splitlines()) == 1 and "refused" in done.stderr
+
+
+def test_hunt_searches_v2_traces_under_the_model():
+    done = run("hunt", "--policy", "modern", "--files", "--traces", "60", "--length", "14")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("found after ")

@@ -110,6 +110,7 @@ def test_mapping_cells_boundaries_and_regions_follow_the_model():
     assert list(left.mapping.labels.text) == ["count 5", "count 5", "count 5"]
     assert list(right.mapping.labels.text) == ["map shared by 3"] * 3
     assert "a (private, 6 pages) as main sees it · map line: consumed offsets" in text(right.maps[0].caption)
+    assert "map line" not in text(left.maps[0].caption)  # double-credit keeps a count, no map
 
 
 def test_a_read_fault_after_mprotect_r_maps_the_page_and_a_write_fault_kills():

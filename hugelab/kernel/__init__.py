@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..replay import Step, as_trace, drive
-from ..trace import Trace
+from ..trace import Mount, Trace
 from .machine import (
     KernelInterrupted,
     KernelMachine,
@@ -21,9 +21,32 @@ from .machine import (
 )
 
 
-def replay_on(session: KernelSession, trace: Trace, label: str = "the trace") -> list[Step]:
-    """Replay one trace inside an open session (the pool starts empty, and must end bare)."""
-    machine = KernelMachine(session, trace, label)
+def refusal(trace: Trace) -> str | None:
+    """Why this trace must not be replayed on this machine's kernel, if it must not.
+
+    A ``min_size`` mount can leak reservations until reboot on Linux 6.15+
+    (scenario ``min-size-leak-6.18``): such traces belong in a throw-away
+    guest, never on a host that others (CI included) need afterwards.
+    """
+    for op in trace:
+        if isinstance(op, Mount) and op.min_size is not None:
+            return (f"line {op.line}: refused: a min_size mount can leak huge page reservations until reboot "
+                    "(scenario min-size-leak-6.18); replay it in a throw-away guest, not on this machine")
+    return None
+
+
+def replay_on(session: KernelSession, trace: Trace, label: str = "the trace", throwaway: bool = False) -> list[Step]:
+    """Replay one trace inside an open session (the pool starts empty, and must end bare).
+
+    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses, or
+    one past this machine's limits (:mod:`hugelab.limits`), unless the kernel
+    is ``throwaway`` (a QEMU guest's, gone after the run). ``label`` names the
+    trace if the pool is not bare after it.
+    """
+    reason = None if throwaway else refusal(trace)
+    if reason:
+        raise KernelUnavailable(reason)
+    machine = KernelMachine(session, trace, label, check=not throwaway)
     try:
         steps = list(drive(trace, machine))
     except BaseException:
@@ -42,10 +65,13 @@ def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
     The trace is checked against this machine's limits before the lock is taken or anything written.
     """
     trace = as_trace(trace)
+    reason = refusal(trace)
+    if reason:
+        raise KernelUnavailable(reason)
     check_limits(trace)
     with KernelSession() as session:
         return replay_on(session, trace, label)
 
 
 __all__ = ["KernelInterrupted", "KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
-           "check_limits", "replay_kernel", "replay_on", "why_unavailable"]
+           "check_limits", "refusal", "replay_kernel", "replay_on", "why_unavailable"]

@@ -12,23 +12,33 @@ writes nothing.
 from __future__ import annotations
 
 import resource
+from collections.abc import Iterator
 
 from .. import limits
-from ..trace import MAIN, Fork, Mmap, Pool, Trace
+from ..trace import MAIN, Fork, Mmap, Pool, Shmat, Shmget, Trace
 
 
 class KernelLimitError(RuntimeError):
     """The trace goes past a real-kernel limit; one line, exit status 3."""
 
 
+def _extents(trace: Trace) -> Iterator[tuple[Mmap | Shmat, int]]:
+    """Each mapping of ``trace`` (an mmap, or a System V segment attached) and its pages."""
+    segment_pages = {op.segment: op.pages for op in trace if isinstance(op, Shmget)}
+    for op in trace:
+        if isinstance(op, Mmap):
+            yield op, op.pages
+        elif isinstance(op, Shmat):
+            yield op, segment_pages[op.segment]
+
+
 def mapping_addresses(trace: Trace, hpage: int) -> dict[str, int]:
     """Where each mapping of ``trace`` goes: its own range, one guard page apart, never reused."""
     addresses: dict[str, int] = {}
     next_address = limits.KERNEL_ADDRESS_RANGE[0]
-    for op in trace:
-        if isinstance(op, Mmap):
-            addresses[op.name] = next_address
-            next_address += (op.pages + 1) * hpage
+    for op, pages in _extents(trace):
+        addresses[op.name] = next_address
+        next_address += (pages + 1) * hpage
     return addresses
 
 
@@ -36,25 +46,25 @@ def check_trace(trace: Trace, hpage: int) -> None:
     """Raise :class:`KernelLimitError` if replaying ``trace`` on this kernel would pass a limit."""
     most = limits.kernel_max_hugepages(hpage)
     processes = 1
-    low, high = limits.KERNEL_ADDRESS_RANGE
-    end = low
     for op in trace:
         if isinstance(op, Pool) and op.pages + op.overcommit > most:
             raise KernelLimitError(
                 f"line {op.line}: '{op.text}' asks for up to {op.pages + op.overcommit} huge pages; on this machine "
                 f"a kernel replay may use at most {most} (the smaller of {limits.KERNEL_MAX_HUGEPAGES} and "
                 f"{limits.KERNEL_MEMAVAILABLE_FRACTION:.0%} of MemAvailable); nothing was changed")
-        elif isinstance(op, Fork):
+        if isinstance(op, Fork):
             processes += 1
             if processes > limits.KERNEL_MAX_PROCESSES:
                 raise KernelLimitError(f"line {op.line}: a kernel replay starts at most "
                                        f"{limits.KERNEL_MAX_PROCESSES} processes ({MAIN} and its forks)")
-        elif isinstance(op, Mmap):
-            end += (op.pages + 1) * hpage
-            if end > high:
-                raise KernelLimitError(
-                    f"line {op.line}: the trace's mappings need more than the {(high - low) >> 40} TiB of address "
-                    f"space a kernel replay uses ([{low:#x}, {high:#x})); map fewer pages")
+    low, high = limits.KERNEL_ADDRESS_RANGE
+    end = low
+    for op, pages in _extents(trace):
+        end += (pages + 1) * hpage
+        if end > high:
+            raise KernelLimitError(
+                f"line {op.line}: the trace's mappings need more than the {(high - low) >> 40} TiB of address "
+                f"space a kernel replay uses ([{low:#x}, {high:#x})); map fewer pages")
     ensure_file_descriptors(processes)
 
 

@@ -31,11 +31,35 @@ from typing import Any
 from .. import interrupts
 from ..hstate import Counters
 from ..interrupts import Interrupted
-from ..trace import MAIN, Exit, Fork, Mmap, Operation, Pool, Trace
+from ..trace import (
+    MAIN,
+    CloseFile,
+    Exit,
+    Fallocate,
+    FileOp,
+    Fork,
+    Memfd,
+    Mmap,
+    Mount,
+    Operation,
+    Pool,
+    Punch,
+    Shmat,
+    Shmget,
+    Shmrm,
+    Trace,
+    Truncate,
+    Umount,
+    Unlink,
+)
 from . import sysfs
+from .fsworker import start_fs_worker
 from .guard import KernelLimitError, check_trace, mapping_addresses
 from .lock import Journal, LockError, PoolLock
 from .worker import start_worker
+
+#: v2 operations the trace's own worker does (not a trace process)
+FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, Punch, Shmget, Shmrm)
 
 PR_SET_CHILD_SUBREAPER = 36
 STEP_TIMEOUT = 60.0
@@ -134,23 +158,19 @@ class KernelSession:
         return self
 
     def _baseline(self, found: tuple[int, int]) -> tuple[int, int]:
-        """What to put back at the end: what we found, unless a killed run left it.
+        """What to put back at the end: what we found, unless a killed run's journal says otherwise.
 
-        The journal of a session that was killed names what it found (its
-        baseline) and the last values it wrote. If the sysctls still hold
-        those last values, they are that run's leftovers, not a baseline:
-        its baseline is put back instead, and we say so.
+        A session killed (SIGKILL) before it could put the pool back left its
+        journal: what it found comes first. The sysctls as they are now are
+        its leftovers (or changed since); never a baseline. We say so.
         """
         stale = self.lock.stale
-        if stale is None:
+        if stale is None or found == stale.baseline:
             return found
-        if found == stale.last and found != stale.baseline:
-            print(f"hugelab: a kernel replay (pid {stale.pid}) was killed before it put the pool back; "
-                  f"nr_hugepages and nr_overcommit_hugepages are {found[0]} and {found[1]} as it left them, "
-                  f"and will be put back to {stale.baseline[0]} and {stale.baseline[1]} as it found them",
-                  file=sys.stderr)
-            return stale.baseline
-        return found
+        print(f"hugelab: a kernel replay (pid {stale.pid}) was killed before it put the pool back; "
+              f"nr_hugepages and nr_overcommit_hugepages are {found[0]} and {found[1]} now, and will be put "
+              f"back to {stale.baseline[0]} and {stale.baseline[1]} as that run found them", file=sys.stderr)
+        return stale.baseline
 
     def _catch_signals(self) -> None:
         for signum in interrupts.CAUGHT:
@@ -261,10 +281,27 @@ class KernelSession:
     def reset_pool(self) -> None:
         """An empty pool, as a trace expects at its start."""
         self.set_pool(0, 0)
-        counters = sysfs.read_counters()
+        counters = wait_bare(lambda: sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0))
         if counters != Counters(0, 0, 0, 0):
             raise KernelReplayError(f"the pool did not empty (Total/Free/Rsvd/Surp = {counters}) "
                                     "after every process of the replay ended")
+
+
+def wait_bare(between=None, seconds: float = 5) -> Counters:
+    """The counters once the pool is bare (Rsvd, Surp 0, nothing in use), or after ``seconds``.
+
+    A v2 replay's mounts and segments go with its namespaces, which the
+    kernel tears down a moment after the last process: wait for it.
+    ``between`` runs before each new look.
+    """
+    counters = sysfs.read_counters()
+    deadline = time.monotonic() + seconds
+    while (counters.rsvd or counters.surp or counters.total != counters.free) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        if between is not None:
+            between()
+        counters = sysfs.read_counters()
+    return counters
 
 
 def sys_overcommit() -> int:
@@ -286,18 +323,21 @@ CLEANUP_CODES = {KernelSession.__exit__.__code__}
 class KernelMachine:
     """Replays one trace on the running kernel, inside a :class:`KernelSession`.
 
-    ``label`` names the trace in messages (a file name, a seed).
+    ``label`` names the trace in messages (a file name, a seed); ``check``
+    holds it to :func:`check_limits` first.
     """
 
-    def __init__(self, session: KernelSession, trace: Trace, label: str = "the trace") -> None:
+    def __init__(self, session: KernelSession, trace: Trace, label: str = "the trace", check: bool = True) -> None:
         self.session = session
         self.label = label
         self.hpage = sysfs.hugepage_size()
-        check_limits(trace)  # before anything is written
+        if check:  # this machine's limits, before anything is written (a throw-away guest has its own)
+            check_limits(trace)
         self._commands: dict[str, int] = {}
         self._answers: dict[str, int] = {}
         self._pidfds: dict[str, int] = {}
         self._pids: dict[str, int] = {}
+        self._fs: tuple[int, int] | None = None  # the trace's own worker (v2): command, answer
         session.end_processes()
         session.reset_pool()
         names = [MAIN] + [op.child for op in trace if isinstance(op, Fork)]
@@ -318,12 +358,46 @@ class KernelMachine:
         # One address range per mapping name, never reused, a guard page apart.
         self._address = mapping_addresses(trace, self.hpage)
         keep = {fd for pair in worker_ends.values() for fd in pair}
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the worker
-            start_worker(MAIN, worker_ends, keep, self.hpage)
+        if any(isinstance(op, FS_OPS + (Shmat,)) or (isinstance(op, Mmap) and op.file) for op in trace):
+            pid = self._start_fs_worker(worker_ends, keep)
+        else:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the worker
+                start_worker(MAIN, worker_ends, keep, self.hpage)
         for fd in keep:
             os.close(fd)
         self._started(MAIN, pid)
+
+    def _start_fs_worker(self, worker_ends: dict[str, tuple[int, int]], keep: set[int]) -> int:
+        """Start the trace's own worker in private namespaces; it starts MAIN there. MAIN's pid."""
+        cmd_r, cmd_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the trace's worker
+            os.close(cmd_w)
+            os.close(ans_r)
+            start_fs_worker(cmd_r, ans_w, self.hpage, worker_ends, keep)
+        os.close(cmd_r)
+        os.close(ans_w)
+        self.session.pids.append(pid)
+        self._fs = (cmd_w, ans_r)
+        self._fs_pid = pid
+        self._fs_pidfd = os.pidfd_open(pid)
+        answer = self._fs_call({"op": "spawn", "name": MAIN})
+        if not answer.startswith("pid "):
+            raise KernelReplayError(f"the trace's worker could not start: {answer}")
+        return int(answer.split()[1])
+
+    def _fs_call(self, command: dict) -> str:
+        """Send one command to the trace's own worker and return its answer."""
+        assert self._fs is not None
+        os.write(self._fs[0], json.dumps(command).encode() + b"\n")
+        answer = self._read_answer(self._fs[1], self._fs_pidfd, "the trace's worker")
+        if answer is None:
+            raise KernelReplayError("the trace's worker died (could it enter private mount and IPC namespaces?)")
+        if answer.startswith("bug "):
+            raise KernelReplayError(f"the trace's worker failed on {command['op']}: {answer[4:]}")
+        return answer
 
     def _started(self, name: str, pid: int) -> None:
         self.session.pids.append(pid)
@@ -333,10 +407,14 @@ class KernelMachine:
     def close(self) -> None:
         """End every process; then the pool must be bare (KernelReplayError naming the trace if not)."""
         self.session.end_processes()
-        for fd in list(self._commands.values()) + list(self._answers.values()) + list(self._pidfds.values()):
+        fds = list(self._commands.values()) + list(self._answers.values()) + list(self._pidfds.values())
+        if self._fs is not None:
+            fds += [*self._fs, self._fs_pidfd]
+            self._fs = None
+        for fd in fds:
             os.close(fd)
         self._commands, self._answers, self._pidfds = {}, {}, {}
-        counters = sysfs.read_counters()
+        counters = wait_bare()
         if counters.rsvd or counters.surp or counters.total != counters.free:
             raise KernelReplayError(
                 f"after {self.label} every process ended but the pool is not bare (Total/Free/Rsvd/Surp = "
@@ -345,15 +423,30 @@ class KernelMachine:
     def counters(self) -> Counters:
         return sysfs.read_counters()
 
+    def statfs(self) -> dict[str, tuple[int, int]] | None:
+        """statfs (size, free) of the trace's mounts made with size=, as the model reports it."""
+        if self._fs is None:
+            return None
+        found = json.loads(self._fs_call({"op": "statfs"}).split(" ", 1)[1])
+        return None if found is None else {name: (size, free) for name, (size, free) in found.items()}
+
     def apply(self, op: Operation) -> str | None:
         if isinstance(op, Pool):
             self.session.set_pool(op.pages, op.overcommit, op.line)
             return None
         command = {"op": type(op).__name__.lower(), **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
-        if isinstance(op, Mmap):
+        if isinstance(op, FS_OPS):
+            done = self._fs_call(command)
+            return None if done == "ok" else done.split()[1]
+        if isinstance(op, Mmap | Shmat):
             command["addr"] = self._address[op.name]
-        os.write(self._commands[op.proc], json.dumps(command).encode() + b"\n")
-        answer, signum = self._wait(op.proc)
+        if isinstance(op, Mmap) and op.file:
+            command["path"] = self._fs_call({"op": "path", "file": op.file}).split(" ", 1)[1]
+        if isinstance(op, Shmat):
+            command["shmid"] = int(self._fs_call({"op": "shmid", "segment": op.segment}).split()[1])
+        proc = op.proc
+        os.write(self._commands[proc], json.dumps(command).encode() + b"\n")
+        answer, signum = self._wait(proc)
         if isinstance(op, Exit):
             return None
         if answer is None:
@@ -367,7 +460,11 @@ class KernelMachine:
 
     def _wait(self, proc: str) -> tuple[str | None, int | None]:
         """The worker's answer, or (None, signal) once it has died."""
-        answers, pidfd = self._answers[proc], self._pidfds[proc]
+        answer = self._read_answer(self._answers[proc], self._pidfds[proc], f"process {proc}")
+        return (answer, None) if answer is not None else (None, _exit_signal(self._pids[proc]))
+
+    def _read_answer(self, answers: int, pidfd: int, who: str) -> str | None:
+        """One answer line from ``answers``, or None once the process behind ``pidfd`` died."""
         poller = select.poll()
         poller.register(answers, select.POLLIN)
         poller.register(pidfd, select.POLLIN)
@@ -375,7 +472,7 @@ class KernelMachine:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise KernelReplayError(f"process {proc} did not answer within {STEP_TIMEOUT:.0f} s")
+                raise KernelReplayError(f"{who} did not answer within {STEP_TIMEOUT:.0f} s")
             ready = {fd for fd, _ in poller.poll(remaining * 1000)}
             if answers in ready:
                 data = b""
@@ -385,7 +482,7 @@ class KernelMachine:
                         break
                     data += chunk
                 if data.endswith(b"\n"):
-                    return data.decode().strip(), None
+                    return data.decode().strip()
                 poller.unregister(answers)
             if pidfd in ready:
-                return None, _exit_signal(self._pids[proc])
+                return None

@@ -86,10 +86,15 @@ def open_kernel(spec: str):
 def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -> list[Step]:
     """Replay one trace on the kernel ``spec`` names (one boot, for a guest).
 
-    On the host, the trace is checked against this machine's limits
-    (:mod:`hugelab.limits`) before the lock is taken or anything written.
+    On this machine's kernel, a trace :func:`hugelab.kernel.refusal` refuses
+    (a ``min_size`` mount) or one past this machine's limits
+    (:mod:`hugelab.limits`) is refused before the lock, the pool or any sysctl.
     """
     if is_host(spec):
+        from . import refusal
+        reason = refusal(trace)
+        if reason:
+            raise KernelUnavailable(reason)
         check_limits(trace)
         with HostKernel() as host:
             return host.replay(trace, label)

@@ -6,7 +6,9 @@ the worker makes the call and answers on its own answer pipe with ``ok``,
 SIGSEGV) simply kills it: the controller sees the death, not an answer.
 
 Mappings are ``mmap(NULL, pages * HPAGE, PROT_READ|PROT_WRITE,
-MAP_ANONYMOUS|MAP_HUGETLB|MAP_PRIVATE or MAP_SHARED [|MAP_NORESERVE])``;
+MAP_ANONYMOUS|MAP_HUGETLB|MAP_PRIVATE or MAP_SHARED [|MAP_NORESERVE])``,
+or (v2) the same of a file the trace's own worker holds (``path``) at its
+offset, or ``shmat`` of a segment;
 each at an address of its own (see ``KernelMachine``); a touch is a one-byte
 write (``memset``) or read (``string_at``) at the start of the huge page.
 """
@@ -25,7 +27,7 @@ from typing import NoReturn
 PROT = {"none": 0, "r": 1, "rw": 3}
 MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS = 0x01, 0x02, 0x20
 MAP_NORESERVE, MAP_HUGETLB, MAP_FIXED_NOREPLACE = 0x4000, 0x40000, 0x100000
-MADV_DONTNEED = 4
+MADV_DONTNEED, MADV_REMOVE = 4, 9
 PR_SET_DUMPABLE = 4
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -36,6 +38,8 @@ for _call in (_libc.munmap, _libc.mprotect, _libc.madvise):
 _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
 _libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 _libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_libc.shmat.restype = ctypes.c_void_p
+_libc.shmat.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
 MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -75,14 +79,31 @@ class Worker:
     def execute(self, cmd: dict) -> str:
         op = cmd["op"]
         if op == "mmap":
-            flags = MAP_ANONYMOUS | MAP_HUGETLB | (MAP_SHARED if cmd["shared"] else MAP_PRIVATE)
+            flags = MAP_SHARED if cmd["shared"] else MAP_PRIVATE
             if cmd["noreserve"]:
                 flags |= MAP_NORESERVE
+            fd = -1
+            if cmd.get("path"):  # v2: a file, opened for the mmap and closed right after
+                try:
+                    fd = os.open(cmd["path"], os.O_RDWR)
+                except OSError as e:
+                    return "err " + errno.errorcode.get(e.errno or 0, "EIO")
+            else:
+                flags |= MAP_ANONYMOUS | MAP_HUGETLB
             # Each mapping gets addresses no other mapping of the trace ever
             # uses, so a page unmapped stays unmapped (touching it is SIGSEGV,
             # as the trace means) instead of landing in a later mapping.
             addr = _libc.mmap(cmd["addr"], cmd["pages"] * self.hpage, PROT["rw"],
-                              flags | MAP_FIXED_NOREPLACE, -1, 0)
+                              flags | MAP_FIXED_NOREPLACE, fd, cmd.get("offset", 0) * self.hpage)
+            failed = "err " + _errno_name() if addr in (None, MAP_FAILED) else None
+            if fd >= 0:
+                os.close(fd)
+            if failed:
+                return failed
+            self.base[cmd["name"]] = addr
+            return "ok"
+        if op == "shmat":
+            addr = _libc.shmat(cmd["shmid"], cmd["addr"], 0)
             if addr in (None, MAP_FAILED):
                 return "err " + _errno_name()
             self.base[cmd["name"]] = addr
@@ -101,7 +122,7 @@ class Worker:
             elif op == "mprotect":
                 result = _libc.mprotect(addr, length, PROT[cmd["prot"]])
             else:
-                result = _libc.madvise(addr, length, MADV_DONTNEED)
+                result = _libc.madvise(addr, length, MADV_REMOVE if cmd["advice"] == "remove" else MADV_DONTNEED)
             return "ok" if result == 0 else "err " + _errno_name()
         if op == "fork":
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .base import Close, PageState, Policy
+from .base import FEATURES, Close, PageState, Policy, check_supported
 from .double_credit import POLICY as DOUBLE_CREDIT
 from .linux_6_1 import POLICY as LINUX_6_1
 from .linux_6_12 import POLICY as LINUX_6_12
@@ -36,4 +36,5 @@ def get_policy(policy: str | Policy) -> Policy:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}") from None
 
 
-__all__ = ["DEFAULT", "POLICIES", "Close", "PageState", "Policy", "get_policy", "policy_for_kernel"]
+__all__ = ["DEFAULT", "FEATURES", "POLICIES", "Close", "PageState", "Policy", "check_supported", "get_policy",
+           "policy_for_kernel"]

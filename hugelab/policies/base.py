@@ -26,11 +26,12 @@ The model never asks a policy its name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from ..hstate import HState
+from ..trace import Fallocate, Madvise, Memfd, Mount, Operation, Punch, TraceError
 from ..vma import VMA, Page
 
 #: what one offset of a mapping looks like (the explorer adds "unmapped")
@@ -57,6 +58,42 @@ class Close:
     formula: str
 
 
+#: trace-v2 features that came after 2008, and the kernel that brought each
+FEATURES = {
+    "min_size": "hugetlbfs min_size= came with Linux 4.1",
+    "fallocate": "fallocate on hugetlbfs came with Linux 4.3",
+    "punch": "hole punch (FALLOC_FL_PUNCH_HOLE) on hugetlbfs came with Linux 4.3",
+    "madvise remove": "MADV_REMOVE on hugetlbfs came with Linux 4.3 (it punches a hole)",
+    "memfd": "memfd_create(MFD_HUGETLB) came with Linux 4.14",
+}
+
+
+def features(op: Operation) -> str | None:
+    """The post-2008 feature (a key of FEATURES) that ``op`` needs, if any."""
+    if isinstance(op, Mount) and op.min_size is not None:
+        return "min_size"
+    if isinstance(op, Fallocate):
+        return "fallocate"
+    if isinstance(op, Punch):
+        return "punch"
+    if isinstance(op, Madvise) and op.advice == "remove":
+        return "madvise remove"
+    if isinstance(op, Memfd):
+        return "memfd"
+    return None
+
+
+def check_supported(trace: Iterable[Operation], policy: Policy) -> None:
+    """Raise TraceError (one line) at the first line ``policy``'s era cannot do."""
+    if not policy.missing:
+        return
+    for op in trace:
+        feature = features(op)
+        if feature in policy.missing:
+            raise TraceError(op.line, f"{FEATURES[feature]}; the {policy.name} policy "
+                                      f"({policy.reproduces.split(':')[0]}) does not have it")
+
+
 class Policy:
     """Base class: documents the hooks. Subclasses are the eras."""
 
@@ -74,11 +111,24 @@ class Policy:
     #: an owner's copy-on-write is guaranteed (04f2cbe3): on failure the page
     #: is taken from the children, which get SIGBUS on their next fault there
     owner_cow_guarantee = True
+    #: the trace-v2 features (keys of FEATURES) this era does not have
+    missing: frozenset[str] = frozenset()
+    #: what mmap returns when a mount's size= refuses it: ENOSPC while
+    #: hugetlb_reserve_pages returned the quota's -ENOSPC, ENOMEM today
+    over_size_error = "ENOMEM"
+    #: a fault that found no page gives its subpool charge back (every era
+    #: but 6.15+, where a833a693a490's error path keeps it: kernel-findings 1)
+    fault_failure_puts_subpool = True
 
-    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
-        """Reserve for a new private mapping; False means ENOMEM (nothing changed).
+    def reserve_error(self, why: str) -> str:
+        """The errno for a reservation refused by the mount (``"size"``) or the pool."""
+        return self.over_size_error if why == "size" else "ENOMEM"
 
-        kernel: the private half of ``hugetlb_reserve_pages``.
+    def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
+        """Reserve for a new private mapping: None, or the errno (nothing changed).
+
+        kernel: the private half of ``hugetlb_reserve_pages`` (charged to the
+        file's mount first, as the shared half is).
         """
         raise NotImplementedError
 

@@ -24,8 +24,10 @@ fixed weeks later as ``vma_has_reserves``).
 from __future__ import annotations
 
 from ..hstate import HState
+from ..inode import hugetlb_reserve_pages
+from ..subpool import get_pages, put_pages
 from ..vma import VMA
-from .base import Close, Policy
+from .base import FEATURES, Close, Policy
 
 
 def remaining_count(vma: VMA) -> int:
@@ -39,20 +41,24 @@ class DoubleCredit(Policy):
     reproduces = "a1e78772..84afd99b (-mm 2.6.26-rc*-mm, 2.6.27 merge window)"
     user_sees = "splitting a private mapping credits its unused reservation once per piece; Rsvd wraps"
 
-    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
+    missing = frozenset(FEATURES)
+    over_size_error = "ENOSPC"
+
+    def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
         pages = len(vma)
-        if not hstate.hugetlb_acct_memory(pages):
-            return False
+        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False)
+        if why is not None:
+            return self.reserve_error(why)
         vma.private_data = pages  # the remaining count, copied by every split
         vma.owner = True
-        return True
+        return None
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         """``hugetlb_vm_op_close`` as of a1e78772: give back the count this VMA holds, whole."""
         count = remaining_count(vma)
         if not count:
             return None
-        hstate.hugetlb_acct_memory(-count)
+        hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, count))
         return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
@@ -72,8 +78,14 @@ class DoubleCredit(Policy):
         """``alloc_huge_page`` as of a1e78772: a page from the pool uses up one of the VMA's count."""
         count = remaining_count(vma)
         # vma_has_private_reserves(): only a private VMA with a count left.
+        # A page no reservation covers is charged to the mount's quota.
+        quota = not (count if not vma.shared else vma.file.resv_map.region_count(idx, idx + 1))
+        if quota and get_pages(vma.file.spool, 1) is None:
+            return False
         from_pool = hstate.dequeue_huge_page(has_reserve=bool(count), avoid_reserve=avoid_reserve)
         if not from_pool and not hstate.alloc_surplus_huge_page():
+            if quota:
+                put_pages(vma.file.spool, 1)
             return False
         if from_pool and not avoid_reserve and not vma.noreserve:
             if vma.shared:

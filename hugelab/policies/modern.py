@@ -36,6 +36,12 @@ class Modern(RegionCount):
     #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
     #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
     restores_while_mapped_elsewhere = True
+    missing: frozenset[str] = frozenset()
+    over_size_error = "ENOMEM"
+    # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
+    # found no page keeps the charge (statfs free drops for good); measured
+    # on 6.18.44 (kernel-findings 1), not on 6.1 or 6.12
+    fault_failure_puts_subpool = False
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.

@@ -27,6 +27,7 @@ where 84afd99b changed the kernel.
 from __future__ import annotations
 
 from ..hstate import HState
+from ..inode import hugetlb_reserve_pages
 from ..reservation import (
     vma_commit_reservation,
     vma_end_reservation,
@@ -34,8 +35,9 @@ from ..reservation import (
     vma_resv_map,
 )
 from ..resv_map import ResvMap
+from ..subpool import get_pages, put_pages
 from ..vma import VMA
-from .base import Close, Policy
+from .base import FEATURES, Close, Policy
 
 
 def owner_resv_map(vma: VMA) -> ResvMap | None:
@@ -57,12 +59,17 @@ class RegionCount(Policy):
     #: left Rsvd as it was
     surplus_consumes_reserve = False
 
-    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
-        if not hstate.hugetlb_acct_memory(len(vma)):
-            return False
+    missing = frozenset(FEATURES)
+    over_size_error = "ENOSPC"
+
+    def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
+        # Every page of the range, charged to the file's mount first.
+        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False)
+        if why is not None:
+            return self.reserve_error(why)
         vma.private_data = ResvMap()  # empty: nothing consumed yet
         vma.owner = True
-        return True
+        return None
 
     def open(self, vma: VMA) -> None:
         """``hugetlb_vm_op_open``: the new piece shares the owner's map."""
@@ -91,7 +98,7 @@ class RegionCount(Policy):
         unused = len(vma) - consumed
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
-            hstate.hugetlb_acct_memory(-unused)
+            hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, unused))
         return Close(proc, vma.file.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
@@ -103,10 +110,25 @@ class RegionCount(Policy):
         ``vma_end_reservation`` when no page was found).
         """
         # The owner's copy-on-write never uses the reservation: the page it
-        # copies already did, so its map is left alone.
-        has_reserve = not avoid_reserve and not vma_needs_reservation(vma, idx)
-        from_pool = hstate.dequeue_huge_page(has_reserve, avoid_reserve)
+        # copies already did, so its map is left alone (map_chg says "charge the mount").
+        map_chg = avoid_reserve or bool(vma_needs_reservation(vma, idx))
+        gbl_chg = 0
+        if map_chg:
+            # No reservation of the mapping's own: charge the mount, which
+            # may lend one from its min_size (then gbl_chg == 0).
+            gbl = get_pages(vma.file.spool, 1)
+            if gbl is None:
+                if not avoid_reserve:
+                    vma_end_reservation(vma, idx)
+                return False
+            gbl_chg = gbl
+        has_reserve = not gbl_chg
+        from_pool = hstate.dequeue_huge_page(has_reserve)
         if not from_pool and not hstate.alloc_surplus_huge_page():
+            if map_chg and (self.fault_failure_puts_subpool or not gbl_chg):
+                returned = put_pages(vma.file.spool, 1)
+                if not gbl_chg:
+                    hstate.hugetlb_acct_memory(-returned)
             if not avoid_reserve:
                 vma_end_reservation(vma, idx)
             return False

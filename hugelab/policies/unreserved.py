@@ -14,8 +14,9 @@ allocation that may fail for the parent too.
 from __future__ import annotations
 
 from ..hstate import HState
+from ..subpool import get_pages, put_pages
 from ..vma import VMA
-from .base import Close, Policy
+from .base import FEATURES, Close, Policy
 
 
 class Unreserved(Policy):
@@ -25,8 +26,11 @@ class Unreserved(Policy):
     honours_noreserve = False
     owner_cow_guarantee = False
 
-    def reserve_private(self, hstate: HState, vma: VMA) -> bool:
-        return True  # nothing to reserve, nothing to fail
+    missing = frozenset(FEATURES)
+    over_size_error = "ENOSPC"
+
+    def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
+        return None  # nothing to reserve, nothing to fail
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         return None
@@ -36,15 +40,24 @@ class Unreserved(Policy):
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
         """2.6.26's ``alloc_huge_page``: only shared mappings have reservations to use."""
-        if vma.shared:
-            # The mapping reserved its whole range at mmap: take that page.
+        spool = vma.file.spool
+        if vma.shared and vma.file.resv_map.region_count(idx, idx + 1):
+            # A shared mapping reserved this offset at mmap: take that page.
             if not hstate.dequeue_huge_page(has_reserve=True):
                 return False
             hstate.resv_huge_pages -= 1
-            vma.file.resv_map.region_add(idx, idx + 1)
             return True
-        # Private: only pages nobody reserved (free > resv), else a surplus page.
-        return hstate.dequeue_huge_page(has_reserve=False) or hstate.alloc_surplus_huge_page()
+        # Private, or a shared offset with no reservation (past a truncate):
+        # charge the mount's quota, then only pages nobody reserved
+        # (free > resv), else a surplus page.
+        if get_pages(spool, 1) is None:
+            return False
+        if not (hstate.dequeue_huge_page(has_reserve=False) or hstate.alloc_surplus_huge_page()):
+            put_pages(spool, 1)
+            return False
+        if vma.shared:
+            vma.file.resv_map.region_add(idx, idx + 1)
+        return True
 
 
 POLICY = Unreserved()
