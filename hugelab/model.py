@@ -460,16 +460,18 @@ class Model:
             copies = []
             for vma in pieces:  # already in order
                 file, ptes = vma.file, vma.ptes
-                # The child shares the parent's page table until one of them
-                # changes it (VMA.own_ptes): no copy of every entry per fork.
+                # The child's private VMAs start with no reservation of their own (not owner, not unmapped).
+                copy = VMA(file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
+                           False, False, ptes, vma.name, vma.shared, vma.noreserve)
                 if ptes:
-                    vma.ptes_shared = True
-                # The child's private VMAs start with no reservation of their own.
-                copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
-                                  False, False, ptes if ptes else {}, vma.name, vma.shared, vma.noreserve,
-                                  bool(ptes)))  # not owner, not unmapped; the page table shared until changed
-                for page in ptes.values():
-                    page.mapcount += 1
+                    # The child shares the parent's page table until one of them
+                    # changes it (VMA.own_ptes): no copy of every entry per fork.
+                    vma.ptes_shared = copy.ptes_shared = True
+                    for page in ptes.values():
+                        page.mapcount += 1
+                else:
+                    copy.ptes = {}
+                copies.append(copy)
                 file.vmas += 1
             child.vmas[mapping] = copies
         return child
