@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import interrupts, scenarios
+from . import __version__, interrupts, scenarios
 from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
@@ -137,8 +137,14 @@ def _cmd_app(args) -> int:
     return serve(args.port, allow_root=args.allow_root)
 
 
+def _cmd_lab(args) -> int:
+    from .lab import run
+    return run(args.dir, args.port, browser=not args.no_browser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hugelab", description="How Linux counts hugetlb reservations: replay, compare, verify.")
+    parser.add_argument("--version", action="version", version=f"hugelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
@@ -218,6 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8866, help="0: any free port (the URL printed says which)")
     p.add_argument("--allow-root", action="store_true", help="run as root anyway (the kernels run as root too)")
     p.set_defaults(run=_cmd_app)
+
+    p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")
+    p.add_argument("dir", nargs="?", default="hugelab-course",
+                   help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.set_defaults(run=_cmd_lab)
     return parser
 
 
