@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import scenarios
+from . import __version__, scenarios
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
@@ -131,8 +131,14 @@ def _cmd_app(args) -> int:
     return serve(args.port)
 
 
+def _cmd_lab(args) -> int:
+    from .lab import run
+    return run(args.dir, args.port, browser=not args.no_browser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hugelab", description="How Linux counts hugetlb reservations: replay, compare, verify.")
+    parser.add_argument("--version", action="version", version=f"hugelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
 
@@ -212,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
     p.add_argument("--port", type=int, default=8866)
     p.set_defaults(run=_cmd_app)
+
+    p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")
+    p.add_argument("dir", nargs="?", default="hugelab-course",
+                   help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.set_defaults(run=_cmd_lab)
     return parser
 
 

@@ -1,15 +1,9 @@
 #!/usr/bin/env bash
-# Install hugelab with JupyterLab, widgets and charts, and open the first notebook.
+# Make this checkout's .venv (scripts/venv.sh) with hugelab, JupyterLab, widgets and charts, and
+# open the course in place: JupyterLab on 127.0.0.1:${PORT:-8888}, on notebooks/00-start-here.
+# Extra arguments go to `hugelab lab` (e.g. --no-browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install --quiet --disable-pip-version-check -e ".[notebooks]"
-root=()
-[ "$(id -u)" = 0 ] && root=(--allow-root)
-port=${PORT:-8888}
-token=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-# JupyterLab's own banner links to /lab; this link lands on the first notebook, and so does
-# a desktop browser if JupyterLab opens one (default_url).
-echo "hugelab notebooks: http://127.0.0.1:${port}/lab/tree/00-start-here.ipynb?token=${token}"
-exec jupyter lab "${root[@]}" --ServerApp.port="${port}" --ServerApp.port_retries=0 \
-    --IdentityProvider.token="${token}" --ServerApp.root_dir=notebooks \
-    --ServerApp.default_url=/lab/tree/00-start-here.ipynb
+source scripts/venv.sh
+hugelab_venv notebooks
+exec python -m hugelab lab notebooks --port "${PORT:-8888}" "$@"

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Install everything the tests need on a fresh machine of this kind, then run every test:
-# lint (ruff), types (mypy), unit, property, CLI, widgets, real kernel (as root), notebooks (nbval) and browser tests.
+# Install everything the tests need into this checkout's .venv (scripts/venv.sh), and Debian's
+# chromium as root, then run every test: lint (ruff), types (mypy), unit, property, CLI, widgets,
+# real kernel (as root), notebooks (nbval), browser, and the install tests (fresh clone, wheel,
+# static site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+source scripts/venv.sh
+hugelab_venv test
 
 # Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
 if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+    echo "hugelab: installing Debian's chromium with apt, for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
 # QEMU and static busybox for the guest-kernel tests (Linux 6.1 and 6.12 in throw-away guests;
@@ -19,7 +22,7 @@ if ! { command -v qemu-system-x86_64 && command -v busybox; } >/dev/null 2>&1 &&
 fi
 
 # lint and types first: cheap, and a failure says exactly where
-python3 -m ruff check .
-python3 -m mypy hugelab
+python -m ruff check .
+python -m mypy hugelab
 
-exec python3 -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"
+exec python -m pytest tests notebooks --nbval --nbval-current-env -p no:cacheprovider "$@"

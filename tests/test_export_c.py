@@ -3,6 +3,7 @@
 The guest side (a static build run inside Linux 6.12) is in test_guests.py.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,26 @@ def test_on_the_running_kernel_the_seed_program_passes_and_a_wrong_expectation_f
     meminfo = Path("/proc/meminfo").read_text()
     assert "HugePages_Total:       0" in meminfo and "HugePages_Rsvd:        0" in meminfo
     assert Path("/proc/sys/vm/nr_hugepages").read_text() == before
+
+
+HUNTED = "pool 5\nmmap m0 1 private\ntouch m0 0 read\nfork p1\nmunmap m0 0 1\n"  # hugelab hunt --kernels 6.12,6.18
+
+
+@needs_cc
+@pytest.mark.kernel
+def test_the_trace_6_12_and_6_18_disagree_on_passes_as_6_18_and_fails_as_6_12_here(tmp_path):
+    from hugelab.kernel import why_unavailable
+    reason = why_unavailable() or (None if os.uname().release.startswith("6.18.") else "this is not Linux 6.18")
+    if reason:
+        pytest.skip(f"real-kernel test skipped: {reason}")
+    results = {}
+    for policy in ("linux-6.12", "linux-6.18"):
+        folder = tmp_path / policy
+        folder.mkdir()
+        _, binary = build(folder, HUNTED, policy)
+        results[policy] = subprocess.run([str(binary)], capture_output=True, text=True, timeout=120)
+    assert results["linux-6.18"].returncode == 0, results["linux-6.18"].stdout
+    assert results["linux-6.12"].returncode == 1
+    assert "not ok 5 line 5: munmap m0 0 1 # expected 5/4/0/0 ok, got 5/4/18446744073709551615/0 ok" \
+        in results["linux-6.12"].stdout
+    assert "HugePages_Rsvd:        0" in Path("/proc/meminfo").read_text()

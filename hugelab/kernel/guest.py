@@ -20,10 +20,13 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..hstate import Counters
 from ..replay import Step
@@ -38,6 +41,10 @@ BOOT_TIMEOUT = 180.0
 TRACE_TIMEOUT = 600.0
 MEMORY_MIB = 1024
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init quiet mitigations=off"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def why_no_guest() -> str | None:
@@ -60,12 +67,16 @@ class Guest:
         self._qemu: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._buffer = b""
+        self._old_sigterm: Any = None  # a signal handler, or SIG_DFL/SIG_IGN
 
     def __enter__(self) -> Guest:
         reason = why_no_guest()
         if reason:
             raise KernelUnavailable(reason)
         self._tmp = tempfile.TemporaryDirectory(prefix="hugelab-guest-")
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM unwinds like Ctrl-C, so that __exit__ stops QEMU (it runs in its own session)
+            self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         try:
             self._boot(Path(self._tmp.name))
         except BaseException:
@@ -90,6 +101,7 @@ class Guest:
         hello = self._receive(BOOT_TIMEOUT, "boot")
         self.release = hello.get("hello", "")
         self.hpage = hello.get("hpage", 0)
+        self.guest_uptime = hello.get("uptime", 0.0)  # of boot_seconds, the part inside the guest
         self.boot_seconds = time.monotonic() - start
 
     def __exit__(self, *exc) -> None:
@@ -115,6 +127,9 @@ class Guest:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self._old_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)
+            self._old_sigterm = None
 
     # -- the serial line ----------------------------------------------------
     def _send(self, message: dict) -> None:

@@ -9,7 +9,9 @@ answers one request a line, in order:
   record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``;
 * ``{"run": [ARGV...], "timeout": S}`` -> ``{"rc": N, "out": TEXT}``: a
   program of the initramfs (a C reproducer), run with the pool idle before;
-* ``{"quit": true}`` -> the agent returns and ``/init`` powers off.
+* ``{"quit": true}`` -> the agent returns and ``/init`` powers off (so it
+  does after :data:`IDLE_SECONDS` without a request: a host killed by
+  SIGKILL cannot say quit).
 
 One :class:`~hugelab.kernel.KernelSession` serves every request, so each
 trace starts from an empty pool, as on the host.
@@ -19,10 +21,14 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 import termios
 import tty
+
+#: a guest nobody has asked anything for this long powers itself off
+IDLE_SECONDS = 900
 
 
 def preload() -> None:
@@ -76,11 +82,17 @@ def main(port_path: str) -> None:
     def send(message: dict) -> None:
         port.write(json.dumps(message).encode() + b"\n")
 
-    send({"hello": os.uname().release, "hpage": hugepage_size()})
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])  # seconds since the guest kernel started: boot + python start
+    send({"hello": os.uname().release, "hpage": hugepage_size(), "uptime": uptime})
     with KernelSession() as session:
         while True:
             line = b""
             while not line.endswith(b"\n"):
+                # A host that died without saying quit (SIGKILL) leaves no end-of-file on a
+                # serial line: after IDLE_SECONDS without a request the guest powers off.
+                if not select.select([fd], [], [], IDLE_SECONDS)[0]:
+                    return
                 chunk = port.read(65536)
                 if not chunk:
                     return

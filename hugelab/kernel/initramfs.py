@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .images import cache_dir
+
 BUSYBOX_APPLETS = ("sh", "mount", "mkdir", "poweroff", "cat")
 #: where hugelab's package goes inside the guest (put first on sys.path by /init)
 GUEST_ROOT = "/hugelab"
@@ -113,6 +115,29 @@ def agent_modules() -> list[str]:
     return json.loads(result.stdout)
 
 
+def _lean(path: str) -> Path:
+    """``path`` without its debug sections when it is big and ``strip`` is here (libpython: 23 -> 6.5 MB).
+
+    The guest reads every byte of the initramfs at boot; debug sections are never used there.
+    Stripped copies are cached next to the kernel images, keyed by the file's size and time.
+    """
+    info = os.stat(path)
+    if info.st_size < (1 << 20) or not shutil.which("strip"):
+        return Path(path)
+    folder = cache_dir().parent / "lean"
+    lean = folder / f"{os.path.basename(path)}-{info.st_size}-{info.st_mtime_ns}"
+    if lean.is_file():
+        return lean
+    folder.mkdir(parents=True, exist_ok=True)
+    part = lean.with_name(lean.name + f".{os.getpid()}")
+    done = subprocess.run(["strip", "--strip-debug", "-o", str(part), path], capture_output=True, check=False)
+    if done.returncode:
+        part.unlink(missing_ok=True)
+        return Path(path)
+    part.replace(lean)
+    return lean
+
+
 def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:
     """Write the guest's initramfs to ``dest``; ``extra`` maps guest paths to host files."""
     busybox = shutil.which("busybox")
@@ -134,9 +159,9 @@ def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:
         for applet in BUSYBOX_APPLETS:
             archive.symlink(f"/bin/{applet}", "busybox")  # relative: an absolute one would name a host path
         archive.file("/init", INIT.format(python=python, root=GUEST_ROOT, agent=AGENT).encode(), 0o755)
-        archive.copy(python)
+        archive.copy(python, _lean(python))
         for lib in libraries:
-            archive.copy(lib)
+            archive.copy(lib, _lean(str(Path(lib).resolve())))
         sources = set(modules) | {str(p) for p in (stdlib / "encodings").glob("*.py")}
         for source in sorted(sources):
             path = Path(source)

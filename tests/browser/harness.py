@@ -5,7 +5,6 @@ Never `playwright install`: the browser is /usr/bin/chromium from Debian.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,6 +16,8 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+
+from hugelab.lab import settings_dir as lab_settings_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -61,11 +62,9 @@ class Lab:
         self.home = Path(tempfile.mkdtemp(prefix="hugelab-lab-"))
         self.root = self.home / "notebooks"
         shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        settings = self.home / "settings"
-        notify = settings / "@jupyterlab" / "apputils-extension"
-        notify.mkdir(parents=True)
-        # The "official Jupyter news?" toast covers the output area: turn it off.
-        (notify / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        settings = self.home / "settings"  # the user's settings: empty
+        # The "official Jupyter news?" toast is turned off as `hugelab lab` does it (overrides).
+        app_settings = lab_settings_dir(self.home)
         env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.home / "config"), JUPYTER_DATA_DIR=str(self.home / "data"),
                    JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
                    JUPYTER_RUNTIME_DIR=str(self.home / "runtime"))
@@ -75,7 +74,8 @@ class Lab:
         self.port, self.token = free_port(), uuid.uuid4().hex
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-             f"--ServerApp.token={self.token}", "--allow-root", f"--ServerApp.root_dir={self.root}"],
+             f"--ServerApp.token={self.token}", "--allow-root", f"--ServerApp.root_dir={self.root}",
+             f"--LabApp.app_settings_dir={app_settings}"],
             env=env, stdout=subprocess.DEVNULL, stderr=(self.home / "server.log").open("w"), start_new_session=True)
         _wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc)
 

@@ -1,0 +1,269 @@
+"""Developer tools for the course's notebooks: execute them, keep them in JupyterLab's saved form,
+and build the static site. Run inside the checkout's .venv (the scripts/*.sh wrappers do).
+
+  python scripts/course.py execute [NB ...]   run each notebook in a fresh kernel, store the widget
+                                              state, write it in JupyterLab's saved form
+  python scripts/course.py normalize [NB ...] only rewrite in JupyterLab's saved form
+  python scripts/course.py check [NB ...]     exit 1 naming every notebook not in that form
+  python scripts/course.py site [OUT]         static HTML pages + index (default OUT: site/)
+
+JupyterLab's saved form: what jupyter_server writes when JupyterLab saves, that is nbformat v4
+JSON (keys sorted, one-space indent, text split into lines) plus a final newline, with the
+kernelspec JupyterLab writes back once the kernel starts (its display name) and the
+language_info the kernel reports. A notebook in that form is byte for byte what JupyterLab's
+autosave writes, so opening it leaves `git status` clean (tests/browser/test_clean_notebooks.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+KERNEL = "python3"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# The widget manager for static pages, fetched once with npm into .venv (no CDN at view time);
+# html-manager 1.0.x is the one for ipywidgets 8. bqplot's AMD module comes from the installed
+# bqplot wheel itself, so the pages' chart code is the very version that made the state.
+HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"
+REQUIREJS = "requirejs@2.3.8"
+
+
+def course_notebooks(names: list[str] | None = None) -> list[Path]:
+    if names:
+        return [Path(n).resolve() for n in names]
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def kernelspec() -> dict:
+    """The kernelspec metadata JupyterLab writes for the python3 kernel of this environment."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    return {"display_name": spec.display_name, "language": spec.language, "name": KERNEL}
+
+
+_JS_NUMBER = re.compile(r'"\\u0000js:([^"\\]+)\\u0000"')
+
+
+def _js_number(x: float) -> str:
+    """``x`` as JavaScript's JSON.stringify writes it (the same shortest digits as Python's
+    repr, but exponent form only below 1e-6 or from 1e21 on, written e-7 / e+21)."""
+    text = repr(x)
+    if "e" not in text:
+        return text.removesuffix(".0")
+    mantissa, exp = text.split("e")
+    if -7 < int(exp) < 21:
+        return format(Decimal(text), "f")
+    return f"{mantissa}e{'+' if int(exp) > 0 else '-'}{abs(int(exp))}"
+
+
+def _as_javascript(value):
+    """Numbers as the browser holds them: JupyterLab sends the notebook as JSON from JavaScript,
+    where 1.0 is 1, and integers beyond 2**53 are rounded to the nearest double."""
+    if isinstance(value, dict):
+        return {k: _as_javascript(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_javascript(v) for v in value]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    number = float(value)
+    if number.is_integer() and abs(number) <= 2**53:
+        return int(number)
+    return f"\0js:{_js_number(number)}\0"  # a placeholder, written out as a bare number below
+
+
+def saved_form(nb) -> str:
+    """The notebook's text exactly as JupyterLab (jupyter_server) saves it."""
+    import nbformat
+
+    nb.metadata["kernelspec"] = kernelspec()
+    text = nbformat.writes(nbformat.from_dict(_as_javascript(nb)), version=4) + "\n"
+    return _JS_NUMBER.sub(r"\1", text)
+
+
+def normalize(path: Path) -> bool:
+    """Rewrite ``path`` in the saved form; True if a byte changed."""
+    import nbformat
+
+    old = path.read_text(encoding="utf-8")
+    new = saved_form(nbformat.reads(old, as_version=4))
+    if new != old:
+        path.write_text(new, encoding="utf-8")
+    return new != old
+
+
+def execute(path: Path) -> None:
+    """Run every cell in a fresh kernel (in the notebook's folder), keep the widget state."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # timestamps of an earlier run would change on every run: none kept
+        cell.metadata.pop("execution", None)
+    NotebookClient(nb, kernel_name=KERNEL, timeout=600, store_widget_state=True, record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        # nbval compares a widget's text repr, which changes with library versions: not these cells
+        if any(WIDGET_VIEW in o.get("data", {}) for o in cell.get("outputs", [])):
+            tags = cell.metadata.setdefault("tags", [])
+            if "nbval-ignore-output" not in tags:
+                tags.append("nbval-ignore-output")
+                print(f"{path.name}: tagged a widget cell nbval-ignore-output")
+    path.write_text(saved_form(nb), encoding="utf-8")
+
+
+# ---- the static site -------------------------------------------------------------------------
+
+def _npm_asset(spec: str, cache: Path) -> Path:
+    """The unpacked npm package ``spec`` (fetched once with `npm pack` into ``cache``)."""
+    target = cache / spec.replace("/", "__")
+    if (target / "package" / "package.json").is_file():
+        return target / "package"
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("course.py: the static site needs npm once, to fetch the widget manager "
+                 f"({HTML_MANAGER}): install it (Debian: apt-get install npm)")
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run([npm, "pack", spec, "--silent"], cwd=tmp, capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"course.py: npm pack {spec} failed:\n{done.stderr.strip()}")
+        tarball = Path(tmp) / done.stdout.strip().splitlines()[-1]
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        shutil.unpack_archive(tarball, target)
+    return target / "package"
+
+
+def site_assets(static: Path) -> None:
+    """require.js, the widget manager, and bqplot's (and bqscales') AMD modules into ``static``."""
+    cache = REPO / ".venv" / "site-npm"
+    manager = _npm_asset(HTML_MANAGER, cache)
+    requirejs = _npm_asset(REQUIREJS, cache)
+    shutil.rmtree(static, ignore_errors=True)
+    (static / "html-manager").mkdir(parents=True)
+    for f in (manager / "dist").iterdir():  # embed-amd.js and the icon fonts it loads
+        if f.name == "embed-amd.js" or f.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+            shutil.copy2(f, static / "html-manager" / f.name)
+    shutil.copy2(requirejs / "require.js", static / "require.js")
+    nbextensions = Path(sys.prefix) / "share" / "jupyter" / "nbextensions"
+    for module in ("bqplot", "bqscales"):
+        source = nbextensions / module / "index.js"
+        if not source.is_file():
+            sys.exit(f"course.py: {source} is missing: is {module} installed in this environment?")
+        (static / module).mkdir()
+        shutil.copy2(source, static / module / "index.js")
+
+
+# bqplot and bqscales from the site's own files; "@jupyter-widgets" places the widget manager's
+# icon fonts (it finds them next to where require.js thinks its modules live).
+REQUIRE_CONFIG = ('<script>require.config({paths: {"@jupyter-widgets": "_static/html-manager", '
+                  'bqplot: "_static/bqplot/index", bqscales: "_static/bqscales/index"}});</script>')
+
+
+def page(path: Path) -> str:
+    """One notebook as a static page whose widgets render from the saved state, offline."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(path, as_version=4)
+    exporter = HTMLExporter(template_name="lab", require_js_url="_static/require.js",
+                            widget_renderer_url="_static/html-manager/embed-amd.js",
+                            mathjax_url="", mermaid_js_url="")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
+    tag = '<script src="_static/require.js"></script>'
+    if tag not in body:
+        raise RuntimeError(f"{path.name}: nbconvert's template no longer loads require.js as expected")
+    return body.replace(tag, tag + "\n" + REQUIRE_CONFIG, 1)
+
+
+def title(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def index(pages: list[Path]) -> str:
+    items = "\n".join(f'  <li><a href="{p.stem}.html">{html.escape(title(p))}</a></li>' for p in pages)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>hugelab: the course</title>
+<style>body {{ font-family: sans-serif; max-width: 46em; margin: 2em auto; line-height: 1.5 }}</style></head>
+<body>
+<h1>hugelab: how Linux counts hugetlb reservations</h1>
+<p>The course's notebooks as saved after running them: the charts and tables are drawn from the
+widget state saved then, with no Python running. To change things, open the notebooks in
+JupyterLab (<code>hugelab lab</code>).</p>
+<ol>
+{items}
+</ol>
+</body>
+</html>
+"""
+
+
+def build_site(out: Path) -> float:
+    """Build the site into ``out``; the seconds it took."""
+    start = time.monotonic()
+    notebooks = course_notebooks()
+    unsaved = [p.name for p in notebooks if "widgets" not in json.loads(p.read_text(encoding="utf-8"))["metadata"]]
+    if unsaved:
+        sys.exit(f"course.py: no saved widget state in {', '.join(unsaved)}: run scripts/execute-notebooks.sh")
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.html"):
+        old.unlink()
+    site_assets(out / "_static")
+    for path in notebooks:
+        (out / f"{path.stem}.html").write_text(page(path), encoding="utf-8")
+    (out / "index.html").write_text(index(notebooks), encoding="utf-8")
+    return time.monotonic() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("execute", "normalize", "check"):
+        sub.add_parser(name).add_argument("notebooks", nargs="*")
+    sub.add_parser("site").add_argument("out", nargs="?", default=str(REPO / "site"))
+    args = parser.parse_args(argv)
+    if args.command == "site":
+        out = Path(args.out).resolve()
+        seconds = build_site(out)
+        print(f"static site: {out / 'index.html'} ({len(course_notebooks())} pages, {seconds:.1f} s)")
+        return 0
+    paths = course_notebooks(args.notebooks)
+    if args.command == "check":
+        import nbformat
+
+        bad = [p.name for p in paths
+               if saved_form(nbformat.read(p, as_version=4)) != p.read_text(encoding="utf-8")]
+        for name in bad:
+            print(f"{name}: not in JupyterLab's saved form: run scripts/execute-notebooks.sh", file=sys.stderr)
+        return 1 if bad else 0
+    for path in paths:
+        start = time.monotonic()
+        if args.command == "execute":
+            execute(path)
+            size = path.stat().st_size
+            print(f"{path.name}: executed in {time.monotonic() - start:.1f} s, {size / 1024:.0f} KiB")
+        elif normalize(path):
+            print(f"{path.name}: rewritten in JupyterLab's saved form")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
