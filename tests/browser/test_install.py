@@ -75,7 +75,7 @@ def check_lab(url: str, notebooks: list[str], request, python: Path, course: Pat
             page.goto(url.replace(FIRST, explorer))
             page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=90_000)
             drawn = page.locator("div.bqplot.figure svg rect.plotarea_events")
-            for _ in range(80):  # JupyterLab renders only the cells in view: scroll down to the explorer
+            for _ in range(240):  # JupyterLab renders only the cells in view: scroll down to the explorer
                 if drawn.count():
                     break
                 page.mouse.move(700, 500)
