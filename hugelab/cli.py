@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
                    help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
                         "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
-    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters "
+                   "(and mounts, the statfs of size= mounts, once a trace v2 makes one)")
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")

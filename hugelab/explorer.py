@@ -134,6 +134,8 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     process = model.procs.get(proc)
     pieces = process.pieces(name) if process else []
     policy = model.policy
+    # VMAs count the file's offsets; a mapping made at 'offset K' (trace v2) is drawn from its own page 0
+    base = model.mapping_offset.get(name, 0)
     drawn = pages <= PAGES_DRAWN
     states: list[str] = ["unmapped"] * pages if drawn else []
     faulted = reserved = mapped = 0
@@ -145,7 +147,7 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
             if vma.shared:
                 present.update(i for i in vma.file.page_cache if vma.start <= i < vma.end)
             for idx in range(vma.start, vma.end):
-                states[idx] = "faulted" if idx in present else policy.page_state(vma, idx)
+                states[idx - base] = "faulted" if idx in present else policy.page_state(vma, idx)
         else:
             f, r = policy.page_counts(vma)
             faulted += f
@@ -154,7 +156,7 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
         summary = tuple(states.count(s) for s in PAGE_STATES)
     else:
         summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
-    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
+    boundaries = tuple(a.end - base for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
     file = model.files.get(name)
     if op.shared and file is not None and file.vmas:
@@ -162,11 +164,14 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
         resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
         regions = resv.regions() if resv is not None else []
-    closed = tuple((c.start, c.end, f"closed: credited {c.credit}") for c in closes
+    if base or (regions and regions[-1][1] > pages):  # a file's map: the mapping's window, from its page 0
+        end = base + pages
+        regions = [(max(f, base) - base, min(t, end) - base) for f, t in regions if f < end and t > base]
+    closed = tuple((c.start - base, c.end - base, f"closed: credited {c.credit}") for c in closes
                    if c.mapping == name and c.proc == proc)
     return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
                        boundaries,
-                       tuple((v.start, v.end, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
+                       tuple((v.start - base, v.end - base, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
                        tuple(regions[:SPANS_DRAWN]), means, closed)
 
 
