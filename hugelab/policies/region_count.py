@@ -101,7 +101,7 @@ class RegionCount(Policy):
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
             hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, unused))
-        return Close(proc, vma.file.name, vma.start, vma.end, unused, unused,
+        return Close(proc, vma.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
