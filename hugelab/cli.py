@@ -8,10 +8,13 @@ trace); 3 the real kernel cannot be used here, with one line saying why.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__, scenarios
+from . import __version__, interrupts, scenarios
+from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
@@ -28,28 +31,29 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_trace(source: str) -> Trace:
-    if source == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        except FileNotFoundError:
-            if source in scenarios.names():
-                text = scenarios.load(source)
-            else:
-                raise UsageError(f"no trace file {source!r} (and no scenario of that name: "
-                                 f"see 'hugelab scenarios')") from None
-        except OSError as e:
-            raise UsageError(f"cannot read {source!r}: {e.strerror}") from None
-    return as_trace(text)
+    from .source import SourceError, read_file, read_stdin
+    try:
+        text = read_stdin(sys.stdin.buffer) if source == "-" else read_file(source)
+    except FileNotFoundError:
+        if source not in scenarios.names():
+            raise UsageError(f"no trace file {echo(source)} (and no scenario of that name: "
+                             f"see 'hugelab scenarios')") from None
+        text = scenarios.load(source)
+    except SourceError as e:
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"cannot read {echo(source)}: {e.strerror}") from None
+    trace = as_trace(text)
+    if not trace.ops:  # as the explorer says: there is nothing to replay
+        raise TraceError(1, "the trace has no operation")
+    return trace
 
 
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
         from .kernel.targets import replay_on_kernel
-        steps = replay_on_kernel(trace, args.kernel)
+        steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -128,7 +132,9 @@ def _cmd_exercise(args) -> int:
 
 def _cmd_app(args) -> int:
     from .app import serve
-    return serve(args.port)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {args.port}")
+    return serve(args.port, allow_root=args.allow_root)
 
 
 def _cmd_lab(args) -> int:
@@ -150,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
                    help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
                         "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
-    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters")
+    p.add_argument("--json", action="store_true", help="one JSON step record per line: line, op, ok, error, counters "
+                   "(and mounts, the statfs of size= mounts, once a trace v2 makes one)")
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")
@@ -215,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_exercise)
 
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
-    p.add_argument("--port", type=int, default=8866)
+    p.add_argument("--port", type=int, default=8866, help="0: any free port (the URL printed says which)")
+    p.add_argument("--allow-root", action="store_true", help="run as root anyway (the kernels run as root too)")
     p.set_defaults(run=_cmd_app)
 
     p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")
@@ -228,19 +236,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; with ``argv`` None the process is hugelab, and ends here.
+
+    Then the first catchable signal interrupts and later ones are ignored
+    (a burst cannot cut a cleanup short), and the process exits at once
+    with the status, without interpreter shutdown: that shutdown puts the
+    default handlers back, and a late signal of a burst would kill the
+    process after it has said what it put back.
+    """
+    if argv is None:
+        interrupts.install()
+    status = _run(argv)
+    if argv is not None:
+        return status
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        for name in ("traces", "length"):
-            if getattr(args, name, 1) < 1:
-                raise UsageError(f"--{name} must be at least 1")
+        for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):
+            value = getattr(args, name, 1)
+            if not 1 <= value <= most:
+                raise UsageError(f"--{name} must be between 1 and {most:,} (hugelab's limit)")
         return args.run(args)
     except (TraceError, UsageError) as e:
         print(f"hugelab: {e}" if isinstance(e, UsageError) else str(e), file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        print("hugelab: interrupted; the pool and processes were put back", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        from .kernel import KernelInterrupted
+        if isinstance(e, KernelInterrupted):  # says what the session read back, nothing more
+            print(f"hugelab: interrupted by {e}: {e.outcome}", file=sys.stderr)
+        else:
+            print("hugelab: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the kernel cannot be used: one line, not a traceback
         from .kernel import KernelReplayError, KernelUnavailable

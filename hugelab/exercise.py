@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from .explain import FIELDS, explain, kind
 from .generate import random_trace
 from .hstate import Counters, signed, u64
+from .limits import echo
 from .model import Model
 from .policies import POLICIES
 from .predict import parse_number, same_number
 from .replay import Replayer, Step
 from .tables import outcome
-from .trace import Mprotect, Munmap, Operation, Trace, parse_trace
+from .trace import Mprotect, Munmap, Operation, Trace, TraceError, parse_trace
 
 #: fewer kinds than verify's traces: the ones a learner meets first
 EXERCISE_WEIGHTS = {"touch": 30, "mmap": 14, "munmap": 12, "mprotect": 5, "fork": 6, "exit": 3,
@@ -211,10 +212,10 @@ def _header(lines: list[str]) -> tuple[int, int, int]:
         if words[0] in ("seed", "length") and len(words) == 2:
             value = parse_number(words[1])
             if value is None or value < 0:
-                raise SheetError(i + 1, f"{words[0]} must be a whole number, not {words[1]!r}")
+                raise SheetError(i + 1, f"{words[0]} must be a whole number, not {echo(words[1])}")
             found[words[0]] = value
             continue
-        raise SheetError(i + 1, f"expected 'seed N', 'length N' or 'policy P', not {raw.strip()!r}")
+        raise SheetError(i + 1, f"expected 'seed N', 'length N' or 'policy P', not {echo(raw.strip())}")
     raise SheetError(len(lines) or 1, "no 'policy P' line: this is not a hugelab exercise sheet")
 
 
@@ -235,15 +236,17 @@ def _answers(rest: str, number: int, line: int) -> list[str]:
         raise SheetError(line, f"step {number} needs 5 answers (Total Free Rsvd Surp outcome), found {len(cleaned)}")
     for name, word in zip(FIELDS, cleaned):
         if word != "?" and parse_number(word) is None:
-            raise SheetError(line, f"step {number}: {name} must be a whole number or ?, not {word!r}")
+            raise SheetError(line, f"step {number}: {name} must be a whole number or ?, not {echo(word)}")
     if cleaned[4] != "?" and cleaned[4].upper() not in {o.upper() for o in OUTCOMES}:
-        raise SheetError(line, f"step {number}: the outcome must be one of {', '.join(OUTCOMES)}, not {cleaned[4]!r}")
+        raise SheetError(line, f"step {number}: the outcome must be one of {', '.join(OUTCOMES)}, "
+                               f"not {echo(cleaned[4])}")
     return cleaned
 
 
 def check_sheet(text: str) -> Score:
     """Score a filled-in sheet; SheetError (one line, naming the line) if it cannot be read."""
-    lines = text.splitlines()
+    # only \n (or \r\n) ends a line, as an editor counts them (str.splitlines also splits at U+2028...)
+    lines = [raw.removesuffix("\r") for raw in text.removesuffix("\n").split("\n")] if text else []
     seed, length, first = _header(lines)
     blocks = [raw.split("#")[0].split()[1:] for raw in lines[first:] if raw.split("#")[0].split()[:1] == ["policy"]]
     names = tuple(words[0] if len(words) == 1 else "" for words in blocks)
@@ -251,7 +254,7 @@ def check_sheet(text: str) -> Score:
     if not pair and len(names) != 1:
         raise SheetError(first + 1, f"a sheet has one 'policy P' block, or the pair {' and '.join(PAIR)}")
     if names[0] not in POLICIES:
-        raise SheetError(first + 1, f"unknown policy {names[0]!r}; choose one of: {', '.join(POLICIES)}")
+        raise SheetError(first + 1, f"unknown policy {echo(names[0])}; choose one of: {', '.join(POLICIES)}")
     try:
         ex = make_exercise(seed, length, names[0], pair=pair)
     except ValueError as e:
@@ -276,7 +279,7 @@ def check_sheet(text: str) -> Score:
         number = parse_number(words[0])
         if number is None:
             raise SheetError(lineno, f"expected a step line ('{expect}  OP  Total Free Rsvd Surp outcome'), "
-                                     f"not {lines[i].strip()!r}")
+                                     f"not {echo(lines[i].strip())}")
         if number != expect or expect > len(ex.steps):
             raise SheetError(lineno, f"expected step {expect}, found step {number}")
         step = ex.runs[block][number - 1]
@@ -312,14 +315,14 @@ def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: s
     2 a bad sheet or bad arguments (one line on ``err``).
     """
     if check is not None:
+        from .source import SourceError, read_file
         try:
-            with open(check, encoding="utf-8") as f:
-                text = f.read()
+            text = read_file(check)  # a regular file, UTF-8, within MAX_TRACE_BYTES
         except OSError as e:
-            print(f"hugelab: cannot read sheet {check!r}: {e.strerror}", file=err)
+            print(f"hugelab: cannot read sheet {echo(check)}: {e.strerror}", file=err)
             return 2
-        except UnicodeDecodeError:
-            print(f"hugelab: {check}: not a text file", file=err)
+        except (SourceError, TraceError) as e:
+            print(f"hugelab: sheet {echo(check)}: {e}", file=err)
             return 2
         try:
             score = check_sheet(text)

@@ -28,6 +28,7 @@ from typing import get_args
 
 from .hstate import Counters, signed
 from .invariants import violations
+from .limits import EXPLORER_MAX_STEPS
 from .model import Model
 from .policies import Close, PageState, get_policy
 from .replay import SIGNALS, Replayer, Step
@@ -134,6 +135,8 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     process = model.procs.get(proc)
     pieces = process.pieces(name) if process else []
     policy = model.policy
+    # VMAs count the file's offsets; a mapping made at 'offset K' (trace v2) is drawn from its own page 0
+    base = model.mapping_offset.get(name, 0)
     drawn = pages <= PAGES_DRAWN
     states: list[str] = ["unmapped"] * pages if drawn else []
     faulted = reserved = mapped = 0
@@ -145,7 +148,7 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
             if vma.shared:
                 present.update(i for i in vma.file.page_cache if vma.start <= i < vma.end)
             for idx in range(vma.start, vma.end):
-                states[idx] = "faulted" if idx in present else policy.page_state(vma, idx)
+                states[idx - base] = "faulted" if idx in present else policy.page_state(vma, idx)
         else:
             f, r = policy.page_counts(vma)
             faulted += f
@@ -154,7 +157,7 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
         summary = tuple(states.count(s) for s in PAGE_STATES)
     else:
         summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
-    boundaries = tuple(a.end for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
+    boundaries = tuple(a.end - base for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
     file = model.files.get(name)
     if op.shared and file is not None and file.vmas:
@@ -162,11 +165,14 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
         resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
         regions = resv.regions() if resv is not None else []
-    closed = tuple((c.start, c.end, f"closed: credited {c.credit}") for c in closes
+    if base or (regions and regions[-1][1] > pages):  # a file's map: the mapping's window, from its page 0
+        end = base + pages
+        regions = [(max(f, base) - base, min(t, end) - base) for f, t in regions if f < end and t > base]
+    closed = tuple((c.start - base, c.end - base, f"closed: credited {c.credit}") for c in closes
                    if c.mapping == name and c.proc == proc)
     return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
                        boundaries,
-                       tuple((v.start, v.end, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
+                       tuple((v.start - base, v.end - base, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
                        tuple(regions[:SPANS_DRAWN]), means, closed)
 
 
@@ -301,8 +307,11 @@ class Explorer:
         next undo restores them. A line that is not valid here raises
         :class:`TraceError`; nothing changes.
         """
+        if self.cursor >= EXPLORER_MAX_STEPS:
+            raise TraceError(self.builder.lines + 1, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} steps: "
+                                                     "undo, scrub back or load a shorter trace")
         dropped = len(self.history) - self.cursor
-        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None  # raises before anything changes
+        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None  # raises first
         if op is None:
             raise TraceError(self.builder.lines + 1, "no operation on this line")
         notice = ""
@@ -357,15 +366,28 @@ class Explorer:
         self._replay_to(max(1, min(step, len(self.history))))
 
     def load(self, text: str) -> None:
-        """Replace the history with a trace; TraceError (``line N: ...``) leaves it as it was."""
+        """Replace the history with a trace; TraceError (``line N: ...``) leaves it as it was.
+
+        The trace is replayed into a new history, which replaces the old one
+        only once the whole replay succeeded.
+        """
         ops = parse_trace(text).ops
         if not ops:
             raise TraceError(1, "the trace has no operation")
+        if len(ops) > EXPLORER_MAX_STEPS:
+            raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
+                                                           "steps (it replays them at every undo)")
+        before = (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor, self.selected)
         self.history = [op.text for op in ops]
-        self._before_drop = None
-        self.actor, self.selected = MAIN, None
-        self._restart()
-        self._replay_to(len(self.history))
+        try:
+            self._before_drop = None
+            self.actor, self.selected = MAIN, None
+            self._restart()
+            self._replay_to(len(self.history))
+        except BaseException:
+            (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor,
+             self.selected) = before
+            raise
 
     def set_policy(self, side: int, policy: str) -> None:
         self.policies[side] = get_policy(policy).name

@@ -7,6 +7,7 @@ COW fails and surplus pages appear often.
 
 from __future__ import annotations
 
+import bisect
 import random
 
 from .trace import MAIN
@@ -29,6 +30,10 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     weights = weights or WEIGHTS
     kinds, kind_weights = list(weights), list(weights.values())
     alive: dict[str, list[str]] = {MAIN: []}  # process -> mapping names it knows
+    # the live process names in sorted order, kept as they change (sorting
+    # them afresh at every line made long traces quadratic); MAIN sorts
+    # first, before every child p1, p2...
+    order = [MAIN]
     pages: dict[str, int] = {}
     # live traces: process -> mapping -> one byte per page, as the text leaves
     # them (PROT_CODE); immutable, so a fork shares them until one side changes
@@ -42,7 +47,7 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     lines = [pool_line()]
     while len(lines) < length:
         kind = rng.choices(kinds, kind_weights)[0]
-        proc = rng.choice(sorted(alive))
+        proc = rng.choice(order)
         prefix = "" if proc == MAIN else f"in {proc} "
         known = alive[proc]
         if kind == "pool":
@@ -88,11 +93,13 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             children += 1
             child = f"p{children}"
             alive[child] = list(known)
+            bisect.insort(order, child)
             layout[child] = dict(layout[proc])
             lines.append(f"{prefix}fork {child}")
         elif kind == "exit" and len(alive) > 1:
-            victim = rng.choice(sorted(set(alive) - {MAIN}) or [MAIN])
+            victim = rng.choice(_Children(order))
             del alive[victim]
+            del order[bisect.bisect_left(order, victim)]
             lines.append(f"exit {victim}")
     return "\n".join(lines) + "\n"
 
@@ -214,3 +221,16 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
         if kind == "shmat":
             pages[op.name] = builder.segment_pages(op.segment)  # type: ignore[union-attr]
     return "".join(op.text + "\n" for op in builder.ops)
+
+
+class _Children:
+    """The sorted live processes but MAIN (the first), as a sequence, without a copy."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = order
+
+    def __len__(self) -> int:
+        return len(self.order) - 1
+
+    def __getitem__(self, i: int) -> str:
+        return self.order[i + 1]

@@ -158,11 +158,13 @@ class HState:
         """Take ``unused`` off Rsvd; free surplus pages no longer needed."""
         self.resv_huge_pages -= unused
         pages = min(unused, u64(self.surplus_huge_pages))
-        while pages > 0 and self.free_huge_pages > 0 and self.surplus_huge_pages > 0:
-            self.free_huge_pages -= 1
-            self.nr_huge_pages -= 1
-            self.surplus_huge_pages -= 1
-            pages -= 1
+        # The kernel frees one surplus page at a time while all three last:
+        # that loop in closed form (a mapping may name 2^36 pages).
+        if pages > 0 and self.free_huge_pages > 0 and self.surplus_huge_pages > 0:
+            freed = min(pages, self.free_huge_pages, self.surplus_huge_pages)
+            self.free_huge_pages -= freed
+            self.nr_huge_pages -= freed
+            self.surplus_huge_pages -= freed
 
     def hugetlb_acct_memory(self, delta: int) -> bool:
         """Reserve ``delta`` pages (or return ``-delta``); False means ENOMEM."""

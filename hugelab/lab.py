@@ -113,6 +113,22 @@ def sync(source: Path, dest: Path) -> tuple[list[str], list[str], list[str]]:
     return copied, updated, kept
 
 
+def trust(notebooks: list[Path]) -> None:
+    """Sign the course's own notebooks as trusted, as `jupyter trust` does.
+
+    JupyterLab renders widget outputs only in trusted notebooks; trusted, the course's notebooks
+    show their charts from the saved widget state as soon as they open, before any cell runs.
+    The signature goes into Jupyter's own database (nbsignatures.db), not into the file, and a
+    learner's kept notebooks are left as they are.
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notary = NotebookNotary()
+    for path in notebooks:
+        notary.sign(nbformat.read(path, as_version=4))
+
+
 def settings_dir(state: Path) -> Path:
     """JupyterLab's application settings (page_config, overrides) plus hugelab's overrides."""
     from jupyterlab.commands import get_app_dir
@@ -159,6 +175,7 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
         if s.connect_ex(("127.0.0.1", port)) == 0:
             print(f"hugelab: port {port} is taken; choose another with --port", file=sys.stderr)
             return 2
+    kept: list[str] = []
     if dest == source.resolve():
         print(f"hugelab: serving the course in place: {dest}")
     else:
@@ -167,6 +184,7 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
               + (f", {len(kept)} of yours kept" if kept else ""))
         for name in kept:
             print(f"hugelab: kept your {name} (it differs from the course's; rename it to get the course's back)")
+    trust([dest / name for name in course_files(source) if name.endswith(".ipynb") and name not in kept])
     state = dest / STATE
     state.mkdir(exist_ok=True)
     token = secrets.token_hex(16)

@@ -186,10 +186,12 @@ class Model:
             return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
             present = list(ptes.items())
-            ptes.clear()
+            vma.ptes, vma.ptes_shared = {}, False  # a dict a fork shares stays as the others see it
         else:  # walk whichever is smaller: the range or the page table
-            inside = (i for i in range(start, end) if i in ptes) if end - start < len(ptes) \
+            inside = [i for i in range(start, end) if i in ptes] if end - start < len(ptes) \
                 else [i for i in ptes if start <= i < end]
+            if inside:
+                ptes = vma.own_ptes()
             present = [(i, ptes.pop(i)) for i in inside]
         zap = self.policy.zap_hook(self.hstate, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
@@ -303,7 +305,7 @@ class Model:
                 page.in_page_cache = True
                 file.page_cache[idx] = page
         page.mapcount += 1
-        vma.ptes[idx] = page
+        vma.own_ptes()[idx] = page
         if write and not vma.shared and not page.anon:
             return self._hugetlb_wp(vma, idx, page)  # private write to a page-cache page
         return None
@@ -319,7 +321,7 @@ class Model:
         outside_reserve = vma.owner and old.anon and self.policy.owner_cow_guarantee
         if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
-            vma.ptes[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
+            vma.own_ptes()[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
             return None
         if not outside_reserve:
             return "SIGBUS"
@@ -336,7 +338,7 @@ class Model:
                 if vma is owner_vma or vma.owner or vma.file is not owner_vma.file:
                     continue
                 if vma.ptes.get(idx) is page:
-                    del vma.ptes[idx]
+                    del vma.own_ptes()[idx]
                     page.mapcount -= 1
                     vma.unmapped = True
 
@@ -377,11 +379,11 @@ class Model:
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
-        close_vma = self.policy.close
+        close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
             if detach:
                 proc.remove(vma.name, vma)
-            close = close_vma(self.hstate, proc.name, vma)
+            close = close_vma(hstate, proc.name, vma)
             if close is not None:
                 self.closes.append(close)
             file = vma.file
@@ -458,11 +460,18 @@ class Model:
             copies = []
             for vma in pieces:  # already in order
                 file, ptes = vma.file, vma.ptes
-                # The child's private VMAs start with no reservation of their own.
-                copies.append(VMA(file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
-                                  False, False, ptes.copy(), vma.name, vma.shared, vma.noreserve))
-                for page in ptes.values():
-                    page.mapcount += 1
+                # The child's private VMAs start with no reservation of their own (not owner, not unmapped).
+                copy = VMA(file, vma.start, vma.end, vma.prot, vma.private_data if vma.shared else None,
+                           False, False, ptes, vma.name, vma.shared, vma.noreserve)
+                if ptes:
+                    # The child shares the parent's page table until one of them
+                    # changes it (VMA.own_ptes): no copy of every entry per fork.
+                    vma.ptes_shared = copy.ptes_shared = True
+                    for page in ptes.values():
+                        page.mapcount += 1
+                else:
+                    copy.ptes = {}
+                copies.append(copy)
                 file.vmas += 1
             child.vmas[mapping] = copies
         return child

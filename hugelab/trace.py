@@ -20,8 +20,11 @@ killed or has exited) is not a text error: the replay skips such lines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+from .limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
 
 
 @dataclass(frozen=True)
@@ -271,8 +274,18 @@ class Trace:
 
 def _number(word: str, what: str, line: int) -> int:
     if not word.isdigit() or not word.isascii():
-        raise TraceError(line, f"{what} must be a whole number, not {word!r}")
-    return int(word)
+        raise TraceError(line, f"{what} must be a whole number, not {echo(word)}")
+    # the length test first: int() of thousands of digits is slow, then refused
+    value = int(word) if len(word) <= 20 else MAX_PAGES + 1
+    if value > MAX_PAGES:
+        raise TraceError(line, f"{what} {echo(word)} is more than hugelab's limit of {MAX_PAGES:,} pages "
+                               "(2^36: more than any address space holds)")
+    return value
+
+
+def _hint(name: str) -> str:
+    """``name`` in a suggested line, or NAME when it is too long to echo."""
+    return name if len(name) <= ECHO_CHARS else "NAME"
 
 
 # \w is exactly str.isalnum() or "_" (Unicode included), so this is the rule
@@ -283,7 +296,7 @@ _NAME_CHARS = re.compile(r"[\w.\-]+\Z")
 def _name(word: str, what: str, line: int) -> str:
     if (word[0].isalpha() or word[0] == "_") and _NAME_CHARS.match(word):
         return word
-    raise TraceError(line, f"{what} {word!r} is not a name (letters, digits, _ - .)")
+    raise TraceError(line, f"{what} {echo(word)} is not a name (letters, digits, _ - .)")
 
 
 @dataclass
@@ -345,22 +358,23 @@ class _Checker:
 
     def process(self, proc: str, line: int) -> set[str]:
         if proc not in self.processes:
-            raise TraceError(line, f"no process {proc!r} (create it with 'fork {proc}')")
+            raise TraceError(line, f"no process {echo(proc)} (create it with 'fork {_hint(proc)}')")
         return self.processes[proc]
 
     def mapping(self, proc: str, name: str, line: int) -> int:
         known = self.process(proc, line)
         if name not in known:
             if name in self.mappings:
-                raise TraceError(line, f"process {proc!r} has no mapping {name!r} (it was mapped in another process)")
-            raise TraceError(line, f"no mapping {name!r} (create it with 'mmap {name} PAGES private')")
+                raise TraceError(line, f"process {echo(proc)} has no mapping {echo(name)} "
+                                       "(it was mapped in another process)")
+            raise TraceError(line, f"no mapping {echo(name)} (create it with 'mmap {_hint(name)} PAGES private')")
         return self.mappings[name]
 
     def range(self, proc: str, name: str, start: int, count: int, line: int) -> None:
         pages = self.mapping(proc, name, line)
         if start + count > pages:
             raise TraceError(
-                line, f"pages [{start}, {start + count}) are outside mapping {name!r}, which has {pages} pages"
+                line, f"pages [{start}, {start + count}) are outside mapping {echo(name)}, which has {pages} pages"
             )
 
 
@@ -376,7 +390,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
     syntax = OPERATIONS.get(op)
     if syntax is None:
         *most, last = OPERATIONS
-        raise TraceError(line, f"unknown operation {op!r} (expected {', '.join(most)} or {last})")
+        raise TraceError(line, f"unknown operation {echo(op)} (expected {', '.join(most)} or {last})")
     if in_proc and not syntax.in_proc:
         raise TraceError(line, f"'{op}' does not take 'in PROC'")
     if not syntax.least <= len(args) <= syntax.most:
@@ -394,10 +408,10 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         name = _name(args[0], "mapping", line)
         check.process(proc, line)
         if name in check.mappings:
-            raise TraceError(line, f"mapping {name!r} is created twice (names are unique within a trace)")
+            raise TraceError(line, f"mapping {echo(name)} is created twice (names are unique within a trace)")
         pages = _number(args[1], "PAGES", line)
         if args[2] not in ("private", "shared"):
-            raise TraceError(line, f"expected 'private' or 'shared', not {args[2]!r}")
+            raise TraceError(line, f"expected 'private' or 'shared', not {echo(args[2])}")
         rest = args[3:]
         noreserve = bool(rest) and rest[0] == "noreserve"
         rest = rest[1:] if noreserve else rest
@@ -416,7 +430,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         name = args[0]
         page = _number(args[1], "PAGE", line)
         if len(args) == 3 and args[2] != "read":
-            raise TraceError(line, f"expected 'read' or nothing after the page, not {args[2]!r}")
+            raise TraceError(line, f"expected 'read' or nothing after the page, not {echo(args[2])}")
         check.range(proc, name, page, 1, line)
         return Touch(line, text, proc, name, page, len(args) == 2)
     if op in ("munmap", "mprotect", "madvise"):
@@ -428,16 +442,19 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             return Munmap(line, text, proc, name, start, count)
         if op == "mprotect":
             if args[3] not in PROTECTIONS:
-                raise TraceError(line, f"protection must be r, rw or none, not {args[3]!r}")
+                raise TraceError(line, f"protection must be r, rw or none, not {echo(args[3])}")
             return Mprotect(line, text, proc, name, start, count, args[3])
         if args[3] not in ("dontneed", "remove"):
-            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {args[3]!r}")
+            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {echo(args[3])}")
         return Madvise(line, text, proc, name, start, count, args[3])
     if op == "fork":
         known = check.process(proc, line)
         child = _name(args[0], "process", line)
         if child in check.processes:
-            raise TraceError(line, f"process {child!r} is created twice (names are unique within a trace)")
+            raise TraceError(line, f"process {echo(child)} is created twice (names are unique within a trace)")
+        if len(check.processes) >= MAX_PROCESSES:
+            raise TraceError(line, f"more than {MAX_PROCESSES:,} processes (hugelab's limit: Linux's pid_max "
+                                   "never allows more)")
         check.processes[child] = set(known)
         return Fork(line, text, proc, child)
     if op == "exit":
@@ -536,30 +553,104 @@ class TraceBuilder:
         """Every process the lines so far have created, ``main`` first."""
         return list(self._check.processes)
 
-    def add(self, raw: str) -> Operation | None:
-        """Check one line of text; return its operation (None for blank or comment)."""
+    def add(self, raw: str, check: Callable[[Operation], None] | None = None) -> Operation | None:
+        """Check one line of text; return its operation (None for blank or comment).
+
+        ``check``, if given, may refuse the operation (raising TraceError) before it is added.
+        """
         number = self.lines + 1
+        if raw.endswith("\r\n") or raw.endswith("\n"):
+            raw = raw[: -2 if raw.endswith("\r\n") else -1]
+        check_line(raw, number)
         words = raw.split("#", 1)[0].split()
         if not words:
             self.lines = number
             return None
         trial = self._check.copy()
         op = _parse_line(words, number, " ".join(words), trial)
+        if check is not None:
+            check(op)
         self._check, self.lines = trial, number
         self.ops.append(op)
         return op
+
+
+BOM = "\ufeff"
+# Characters an editor, cat, wc -l or grep do not show as part of a line's
+# text: C0/C1 controls but tab (and \r before \n), and, outside ASCII,
+# format characters such as bidirectional overrides, and U+2028/U+2029.
+# str.splitlines() would end a line at several of them, hiding an operation
+# inside a comment.
+_ASCII_HIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
+
+
+def _first_hidden(text: str) -> int:
+    """The index of the first hidden character in ``text`` (one pass, in C when ASCII), or -1."""
+    found = _ASCII_HIDDEN.search(text)
+    first = found.start() if found else len(text)
+    if not text.isascii():
+        for match in _NON_ASCII.finditer(text, 0, first):
+            if unicodedata.category(match.group()) in _HIDDEN_CATEGORIES:
+                return match.start()
+    return first if found else -1
+
+
+def _refuse_hidden(line: str, number: int, column: int) -> None:
+    char = line[column]
+    name = unicodedata.name(char, "a control character")
+    raise TraceError(number, f"character U+{ord(char):04X} ({name}) at column {column + 1}: only \\n and "
+                             "\\r\\n may end a line, and no other control or separator character may appear")
+
+
+def check_line(raw: str, number: int) -> None:
+    """Refuse one line (no line break in it) that is too long or holds a hidden character."""
+    if len(raw) > MAX_LINE_CHARS:
+        raise TraceError(number, f"the line is {len(raw):,} characters long; hugelab's limit is {MAX_LINE_CHARS:,}")
+    column = _first_hidden(raw)
+    if "\n" in raw:
+        column = min(raw.index("\n"), column if column >= 0 else len(raw))
+    if column >= 0:
+        _refuse_hidden(raw, number, column)
+
+
+def lines(text: str) -> Iterator[tuple[int, str]]:
+    """Number and check each line of ``text``: only ``\\n`` and ``\\r\\n`` end a line.
+
+    So the line numbers are those ``cat -n``, ``wc -l`` and any editor show.
+    A UTF-8 byte order mark at the very start is dropped. Raises
+    :class:`TraceError`, at the line where it is, for a line too long or
+    a hidden character (see :func:`check_line`).
+    """
+    if text.startswith(BOM):
+        text = text[1:]
+    hidden = _first_hidden(text)
+    hidden_line = text.count("\n", 0, hidden) + 1 if hidden >= 0 else 0
+    crlf = "\r" in text
+    for number, raw in enumerate(text.split("\n"), start=1):
+        if len(raw) > MAX_LINE_CHARS:
+            raise TraceError(number, f"the line is {len(raw):,} characters long; "
+                                     f"hugelab's limit is {MAX_LINE_CHARS:,}")
+        if number == hidden_line:
+            _refuse_hidden(raw, number, hidden - (text.rfind("\n", 0, hidden) + 1))
+        yield number, raw[:-1] if crlf and raw.endswith("\r") else raw
 
 
 def parse_trace(text: str | Iterable[str]) -> Trace:
     """Check a whole trace and return it; raise :class:`TraceError` on the first bad line."""
     if not isinstance(text, str):
         text = "\n".join(text)
+    if len(text) > MAX_TRACE_BYTES:
+        raise TraceError(1, f"the trace is {len(text):,} characters long; hugelab's limit is {MAX_TRACE_BYTES:,}")
     check = _Checker()
     ops: list[Operation] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in lines(text):
         words = raw.split("#", 1)[0].split()
         if not words:
             continue
+        if len(ops) == MAX_OPS:
+            raise TraceError(number, f"more than {MAX_OPS:,} operations (hugelab's limit for one trace)")
         ops.append(_parse_line(words, number, " ".join(words), check))
     return Trace(tuple(ops), text, bool(check.mounts) and any(isinstance(op, Mount) and op.size is not None
                                                             for op in ops))

@@ -14,7 +14,7 @@ from typing import TextIO
 from .generate import random_trace, random_v2_trace
 from .replay import Step, replay
 from .shrink import shrink
-from .trace import parse_trace
+from .trace import Trace, parse_trace
 
 
 def side_by_side(kernel: list[Step], model: list[Step]) -> str:
@@ -43,7 +43,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     reboot (scenario ``min-size-leak-6.18``).
     """
     from .kernel.machine import KernelUnavailable
-    from .kernel.targets import is_host, open_kernel
+    from .kernel.targets import HostKernel, is_host, open_kernel
     from .policies import policy_for_kernel
 
     if files and is_host(kernel):
@@ -60,15 +60,21 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         policy = policy or own
         if progress:
             print(f"  Linux {machine.release} against {policy}", file=progress)
+        label = ""
+
+        def on_kernel(trace: Trace, what: str) -> list[Step]:
+            # the host names the trace if the pool is not bare after it
+            return machine.replay(trace, what) if isinstance(machine, HostKernel) else machine.replay(trace)
 
         def differs(text: str) -> bool:
             trace = parse_trace(text)
-            return machine.replay(trace) != replay(trace, policy)
+            return on_kernel(trace, f"a shrunk form of {label}") != replay(trace, policy)
 
         for n in range(traces):
             text = generate(n)
             trace = parse_trace(text)
-            real, model = machine.replay(trace), replay(trace, policy)
+            label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
+            real, model = on_kernel(trace, label), replay(trace, policy)
             if real != model:
                 if progress:
                     print(file=progress)
@@ -77,7 +83,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)
                 print(small, file=out)
-                print(side_by_side(machine.replay(trace), replay(trace, policy)), file=out)
+                print(side_by_side(on_kernel(trace, f"the shrunk form of {label}"), replay(trace, policy)), file=out)
                 return 1
             steps += len(trace)
             if progress and ((n + 1) % 10 == 0 or n + 1 == traces):

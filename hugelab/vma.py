@@ -84,6 +84,11 @@ class VMA:
     ``name`` is the trace's name for the mapping, ``shared`` and
     ``noreserve`` its MAP_SHARED and MAP_NORESERVE (VM_MAYSHARE, VM_NORESERVE).
     ``ptes`` maps offsets to the pages this process has mapped there.
+    A fork hands the child the parent's very dict and marks both
+    ``ptes_shared``: whoever changes it first takes its own copy
+    (:meth:`own_ptes`), so forking a process with many pages mapped costs
+    no memory until one side changes them (the kernel copies the entries;
+    the copy here is postponed, the mapcounts are not).
     ``private_data`` is what the policy keeps per VMA (kernel:
     ``vm_private_data``, see :data:`VmPrivateData`). A VMA's reservation
     map, shared or private, is found by :func:`hugelab.reservation.vma_resv_map`.
@@ -102,6 +107,14 @@ class VMA:
     name: str = ""
     shared: bool = False
     noreserve: bool = False
+    ptes_shared: bool = False
+
+    def own_ptes(self) -> dict[int, Page]:
+        """``ptes``, copied first if a fork shares it: call before changing it."""
+        if self.ptes_shared:
+            self.ptes = dict(self.ptes)
+            self.ptes_shared = False
+        return self.ptes
 
     def __len__(self) -> int:
         return self.end - self.start
@@ -118,6 +131,7 @@ class VMA:
             {i: p for i, p in self.ptes.items() if i >= offset}, self.name, self.shared, self.noreserve,
         )
         self.ptes = {i: p for i, p in self.ptes.items() if i < offset}
+        self.ptes_shared = False  # both halves have new dicts
         self.end = offset
         self.file.vmas += 1
         return upper

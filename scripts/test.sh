@@ -20,6 +20,11 @@ if ! { command -v qemu-system-x86_64 && command -v busybox; } >/dev/null 2>&1 &&
         && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static cpio >/dev/null
 fi
+# Debian's 6.12 kernels come from bookworm-security: stale package lists do not offer them
+if [ "$(id -u)" = 0 ] && command -v apt-cache >/dev/null 2>&1 \
+        && ! apt-cache search --names-only '^linux-image-6\.12.*-cloud-amd64-unsigned$' | grep -q .; then
+    apt-get update -qq >/dev/null || true
+fi
 
 # lint and types first: cheap, and a failure says exactly where
 python -m ruff check .

@@ -139,3 +139,15 @@ def test_truncate_up_still_drops_what_lies_past_the_new_size():
     """Found by random v2 traces in a 6.12 guest (then on 6.18): hugetlbfs_setattr truncates whichever way."""
     text = "pool 7\nfile f1\nmmap m3 6 private\nfallocate f1 3 3\ntruncate f1 2\n"
     assert rows(replay(text, "modern")) == "7/7/0/0 7/7/0/0 7/7/6/0 7/6/6/0:ENOSPC 7/7/6/0"
+
+
+def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
+    from hugelab.explorer import Explorer
+    explorer = Explorer(("region-count", "modern"))
+    explorer.load("pool 10\nfile f\nmmap s 6 shared file f\nmmap a 3 private file f offset 2\ntouch a 0\n"
+                  "munmap a 1 1\ntruncate f 4\n")
+    view = explorer.view(1).mappings
+    private = next(m for m in view if m.name == "a")  # file pages [2, 5); page 1 (file page 3) unmapped
+    assert private.states == ("faulted", "unmapped", "reserved") and private.pieces[0][:2] == (0, 1)
+    shared = next(m for m in view if m.name == "s")
+    assert shared.regions == ((0, 4),) and len(shared.states) == 6  # truncate f 4: entries [4, 6) went

@@ -214,3 +214,26 @@ def test_random_v2_traces_match_each_kernels_policy_step_for_step(guests):
     for series, steps in results:
         SUMMARY.append(f"guest Linux {guests[series].release}: {V2_TRACES} random v2 traces (files, mounts with "
                        f"min_size, segments), {steps} steps, all match linux-{series}")
+
+
+def test_kernels_lists_this_machine_and_the_cached_guest_kernels():
+    done = subprocess.run([sys.executable, "-m", "hugelab", "kernels"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert f"host     Linux {os.uname().release}" in done.stdout
+    for series in SERIES:
+        assert f"cached   Linux {IMAGES[series].release}  (--kernel {series}; policy linux-{series})" in done.stdout
+
+
+def test_hunt_finds_and_shrinks_a_trace_on_which_6_1_and_6_12_disagree():
+    done = subprocess.run([sys.executable, "-m", "hugelab", "hunt", "--kernels", "6.1,6.12", "--length", "20",
+                           "--traces", "40"], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    head, rest = done.stdout.split(":\n\n", 1)
+    ops = int(head.split("trace of ")[1].split()[0])
+    assert 1 <= ops <= 10
+    trace = rest.split("\n\n")[0] + "\n"
+    assert len(parse_trace(trace)) == ops
+    # the two kernels' policies disagree on it too, and each matches its kernel (the table printed)
+    assert replay(trace, "linux-6.1") != replay(trace, "linux-6.12")
+    assert "step(s) differ" in done.stdout

@@ -6,9 +6,19 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..replay import Step, as_trace, drive
 from ..trace import Mount, Trace
-from .machine import KernelMachine, KernelReplayError, KernelSession, KernelUnavailable, why_unavailable
+from .machine import (
+    KernelInterrupted,
+    KernelMachine,
+    KernelReplayError,
+    KernelSession,
+    KernelUnavailable,
+    check_limits,
+    why_unavailable,
+)
 
 
 def refusal(trace: Trace) -> str | None:
@@ -25,31 +35,43 @@ def refusal(trace: Trace) -> str | None:
     return None
 
 
-def replay_on(session: KernelSession, trace: Trace, throwaway: bool = False) -> list[Step]:
-    """Replay one trace inside an open session (the pool starts empty).
+def replay_on(session: KernelSession, trace: Trace, label: str = "the trace", throwaway: bool = False) -> list[Step]:
+    """Replay one trace inside an open session (the pool starts empty, and must end bare).
 
-    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses,
-    unless the kernel is ``throwaway`` (a QEMU guest's, gone after the run).
+    Raises :class:`KernelUnavailable` for a trace :func:`refusal` refuses, or
+    one past this machine's limits (:mod:`hugelab.limits`), unless the kernel
+    is ``throwaway`` (a QEMU guest's, gone after the run). ``label`` names the
+    trace if the pool is not bare after it.
     """
     reason = None if throwaway else refusal(trace)
     if reason:
         raise KernelUnavailable(reason)
-    machine = KernelMachine(session, trace)
+    machine = KernelMachine(session, trace, label, check=not throwaway)
     try:
-        return list(drive(trace, machine))
-    finally:
-        machine.close()
+        steps = list(drive(trace, machine))
+    except BaseException:
+        try:
+            machine.close()
+        except KernelReplayError as e:  # the leak outranks what interrupted us
+            print(f"hugelab: {e}", file=sys.stderr)
+        raise
+    machine.close()
+    return steps
 
 
-def replay_kernel(trace: Trace | str) -> list[Step]:
-    """Replay ``trace`` on this machine's kernel; see :class:`KernelSession` for the safety rules."""
+def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
+    """Replay ``trace`` on this machine's kernel; see :class:`KernelSession` for the safety rules.
+
+    The trace is checked against this machine's limits before the lock is taken or anything written.
+    """
     trace = as_trace(trace)
     reason = refusal(trace)
     if reason:
         raise KernelUnavailable(reason)
+    check_limits(trace)
     with KernelSession() as session:
-        return replay_on(session, trace)
+        return replay_on(session, trace, label)
 
 
-__all__ = ["KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
-           "refusal", "replay_kernel", "replay_on", "why_unavailable"]
+__all__ = ["KernelInterrupted", "KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
+           "check_limits", "refusal", "replay_kernel", "replay_on", "why_unavailable"]

@@ -24,6 +24,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from .images import cache_dir
@@ -129,7 +130,11 @@ def _lean(path: str) -> Path:
     if lean.is_file():
         return lean
     folder.mkdir(parents=True, exist_ok=True)
-    part = lean.with_name(lean.name + f".{os.getpid()}")
+    # A name of its own for every call: two guests started at once (threads of one process,
+    # so one pid) once wrote the same part file and the slower rename found it gone.
+    fd, name = tempfile.mkstemp(prefix=lean.name + ".", dir=folder)
+    os.close(fd)
+    part = Path(name)
     done = subprocess.run(["strip", "--strip-debug", "-o", str(part), path], capture_output=True, check=False)
     if done.returncode:
         part.unlink(missing_ok=True)

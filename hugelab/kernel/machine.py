@@ -1,30 +1,36 @@
 """The running Linux kernel as a hugelab machine (``hugelab replay --kernel``).
 
-:class:`KernelSession` makes it safe: it needs root and an idle pool,
-refuses otherwise with one line saying why (changing nothing), and on the
-way out, whatever happens (success, error, Ctrl-C, SIGTERM), it ends every
-process it started and puts ``nr_hugepages`` and
-``nr_overcommit_hugepages`` back as it found them.
+:class:`KernelSession` makes it safe. It needs root, the pool lock
+(:mod:`hugelab.kernel.lock`) and an idle pool, and refuses otherwise with one
+line saying why, changing nothing. On the way out, whatever happens
+(success, an error, any catchable signal, several in a burst), it ends every
+process it started, puts ``nr_hugepages`` and ``nr_overcommit_hugepages``
+back as it found them, and reads them back to check; what it says about
+the pool is what it read.
 
 :class:`KernelMachine` replays one trace inside a session: each trace
 process is a real process (:mod:`hugelab.kernel.worker`), and after every
-step the counters are read from ``/proc/meminfo``.
+step the counters are read from ``/proc/meminfo``. A trace past the real
+kernel's limits (:mod:`hugelab.kernel.guard`) is refused before anything is
+written; after the replay the pool must be bare again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import json
 import os
 import select
 import signal
+import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from .. import interrupts
 from ..hstate import Counters
+from ..interrupts import Interrupted
 from ..trace import (
     MAIN,
     CloseFile,
@@ -48,22 +54,16 @@ from ..trace import (
 )
 from . import sysfs
 from .fsworker import start_fs_worker
+from .guard import KernelLimitError, check_trace, mapping_addresses
+from .lock import Journal, LockError, PoolLock
 from .worker import start_worker
 
 #: v2 operations the trace's own worker does (not a trace process)
 FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, Punch, Shmget, Shmrm)
 
 PR_SET_CHILD_SUBREAPER = 36
-LOCK_FILE = Path("/run/lock/hugelab-kernel.lock") if Path("/run/lock").is_dir() else Path("/tmp/hugelab-kernel.lock")
-#: the sysctls a session found, kept while it runs: if its controller is
-#: SIGKILLed, the next session finds them here and puts them back
-STATE_FILE = LOCK_FILE.with_suffix(".saved")
 STEP_TIMEOUT = 60.0
-#: where the first mapping of a trace goes: far below the heap and libraries
-#: at 0x55.. and 0x7f.., and aligned for any huge page size up to 1 GiB
-MAPPING_BASE = 0x100000000000
 _libc = ctypes.CDLL(None, use_errno=True)
-
 
 class KernelUnavailable(RuntimeError):
     """The real kernel cannot be used here; the message says why in one line."""
@@ -73,17 +73,42 @@ class KernelReplayError(RuntimeError):
     """Something went wrong while replaying on the kernel (not a trace outcome)."""
 
 
+class KernelInterrupted(Interrupted):
+    """A signal stopped a kernel session; ``outcome`` says, truthfully, what was put back."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.outcome = "the pool was not checked"
+
+
 def why_unavailable() -> str | None:
     """None if a kernel replay could start now, else the reason in one line."""
-    if not sysfs.NR_HUGEPAGES.exists():
-        return "this kernel has no hugetlb support (/proc/sys/vm/nr_hugepages is missing)"
-    if os.geteuid() != 0:
-        return "replaying on the kernel needs root (it writes /proc/sys/vm/nr_hugepages)"
+    reason = _why_not_privileged()
+    if reason:
+        return reason
     counters = sysfs.read_counters()
     if counters.total != counters.free or counters.rsvd or counters.surp:
         return (f"huge pages are in use or reserved by someone else (Total/Free/Rsvd/Surp = {counters}); "
                 "hugelab needs an idle pool")
     return None
+
+
+def _why_not_privileged() -> str | None:
+    if not sysfs.NR_HUGEPAGES.exists():
+        return "this kernel has no hugetlb support (/proc/sys/vm/nr_hugepages is missing)"
+    if os.geteuid() != 0:
+        return "replaying on the kernel needs root (it writes /proc/sys/vm/nr_hugepages)"
+    return None
+
+
+def check_limits(trace: Trace) -> None:
+    """KernelUnavailable if ``trace`` goes past this machine's limits (reads /proc only)."""
+    if not sysfs.NR_HUGEPAGES.exists():
+        raise KernelUnavailable(_why_not_privileged())
+    try:
+        check_trace(trace, sysfs.hugepage_size())
+    except (KernelLimitError, OSError) as e:
+        raise KernelUnavailable(str(e)) from None
 
 
 def _exit_signal(pid: int) -> int | None:
@@ -100,55 +125,120 @@ def _exit_signal(pid: int) -> int | None:
 class KernelSession:
     """Owns the pool and every process while kernel replays run (a context manager)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock: PoolLock | None = None) -> None:
         self.pids: list[int] = []
-        self._lock: TextIO | None = None
+        self.lock = lock or PoolLock()
         self._saved: tuple[int, int] | None = None
-        self._old_sigterm: Any = None  # whatever signal.signal() handed back
+        self._handlers: dict[int, Any] = {}  # whatever signal.signal() handed back
+        #: every signal received, in order (only the first one interrupts)
+        self.signals: list[int] = []
 
+    # -- entering --------------------------------------------------------------
     def __enter__(self) -> KernelSession:
-        self._lock = lock = open(LOCK_FILE, "w")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()
-            raise KernelUnavailable("another hugelab kernel replay is running on this machine") from None
-        reason = why_unavailable()
+        reason = _why_not_privileged()
         if reason:
-            self._unlock()
             raise KernelUnavailable(reason)
-        self._saved = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sysfs.read_sysctl(sysfs.NR_OVERCOMMIT))
-        with contextlib.suppress(OSError, ValueError):  # a killed session's sysctls come first
-            nr, overcommit = (int(word) for word in STATE_FILE.read_text().split())
-            self._saved = (nr, overcommit)
-        STATE_FILE.write_text(f"{self._saved[0]} {self._saved[1]}\n")
-        _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned workers come back to us
+        self._catch_signals()
         try:
-            self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
-        except ValueError:  # not the main thread: Ctrl-C handling is the caller's
-            self._old_sigterm = None
+            try:
+                self.lock.acquire()
+            except LockError as e:
+                raise KernelUnavailable(str(e)) from None
+            found = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sys_overcommit())
+            baseline = self._baseline(found)
+            reason = why_unavailable()
+            if reason:
+                raise KernelUnavailable(reason)
+            self._saved = baseline
+            self.lock.write_journal(Journal(os.getpid(), baseline, found))
+            _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned workers come back to us
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         return self
 
-    def __exit__(self, *exc) -> None:
-        try:
-            self.end_processes()
-        finally:
-            try:
-                if self._saved is not None:
-                    nr, overcommit = self._saved
-                    sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, overcommit)
-                    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, nr)
-                    STATE_FILE.unlink(missing_ok=True)
-            finally:
-                _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-                if self._old_sigterm is not None:
-                    signal.signal(signal.SIGTERM, self._old_sigterm)
-                self._unlock()
+    def _baseline(self, found: tuple[int, int]) -> tuple[int, int]:
+        """What to put back at the end: what we found, unless a killed run's journal says otherwise.
 
-    def _unlock(self) -> None:
-        if self._lock is not None:
-            self._lock.close()
-            self._lock = None
+        A session killed (SIGKILL) before it could put the pool back left its
+        journal: what it found comes first. The sysctls as they are now are
+        its leftovers (or changed since); never a baseline. We say so.
+        """
+        stale = self.lock.stale
+        if stale is None or found == stale.baseline:
+            return found
+        print(f"hugelab: a kernel replay (pid {stale.pid}) was killed before it put the pool back; "
+              f"nr_hugepages and nr_overcommit_hugepages are {found[0]} and {found[1]} now, and will be put "
+              f"back to {stale.baseline[0]} and {stale.baseline[1]} as that run found them", file=sys.stderr)
+        return stale.baseline
+
+    def _catch_signals(self) -> None:
+        for signum in interrupts.CAUGHT:
+            try:
+                self._handlers[signum] = signal.signal(signum, self._on_signal)
+            except ValueError:  # not the main thread: signals are the caller's to handle
+                break
+            except OSError:
+                continue
+
+    def _on_signal(self, signum: int, frame) -> None:
+        self.signals.append(signum)
+        interrupts.received.append(signum)
+        # Only the first signal interrupts, and never the cleanup: a burst of
+        # Ctrl-Cs must not cut the restore short.
+        if len(self.signals) > 1 or _inside(frame, CLEANUP_CODES):
+            return
+        raise KernelInterrupted(signum)
+
+    # -- leaving ------------------------------------------------------------------
+    def __exit__(self, exc_type, exc, tb) -> None:
+        outcome = None
+        problem = None
+        try:
+            try:
+                self.end_processes()
+            except Exception as e:  # the sysctls must still be put back
+                problem = f"could not end every process: {e}"
+            if self._saved is not None:
+                outcome, failed = self._restore()
+                problem = problem or failed
+        finally:
+            _libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+            if problem is None and self._saved is not None:
+                self.lock.clear_journal()
+            self.lock.release()
+            for signum, handler in self._handlers.items():
+                signal.signal(signum, handler)
+            self._handlers = {}
+        if isinstance(exc, KernelInterrupted):
+            exc.outcome = problem or outcome or "nothing had been changed"
+            return None
+        if problem and exc is None:
+            raise KernelReplayError(problem)
+        if self.signals and exc is None:  # a signal came while we were putting things back
+            interrupted = KernelInterrupted(self.signals[0])
+            interrupted.outcome = outcome or "nothing had been changed"
+            raise interrupted
+        if problem and exc is not None:
+            print(f"hugelab: {problem}", file=sys.stderr)
+        return None
+
+    def _restore(self) -> tuple[str | None, str | None]:
+        """Put the sysctls back, read them back; (what was done, what went wrong)."""
+        assert self._saved is not None
+        nr, overcommit = self._saved
+        try:
+            sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, overcommit)
+            sysfs.write_sysctl(sysfs.NR_HUGEPAGES, nr)
+        except OSError as e:
+            return None, f"could not put the pool back (writing a sysctl: {e.strerror}); it may be left changed"
+        now = (sysfs.read_sysctl(sysfs.NR_HUGEPAGES), sys_overcommit())
+        counters = sysfs.read_counters()
+        if now != (nr, overcommit) or counters != Counters(nr, nr, 0, 0):
+            return None, (f"the pool was NOT put back: nr_hugepages/nr_overcommit_hugepages read {now[0]}/{now[1]} "
+                          f"(expected {nr}/{overcommit}), Total/Free/Rsvd/Surp = {counters}")
+        return (f"every process ended; nr_hugepages={nr} and nr_overcommit_hugepages={overcommit} "
+                f"were put back and read back (Total/Free/Rsvd/Surp = {counters})"), None
 
     def end_processes(self) -> None:
         """Kill every process this session started, and wait until each is gone."""
@@ -172,61 +262,102 @@ class KernelSession:
             pending = still
             if pending:
                 time.sleep(0.005)
+        if pending:
+            raise KernelReplayError(f"processes {pending} did not end within 10 s of SIGKILL")
         self.pids.clear()
 
-    def reset_pool(self) -> None:
-        """An empty pool, as a trace expects at its start.
+    # -- the pool -------------------------------------------------------------------
+    def set_pool(self, pages: int, overcommit: int, line: int | None = None) -> None:
+        """Write both sysctls (journalled first); KernelReplayError if the kernel refuses."""
+        assert self._saved is not None, "set_pool outside a session"
+        self.lock.write_journal(Journal(os.getpid(), self._saved, (pages, overcommit)))
+        where = f"line {line}: " if line else ""
+        for path, value in ((sysfs.NR_OVERCOMMIT, overcommit), (sysfs.NR_HUGEPAGES, pages)):
+            try:
+                sysfs.write_sysctl(path, value)
+            except OSError as e:
+                raise KernelReplayError(f"{where}the kernel refused {path.name}={value}: {e.strerror}") from None
 
-        A v2 replay's mounts and segments go with its namespaces, which the
-        kernel tears down a moment after the last process: wait for it.
-        """
-        sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, 0)
-        sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
-        counters = sysfs.read_counters()
-        deadline = time.monotonic() + 5
-        while counters != Counters(0, 0, 0, 0) and time.monotonic() < deadline:
-            time.sleep(0.01)
-            sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0)
-            counters = sysfs.read_counters()
+    def reset_pool(self) -> None:
+        """An empty pool, as a trace expects at its start."""
+        self.set_pool(0, 0)
+        counters = wait_bare(lambda: sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 0))
         if counters != Counters(0, 0, 0, 0):
             raise KernelReplayError(f"the pool did not empty (Total/Free/Rsvd/Surp = {counters}) "
                                     "after every process of the replay ended")
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+def wait_bare(between=None, seconds: float = 5) -> Counters:
+    """The counters once the pool is bare (Rsvd, Surp 0, nothing in use), or after ``seconds``.
+
+    A v2 replay's mounts and segments go with its namespaces, which the
+    kernel tears down a moment after the last process: wait for it.
+    ``between`` runs before each new look.
+    """
+    counters = sysfs.read_counters()
+    deadline = time.monotonic() + seconds
+    while (counters.rsvd or counters.surp or counters.total != counters.free) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        if between is not None:
+            between()
+        counters = sysfs.read_counters()
+    return counters
+
+
+def sys_overcommit() -> int:
+    return sysfs.read_sysctl(sysfs.NR_OVERCOMMIT)
+
+
+def _inside(frame, codes: set) -> bool:
+    while frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
+
+
+#: code of the functions that lead to or are the cleanup: a signal there only is recorded
+CLEANUP_CODES = {KernelSession.__exit__.__code__}
 
 
 class KernelMachine:
-    """Replays one trace on the running kernel, inside a :class:`KernelSession`."""
+    """Replays one trace on the running kernel, inside a :class:`KernelSession`.
 
-    def __init__(self, session: KernelSession, trace: Trace) -> None:
+    ``label`` names the trace in messages (a file name, a seed); ``check``
+    holds it to :func:`check_limits` first.
+    """
+
+    def __init__(self, session: KernelSession, trace: Trace, label: str = "the trace", check: bool = True) -> None:
         self.session = session
+        self.label = label
         self.hpage = sysfs.hugepage_size()
+        if check:  # this machine's limits, before anything is written (a throw-away guest has its own)
+            check_limits(trace)
+        self._commands: dict[str, int] = {}
+        self._answers: dict[str, int] = {}
+        self._pidfds: dict[str, int] = {}
+        self._pids: dict[str, int] = {}
+        self._fs: tuple[int, int] | None = None  # the trace's own worker (v2): command, answer
         session.end_processes()
         session.reset_pool()
         names = [MAIN] + [op.child for op in trace if isinstance(op, Fork)]
-        self._commands: dict[str, int] = {}
-        self._answers: dict[str, int] = {}
         worker_ends: dict[str, tuple[int, int]] = {}
-        for name in names:
-            cmd_r, cmd_w = os.pipe()
-            ans_r, ans_w = os.pipe()
-            self._commands[name], self._answers[name] = cmd_w, ans_r
-            worker_ends[name] = (cmd_r, ans_w)
-        self._pidfds: dict[str, int] = {}
-        self._pids: dict[str, int] = {}
+        try:
+            for name in names:
+                cmd_r, cmd_w = os.pipe()
+                self._commands[name] = cmd_w
+                worker_ends[name] = (cmd_r, -1)
+                ans_r, ans_w = os.pipe()
+                self._answers[name] = ans_r
+                worker_ends[name] = (cmd_r, ans_w)
+        except OSError as e:
+            for fd in [fd for pair in worker_ends.values() for fd in pair if fd >= 0]:
+                os.close(fd)
+            self.close()
+            raise KernelReplayError(f"cannot start {len(names)} processes: {e.strerror}") from None
         # One address range per mapping name, never reused, a guard page apart.
-        self._address: dict[str, int] = {}
-        next_address = MAPPING_BASE
-        segment_pages = {op.segment: op.pages for op in trace if isinstance(op, Shmget)}
-        for op in trace:
-            if isinstance(op, Mmap | Shmat):
-                self._address[op.name] = next_address
-                pages = op.pages if isinstance(op, Mmap) else segment_pages[op.segment]
-                next_address += (pages + 1) * self.hpage
+        self._address = mapping_addresses(trace, self.hpage)
         keep = {fd for pair in worker_ends.values() for fd in pair}
-        self._fs: tuple[int, int] | None = None  # the trace's own worker (v2): command, answer
         if any(isinstance(op, FS_OPS + (Shmat,)) or (isinstance(op, Mmap) and op.file) for op in trace):
             pid = self._start_fs_worker(worker_ends, keep)
         else:
@@ -274,6 +405,7 @@ class KernelMachine:
         self._pidfds[name] = os.pidfd_open(pid)
 
     def close(self) -> None:
+        """End every process; then the pool must be bare (KernelReplayError naming the trace if not)."""
         self.session.end_processes()
         fds = list(self._commands.values()) + list(self._answers.values()) + list(self._pidfds.values())
         if self._fs is not None:
@@ -282,6 +414,11 @@ class KernelMachine:
         for fd in fds:
             os.close(fd)
         self._commands, self._answers, self._pidfds = {}, {}, {}
+        counters = wait_bare()
+        if counters.rsvd or counters.surp or counters.total != counters.free:
+            raise KernelReplayError(
+                f"after {self.label} every process ended but the pool is not bare (Total/Free/Rsvd/Surp = "
+                f"{counters}): the kernel leaked; stop replaying on this machine and report {self.label}")
 
     def counters(self) -> Counters:
         return sysfs.read_counters()
@@ -295,8 +432,7 @@ class KernelMachine:
 
     def apply(self, op: Operation) -> str | None:
         if isinstance(op, Pool):
-            sysfs.write_sysctl(sysfs.NR_OVERCOMMIT, op.overcommit)
-            sysfs.write_sysctl(sysfs.NR_HUGEPAGES, op.pages)
+            self.session.set_pool(op.pages, op.overcommit, op.line)
             return None
         command = {"op": type(op).__name__.lower(), **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
         if isinstance(op, FS_OPS):
@@ -315,7 +451,9 @@ class KernelMachine:
             return None
         if answer is None:
             return signal.Signals(signum).name if signum else "SIGKILL"
-        if isinstance(op, Fork):  # the worker answered "pid N"
+        if isinstance(op, Fork):
+            if not answer.startswith("pid "):  # a trace cannot fail a fork: this machine ran out of something
+                raise KernelReplayError(f"line {op.line}: fork failed on this machine: {answer.split()[-1]}")
             self._started(op.child, int(answer.split()[1]))
             return None
         return None if answer == "ok" else answer.split()[1]

@@ -18,7 +18,7 @@ import os
 from ..replay import Step
 from ..trace import Trace
 from .images import ImageUnavailable, resolve, series_of
-from .machine import KernelSession, KernelUnavailable
+from .machine import CLEANUP_CODES, KernelSession, KernelUnavailable, check_limits
 
 HOST = "host"
 
@@ -54,10 +54,15 @@ class HostKernel:
             self._session.__exit__(*exc)
             self._session = None
 
-    def replay(self, trace: Trace) -> list[Step]:
+
+    def replay(self, trace: Trace, label: str = "the trace") -> list[Step]:
+        """``label`` names the trace if the pool is not bare after it."""
         from . import replay_on
         assert self._session is not None
-        return replay_on(self._session, trace)
+        return replay_on(self._session, trace, label)
+
+
+CLEANUP_CODES.add(HostKernel.__exit__.__code__)  # a signal here must not skip the session's cleanup
 
 
 def open_kernel(spec: str):
@@ -78,16 +83,20 @@ def open_kernel(spec: str):
     return Guest(image)
 
 
-def replay_on_kernel(trace: Trace, spec: str = HOST) -> list[Step]:
+def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -> list[Step]:
     """Replay one trace on the kernel ``spec`` names (one boot, for a guest).
 
-    On this machine's kernel a trace :func:`hugelab.kernel.refusal` refuses
-    (a ``min_size`` mount) is refused before the lock, the pool or any sysctl.
+    On this machine's kernel, a trace :func:`hugelab.kernel.refusal` refuses
+    (a ``min_size`` mount) or one past this machine's limits
+    (:mod:`hugelab.limits`) is refused before the lock, the pool or any sysctl.
     """
     if is_host(spec):
         from . import refusal
         reason = refusal(trace)
         if reason:
             raise KernelUnavailable(reason)
+        check_limits(trace)
+        with HostKernel() as host:
+            return host.replay(trace, label)
     with open_kernel(spec) as kernel:
         return kernel.replay(trace)

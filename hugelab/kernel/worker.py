@@ -125,7 +125,10 @@ class Worker:
                 result = _libc.madvise(addr, length, MADV_REMOVE if cmd["advice"] == "remove" else MADV_DONTNEED)
             return "ok" if result == 0 else "err " + _errno_name()
         if op == "fork":
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as e:
+                return "err " + errno.errorcode.get(e.errno or 0, "EIO")
             if pid == 0:
                 self._become(cmd["child"])
                 self.run()  # the child serves its own commands until it exits

@@ -59,7 +59,7 @@ class DoubleCredit(Policy):
         if not count:
             return None
         hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, count))
-        return Close(proc, vma.file.name, vma.start, vma.end, self.unused_reservation(vma), count,
+        return Close(proc, vma.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 
     def unused_reservation(self, vma: VMA) -> int:

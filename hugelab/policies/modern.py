@@ -16,10 +16,10 @@ What a user sees: the counters of the running kernel, step for step
 from __future__ import annotations
 
 from ..hstate import HState
-from ..reservation import vma_add_reservation, vma_needs_reservation
+from ..reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
 from ..vma import VMA, Page
 from .base import ZapPage
-from .region_count import RegionCount, owner_resv_map
+from .region_count import RegionCount
 
 
 class Modern(RegionCount):
@@ -49,7 +49,8 @@ class Modern(RegionCount):
         Not while the pool has surplus pages, and only in the owner's private
         VMA (``__vma_private_lock``) for an anonymous page.
         """
-        if not self.restores_reservation_on_zap or hstate.surplus_huge_pages != 0 or owner_resv_map(vma) is None:
+        if (not vma.owner or not self.restores_reservation_on_zap or hstate.surplus_huge_pages != 0
+                or vma_resv_map(vma) is None):
             return None
 
         def restore(idx: int, page: Page) -> None:

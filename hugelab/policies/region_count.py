@@ -91,7 +91,9 @@ class RegionCount(Policy):
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         """``hugetlb_vm_op_close``: give back this piece's window of unused reservations."""
-        resv = owner_resv_map(vma)
+        if not vma.owner:  # most closes (every child's VMA): decided without a call
+            return None
+        resv = vma_resv_map(vma)
         if resv is None:
             return None
         consumed = resv.region_count(vma.start, vma.end)
@@ -99,7 +101,7 @@ class RegionCount(Policy):
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
             hstate.hugetlb_acct_memory(-put_pages(vma.file.spool, unused))
-        return Close(proc, vma.file.name, vma.start, vma.end, unused, unused,
+        return Close(proc, vma.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:

@@ -4,6 +4,7 @@ Screenshots go to test-output/ (HUGELAB_TEST_OUTPUT).
 """
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -64,12 +65,13 @@ def test_every_notebook_runs_all_cells_and_draws_every_widget(lab, page, shots, 
 
 def test_voila_app_renders_the_explorer(page, shots):
     port = free_port()
-    app = subprocess.Popen([sys.executable, "-m", "hugelab", "app", "--port", str(port)],
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []
+    app = subprocess.Popen([sys.executable, "-m", "hugelab", "app", "--port", str(port), *as_root],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         line = app.stdout.readline()
-        assert line.strip() == f"hugelab split explorer: http://127.0.0.1:{port}/"
-        page.goto(f"http://127.0.0.1:{port}/", timeout=90_000)
+        assert line.startswith(f"hugelab split explorer: http://127.0.0.1:{port}/?token=")
+        page.goto(line.split()[-1], timeout=90_000)
         page.wait_for_selector("button.widget-button:text-is('mmap')", timeout=90_000)
         page.click("button.widget-button:text-is('mmap')")
         page.wait_for_function("() => document.querySelectorAll('div.bqplot.figure')[0]"

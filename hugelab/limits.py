@@ -1,0 +1,120 @@
+"""Every limit hugelab enforces, stated once, each with its reason.
+
+Two sets. The *model's* limits bound what a trace may name: past them the
+text is refused (exit status 2, ``line N: ...``) before anything runs. The
+*real kernel's* limits are stricter and depend on this machine: past them a
+kernel replay is refused (exit status 3) before the lock is taken or any
+sysctl written. Nothing else in hugelab writes a cap of its own: import
+these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# -- the model (and the trace text) ------------------------------------------
+
+#: Largest page count a trace may name: ``pool N``, ``overcommit M``, a
+#: mapping's PAGES, a page index, a START or COUNT. 2^36 huge pages of 2 MiB
+#: are 128 PiB, more than the largest x86-64 address space (2^57 bytes with
+#: 5-level paging), so no mapping a kernel could make is refused; and with at
+#: most :data:`MAX_OPS` lines every sum of them stays below 2^63, so a counter
+#: wraps only where a policy's arithmetic is wrong, never because the input
+#: was taken modulo 2^64 (``pool 10**100`` used to show Total 0).
+MAX_PAGES = 1 << 36
+
+#: Most operation lines in one trace (1,000,000: a 100,000-line replay
+#: takes about 2 s here, so this bounds a replay to minutes, not hours).
+MAX_OPS = 1_000_000
+
+#: Most processes one trace may create with ``fork`` (Linux's pid_max can
+#: never exceed 2^22, so no real workload needs more).
+MAX_PROCESSES = 1 << 22
+
+#: Longest line, in characters. The longest valid line is a few words; this
+#: leaves room for long names and comments while bounding what one line can
+#: make the parser hold or an error message echo.
+MAX_LINE_CHARS = 4096
+
+#: Largest trace text hugelab reads, in bytes (files, standard input, the
+#: explorer's load box). 32 MiB is 10x the 100,000-line benchmark trace; the
+#: parsed trace takes about 10x its text in memory. A larger file, or one
+#: that never ends (``/dev/zero``, a FIFO nobody closes), is refused.
+MAX_TRACE_BYTES = 32 << 20
+
+#: How many characters of a bad word an error message shows.
+ECHO_CHARS = 40
+
+#: Longest random trace ``verify``, ``hunt`` and ``exercise`` generate
+#: (``--length``), and most traces per run (``--traces``). ``verify`` holds
+#: the kernel lock for its whole run; these bound that run to minutes.
+MAX_GENERATED_LENGTH = 10_000
+MAX_GENERATED_TRACES = 1_000_000
+
+#: Most steps in the explorer's history: undo and scrubbing back replay it
+#: from the start, so each costs up to this many replayed lines.
+EXPLORER_MAX_STEPS = 10_000
+
+# -- the app (``hugelab app``) --------------------------------------------------
+
+#: Most notebook kernels the app runs at once: each is a Python process of
+#: about 100 MB, and every page load starts one.
+APP_MAX_KERNELS = 4
+#: A kernel with no activity for this many seconds is shut down...
+APP_KERNEL_IDLE_SECONDS = 600
+#: ...checked this often.
+APP_CULL_INTERVAL_SECONDS = 60
+#: Seconds to wait for Voila to stop on SIGTERM before killing it.
+APP_STOP_SECONDS = 10
+
+# -- the real kernel (``--kernel``, ``verify``): stricter, from this machine ----
+
+#: Never more huge pages than this, whatever the machine: ``pool N`` plus its
+#: ``overcommit M`` (persistent plus surplus pages) on the host kernel. The
+#: host is shared with other users; a trace shows the rules with a handful.
+KERNEL_MAX_HUGEPAGES = 64
+
+#: ...nor more than this fraction of MemAvailable (no swap here: memory given
+#: to the pool is taken from everything else at once).
+KERNEL_MEMAVAILABLE_FRACTION = 0.25
+
+#: Most processes one kernel replay starts (the trace's main and its forks).
+#: Each is a real process holding pipes; 128 is far above any shipped or
+#: generated trace and far below any process limit.
+KERNEL_MAX_PROCESSES = 128
+
+#: File descriptors the replaying process needs per trace process (two pipes
+#: while starting, then a command pipe, an answer pipe and a pidfd), and
+#: how many more it keeps for itself (stdio, /proc reads, Python's own).
+KERNEL_FDS_PER_PROCESS = 5
+KERNEL_FDS_SPARE = 64
+
+#: The virtual address range ``[from, to)`` where a kernel replay puts its
+#: mappings: from 16 TiB, far above a program's text and heap (0x55...) and
+#: far below the libraries and stack (0x7f...), to 64 TiB, inside the 47-bit
+#: user space of every x86-64 kernel. A trace whose mappings do not fit (each
+#: gets its own range plus one guard page) is refused.
+KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
+
+MEMINFO = Path("/proc/meminfo")
+
+
+def kernel_max_hugepages(hugepage_bytes: int, meminfo: Path = MEMINFO) -> int:
+    """The most huge pages a kernel replay may ask for on this machine now.
+
+    ``min(KERNEL_MAX_HUGEPAGES, MemAvailable * KERNEL_MEMAVAILABLE_FRACTION /
+    hugepage size)``; 0 if MemAvailable cannot be read.
+    """
+    available = 0
+    for line in meminfo.read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            available = int(line.split()[1]) * 1024
+            break
+    return max(0, min(KERNEL_MAX_HUGEPAGES, int(available * KERNEL_MEMAVAILABLE_FRACTION) // hugepage_bytes))
+
+
+def echo(word: str, limit: int = ECHO_CHARS) -> str:
+    """``repr(word)``, cut to about ``limit`` characters with its length said, for error messages."""
+    if len(word) <= limit:
+        return repr(word)
+    return f"{word[:limit]!r}... ({len(word):,} characters)"
