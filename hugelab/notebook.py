@@ -18,9 +18,9 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from .hstate import show
 from .hunt import hunt
 from .replay import as_trace, replay
-from .hstate import show
 from .scenarios import describe, load
 from .tables import compare_table, differ_line, table
 
