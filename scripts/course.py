@@ -216,11 +216,18 @@ JupyterLab (<code>hugelab lab</code>).</p>
 """
 
 
+def _shows_widgets(path: Path) -> bool:
+    """Does the notebook show a widget? (A notebook of text only, like the glossary, has no state to save.)"""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return any(WIDGET_VIEW in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+
+
 def build_site(out: Path) -> float:
     """Build the site into ``out``; the seconds it took."""
     start = time.monotonic()
     notebooks = course_notebooks()
-    unsaved = [p.name for p in notebooks if "widgets" not in json.loads(p.read_text(encoding="utf-8"))["metadata"]]
+    unsaved = [p.name for p in notebooks if _shows_widgets(p) and "widgets" not in
+               json.loads(p.read_text(encoding="utf-8"))["metadata"]]
     if unsaved:
         sys.exit(f"course.py: no saved widget state in {', '.join(unsaved)}: run scripts/execute-notebooks.sh")
     out.mkdir(parents=True, exist_ok=True)
