@@ -22,11 +22,14 @@ are skipped by the program too, from the outcomes it sees, exactly as
 
 from __future__ import annotations
 
+from .limits import KERNEL_MAX_HUGEPAGES
 from .replay import replay
 from .trace import Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Pool, Touch, Trace, TraceError, is_v2
 
-#: the largest pool (and overcommit) a generated program will ask the kernel for
-KERNEL_MAX_POOL = 64
+#: the largest pool (and overcommit) a generated program will ask the kernel for: the
+#: harness's own cap (the program runs on machines hugelab cannot read beforehand, so the
+#: fixed cap, not the MemAvailable share)
+KERNEL_MAX_POOL = KERNEL_MAX_HUGEPAGES
 OUTCOMES = ("ok", "skipped", "ENOMEM", "EINVAL", "SIGBUS", "SIGSEGV")
 PROT = {"none": "PROT_NONE", "r": "PROT_READ", "rw": "PROT_READ | PROT_WRITE"}
 

@@ -216,18 +216,20 @@ JupyterLab (<code>hugelab lab</code>).</p>
 """
 
 
-def _shows_widgets(path: Path) -> bool:
-    """Does the notebook show a widget? (A notebook of text only, like the glossary, has no state to save.)"""
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return any(WIDGET_VIEW in o.get("data", {}) for c in cells for o in c.get("outputs", []))
+def shows_widgets_without_state(nb: dict) -> bool:
+    """A notebook that displays widgets but saved no state for them (a page would show their text).
+
+    A notebook with no widget at all (the glossary) needs no state.
+    """
+    shows = any(WIDGET_VIEW in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", []))
+    return shows and "widgets" not in nb["metadata"]
 
 
 def build_site(out: Path) -> float:
     """Build the site into ``out``; the seconds it took."""
     start = time.monotonic()
     notebooks = course_notebooks()
-    unsaved = [p.name for p in notebooks if _shows_widgets(p) and "widgets" not in
-               json.loads(p.read_text(encoding="utf-8"))["metadata"]]
+    unsaved = [p.name for p in notebooks if shows_widgets_without_state(json.loads(p.read_text(encoding="utf-8")))]
     if unsaved:
         sys.exit(f"course.py: no saved widget state in {', '.join(unsaved)}: run scripts/execute-notebooks.sh")
     out.mkdir(parents=True, exist_ok=True)

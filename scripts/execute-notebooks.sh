@@ -2,8 +2,7 @@
 # After changing a notebook: run every notebook (or the ones named) in a fresh kernel of this
 # checkout's .venv, store the widget state (GitHub, nbviewer and the static site draw the charts
 # from it), and write each in the exact form JupyterLab saves, so opening it changes no byte.
-# 06-lab replays the seed on the running kernel as root: on a shared machine wrap this in the
-# huge page pool's lock.
+# No notebook touches the running kernel as committed (06-lab's ON_MY_KERNEL is False).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh

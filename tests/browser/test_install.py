@@ -64,7 +64,8 @@ def check_lab(url: str, notebooks: list[str], request, python: Path, course: Pat
     page = request.getfixturevalue("browser").new_page(viewport={"width": 1400, "height": 1000})
     try:
         page.goto(url)
-        page.wait_for_selector(".jp-Notebook", timeout=90_000)
+        # visible: JupyterLab may also restore a notebook an earlier run left open, in a hidden tab
+        page.wait_for_selector(".jp-Notebook >> visible=true", timeout=90_000)
         current = page.locator(".lm-DockPanel .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabLabel")
         assert current.first.inner_text() == FIRST
         page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=90_000)
