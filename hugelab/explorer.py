@@ -205,9 +205,8 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
         summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
     boundaries = tuple(a.end - base for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
-    file = model.files.get(name)
-    if op.shared and file is not None and file.vmas:
-        regions = file.resv_map.regions()
+    if op.shared:  # the file's map, while this process maps some of it
+        regions = pieces[0].file.resv_map.regions() if pieces else []
     else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
         resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
         regions = resv.regions() if resv is not None else []
@@ -241,8 +240,8 @@ def file_view(model: Model, name: str, failed: str = "") -> FileView:
         statfs = sb.statfs()
         mount = sb.name + (f" (size={statfs[0]}: {statfs[1]} free)" if statfs is not None else "")
     if inode.evicted:
-        return FileView(name, "", 1, "file", "evicted: no name, no descriptor, no mapping held it, so its pages "
-                        "were freed and its map's reservations given back", (), (0, 0, 0, 1), (), (), (),
+        return FileView(name, "", 1, "file", "evicted (no name, descriptor or mapping held it): pages freed, "
+                        "reservations given back", (), (0, 0, 0, 1), (), (), (),
                         FILE_MAP_MEANS, (), size=inode.i_size, mount=mount)
     regions = inode.resv_map.regions()
     cache = inode.page_cache

@@ -45,7 +45,7 @@ def _item(text: str) -> str:
 LEGEND = " &nbsp; ".join(_item(text) for text in (
     *(f"{_swatch(STATE_COLOURS[s])} {label}" for s, label in zip(
         PAGE_STATES, ("reserved, not faulted", "faulted (a page is there)", "no reservation",
-                      "unmapped (or past a file's end)"))),
+                      "unmapped (or past a file's end)"))),)) + "<br>" + " &nbsp; ".join(_item(text) for text in (
     "<b>- - -</b> VMA split",
     f"<span style='color:{MAP_COLOURS['private']}'><b>&#9473;&#9473;</b></span> private map: offsets "
     "whose reservation was <i>consumed</i>",
@@ -112,8 +112,9 @@ class MapPanel(w.VBox):
             return
         self.name = view.name
         weight = "bold" if selected else "normal"
-        self.caption.value = (f"<span class='hugelab-caption' style='font-weight:{weight}'>"
-                              f"{html.escape(caption(view, selected))}</span>")
+        text = html.escape(caption(view, selected), quote=True)
+        self.caption.value = (f"<div class='hugelab-caption' title='{text}' style='font-weight:{weight};"
+                              f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{text}</div>")
         self.chart.update(view)
 
 
@@ -121,7 +122,7 @@ class FilePanel(w.VBox):
     """The selected file's caption and chart: its inode's page cache and map."""
 
     def __init__(self) -> None:
-        self.caption = w.HTML(layout=w.Layout(height="40px", overflow="hidden"))
+        self.caption = w.HTML(layout=w.Layout(height="62px", overflow="hidden"))
         self.chart = MappingChart(css_class="hugelab-file")
         super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
 
@@ -129,23 +130,25 @@ class FilePanel(w.VBox):
         self.layout.display = "none" if view is None else ""
         if view is None:
             return
-        self.caption.value = "<br>".join(f"<span class='hugelab-file-caption'>{html.escape(line)}</span>"
-                                         for line in file_caption(view))
+        self.caption.value = "".join(
+            f"<div class='hugelab-file-caption' title='{html.escape(line, quote=True)}' style='white-space:nowrap;"
+            f"overflow:hidden;text-overflow:ellipsis;line-height:20px'>{html.escape(line)}</div>"
+            for line in file_caption(view))
         self.chart.update(view)
 
 
-def file_caption(view: FileView) -> tuple[str, str]:
-    """What the file's chart is, in two lines: the file and its holders; what its map line means."""
+def file_caption(view: FileView) -> tuple[str, ...]:
+    """What the file's chart is, in three short lines: the file; what holds it; what its map line means."""
     where = f", on {view.mount}" if view.mount else ""
     head = f"file {view.name} ({view.size} page{'s' if view.size != 1 else ''}{where})"
     if view.failed:
-        return head + f": {view.failed}", ""
+        return head, view.failed
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
-        return head + f": too long to draw page by page; pages by state: {counts}", ""
-    held = f", held by {view.holders}" if view.holders else ""
-    line = "map line: offsets reserved in the file's own map (they outlive munmap; truncate gives them back)"
-    return head + held, line if view.regions else "its map is empty: no offset reserved"
+        return head, f"too long to draw page by page; pages by state: {counts}"
+    held = f"held by {view.holders}" if view.holders else "held by nothing"
+    line = "map line: the file's own map, offsets reserved (outlive munmap)"
+    return head, held, line if view.regions else "its map is empty: no offset reserved"
 
 
 def caption(view: MappingView, selected: bool) -> str:
@@ -246,15 +249,13 @@ class SplitExplorer(w.VBox):
         self.prot = w.Dropdown(options=["r", "rw", "none"], value="r", description="prot",
                                layout=w.Layout(width="140px"))
         # trace v2: mounts and files (never min_size: it can leak reservations on 6.18)
-        self.mount_size = w.IntSlider(value=4, min=1, max=PAGES_DRAWN, description="size=",
-                                      layout=w.Layout(width="280px"))
+        self.mount_size = w.IntSlider(value=4, min=1, max=PAGES_DRAWN, description="size=")
         self.mount_choice = w.Dropdown(options=[("the trace's own", "")], value="", description="on",
                                        layout=w.Layout(width="240px"))
-        self.file_choice = w.Dropdown(options=[], description="file", layout=w.Layout(width="280px"))
+        self.file_choice = w.Dropdown(options=[], description="file", layout=w.Layout(width="300px"))
         self.offset = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="offset",
-                                  layout=w.Layout(width="280px"))
-        self.truncate_to = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="to pages",
-                                       layout=w.Layout(width="280px"))
+                                  tooltip="the file page the mapping starts at")
+        self.truncate_to = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="truncate to")
         self.step = w.IntSlider(value=1, min=1, max=1, description="step")
         self.step_label = w.HTML()
         self.trace = w.Textarea(description="trace", disabled=True,
@@ -264,8 +265,8 @@ class SplitExplorer(w.VBox):
         # beside its control, two lines at most: a message never pushes the charts down
         self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
                                                    overflow="auto"))
-                         for k in ("pool", "mmap", "file", "truncate", "process", "fault", "range", "history",
-                                   "load")}
+                         for k in ("pool", "mmap", "file", "mmap file", "truncate", "process", "fault", "range",
+                                   "history", "load")}
         self.message = self.messages["load"]
         actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
                    ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
@@ -300,9 +301,10 @@ class SplitExplorer(w.VBox):
         m = self.messages
         controls = w.VBox([
             w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
-            w.HBox([self.size, self.kind, self.noreserve, b["mmap"], self.offset, b["mmap file"], m["mmap"]]),
+            w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
             w.HBox([self.mount_size, b["mount"], b["umount"], self.mount_choice, b["new file"], m["file"]]),
-            w.HBox([self.file_choice, b["close"], b["unlink"], self.truncate_to, b["truncate"], m["truncate"]]),
+            w.HBox([self.file_choice, self.offset, b["mmap file"], m["mmap file"]]),
+            w.HBox([self.truncate_to, b["truncate"], b["close"], b["unlink"], m["truncate"]]),
             w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
             w.HBox([self.page, self.access, b["fault"], m["fault"]]),
             w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
@@ -330,7 +332,7 @@ class SplitExplorer(w.VBox):
         return self._act(lambda: self.explorer.mmap(self.size.value, shared=self.kind.value == "shared",
                                                     noreserve=self.noreserve.value))
 
-    @guarded("mmap")
+    @guarded("mmap file")
     def on_mmap_file(self):
         return self._act(lambda: self.explorer.mmap_file(self.size.value, shared=self.kind.value == "shared",
                                                          offset=self.offset.value, noreserve=self.noreserve.value,
