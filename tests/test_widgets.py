@@ -545,7 +545,8 @@ def test_table_k_by_clicks_a_shared_reservation_outlives_munmap_and_truncate_giv
         assert counters_so_far(x, i) == rows, side.choice.value
         assert "f1 evicted (nothing holds it): hugetlb_unreserve_pages [0, \u221e) removed 1 map entry, 1 with a " \
                "page (freed) -> gave back 0, Rsvd 0 -> 0" in text(side.status)
-        assert ">evicted (no name, descriptor or mapping held it): pages freed, reservations given back<" in text(side.file.caption)
+        assert ">evicted (no name, descriptor or mapping held it): pages freed, reservations given back<" \
+            in text(side.file.caption)
         assert not side.file.chart.cells.visible
     assert x.file_choice.options == (("f1 (can no longer be named)", "f1"),)
     truncate(x, 0)
