@@ -157,7 +157,8 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     assert trace == "pool 2\nmmap a 2 private\ntouch a 0\nfork c1\ntouch a 0\nin c1 touch a 0 read\n"
     for i in range(2):
         assert "in c1 touch a 0 read: SIGBUS" in side(explorer, i).inner_text()
-    options = explorer.locator(".widget-dropdown select").first.inner_text().replace("\xa0", " ")
+    options = explorer.locator(".widget-dropdown").filter(has_text="process").locator("select").inner_text()
+    options = options.replace("\xa0", " ")
     assert "c1 (killed by SIGBUS at line 6)" in options
     assert_no_overlap(explorer)
     explorer.scroll_into_view_if_needed()
