@@ -742,8 +742,18 @@ class Explorer:
         hs = s.model.hstate
         spare = hs.free_huge_pages - hs.resv_huge_pages
         room = max(0, hs.nr_overcommit_huge_pages - hs.surplus_huge_pages)
-        if isinstance(op, Mmap) and step.error == "ENOMEM":
-            return (f"the pool is too small: this mmap needs {op.pages} pages reserved, the pool has "
+        if isinstance(op, Mmap) and step.error in ("ENOMEM", "ENOSPC"):
+            need = op.pages
+            inode = s.model.inodes.get(op.file) if op.file else None
+            if inode is not None and op.shared:  # only what the file's map does not hold yet
+                need -= inode.resv_map.region_count(op.offset, op.offset + op.pages)
+            sb = inode.sb if inode is not None else None
+            statfs = sb.statfs() if sb is not None else None
+            if sb is not None and statfs is not None and need > statfs[1]:
+                return (f"the mount is too small: {sb.name}'s size={statfs[0]} caps what its files reserve and "
+                        f"hold ({statfs[1]} free); this mmap needs {need}. Map fewer pages, or mount a larger "
+                        "one, make a new file on it and map that")
+            return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")
         if step.error == "SIGBUS":

@@ -614,6 +614,9 @@ def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offse
     mmap_file(x, 4, "shared")  # 4 > size=3: refused; 2.6.27 said ENOSPC, today ENOMEM
     assert "mmap a 4 shared file f1: ENOSPC" in x.sides[0].status.value
     assert "mmap a 4 shared file f1: ENOMEM" in x.sides[1].status.value
+    for side in x.sides:  # the mount's size is to blame, not the pool (8 free)
+        assert "hint: the mount is too small: mnt1's size=3 caps what its files reserve and hold (3 free); " \
+               "this mmap needs 4." in text(side.status)
     mmap_file(x, 2, "shared", offset=1)
     for side in x.sides:
         assert "mmap b 2 shared file f1 offset 1: ok" in side.status.value
