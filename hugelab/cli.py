@@ -101,7 +101,8 @@ def _cmd_hunt(args) -> int:
         specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
         if len(specs) != 2:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
-        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
+        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr,
+                            files=args.files)
     from .hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
@@ -196,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
     p.add_argument("--files", action="store_true",
-                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
+                   help="trace v2: files, mounts, memfds and segments (min_size mounts too, but never on "
+                        "this machine's kernel)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")

@@ -14,6 +14,7 @@ from typing import TextIO
 from .generate import random_trace, random_v2_trace
 from .replay import Step, replay
 from .shrink import shrink
+from .tables import statfs_text
 from .trace import Trace, parse_trace
 
 
@@ -22,8 +23,10 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
     lines = []
     for k, m in zip(kernel, model):
         mark = "" if k == m else "   <-- differs"
-        lines.append(f"  line {k.line:3}  {k.op:32} kernel {k.counters!s:14} {k.error or 'ok':8}"
-                     f" model {m.counters!s:14} {m.error or 'ok'}{mark}")
+        # statfs too, where the trace has sized mounts: kernels can differ only there
+        ks, ms = (f" {statfs_text(k)}" if k.mounts else ""), (f" {statfs_text(m)}" if m.mounts else "")
+        lines.append(f"  line {k.line:3}  {k.op:32} kernel {k.counters!s:14} {k.error or 'ok':8}{ks}"
+                     f" model {m.counters!s:14} {m.error or 'ok'}{ms}{mark}")
     return "\n".join(lines)
 
 

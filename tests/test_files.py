@@ -162,3 +162,15 @@ def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
     assert private.states == ("faulted", "unmapped", "reserved") and private.pieces[0][:2] == (0, 1)
     shared = next(m for m in view if m.name == "s")
     assert shared.regions == ((0, 4),) and len(shared.states) == 6  # truncate f 4: entries [4, 6) went
+
+
+def test_tables_show_statfs_where_two_kernels_differ_only_there():
+    from hugelab.tables import compare_table
+    from hugelab.verify import side_by_side
+    text = "mount q size=4\nfile f on q\nmmap m 3 private file f\n"
+    table, differ = compare_table(parse_trace(text), ["linux-6.18.15", "modern"])
+    last = table.splitlines()[-1]
+    assert differ == 1 and last.startswith("*") and "q free 1/4" in last and "q free 4/4" in last
+    lines = side_by_side(replay(text, "linux-6.18.15"), replay(text, "modern")).splitlines()
+    assert lines[-1].endswith("<-- differs") and "q free 1/4" in lines[-1] and "q free 4/4" in lines[-1]
+    assert "statfs" not in compare_table(parse_trace("pool 1\nmmap a 1 private\n"), ["modern", "modern"])[0]

@@ -267,6 +267,13 @@ def test_verify_command_reports_its_summary():
     assert done.stdout.strip().endswith("steps: all match")
 
 
+def test_verify_files_runs_v2_traces_here_without_min_size():
+    done = run_cli("verify", "--files", "--traces", "10", "--seed", "0")  # seeds tried first in a guest
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no min_size mount" in done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "verified 10 v2 traces, 300 steps: all match"
+
+
 def test_verify_shrinks_a_mismatch_and_prints_both_sides():
     # 2.6.27 had no MADV_DONTNEED on hugetlb: against today's kernel that is a mismatch to find
     done = run_cli("verify", "--policy", "region-count", "--traces", "20", "--length", "20")
