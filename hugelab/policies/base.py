@@ -40,11 +40,9 @@ PageState = Literal["reserved", "faulted", "unreserved"]
 #: restore, df7a6d1f6405), in the words the notebooks print: one value per real kernel
 ZapRestore = Literal["never", "if-unmapped-everywhere", "even-if-mapped-elsewhere"]
 ZAP_RESTORE: dict[str, str] = {
-    "never": "never: the page's reservation stays used until munmap (no v6.9 restore)",
-    "if-unmapped-everywhere": "only if no other process still maps the page (the v6.9 restore, "
-                              "with 6.12.110's mapcount fix)",
-    "even-if-mapped-elsewhere": "even if a child still maps the page (the v6.9 restore as merged): "
-                                "handed back at once, put back on Rsvd only when the child lets go",
+    "never": "never: the reservation stays used until munmap (no v6.9 restore)",
+    "if-unmapped-everywhere": "only if no other process still maps the page (6.12.110's fix)",
+    "even-if-mapped-elsewhere": "even if a child still maps the page: Rsvd reads one low until the child lets go",
 }
 #: what ``zap_hook`` returns: called as ``(idx, page)`` for each page unmapped
 ZapPage = Callable[[int, Page], None]
