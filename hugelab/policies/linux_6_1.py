@@ -38,7 +38,7 @@ class Linux61(Modern):
     # ... and so does a refused mmap reservation (free 4 after a failed
     # 3-page mmap on a size=4 mount, where 6.18.15 shows 1)
     reserve_failure_puts_subpool = True
-    restores_reservation_on_zap = False
+    zap_restore = "never"
 
 
 POLICY = Linux61()

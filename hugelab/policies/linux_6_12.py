@@ -41,7 +41,7 @@ class Linux612(Modern):
     # ... and so does a refused mmap reservation (free 4 after a failed
     # 3-page mmap on a size=4 mount, where 6.18.15 shows 1)
     reserve_failure_puts_subpool = True
-    restores_while_mapped_elsewhere = False
+    zap_restore = "if-unmapped-everywhere"
 
 
 POLICY = Linux612()
