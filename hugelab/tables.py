@@ -46,8 +46,8 @@ def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
 
 
 def statfs_text(step: Step) -> str:
-    """A step's sized mounts as statfs shows them, ``q free 1/4`` (free of size); '' without any."""
-    return " ".join(f"{name} free {free}/{size}" for name, (size, free) in (step.mounts or {}).items())
+    """A step's sized mounts as statfs shows them, ``q: 1 free of 4``; '' without any."""
+    return ", ".join(f"{name}: {free} free of {size}" for name, (size, free) in (step.mounts or {}).items())
 
 
 def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[str, int]:

@@ -170,7 +170,7 @@ def test_tables_show_statfs_where_two_kernels_differ_only_there():
     text = "mount q size=4\nfile f on q\nmmap m 3 private file f\n"
     table, differ = compare_table(parse_trace(text), ["linux-6.18.15", "modern"])
     last = table.splitlines()[-1]
-    assert differ == 1 and last.startswith("*") and "q free 1/4" in last and "q free 4/4" in last
+    assert differ == 1 and last.startswith("*") and "q: 1 free of 4" in last and "q: 4 free of 4" in last
     lines = side_by_side(replay(text, "linux-6.18.15"), replay(text, "modern")).splitlines()
-    assert lines[-1].endswith("<-- differs") and "q free 1/4" in lines[-1] and "q free 4/4" in lines[-1]
+    assert lines[-1].endswith("<-- differs") and "q: 1 free of 4" in lines[-1] and "q: 4 free of 4" in lines[-1]
     assert "statfs" not in compare_table(parse_trace("pool 1\nmmap a 1 private\n"), ["modern", "modern"])[0]
