@@ -89,8 +89,10 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .verify import verify
+    if args.min_size is not None and not args.files:
+        raise UsageError("--min-size and --no-min-size go with --files (trace-v2 traces)")
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  kernel=args.kernel, files=args.files)
+                  kernel=args.kernel, files=args.files, min_size=args.min_size)
 
 
 def _cmd_hunt(args) -> int:
@@ -99,7 +101,8 @@ def _cmd_hunt(args) -> int:
         specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
         if len(specs) != 2:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
-        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
+        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr,
+                            files=args.files)
     from .hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
@@ -180,8 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
-                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
-                        "refused on this machine's kernel")
+                   help="random trace-v2 traces (files, mounts, memfds, segments mixed with v1 operations)")
+    p.add_argument("--min-size", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --files: mounts may have min_size= (default: in a guest yes; refused on this "
+                        "machine's kernel, where such traces can leak reservations until reboot)")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -192,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
     p.add_argument("--files", action="store_true",
-                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
+                   help="trace v2: files, mounts, memfds and segments (min_size mounts too, but never on "
+                        "this machine's kernel)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")

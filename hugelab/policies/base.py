@@ -36,6 +36,14 @@ from ..vma import VMA, Page
 
 #: what one offset of a mapping looks like (the explorer adds "unmapped")
 PageState = Literal["reserved", "faulted", "unreserved"]
+#: when unmapping an owner's faulted private page gives its reservation back (the v6.9
+#: restore, df7a6d1f6405), in the words the notebooks print: one value per real kernel
+ZapRestore = Literal["never", "if-unmapped-everywhere", "even-if-mapped-elsewhere"]
+ZAP_RESTORE: dict[str, str] = {
+    "never": "never: the reservation stays used until munmap (no v6.9 restore)",
+    "if-unmapped-everywhere": "only if no other process still maps the page (6.12.110's fix)",
+    "even-if-mapped-elsewhere": "even if a child still maps the page: Rsvd reads one low until the child lets go",
+}
 #: what ``zap_hook`` returns: called as ``(idx, page)`` for each page unmapped
 ZapPage = Callable[[int, Page], None]
 
@@ -104,6 +112,8 @@ class Policy:
     user_sees = ""
     #: the real kernel series this policy was checked against step for step ("6.12"), if any
     kernel_series = ""
+    #: single releases this policy was measured on ("6.18.15"), where it differs from its series
+    kernel_releases: tuple[str, ...] = ()
     #: MAP_NORESERVE honoured for hugetlb (since the VM_NORESERVE patch, 2.6.27)
     honours_noreserve = True
     #: MADV_DONTNEED allowed on hugetlb VMAs (since 5.18); EINVAL before
@@ -119,6 +129,10 @@ class Policy:
     #: a fault that found no page gives its subpool charge back (every era
     #: but 6.15+, where a833a693a490's error path keeps it: kernel-findings 1)
     fault_failure_puts_subpool = True
+    #: a reservation the global pool refused gives every page back to the
+    #: mount's subpool (every era but 6.15+ until 1d3f9bb4c8af: a833a693a490
+    #: gives back only what the subpool's minimum lent; the rest stays used)
+    reserve_failure_puts_subpool = True
 
     def reserve_error(self, why: str) -> str:
         """The errno for a reservation refused by the mount (``"size"``) or the pool."""
