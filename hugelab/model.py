@@ -23,6 +23,9 @@ policies get only the pool (``self.hstate``) and the VMA they work on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from . import hugetlbfs, shm
 from .hstate import Counters, HState
 from .inode import free_huge_folios, hugetlb_reserve_pages
@@ -136,41 +139,43 @@ class Model:
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
         self.closes = []
-        if isinstance(op, Pool):
-            self.hstate.nr_overcommit_huge_pages = op.overcommit
-            self.hstate.set_max_huge_pages(op.pages)
-            return None
-        if isinstance(op, Exit):
-            self._teardown(self.procs.pop(op.proc))
-            return None
-        fs_op = _FS_OPS.get(type(op))
-        if fs_op is not None:
-            return fs_op(self, op)
+        in_process = _PROCESS_OPS.get(op.__class__)  # one lookup: this runs once a line
+        if in_process is None:
+            return _MACHINE_OPS[op.__class__](self, op)
         proc = self.procs[op.proc]  # type: ignore[union-attr]
-        if isinstance(op, Fork):
-            self.procs[op.child] = self._fork(proc, op.child)
-            return None
-        if isinstance(op, Mmap):
-            return self._mmap(proc, op)
-        if isinstance(op, Shmat):
-            return shm.shmat(self, proc, op)
-        # Trace offsets count from the mapping's first page; VMAs count file offsets.
-        base = self.mapping_offset.get(op.name, 0)  # type: ignore[union-attr]
-        if isinstance(op, Touch):
-            error = self._hugetlb_fault(proc, op.name, base + op.page, op.write)
-        elif isinstance(op, Munmap):
-            error = self._munmap(proc, op.name, base + op.start, base + op.start + op.count)
-        elif isinstance(op, Mprotect):
-            error = self._mprotect(proc, op.name, base + op.start, base + op.start + op.count, op.prot)
-        elif isinstance(op, Madvise) and op.advice == "remove":
-            error = self._madvise_remove(proc, op.name, base + op.start, base + op.start + op.count)
-        elif isinstance(op, Madvise):
-            error = self._madvise_dontneed(proc, op.name, base + op.start, base + op.start + op.count)
-        else:  # pragma: no cover - the parser makes no other kind
-            raise TypeError(f"not an operation: {op!r}")
-        if error in ("SIGBUS", "SIGSEGV"):
+        error = in_process(self, proc, op)
+        if error is not None and error in _SIGNALS:
             self._teardown(self.procs.pop(proc.name))
         return error
+
+    def _pool(self, op: Pool) -> None:
+        self.hstate.nr_overcommit_huge_pages = op.overcommit
+        self.hstate.set_max_huge_pages(op.pages)
+
+    def _exit(self, op: Exit) -> None:
+        self._teardown(self.procs.pop(op.proc))
+
+    def _fork_op(self, proc: Process, op: Fork) -> None:
+        self.procs[op.child] = self._fork(proc, op.child)
+
+    # Trace offsets count from the mapping's first page; VMAs count file offsets.
+    def _touch(self, proc: Process, op: Touch) -> str | None:
+        base = self.mapping_offset.get(op.name, 0) if self.mapping_offset else 0
+        return self._hugetlb_fault(proc, op.name, base + op.page, op.write)
+
+    def _munmap_op(self, proc: Process, op: Munmap) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        return self._munmap(proc, op.name, start, start + op.count)
+
+    def _mprotect_op(self, proc: Process, op: Mprotect) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        return self._mprotect(proc, op.name, start, start + op.count, op.prot)
+
+    def _madvise(self, proc: Process, op: Madvise) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        if op.advice == "remove":
+            return self._madvise_remove(proc, op.name, start, start + op.count)
+        return self._madvise_dontneed(proc, op.name, start, start + op.count)
 
     # -- pages -------------------------------------------------------------
     def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
@@ -482,3 +487,22 @@ class Model:
         kernel: ``exit_mmap``.
         """
         self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)
+
+
+#: what a signal does to the process that got it: it dies (its mappings go as at exit)
+_SIGNALS = ("SIGBUS", "SIGSEGV")
+
+#: operations a process does, by operation class: ``(model, process, op) -> outcome``
+_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
+    Touch: Model._touch,
+    Munmap: Model._munmap_op,
+    Mprotect: Model._mprotect_op,
+    Madvise: Model._madvise,
+    Mmap: Model._mmap,
+    Fork: Model._fork_op,
+    Shmat: shm.shmat,
+}
+
+#: operations on the machine itself (the pool, an exit, v2's files, mounts and
+#: segments): ``(model, op) -> outcome``
+_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {Pool: Model._pool, Exit: Model._exit, **_FS_OPS}
