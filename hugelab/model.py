@@ -29,7 +29,8 @@ from typing import Any
 from . import hugetlbfs, shm
 from .hstate import Counters, HState
 from .inode import free_huge_folios, hugetlb_reserve_pages
-from .mm import Process
+from .limits import MAX_VMAS
+from .mm import Process, mmap_may_add_vma, munmap_may_split, split_may_add_vma
 from .policies import Close, Policy, get_policy
 from .subpool import put_pages
 from .trace import (
@@ -94,6 +95,8 @@ class Model:
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
+        #: VMAs in every process together, at most limits.MAX_VMAS
+        self.nr_vmas = 0
 
     def counters(self) -> Counters:
         return self.hstate.counters()
@@ -155,8 +158,12 @@ class Model:
     def _exit(self, op: Exit) -> None:
         self._teardown(self.procs.pop(op.proc))
 
-    def _fork_op(self, proc: Process, op: Fork) -> None:
-        self.procs[op.child] = self._fork(proc, op.child)
+    def _fork_op(self, proc: Process, op: Fork) -> str | None:
+        child = self._fork(proc, op.child)
+        if child is None:
+            return "ENOMEM"
+        self.procs[op.child] = child
+        return None
 
     # Trace offsets count from the mapping's first page; VMAs count file offsets.
     def _touch(self, proc: Process, op: Touch) -> str | None:
@@ -250,6 +257,8 @@ class Model:
         policy's hook); MAP_NORESERVE, or a System V segment's file,
         reserves nothing. A writable mapping extends the file to its end.
         """
+        if not mmap_may_add_vma(proc) or self.nr_vmas >= MAX_VMAS:
+            return "ENOMEM"  # too many mappings: checked before anything is reserved
         noreserve = noreserve and self.policy.honours_noreserve
         if file is None and file_name is None:
             file = HugetlbFile(name, pages, shared, False, i_size=pages)
@@ -273,6 +282,7 @@ class Model:
         if offset:
             self.mapping_offset[name] = offset
         proc.add_vma(name, vma)
+        self.nr_vmas += 1
         return None
 
     # -- faults ------------------------------------------------------------
@@ -348,24 +358,37 @@ class Model:
                     vma.unmapped = True
 
     # -- munmap, mprotect, madvise -------------------------------------------
-    def _split(self, proc: Process, name: str, start: int, end: int) -> list[VMA]:
+    def _split(self, proc: Process, name: str, start: int, end: int, checked: bool = True) -> list[VMA] | None:
         """Split the pieces of ``name`` at ``start`` and ``end``; return those inside ``[start, end)``.
 
-        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``).
+        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``),
+        which refuses a split that would pass ``vm.max_map_count``: then None,
+        with the split at ``start`` kept if it was made, as the kernel keeps
+        it. ``checked=False``: ``__split_vma``, which munmap uses (it checks
+        its own rule first, :func:`~hugelab.mm.munmap_may_split`). Either way
+        the model's whole machine holds at most ``limits.MAX_VMAS``.
         """
         for cut in (start, end):
             vma = proc.vma_at(name, cut)
             if vma is not None and vma.start < cut:
+                if (checked and not split_may_add_vma(proc)) or self.nr_vmas >= MAX_VMAS:
+                    return None
                 upper = vma.split_at(cut)
                 self.policy.open(upper)
                 proc.add_vma(name, upper)
-        return [v for v in proc.pieces(name) if start <= v.start and v.end <= end]
+                self.nr_vmas += 1
+        return proc.inside(name, start, end)
 
     def _munmap(self, proc: Process, name: str, start: int, end: int) -> str | None:
         """Unmap ``[start, end)`` of a mapping (kernel: ``do_vmi_munmap``)."""
         if end == start:
             return "EINVAL"
-        inside = self._split(proc, name, start, end)
+        first = proc.vma_at(name, start)
+        if first is not None and not munmap_may_split(proc, first, start, end):
+            return "ENOMEM"  # a hole inside one VMA would pass vm.max_map_count
+        inside = self._split(proc, name, start, end, checked=False)
+        if inside is None:
+            return "ENOMEM"
         self._remove(proc, inside)
         return None
 
@@ -384,6 +407,7 @@ class Model:
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
+        self.nr_vmas -= len(vmas)
         close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
             if detach:
@@ -414,7 +438,10 @@ class Model:
                 return "ENOMEM"
             stop = min(end, vma.end)
             if vma.prot != prot:
-                for piece in self._split(proc, name, pos, stop):
+                pieces = self._split(proc, name, pos, stop)
+                if pieces is None:
+                    return "ENOMEM"  # vm.max_map_count: what changed before stays changed
+                for piece in pieces:
                     piece.prot = prot
             pos = stop
         return None
@@ -453,14 +480,21 @@ class Model:
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     # -- processes -----------------------------------------------------------
-    def _fork(self, parent: Process, name: str) -> Process:
+    def _fork(self, parent: Process, name: str) -> Process | None:
         """A child with a copy of every VMA and page table (kernel: ``dup_mmap``).
 
         Each copy goes through ``hugetlb_dup_vma_private``: a private VMA of
         the child has no map and no HPAGE_RESV_OWNER. Pages are shared, not
         copied (``copy_hugetlb_page_range``), until a write copies them.
+        None, with nothing changed, when the copies would pass the model's
+        ``limits.MAX_VMAS`` (the kernel's fork fails with ENOMEM when it
+        cannot allocate them). The child has its parent's ``map_count``: no
+        limit applies to a fork's copies.
         """
-        child = Process(name)
+        if self.nr_vmas + parent.map_count > MAX_VMAS:
+            return None
+        self.nr_vmas += parent.map_count
+        child = Process(name, map_count=parent.map_count)
         for mapping, pieces in parent.vmas.items():
             copies = []
             for vma in pieces:  # already in order
