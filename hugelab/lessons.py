@@ -12,11 +12,14 @@ notebook shows it only once the learner has committed.
 from __future__ import annotations
 
 from .hstate import show, u64
+from .matrix import BEHAVIOURS, recorded_steps
+from .model import Model
 from .predict import Question
-from .replay import replay
+from .replay import Replayer, replay
 from .resv_map import ResvMap
 from .scenarios import load
 from .tables import outcome, table
+from .trace import parse_trace
 
 SEED = load("seed")
 FIELDS = {"Total": "total", "Free": "free", "Rsvd": "rsvd", "Surp": "surp"}
@@ -370,6 +373,226 @@ def q05_lost_free() -> Question:
         {1: "The pool was shrunk to 0 at step 10: page 0 was surplus, so it leaves the pool as it is freed.",
          2: "pool 0 at step 10 already took the free page away."},
         "Rsvd comes back to 1 here, with no free page behind it: the reservation is lost.")
+
+
+# -- many-kernels (after 05): the answers are the records measured on each real kernel ---------
+
+def _recorded_question(prompt: str, series: str, key: str, hints: dict[int, str], why: str) -> Question:
+    """HugePages_Rsvd at a behaviour's telling step, as Linux ``series`` recorded it (hugelab/recorded/).
+
+    The giveaways are that kernel's policy's rows, which reproduce the records step for step
+    (``tests/test_matrix.py``); the reveal is the records up to the step."""
+    behaviour = next(b for b in BEHAVIOURS if b.key == key)
+    steps = recorded_steps(series, key)
+    answer = behaviour.rsvd(steps)
+    ASKED[prompt] = (behaviour.trace, behaviour.step, f"linux-{series}")
+    reveal = (f"measured on Linux {series}:\n" + table(steps[:behaviour.step - 1]) + "\n"
+              f"after step {behaviour.step} ({steps[behaviour.step - 1].op}): HugePages_Rsvd = {show(u64(answer))}")
+    return Question(prompt, answer, hints, why=why, reveal=reveal)
+
+
+def q07_dontneed_61() -> Question:
+    return _recorded_question(
+        "dontneed on Linux 6.1: HugePages_Rsvd right after step 4 (madvise a 0 1 dontneed)?", "6.1", "dontneed",
+        {2: "That is what 6.12 and 6.18 show: the v6.9 restore gives the reservation back. 6.1 is older.",
+         0: "Page 1 was never touched: its reservation is still there."},
+        "Without the v6.9 restore the dropped page's offset stays consumed in the private resv_map: only the "
+        "untouched page 1 still holds a reservation.")
+
+
+def q07_fork_612() -> Question:
+    return _recorded_question(
+        "fork-unmap on Linux 6.12: HugePages_Rsvd after step 5, the owner's munmap while the child still maps "
+        "page 0? (Signed, or as the kernel prints it.)", "6.12", "fork-unmap",
+        {1: "The close hands back page 1's reservation, the one never used.",
+         -1: "That is 6.18. 6.12 restores a reservation only when no other process still maps the page: the "
+             "child does."},
+        "Page 0's reservation stays used (the child maps the page); the close hands back only page 1's.")
+
+
+def q07_fork_618() -> Question:
+    return _recorded_question(
+        "fork-unmap on Linux 6.18: HugePages_Rsvd after the same munmap (step 5)? (Signed, or as the kernel "
+        "prints it.)", "6.18", "fork-unmap",
+        {0: "That is 6.12's answer. 6.18 restores page 0's reservation even though the child still maps it.",
+         1: "The close hands back both pages now, page 0 included, and page 0's +1 waits until the child "
+            "frees it."},
+        "The owner's unmap un-consumes offset 0, the close hands back both pages, and the +1 comes only when "
+        "the child lets go: one below zero in between.")
+
+
+# -- 08 files and mounts -------------------------------------------------------------
+
+OUTLIVES = load("file-reservation-outlives-mapping")
+#: the same file mapped shared (s) and private (p): the two meanings of a map entry
+TWO_MAPS = ("pool 8\nfile f\nmmap s 2 shared file f\ntouch s 0\nmmap p 2 private file f\ntouch p 0 read\n"
+            "touch p 0\ntouch p 1 read\nmunmap p 0 2\nmunmap s 0 2\nclose f\nunlink f\n")
+TRUNCATE = ("pool 8\nfile f\nmmap a 4 shared file f\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\n"
+            "mmap c 6 shared file f\nmunmap c 0 6\ntruncate f 3\ntruncate f 0\nclose f\nunlink f\n")
+PUNCH = ("pool 8\nfile f\nmmap a 4 shared file f\ntouch a 0\ntouch a 1\npunch f 1 2\ntouch a 1\nmunmap a 0 4\n"
+         "fallocate f 4 2\nclose f\nunlink f\n")
+CAPPED = ("pool 8\nmount q size=3\nfile f on q\nmmap a 2 shared file f\nmmap b 2 shared file f\n"
+          "mmap c 2 private file f\nmmap d 1 private file f\nclose f\nunlink f\n")
+MIN_SIZE = ("pool 8\nmount q size=6 min_size=2\nfile f on q\nmmap a 1 shared file f\nmmap b 3 shared file f\n"
+            "mmap p 4 private file f\nmmap p2 3 private file f\ntouch p2 0\nmunmap p2 0 3\nmunmap a 0 1\n"
+            "munmap b 0 3\ntruncate f 0\nclose f\nunlink f\numount q\n")
+SEGMENT = "pool 8\nshmget s 3\nshmat s a\ntouch a 0\nshmrm s\nmunmap a 0 3\n"
+
+
+def map_entries(trace: str, step: int, file: str, mapping: str) -> tuple[int, int]:
+    """After step ``step``: how many offsets ``file``'s (inode's) map holds (reserved), and how many the
+    private mapping ``mapping``'s resv_map holds (consumed)."""
+    model = Model("modern")
+    replayer = Replayer(model)
+    for number, op in enumerate(parse_trace(trace), 1):
+        if number > step:
+            break
+        replayer.feed(op)
+    private = next(vma.private_data for proc in model.procs.values() for name, vma in proc.all_vmas()
+                   if name == mapping and isinstance(vma.private_data, ResvMap))
+    return len(model.inodes[file].resv_map), len(private)
+
+
+def statfs(trace: str, step: int, mount: str) -> tuple[int, int]:
+    """(blocks, free blocks) that statfs reports for the size= mount ``mount`` after step ``step``."""
+    mounts = replay(trace)[step - 1].mounts
+    assert mounts is not None, "a size= mount is needed for statfs"
+    return mounts[mount]
+
+
+def q08_outlives() -> Question:
+    return _counter_question(
+        "A 4-page shared mapping of file f, page 0 touched, then munmap a 0 4 (step 5). HugePages_Rsvd after it?",
+        OUTLIVES, 5, "Rsvd",
+        {0: "That is what a private mapping's close would do. A shared mapping's reservations belong to the "
+            "file, and the file f is still there.",
+         counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
+                                      "f's page cache."},
+        "munmap leaves the file alone: its reservations stay until a truncate or its eviction.")
+
+
+def q08_second() -> Question:
+    before = counter(OUTLIVES, 5, "Rsvd")
+    return _counter_question(
+        "Step 6 maps 6 pages of the same file: mmap b 6 shared file f. HugePages_Rsvd after it?", OUTLIVES, 6, "Rsvd",
+        {before + 6: "f's map already holds [0, 4) from step 3: a shared mapping reserves only the offsets the "
+                     "file's map lacks.",
+         before + 5: "Offset 0 has its page, but offsets 1, 2 and 3 are reserved in f's map too: only [4, 6) is "
+                     "new.",
+         6: "The munmap at step 5 gave nothing back: the file's reservations are still there, and b adds to them."},
+        "A second mapping of the file reserves only [4, 6): 2 more.")
+
+
+def q08_shared_entries() -> Question:
+    inode, _ = map_entries(TWO_MAPS, 7, "f", "p")
+    return Question(
+        "After step 7 (p writes page 0), how many offsets does f's own map (the inode's) hold?", inode,
+        {1: "An entry in the file's map means 'reserved', and it stays when the page arrives: offset 0 is still "
+            "in it.",
+         0: "s reserved [0, 2) in the file's map at step 3, and nothing has taken those entries away."},
+        why="The file's map holds [0, 2): both offsets s reserved, one with its page in the page cache.",
+        reveal=f"after step 7 (touch p 0): f's map (reserved) holds {inode} offsets = [(0, 2)]")
+
+
+def q08_private_entries() -> Question:
+    _, private = map_entries(TWO_MAPS, 7, "f", "p")
+    return Question(
+        "...and how many offsets does p's private resv_map hold after step 7?", private,
+        {2: "p reserved 2 pages at mmap, but a private map records what was *consumed*, not what was reserved.",
+         0: "The write copied page 0 into a page of p's own, which used p's reservation: the map records that."},
+        why="Only the copy-on-write at step 7 consumed a reservation of p: offset 0.",
+        reveal=f"after step 7 (touch p 0): p's resv_map (consumed) holds {private} offset = [(0, 1)]")
+
+
+def q08_private_write_free() -> Question:
+    return _counter_question(
+        "Step 7: p writes page 0 (touch p 0), which s faulted into f's page cache at step 4 and p read at step 6. "
+        "HugePages_Free after it?", TWO_MAPS, 7, "Free",
+        {counter(TWO_MAPS, 6, "Free"): "A write to a private mapping must not change the file: the kernel copies "
+                                       "the cached page into a new page of p's own.",
+         counter(TWO_MAPS, 6, "Free") - 2: "One copy, one page."},
+        "A private write copies the file's page: one new page, and p's reservation for it is consumed.")
+
+
+def q08_truncate() -> Question:
+    return _counter_question(
+        "Step 9: truncate f 3 cuts f down to 3 pages. HugePages_Rsvd after it?", TRUNCATE, 9, "Rsvd",
+        {counter(TRUNCATE, 8, "Rsvd"): "truncate is not munmap: it removes the file's entries of [3, inf), and "
+                                       "with them their reservations.",
+         0: "Only offsets 3, 4 and 5 are cut off; offset 2 keeps its reservation (0 and 1 have pages).",
+         counter(TRUNCATE, 8, "Rsvd") - 1: "Three entries are cut off, none of them with a page: all three come "
+                                           "back."},
+        "truncate gives back the reservations of the offsets cut off that have no page.")
+
+
+def q08_truncate_free() -> Question:
+    return _counter_question(
+        "Step 10: truncate f 0. HugePages_Free after it?", TRUNCATE, 10, "Free",
+        {counter(TRUNCATE, 9, "Free"): "truncate frees the file's pages past the new size: the pages in f's page "
+                                       "cache go back to the pool, although nothing maps them.",
+         counter(TRUNCATE, 9, "Free") + 1: "Both cached pages, 0 and 1, are past the new size 0."},
+        "truncate frees the pages it cuts off, and gives back the reservations of the offsets without one.")
+
+
+def q08_punch() -> Question:
+    return _counter_question(
+        "Step 6: punch f 1 2 punches a hole over pages [1, 3). HugePages_Rsvd after it?", PUNCH, 6, "Rsvd",
+        {counter(PUNCH, 5, "Rsvd") - 1: "Offset 2 is in the hole too, but has no page: it keeps its reservation.",
+         counter(PUNCH, 5, "Rsvd") + 1: "The page at offset 1 goes, and its entry with it: nothing to give back "
+                                        "there, its reservation was used by the fault.",
+         0: "A hole punch removes pages with their entries; offsets with no page keep theirs (unlike truncate)."},
+        "Entries {0, 1, 2, 3}, pages at 0 and 1: page 1 goes with its entry, offsets 2 and 3 keep theirs.")
+
+
+def q08_statfs() -> Question:
+    answer = statfs(CAPPED, 5, "q")[1]
+    return Question(
+        "mount q size=3, then two shared mappings of the same 2 pages of f (steps 4 and 5). "
+        "How many pages does statfs report free on q after step 5?", answer,
+        {0: "b maps the same offsets [0, 2) of the same file: f's map already holds them, so nothing new "
+            "is charged to the mount.",
+         3: "A shared mapping charges the mount at mmap, when it reserves, not at the fault."},
+        why="Only a's mmap charged q: 3 - 2.",
+        reveal="\n".join(f"after step {n} ({s.op}): statfs free on q = {statfs(CAPPED, n, 'q')[1]} "
+                         f"of {statfs(CAPPED, n, 'q')[0]}" for n, s in enumerate(replay(CAPPED)[:5], 1) if s.mounts))
+
+
+def q08_capped() -> Question:
+    answer = failing_step(CAPPED, "ENOMEM")
+    return _step_question(
+        "At which step does an mmap fail with ENOMEM?", CAPPED, answer,
+        {answer - 1: "b maps offsets f's map already holds: nothing new to reserve or to charge.",
+         answer + 1: "d's 1 page fits in what is left of q's size.",
+         4: "a's 2 pages fit in q's size=3."},
+        "A private mapping of a file reserves its whole size at mmap, charged to the mount: 2 more do not fit "
+        "in the 1 left.")
+
+
+def q08_min_size() -> Question:
+    return _counter_question(
+        "Step 4 (mmap a 1 shared file f, on the mount with min_size=2). HugePages_Rsvd after it?", MIN_SIZE, 4,
+        "Rsvd",
+        {counter(MIN_SIZE, 3, "Rsvd") + 1: "The mount already holds two reservations for its files: a's page "
+                                           "comes out of them, not out of the pool.",
+         counter(MIN_SIZE, 3, "Rsvd") - 1: "A reservation handed from the mount's minimum to the file is still "
+                                           "a reservation: Rsvd counts it once, before and after."},
+        "The mount's minimum lends its reservations to the file: Rsvd does not move.")
+
+
+def q08_shmat() -> Question:
+    return _counter_question(
+        "pool 8, shmget s 3, then shmat s a (step 3). HugePages_Rsvd after it?", SEGMENT, 3, "Rsvd",
+        {6: "shmat reserves nothing: shmget reserved the whole segment already.",
+         0: "shmget reserves the whole segment at once, like a shared mmap."},
+        "A segment is reserved at shmget; attaching maps it and reserves nothing.")
+
+
+def q08_shmrm() -> Question:
+    return _counter_question(
+        "Then touch a 0 and shmrm s (step 5), with a still attached. HugePages_Rsvd after it?", SEGMENT, 5, "Rsvd",
+        {0: "IPC_RMID destroys the segment only when the last attachment goes: a is still attached.",
+         counter(SEGMENT, 3, "Rsvd"): "The touch at step 4 used one of the three reservations."},
+        "The segment lives while attached: 3 reserved, 1 used.")
 
 
 # -- 08 self-test -----------------------------------------------------------------

@@ -71,6 +71,18 @@ def show_compare(trace: str, *policies: str) -> None:
     print(differ_line(differ))
 
 
+def show_statfs(trace: str, policy: str = "modern") -> None:
+    """Print the replay table of ``trace`` with what statfs reports, after each step, for every
+    mount made with size= (free pages of its size)."""
+    steps = replay(_text(trace), policy)
+    lines = table(steps).splitlines()
+    width = max(map(len, lines))
+    print(lines[0].ljust(width) + "  statfs")
+    for line, s in zip(lines[1:], steps):
+        statfs = ", ".join(f"{m}: {free} free of {size}" for m, (size, free) in (s.mounts or {}).items())
+        print((line.ljust(width) + "  " + statfs).rstrip())
+
+
 def rsvd(trace: str, policy: str = "modern") -> list[int]:
     """HugePages_Rsvd after each step, as /proc/meminfo prints it."""
     return [s.counters.rsvd for s in replay(_text(trace), policy)]

@@ -1,5 +1,6 @@
 """A scenario step by step: the counters, the scenario's own comment on the
-line, who holds which page, and what each private mapping's resv_map says.
+line, who holds which page, what each private mapping's resv_map says
+(consumed offsets) and what each file's (inode's) map says (reserved offsets).
 
 For the notebooks' walk-throughs (05's lost reservation): everything shown
 is read from a model replaying the scenario, nothing is written by hand.
@@ -71,13 +72,17 @@ def line_comments(text: str) -> dict[int, str]:
 
 
 def pages_held(model: Model) -> tuple[str, ...]:
-    """One line per huge page someone maps: which processes map it, and its restore_reserve mark."""
+    """One line per huge page someone maps: which processes map it, and its restore_reserve mark.
+
+    A page mapped through a second mapping (a file's cached page, read
+    through a private mapping too) names that mapping: ``main (as p)``.
+    """
     held: dict[int, tuple[str, int, list[str], bool]] = {}
     for proc_name, proc in model.procs.items():
         for name, vma in proc.all_vmas():
             for idx, page in vma.ptes.items():
                 entry = held.setdefault(id(page), (name, idx, [], page.restore_reserve))
-                entry[2].append(proc_name)
+                entry[2].append(proc_name if name == entry[0] else f"{proc_name} (as {name})")
     lines = []
     for name, idx, procs, restore in sorted(held.values()):
         mark = " (marked restore_reserve: Rsvd +1 when it is freed)" if restore else ""
@@ -96,6 +101,19 @@ def private_maps(model: Model) -> tuple[str, ...]:
                  for who, resv in seen.values())
 
 
+def file_maps(model: Model) -> tuple[str, ...]:
+    """One line per named file, memfd or System V segment still alive: its (inode's) map, whose
+    entries mean *reserved* (an entry stays when its page arrives), and its page cache."""
+    files = [(f"file {name}", inode) for name, inode in model.inodes.items() if not inode.evicted]
+    files += [(f"segment {name}", seg.file) for name, seg in model.segments.items() if not seg.file.evicted]
+    lines = []
+    for who, inode in files:
+        cached = sorted(inode.page_cache)
+        lines.append(f"{who}'s map: reserved {inode.resv_map.regions() or 'nothing'}; page cache: "
+                     + (f"page(s) {', '.join(map(str, cached))}" if cached else "empty"))
+    return tuple(lines)
+
+
 def walk(text: str, policy: str = "modern") -> list[Moment]:
     """Replay ``text`` under ``policy`` and describe the state after every step."""
     comments = line_comments(text)
@@ -107,5 +125,6 @@ def walk(text: str, policy: str = "modern") -> list[Moment]:
         c = step.counters
         counters = f"Total {c.total}  Free {c.free}  Rsvd {show(c.rsvd)}  Surp {c.surp}"
         moments.append(Moment(number, step.op, outcome(step), comments.get(op.line, ""), counters,
-                              meaning(c.free, signed(c.rsvd), c.surp), pages_held(model), private_maps(model)))
+                              meaning(c.free, signed(c.rsvd), c.surp), pages_held(model),
+                              private_maps(model) + file_maps(model)))
     return moments

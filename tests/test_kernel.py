@@ -79,6 +79,14 @@ def test_every_scenario_matches_modern_step_by_step(session, name):
     assert replay_on(session, trace) == replay(trace, "modern")
 
 
+@pytest.mark.parametrize("name", ["OUTLIVES", "TWO_MAPS", "TRUNCATE", "PUNCH", "CAPPED", "SEGMENT"])
+def test_the_file_traces_files_and_mounts_asks_about_match_modern_on_this_kernel(session, name):
+    from hugelab import lessons
+    trace = parse_trace(getattr(lessons, name))
+    assert not refusal(trace)  # the notebook says these were replayed on 6.18: no min_size among them
+    assert replay_on(session, trace) == replay(trace, "modern")
+
+
 def test_random_traces_match_modern_at_every_step(session):
     traces, length, steps = 300, 30, 0
     for seed in range(traces):

@@ -50,3 +50,22 @@ def test_the_answers_are_the_replays_not_hand_written():
     assert QUESTIONS["q03_end"].answer == u64(-6)
     assert QUESTIONS["q03_split"].answer == lessons.counter(lessons.SEED, 4, "Rsvd", "double-credit")
     assert QUESTIONS["q05_lost_free"].answer == lessons.counter(lessons.LOST, 11, "Free")
+
+
+def test_the_many_kernels_answers_are_the_records_each_kernels_policy_reproduces():
+    from hugelab.matrix import BEHAVIOURS, recorded_steps
+    from hugelab.replay import replay
+    for name, series, key in [("q07_dontneed_61", "6.1", "dontneed"), ("q07_fork_612", "6.12", "fork-unmap"),
+                              ("q07_fork_618", "6.18", "fork-unmap")]:
+        b = next(b for b in BEHAVIOURS if b.key == key)
+        measured, model = recorded_steps(series, key), replay(b.trace, f"linux-{series}")
+        assert QUESTIONS[name].answer == b.rsvd(measured) == b.rsvd(model)
+    assert QUESTIONS["q07_fork_618"].answer == u64(-1) and QUESTIONS["q07_fork_612"].answer == 0
+
+
+def test_the_two_meanings_questions_read_both_maps_from_the_model():
+    from hugelab.walkthrough import walk
+    after = str(walk(lessons.TWO_MAPS)[6])  # step 7: p's private write of the cached page 0
+    assert "file f's map: reserved [(0, 2)]" in after and "resv_map of p (owner main): consumed [(0, 1)]" in after
+    assert (QUESTIONS["q08_shared_entries"].answer, QUESTIONS["q08_private_entries"].answer) == (2, 1)
+    assert QUESTIONS["q08_statfs"].answer == lessons.statfs(lessons.CAPPED, 5, "q")[1] == 1

@@ -128,3 +128,14 @@ def test_one_dispatch_answers_for_shared_private_and_child_vmas():
     assert vma_needs_reservation(shared, 0) == 0  # the shared map holds its reservation
     vma_add_reservation(owner, 0)  # the v6.9 restore: offset 0 is reserved again
     assert vma_needs_reservation(owner, 0) == 0 and owner.private_data.regions() == []
+
+
+def test_each_real_kernel_answers_when_an_unmap_restores_a_reservation_in_its_own_words():
+    from hugelab.policies.base import ZAP_RESTORE
+    said = {name: POLICIES[name].zap_restore for name in ("linux-6.1", "linux-6.12", "linux-6.18", "modern")}
+    assert said == {"linux-6.1": "never", "linux-6.12": "if-unmapped-everywhere",
+                    "linux-6.18": "even-if-mapped-elsewhere", "modern": "even-if-mapped-elsewhere"}
+    assert set(ZAP_RESTORE) == set(said.values()) and ZAP_RESTORE["never"].startswith("never")
+    # what each answer does, on the trace that tells them apart (fork, owner munmap): Rsvd after the munmap
+    trace = "pool 8\nmmap a 2 private\ntouch a 0\nfork c\nmunmap a 0 2\n"
+    assert [replay(trace, p)[-1].counters.rsvd for p in ("linux-6.1", "linux-6.12", "linux-6.18")] == [0, 0, 2**64 - 1]

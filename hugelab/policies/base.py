@@ -36,6 +36,14 @@ from ..vma import VMA, Page
 
 #: what one offset of a mapping looks like (the explorer adds "unmapped")
 PageState = Literal["reserved", "faulted", "unreserved"]
+#: when unmapping an owner's faulted private page gives its reservation back (the v6.9
+#: restore, df7a6d1f6405), in the words the notebooks print: one value per real kernel
+ZapRestore = Literal["never", "if-unmapped-everywhere", "even-if-mapped-elsewhere"]
+ZAP_RESTORE: dict[str, str] = {
+    "never": "never: the reservation stays used until munmap (no v6.9 restore)",
+    "if-unmapped-everywhere": "only if no other process still maps the page (6.12.110's fix)",
+    "even-if-mapped-elsewhere": "even if a child still maps the page: Rsvd reads one low until the child lets go",
+}
 #: what ``zap_hook`` returns: called as ``(idx, page)`` for each page unmapped
 ZapPage = Callable[[int, Page], None]
 

@@ -35,7 +35,7 @@ class Linux61(Modern):
     # a fault that charged a mount and found no page gives the charge back
     # (kernel-findings 1: statfs free 2 here, where 6.18.44 shows 1)
     fault_failure_puts_subpool = True
-    restores_reservation_on_zap = False
+    zap_restore = "never"
 
 
 POLICY = Linux61()

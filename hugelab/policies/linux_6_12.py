@@ -38,7 +38,7 @@ class Linux612(Modern):
     # a fault that charged a mount and found no page gives the charge back
     # (kernel-findings 1: statfs free 2 here, where 6.18.44 shows 1)
     fault_failure_puts_subpool = True
-    restores_while_mapped_elsewhere = False
+    zap_restore = "if-unmapped-everywhere"
 
 
 POLICY = Linux612()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..hstate import HState
 from ..reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
 from ..vma import VMA, Page
-from .base import ZapPage
+from .base import ZapPage, ZapRestore
 from .region_count import RegionCount
 
 
@@ -29,13 +29,13 @@ class Modern(RegionCount):
     madvise_dontneed = True
     #: alloc_hugetlb_folio takes the reservation for any folio that used one
     surplus_consumes_reserve = True
-    #: since v6.9 (df7a6d1f6405): zapping an owner's anon page while Surp == 0
-    #: marks it restore_reserve and un-consumes its offset
-    restores_reservation_on_zap = True
-    #: ... even when another process still maps the page (the mark then reaches
-    #: Rsvd only when that process lets go): 6.18.44 does; 6.12 does not since
-    #: "hugetlb: only adjust reservation during unmapping if mapcount is 0" (6.12.110)
-    restores_while_mapped_elsewhere = True
+    #: when the v6.9 restore (df7a6d1f6405) runs: zapping (munmap, MADV_DONTNEED) an
+    #: owner's faulted anon page while Surp == 0 marks it restore_reserve and
+    #: un-consumes its offset. One of base.ZAP_RESTORE: "never" (before v6.9),
+    #: "if-unmapped-everywhere" (6.12 since 6.12.110, "hugetlb: only adjust reservation
+    #: during unmapping if mapcount is 0"), "even-if-mapped-elsewhere" (6.18.44: the
+    #: mark then reaches Rsvd only when the other process lets go)
+    zap_restore: ZapRestore = "even-if-mapped-elsewhere"
     missing: frozenset[str] = frozenset()
     over_size_error = "ENOMEM"
     # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
@@ -49,12 +49,12 @@ class Modern(RegionCount):
         Not while the pool has surplus pages, and only in the owner's private
         VMA (``__vma_private_lock``) for an anonymous page.
         """
-        if (not vma.owner or not self.restores_reservation_on_zap or hstate.surplus_huge_pages != 0
+        if (not vma.owner or self.zap_restore == "never" or hstate.surplus_huge_pages != 0
                 or vma_resv_map(vma) is None):
             return None
 
         def restore(idx: int, page: Page) -> None:
-            if not page.anon or (page.mapcount > 1 and not self.restores_while_mapped_elsewhere):
+            if not page.anon or (page.mapcount > 1 and self.zap_restore == "if-unmapped-everywhere"):
                 return
             page.restore_reserve = True  # Rsvd +1 when the page is freed
             if vma_needs_reservation(vma, idx):  # consumed: un-consume it
