@@ -12,7 +12,8 @@ VM_SPECIAL), so every mmap and every split makes one more:
 * :func:`mmap_may_add_vma`: ``do_mmap`` refuses only when the count is
   already *above* the limit, so an mmap at the limit still succeeds and
   leaves the process one past it (the kernel cannot know yet whether the
-  new range will merge; a patch to make it ``>=`` was NAKed in October 2025);
+  new range will merge: a patch making it ``>=`` was NAKed in October 2025,
+  and the series' later version documents the leniency instead);
 * :func:`split_may_add_vma`: ``split_vma`` (mprotect's splits) refuses at
   the limit;
 * :func:`munmap_may_split`: ``vms_gather_munmap_vmas`` refuses only a munmap

@@ -197,22 +197,22 @@ class Model:
         if not ptes:
             return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
-            present = list(ptes.items())
-            vma.ptes, vma.ptes_shared = {}, False  # a dict a fork shares stays as the others see it
-        else:  # walk whichever is smaller: the range or the page table
-            inside = [i for i in range(start, end) if i in ptes] if end - start < len(ptes) \
-                else [i for i in ptes if start <= i < end]
+            removed = ptes  # the whole table: read, never changed (a fork may share it)
+            vma.ptes, vma.ptes_shared = {}, False
+        else:
+            inside = _offsets_in(ptes, start, end)
             if inside:
                 ptes = vma.own_ptes()
-            present = [(i, ptes.pop(i)) for i in inside]
+            removed = {i: ptes.pop(i) for i in inside}
         zap = self.policy.zap_hook(self.hstate, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
-            for idx, page in present:
+            for idx, page in removed.items():
                 zap(idx, page)
         freed = restores = 0
-        for _, page in present:
-            page.mapcount -= 1
-            if page.unused():
+        for page in removed.values():  # once a page: Page.unused() written out
+            mapcount = page.mapcount - 1
+            page.mapcount = mapcount
+            if mapcount == 0 and not page.in_page_cache:
                 freed += 1
                 if page.restore_reserve:
                     restores += 1
@@ -315,7 +315,7 @@ class Model:
                 return "SIGBUS"  # beyond the end of the file
             if not self.policy.alloc_huge_page(self.hstate, vma, idx, avoid_reserve=False):
                 return "SIGBUS"
-            page = Page(anon=not vma.shared, spool=file.spool)
+            page = Page(not vma.shared, 0, False, False, file.spool)  # anon, mapcount, in_page_cache, ...
             if vma.shared:
                 page.in_page_cache = True
                 file.page_cache[idx] = page
@@ -336,7 +336,7 @@ class Model:
         outside_reserve = vma.owner and old.anon and self.policy.owner_cow_guarantee
         if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
-            vma.own_ptes()[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
+            vma.own_ptes()[idx] = Page(True, 1, False, False, vma.file.spool)  # anon, mapped once
             return None
         if not outside_reserve:
             return "SIGBUS"
@@ -521,6 +521,13 @@ class Model:
         kernel: ``exit_mmap``.
         """
         self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)
+
+
+def _offsets_in(ptes: dict[int, Page], start: int, end: int) -> list[int]:
+    """The offsets in ``ptes`` within ``[start, end)``, walking whichever is smaller, the range or the table."""
+    if end - start < len(ptes):
+        return [i for i in range(start, end) if i in ptes]
+    return [i for i in ptes if start <= i < end]
 
 
 #: what a signal does to the process that got it: it dies (its mappings go as at exit)
