@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, interrupts, scenarios
-from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
+from .limits import APP_KERNEL_IDLE_SECONDS, APP_MIN_IDLE_SECONDS, MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
@@ -89,8 +89,10 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_verify(args) -> int:
     from .verify import verify
+    if args.min_size is not None and not args.files:
+        raise UsageError("--min-size and --no-min-size go with --files (trace-v2 traces)")
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
-                  kernel=args.kernel, files=args.files)
+                  kernel=args.kernel, files=args.files, min_size=args.min_size)
 
 
 def _cmd_hunt(args) -> int:
@@ -99,7 +101,8 @@ def _cmd_hunt(args) -> int:
         specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
         if len(specs) != 2:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
-        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr)
+        return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr,
+                            files=args.files)
     from .hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
@@ -134,7 +137,9 @@ def _cmd_app(args) -> int:
     from .app import serve
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {args.port}")
-    return serve(args.port, allow_root=args.allow_root)
+    if args.idle_seconds < APP_MIN_IDLE_SECONDS:
+        raise UsageError(f"--idle-seconds must be at least {APP_MIN_IDLE_SECONDS}, not {args.idle_seconds}")
+    return serve(args.port, allow_root=args.allow_root, idle_seconds=args.idle_seconds)
 
 
 def _cmd_lab(args) -> int:
@@ -180,8 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
-                   help="random trace-v2 traces (files, mounts with min_size, segments): guests only, "
-                        "refused on this machine's kernel")
+                   help="random trace-v2 traces (files, mounts, memfds, segments mixed with v1 operations)")
+    p.add_argument("--min-size", action=argparse.BooleanOptionalAction, default=None,
+                   help="with --files: mounts may have min_size= (default: in a guest yes; refused on this "
+                        "machine's kernel, where such traces can leak reservations until reboot)")
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
@@ -192,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")
     p.add_argument("--files", action="store_true",
-                   help="trace v2: files, mounts (min_size too), memfds and segments (the model only)")
+                   help="trace v2: files, mounts, memfds and segments (min_size mounts too, but never on "
+                        "this machine's kernel)")
     p.set_defaults(run=_cmd_hunt)
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
@@ -224,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
     p.add_argument("--port", type=int, default=8866, help="0: any free port (the URL printed says which)")
     p.add_argument("--allow-root", action="store_true", help="run as root anyway (the kernels run as root too)")
+    p.add_argument("--idle-seconds", type=int, default=APP_KERNEL_IDLE_SECONDS,
+                   help=f"a learner's kernel idle this long is stopped (default {APP_KERNEL_IDLE_SECONDS}; "
+                        f"at least {APP_MIN_IDLE_SECONDS})")
     p.set_defaults(run=_cmd_app)
 
     p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")

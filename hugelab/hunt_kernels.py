@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TextIO
 
-from .generate import random_trace
+from .generate import random_trace, random_v2_trace
 from .replay import Step
 from .shrink import shrink
 from .tables import differ_line, runs_table
@@ -25,8 +25,12 @@ MAX_OPS = 10
 
 
 def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: TextIO,
-                 progress: TextIO | None = None, max_ops: int = MAX_OPS) -> int:
-    from .kernel.targets import open_kernel
+                 progress: TextIO | None = None, max_ops: int = MAX_OPS, files: bool = False) -> int:
+    """``files``: random trace-v2 traces; with ``min_size`` mounts only when no side is this
+    machine's kernel (they can leak reservations until reboot there; see :func:`hugelab.verify.verify`)."""
+    from .kernel.targets import is_host, open_kernel
+
+    min_size = files and not any(is_host(spec) for spec in specs)
 
     with ExitStack() as stack, ThreadPoolExecutor(len(specs)) as pool:
         machines = [stack.enter_context(open_kernel(spec)) for spec in specs]
@@ -43,7 +47,8 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
 
         best: str | None = None
         for n in range(traces):
-            text = random_trace(random.Random(seed + n), length)
+            rng = random.Random(seed + n)
+            text = random_v2_trace(rng, length, min_size=min_size) if files else random_trace(rng, length)
             if not disagree(text):
                 if progress and (n + 1) % 10 == 0:
                     print(f"\r  {n + 1}/{traces} traces: they agree so far", end="", file=progress, flush=True)

@@ -37,7 +37,7 @@ LONG_MAX = sys.maxsize
 
 
 def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: int,
-                          shared: bool) -> str | None:
+                          shared: bool, failure_puts_subpool: bool = True) -> str | None:
     """Reserve file pages ``[from_, to)`` for a new mapping, segment or memfd.
 
     Mirrors ``hugetlb_reserve_pages`` (``mm/hugetlb.c``) for a mapping that
@@ -49,6 +49,8 @@ def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: in
 
     Returns None on success, else why nothing was reserved: ``"size"``
     (over the mount's size=) or ``"pool"`` (the global pool cannot hold it).
+    ``failure_puts_subpool``: the policy's answer for the ``out_put_pages``
+    error path after a refused global reservation (see :func:`_undo_get`).
     """
     resv = inode.resv_map
     chg = resv.region_chg(from_, to) if shared else to - from_
@@ -58,7 +60,10 @@ def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: in
             resv.region_abort(from_, to)
         return "size"
     if not hstate.hugetlb_acct_memory(gbl):
-        _undo_get(hstate, inode, chg, gbl)  # kernel: out_put_pages
+        if failure_puts_subpool:
+            _undo_get(hstate, inode, chg, gbl)  # kernel: out_put_pages
+        else:
+            _undo_get_keeping_global(hstate, inode, chg, gbl)
         if shared:
             resv.region_abort(from_, to)
         return "pool"
@@ -78,6 +83,22 @@ def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:
     extra = returned - gbl  # pages the global pool reserved for the subpool's loan
     if extra > 0:
         hstate.hugetlb_acct_memory(-extra)
+
+
+def _undo_get_keeping_global(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:
+    """``out_put_pages`` as 6.15's a833a693a490 left it (until 1d3f9bb4c8af, 2026).
+
+    Only the pages the subpool's minimum lent (``chg - gbl``) go back
+    through ``hugepage_subpool_put_pages`` (what of them it cannot keep
+    leaves Rsvd); the ``gbl`` pages the global pool refused stay in the
+    mount's used count, so statfs shows them used with no page behind
+    them, for as long as the mount lives. Measured on Debian's 6.18.15
+    in a guest: a failed 3-page private mmap on a ``size=4`` mount leaves
+    statfs free at 1.
+    """
+    lent = chg - gbl
+    if lent:
+        hstate.hugetlb_acct_memory(-put_pages(inode.spool, lent))
 
 
 def hugetlb_unreserve_pages(hstate: HState, inode: HugetlbFile, start: int, end: int,

@@ -269,7 +269,8 @@ class Model:
         if not (noreserve or file.s_private):
             if shared:
                 # The file's map holds what is reserved: reserve what it lacks.
-                why = hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True)
+                why = hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True,
+                                            failure_puts_subpool=self.policy.reserve_failure_puts_subpool)
                 if why is not None:
                     return self.policy.reserve_error(why)
             else:

@@ -45,9 +45,20 @@ def compare_table(trace: Trace, policies: Sequence[str]) -> tuple[str, int]:
     return runs_table(policies, [replay(trace, p) for p in policies])
 
 
+def statfs_text(step: Step) -> str:
+    """A step's sized mounts as statfs shows them, ``q: 1 free of 4``; '' without any."""
+    return ", ".join(f"{name}: {free} free of {size}" for name, (size, free) in (step.mounts or {}).items())
+
+
 def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[str, int]:
-    """Replays of one trace side by side (policies or real kernels), ``*`` where they differ."""
-    header = ["", "step", "op"] + [f"{name} T/F/R/S outcome" for name in names]
+    """Replays of one trace side by side (policies or real kernels), ``*`` where they differ.
+
+    A trace with sized mounts also shows each mount's statfs, since two
+    kernels can agree on every counter and still differ there.
+    """
+    statfs = any(s.mounts for steps in runs for s in steps)
+    what = "T/F/R/S outcome statfs" if statfs else "T/F/R/S outcome"
+    header = ["", "step", "op"] + [f"{name} {what}" for name in names]
     rows = [tuple(header)]
     differ = 0
     for number, steps in enumerate(zip(*runs), 1):
@@ -56,7 +67,8 @@ def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[st
         cells = ["" if same else "*", str(number), steps[0].op]
         for s in steps:
             c = s.counters
-            cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}")
+            mounts = f" {statfs_text(s)}" if statfs and s.mounts else ""
+            cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}{mounts}")
         rows.append(tuple(cells))
     return _format(rows, right={1}), differ
 

@@ -14,6 +14,7 @@ from typing import TextIO
 from .generate import random_trace, random_v2_trace
 from .replay import Step, replay
 from .shrink import shrink
+from .tables import statfs_text
 from .trace import Trace, parse_trace
 
 
@@ -22,13 +23,16 @@ def side_by_side(kernel: list[Step], model: list[Step]) -> str:
     lines = []
     for k, m in zip(kernel, model):
         mark = "" if k == m else "   <-- differs"
-        lines.append(f"  line {k.line:3}  {k.op:32} kernel {k.counters!s:14} {k.error or 'ok':8}"
-                     f" model {m.counters!s:14} {m.error or 'ok'}{mark}")
+        # statfs too, where the trace has sized mounts: kernels can differ only there
+        ks, ms = (f" {statfs_text(k)}" if k.mounts else ""), (f" {statfs_text(m)}" if m.mounts else "")
+        lines.append(f"  line {k.line:3}  {k.op:32} kernel {k.counters!s:14} {k.error or 'ok':8}{ks}"
+                     f" model {m.counters!s:14} {m.error or 'ok'}{ms}{mark}")
     return "\n".join(lines)
 
 
 def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | None = None,
-           policy: str | None = None, kernel: str = "host", files: bool = False) -> int:
+           policy: str | None = None, kernel: str = "host", files: bool = False,
+           min_size: bool | None = None) -> int:
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
     ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
@@ -37,29 +41,37 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     policy a mismatch is a model bug; under an older one it shows where that
     era differs from the kernel.
 
-    ``files``: random trace-v2 traces (files, mounts with ``min_size``,
-    memfds, segments). Only in a guest: on this machine's kernel they are
-    refused, because such traces found a reservation leak that lasts until
-    reboot (scenario ``min-size-leak-6.18``).
+    ``files``: random trace-v2 traces (files, mounts, memfds, segments mixed
+    with v1 operations). ``min_size``: their mounts may have ``min_size=``;
+    by default in a guest only. On this machine's kernel it is refused:
+    such traces found a reservation leak that lasts until reboot (scenario
+    ``min-size-leak-6.18``). Without it the same seeds give the same traces
+    in a guest and on the host, so a throw-away guest of the same series can
+    replay them first.
     """
     from .kernel.machine import KernelUnavailable
     from .kernel.targets import HostKernel, is_host, open_kernel
     from .policies import policy_for_kernel
 
-    if files and is_host(kernel):
-        raise KernelUnavailable("refused: random trace-v2 traces can leak huge page reservations until reboot "
-                                "(scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+    on_host = is_host(kernel)
+    if min_size is None:
+        min_size = files and not on_host
+    if min_size and on_host:
+        raise KernelUnavailable("refused: random traces with min_size mounts can leak huge page reservations "
+                                "until reboot (scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
 
     def generate(n: int) -> str:
         rng = random.Random(seed + n)
-        return random_v2_trace(rng, length, min_size=True) if files else random_trace(rng, length)
+        return random_v2_trace(rng, length, min_size=min_size) if files else random_trace(rng, length)
 
     steps = 0
     with open_kernel(kernel) as machine:
         own = policy_for_kernel(machine.release)
         policy = policy or own
         if progress:
-            print(f"  Linux {machine.release} against {policy}", file=progress)
+            kind = ("trace-v2 traces, " + ("min_size mounts included" if min_size else "no min_size mount")
+                    if files else "trace-v1 traces")
+            print(f"  Linux {machine.release} against {policy}: {kind}", file=progress)
         label = ""
 
         def on_kernel(trace: Trace, what: str) -> list[Step]:
@@ -92,5 +104,6 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     if progress:
         print(file=progress)
     against = "" if policy == own else f" (against {policy})"
-    print(f"verified {traces} traces, {steps} steps: all match{against}", file=out)
+    kind = " v2" if files else ""
+    print(f"verified {traces}{kind} traces, {steps} steps: all match{against}", file=out)
     return 0

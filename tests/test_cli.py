@@ -127,11 +127,17 @@ def test_an_era_without_a_v2_feature_says_which_kernel_brought_it():
         "(84afd99b (Linux 2.6.27)) does not have it"]
 
 
-def test_kernel_refuses_min_size_and_random_v2_in_one_line_touching_nothing():
-    for args in (("replay", "min-size-leak-6.18", "--kernel"), ("verify", "--files")):
+def test_kernel_refuses_min_size_and_random_min_size_traces_in_one_line_touching_nothing():
+    for args in (("replay", "min-size-leak-6.18", "--kernel"), ("verify", "--files", "--min-size")):
         done = run(*args)
         assert done.returncode == 3
         assert len(done.stderr.strip().splitlines()) == 1 and "refused" in done.stderr
+
+
+def test_min_size_goes_with_files_only():
+    done = run("verify", "--no-min-size")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "hugelab: --min-size and --no-min-size go with --files (trace-v2 traces)"
 
 
 def test_hunt_searches_v2_traces_under_the_model():

@@ -135,6 +135,17 @@ def test_an_mmap_the_pool_refuses_gives_the_mount_its_charge_back():
     assert steps[-1].error == "ENOMEM" and steps[-1].mounts == {"q": (4, 4)}
 
 
+def test_before_1d3f9bb4c8af_a_refused_mmap_leaves_the_mount_short():
+    """Measured in a guest on Debian's 6.18.15: statfs free 4 -> 1; 6.18.44 (modern) keeps 4."""
+    text = "mount q size=4\nfile f on q\nmmap m 3 private file f offset 4\nmmap s 2 shared file f\n"
+    early, today = replay(text, "linux-6.18.15"), replay(text, "modern")
+    assert early[2].error == today[2].error == "ENOMEM"
+    assert early[2].mounts == {"q": (4, 1)} and today[2].mounts == {"q": (4, 4)}
+    assert early[3].error == today[3].error == "ENOMEM"
+    assert early[3].mounts == {"q": (4, 1)}  # 6.18.15 refuses by the mount's size now: 3 of 4 still count as used
+    assert [s.counters for s in early] == [s.counters for s in today]  # the pool itself is untouched
+
+
 def test_truncate_up_still_drops_what_lies_past_the_new_size():
     """Found by random v2 traces in a 6.12 guest (then on 6.18): hugetlbfs_setattr truncates whichever way."""
     text = "pool 7\nfile f1\nmmap m3 6 private\nfallocate f1 3 3\ntruncate f1 2\n"
@@ -151,3 +162,15 @@ def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
     assert private.states == ("faulted", "unmapped", "reserved") and private.pieces[0][:2] == (0, 1)
     shared = next(m for m in view if m.name == "s")
     assert shared.regions == ((0, 4),) and len(shared.states) == 6  # truncate f 4: entries [4, 6) went
+
+
+def test_tables_show_statfs_where_two_kernels_differ_only_there():
+    from hugelab.tables import compare_table
+    from hugelab.verify import side_by_side
+    text = "mount q size=4\nfile f on q\nmmap m 3 private file f\n"
+    table, differ = compare_table(parse_trace(text), ["linux-6.18.15", "modern"])
+    last = table.splitlines()[-1]
+    assert differ == 1 and last.startswith("*") and "q: 1 free of 4" in last and "q: 4 free of 4" in last
+    lines = side_by_side(replay(text, "linux-6.18.15"), replay(text, "modern")).splitlines()
+    assert lines[-1].endswith("<-- differs") and "q: 1 free of 4" in lines[-1] and "q: 4 free of 4" in lines[-1]
+    assert "statfs" not in compare_table(parse_trace("pool 1\nmmap a 1 private\n"), ["modern", "modern"])[0]

@@ -29,19 +29,24 @@ def kernels(fetch: list[str], out: TextIO) -> int:
     print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_for_kernel(host)})", file=out)
     have = images.cached()
     for image in have:
-        print(f"cached   Linux {image.release}  (--kernel {image.series}; policy {policy_for_kernel(image.release)})",
+        name = image.release if image.series == images.series_of(host) else image.series  # 6.18 is the host
+        print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_for_kernel(image.release)})",
               file=out)
     names = {k.release for k in have}
     offered = [r for r in images.fetchable() if r not in names]
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins
         newest[images.series_of(release)] = release
+    from_apt = set(images.apt_releases())
     for series, release in sorted(newest.items(), key=lambda kv: images.release_key(kv[0])):
         older = sum(1 for r in offered if images.series_of(r) == series) - 1
         more = f"; {older} older" if older else ""
         cached_series = any(k.series == series for k in have)
-        how = f"--kernel {release}" if cached_series else f"--kernel {series}"
-        print(f"fetch    Linux {release}  (apt; {how} fetches it{more})", file=out)
+        # a series alone names a cached release, or this machine's kernel when it is the host's
+        by_release = cached_series or series == images.series_of(host)
+        how = f"--kernel {release}" if by_release else f"--kernel {series}"
+        source = "apt" if release in from_apt else images.BACKPORTS_SUITE
+        print(f"fetch    Linux {release}  ({source}; {how} fetches it{more})", file=out)
     reason = why_no_guest()
     if reason:
         print(f"note: guests cannot boot here: {reason}", file=out)

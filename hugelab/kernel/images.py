@@ -7,7 +7,10 @@ a kernel image (``bzImage``/``vmlinuz``) to boot as it is.
 
 Fetching uses Debian's own tools: ``apt-cache search`` for the releases on
 offer and ``apt-get download`` for the package (``linux-image-REL-unsigned``).
-Only ``./boot/vmlinuz-REL`` is unpacked, into the cache
+Newer series than the machine's release offers (6.16 to 6.19 and on, from
+Debian's ``trixie-backports``) come from that suite's package index on
+``deb.debian.org``, checked against the index's SHA-256, with no change to
+the machine's apt sources. Only ``./boot/vmlinuz-REL`` is unpacked, into the cache
 (``$XDG_CACHE_HOME/hugelab/kernels``, else ``~/.cache/hugelab/kernels``);
 nothing is installed and the host's ``/boot`` is never touched. Debian drops
 old ABI numbers, so a series means the newest release, never a pinned one.
@@ -15,18 +18,32 @@ old ABI numbers, so a series means the newest release, never a pinned one.
 
 from __future__ import annotations
 
+import hashlib
+import lzma
 import os
 import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 #: Debian's cloud flavour: HUGETLBFS built in, boots without modules
 FLAVOUR = "cloud-amd64"
 _PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")-unsigned$")
+
+
+#: where series newer than the machine's own apt offers come from
+BACKPORTS_MIRROR = "http://deb.debian.org/debian"
+BACKPORTS_SUITE = "trixie-backports"
+_BACKPORTS_PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")$")
+#: the suite's index is fetched again after a day
+_INDEX_MAX_AGE = 24 * 3600
+#: no kernel package is near this; a bigger download is refused, not stored
+_MAX_DEB_BYTES = 256 << 20
 
 
 class ImageUnavailable(RuntimeError):
@@ -71,6 +88,11 @@ def cached() -> list[KernelImage]:
 
 
 def fetchable() -> list[str]:
+    """Release names on offer in the cloud flavour: the machine's apt, then the backports suite."""
+    return sorted(set(apt_releases()) | set(backports_index()), key=release_key)
+
+
+def apt_releases() -> list[str]:
     """Release names Debian's package lists offer in the cloud flavour (none without apt)."""
     if not shutil.which("apt-cache"):
         return []
@@ -84,20 +106,86 @@ def fetchable() -> list[str]:
     return sorted(set(releases), key=release_key)
 
 
+@dataclass(frozen=True)
+class IndexedPackage:
+    """A kernel package in the backports suite's index: where it is and its SHA-256."""
+
+    release: str
+    filename: str
+    sha256: str
+    size: int
+
+
+def parse_index(text: str) -> dict[str, IndexedPackage]:
+    """The cloud kernel images in a Debian ``Packages`` index, by release name."""
+    found = {}
+    for stanza in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " ")
+        m = _BACKPORTS_PACKAGE.match(fields.get("Package", ""))
+        if m and "Filename" in fields and "SHA256" in fields and fields.get("Size", "").isdigit():
+            found[m.group(1)] = IndexedPackage(m.group(1), fields["Filename"], fields["SHA256"], int(fields["Size"]))
+    return found
+
+
+def backports_index() -> dict[str, IndexedPackage]:
+    """The backports suite's kernel images (cached for a day; empty when the mirror cannot be reached)."""
+    path = cache_dir() / f"{BACKPORTS_SUITE}.Packages"
+    if not path.is_file() or time.time() - path.stat().st_mtime > _INDEX_MAX_AGE:
+        url = f"{BACKPORTS_MIRROR}/dists/{BACKPORTS_SUITE}/main/binary-amd64/Packages.xz"
+        try:
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                text = lzma.decompress(answer.read(64 << 20)).decode("utf-8", "replace")
+        except (OSError, lzma.LZMAError):
+            return parse_index(path.read_text()) if path.is_file() else {}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(".part")
+        part.write_text(text)
+        part.replace(path)
+    return parse_index(path.read_text())
+
+
+def _download(package: IndexedPackage, folder: Path) -> Path:
+    """The package's .deb in ``folder``, its size and SHA-256 checked against the index."""
+    url = f"{BACKPORTS_MIRROR}/{package.filename}"
+    if package.size > _MAX_DEB_BYTES:
+        raise ImageUnavailable(f"{url} is {package.size} bytes, more than a kernel package should be")
+    target = folder / Path(package.filename).name
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as answer, open(target, "wb") as out:
+            for block in iter(lambda: answer.read(1 << 20), b""):
+                digest.update(block)
+                out.write(block)
+                if out.tell() > package.size:
+                    break
+    except OSError as e:
+        raise ImageUnavailable(f"downloading {url} failed: {e}") from None
+    if digest.hexdigest() != package.sha256:
+        raise ImageUnavailable(f"{url} does not match the SHA-256 of {BACKPORTS_SUITE}'s index")
+    return target
+
+
 def fetch(release: str) -> KernelImage:
     """Download ``release``'s package, unpack only its kernel image into the cache."""
-    if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
-        raise ImageUnavailable("fetching a kernel needs Debian's apt-get and dpkg-deb")
+    if not shutil.which("dpkg-deb"):
+        raise ImageUnavailable("fetching a kernel needs Debian's dpkg-deb")
     package = f"linux-image-{release}-unsigned"
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        got = subprocess.run(["apt-get", "download", "-q", package], cwd=tmp,
-                             capture_output=True, text=True, check=False)
-        debs = list(Path(tmp).glob("*.deb"))
-        if got.returncode or not debs:
-            last = (got.stderr.strip().splitlines() or ["no package downloaded"])[-1]
-            raise ImageUnavailable(f"apt-get download {package} failed: {last}")
+        indexed = backports_index().get(release) if release not in apt_releases() else None
+        if indexed is not None:
+            package = f"linux-image-{release}"
+            debs = [_download(indexed, Path(tmp))]
+        else:
+            if not shutil.which("apt-get"):
+                raise ImageUnavailable("fetching a kernel needs Debian's apt-get")
+            got = subprocess.run(["apt-get", "download", "-q", package], cwd=tmp,
+                                 capture_output=True, text=True, check=False)
+            debs = list(Path(tmp).glob("*.deb"))
+            if got.returncode or not debs:
+                last = (got.stderr.strip().splitlines() or ["no package downloaded"])[-1]
+                raise ImageUnavailable(f"apt-get download {package} failed: {last}")
         member = f"./boot/vmlinuz-{release}"
         tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
         assert tar.stdout is not None
@@ -141,7 +229,7 @@ def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
     else:
         offered = [r for r in fetchable() if r == spec]
     if not offered:
-        raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt "
+        raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt or {BACKPORTS_SUITE} "
                                "(try 'apt-get update'; 'hugelab kernels' lists what there is)")
     if not fetch_missing:
         raise ImageUnavailable(f"Linux {offered[-1]} is not cached (hugelab kernels --fetch {spec})")

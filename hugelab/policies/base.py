@@ -112,6 +112,8 @@ class Policy:
     user_sees = ""
     #: the real kernel series this policy was checked against step for step ("6.12"), if any
     kernel_series = ""
+    #: single releases this policy was measured on ("6.18.15"), where it differs from its series
+    kernel_releases: tuple[str, ...] = ()
     #: MAP_NORESERVE honoured for hugetlb (since the VM_NORESERVE patch, 2.6.27)
     honours_noreserve = True
     #: MADV_DONTNEED allowed on hugetlb VMAs (since 5.18); EINVAL before
@@ -127,6 +129,10 @@ class Policy:
     #: a fault that found no page gives its subpool charge back (every era
     #: but 6.15+, where a833a693a490's error path keeps it: kernel-findings 1)
     fault_failure_puts_subpool = True
+    #: a reservation the global pool refused gives every page back to the
+    #: mount's subpool (every era but 6.15+ until 1d3f9bb4c8af: a833a693a490
+    #: gives back only what the subpool's minimum lent; the rest stays used)
+    reserve_failure_puts_subpool = True
 
     def reserve_error(self, why: str) -> str:
         """The errno for a reservation refused by the mount (``"size"``) or the pool."""

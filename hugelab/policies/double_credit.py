@@ -46,7 +46,8 @@ class DoubleCredit(Policy):
 
     def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
         pages = len(vma)
-        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False)
+        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False,
+                                    failure_puts_subpool=self.reserve_failure_puts_subpool)
         if why is not None:
             return self.reserve_error(why)
         vma.private_data = pages  # the remaining count, copied by every split

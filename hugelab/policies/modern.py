@@ -42,6 +42,10 @@ class Modern(RegionCount):
     # found no page keeps the charge (statfs free drops for good); measured
     # on 6.18.44 (kernel-findings 1), not on 6.1 or 6.12
     fault_failure_puts_subpool = False
+    # hugetlb_reserve_pages' out_put_pages had the same fault since 6.15 (the
+    # same commit); 6.18.44 has the stable fix 1d3f9bb4c8af (measured: statfs
+    # free stays 4 after a refused 3-page mmap on a size=4 mount), so
+    # reserve_failure_puts_subpool keeps its default here (see linux-6.18.15)
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.

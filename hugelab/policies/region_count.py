@@ -64,7 +64,8 @@ class RegionCount(Policy):
 
     def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
         # Every page of the range, charged to the file's mount first.
-        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False)
+        why = hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False,
+                                    failure_puts_subpool=self.reserve_failure_puts_subpool)
         if why is not None:
             return self.reserve_error(why)
         vma.private_data = ResvMap()  # empty: nothing consumed yet
