@@ -421,6 +421,67 @@ def q07_fork_618() -> Question:
         "the child lets go: one below zero in between.")
 
 
+# -- 06 lab ---------------------------------------------------------------------------
+
+#: the file the 06 explorer maps by clicks: new file, shared mmap file (4 pages), write 0, read 1, munmap
+FILE_CLICKS = ("pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\n"
+               "truncate f1 1\n")
+#: the generated exercise 06 checks two steps of (``hugelab exercise --seed 1``)
+EXERCISE_SEED = 1
+
+
+def q06_file_munmap() -> Question:
+    return _counter_question(
+        "After munmap a 0 4 (step 6: nothing maps f1 any more): HugePages_Rsvd?", FILE_CLICKS, 6, "Rsvd",
+        {counter(FILE_CLICKS, 3, "Rsvd"): "Page 0 and page 1 each used a reservation when they arrived.",
+         0: "A shared mapping reserves for the file: munmap gives nothing back."},
+        "The file's map still holds offsets 2 and 3 as reserved, with no page: reservations belong to the file "
+        "and outlive every mapping.")
+
+
+def q06_file_truncate() -> Question:
+    before, after = counter(FILE_CLICKS, 6, "Rsvd"), counter(FILE_CLICKS, 7, "Rsvd")
+    return Question(
+        "Then truncate f1 1 (step 7) cuts f1 to 1 page: how many reservations does it give back?", before - after,
+        {3: "Three entries go ([1, 4)), but page 1 had one: its reservation was used when the page came.",
+         0: "truncate is not munmap: the offsets it cuts off leave the file's map, and their reservations with "
+            "them."},
+        why="hugetlb_unreserve_pages gives back the entries removed minus the pages removed with them.",
+        reveal=f"after step 6 (munmap a 0 4): HugePages_Rsvd {before}\n"
+               f"after step 7 (truncate f1 1): HugePages_Rsvd {after}, given back = {before - after}")
+
+
+def _exercise() -> tuple[str, tuple]:
+    from .exercise import make_exercise  # the generator, only when a 06 question is asked
+    ex = make_exercise(EXERCISE_SEED)
+    return "".join(f"{s.op}\n" for s in ex.steps), ex.steps
+
+
+def q06_exercise_split() -> Question:
+    trace, steps = _exercise()
+    n = next(n for n in range(2, len(steps) + 1) if steps[n - 1].op.split()[0] in ("munmap", "mprotect"))
+    before = steps[n - 2].counters.rsvd
+    return _counter_question(
+        f"Exercise {EXERCISE_SEED}, step {n} ({steps[n - 1].op}): HugePages_Rsvd?", trace, n, "Rsvd",
+        {before - 1: "m1 is shared: the reservation of the page unmapped belongs to its file (the mapping's "
+                     "inode), and munmap gives nothing back.",
+         before + 1: "munmap never reserves: it only lets go."},
+        "Unmapping part of a shared mapping gives back no reservation: they stay with its (hidden) file.")
+
+
+def q06_exercise_free() -> Question:
+    trace, steps = _exercise()
+    n = len(steps)
+    before = steps[n - 2].counters.free
+    return _counter_question(
+        f"Exercise {EXERCISE_SEED}, last step ({steps[-1].op}): HugePages_Free?", trace, n, "Free",
+        {before - 1: "m1's page 0 was unmapped at step 5: p1's touch finds no mapping there (SIGSEGV) and takes "
+                     "no page.",
+         before + 1: "The page faulted at step 4 is still mapped by main and, since the fork, by p1: it is not "
+                     "freed."},
+        "Free moves only when pages are faulted in or freed.")
+
+
 # -- 08 files and mounts -------------------------------------------------------------
 
 OUTLIVES = load("file-reservation-outlives-mapping")

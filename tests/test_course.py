@@ -54,6 +54,19 @@ def test_no_answer_is_printed_before_its_question(path):
 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_no_question_hint_or_explanation_is_written_in_a_notebooks_visible_code(path):
+    """Questions, hints and explanations live in hugelab/lessons.py: written inline in a code cell, the
+    explanation (which states the answer) is on screen above its question."""
+    for n, cell in enumerate(cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        code = source(cell)
+        assert not re.search(r"\bQuestion\(", code), f"{path.name} cell {n}: a Question built inline"
+        for arg in ("why", "hint", "hints", "reveal"):
+            assert not re.search(rf"\b{arg}\s*=\s*(?:[rfRF]{{0,2}}[\"']|\{{)", code), f"{path.name} cell {n}: {arg}= written inline"
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
 def test_every_notebook_links_the_glossary(path):
     assert "(glossary.ipynb)" in "".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
 
