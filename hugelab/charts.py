@@ -38,9 +38,9 @@ SERIES_STYLES = (
 )
 #: the steps drawn at most: a longer history shows its last ones
 STEPS_DRAWN = 1000
-#: the width a chart is laid out for, in pixels (half of a 1500 px page, less margins);
-#: labels are thinned for this width, so a wider window only adds room
-PLOT_WIDTH = 560
+#: the width a chart is laid out for, in pixels: half of a normal notebook's output area (a ~1068 px
+#: JupyterLab window), less margins; labels are thinned for this width, so a wider window only adds room
+PLOT_WIDTH = 380
 CHAR_WIDTH = 6.6  # pixels per character at 11 px
 
 

@@ -64,6 +64,14 @@ class Refused(ValueError):
     """An action the explorer cannot take now (nothing to undo, no mapping yet...)."""
 
 
+#: why a mount's size= refusal reads as it does, per errno (each era's policy.over_size_error)
+ERRNO_OF_A_FULL_MOUNT = {
+    "ENOSPC": "ENOSPC: 2008's hugetlb_reserve_pages returned -ENOSPC when the mount's quota "
+              "(hugetlb_get_quota) refused; today's kernels return ENOMEM. ",
+    "ENOMEM": "ENOMEM: today's kernels return it for a full mount too (2008's returned the quota's ENOSPC). ",
+}
+
+
 @dataclass(frozen=True)
 class SideView:
     """Everything one side of the explorer shows, at the current step."""
@@ -538,9 +546,9 @@ class Explorer:
             sb = inode.sb if inode is not None else None
             statfs = sb.statfs() if sb is not None else None
             if sb is not None and statfs is not None and need > statfs[1]:
-                return (f"the mount is too small: {sb.name}'s size={statfs[0]} caps what its files reserve and "
-                        f"hold ({statfs[1]} free); this mmap needs {need}. Map fewer pages, or mount a larger "
-                        "one, make a new file on it and map that")
+                return (f"{ERRNO_OF_A_FULL_MOUNT.get(step.error or '', '')}the mount is too small: {sb.name}'s "
+                        f"size={statfs[0]} caps what its files reserve and hold ({statfs[1]} free); this mmap "
+                        f"needs {need}. Map fewer pages, or mount a larger one, make a new file on it and map that")
             return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")

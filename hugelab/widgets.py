@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 
 import ipywidgets as w
 
@@ -31,6 +32,9 @@ from .trace import Mprotect, Pool, Touch
 
 #: bqplot figures in one explorer: each side's file chart, mapping charts and counters chart
 FIGURES = 2 * (MAPPINGS_DRAWN + 2)
+#: the box of what a step did: its least height, its line height (px), and the characters a line holds
+#: at a normal notebook's width (a ~1068 px window: each side ~360 px of 13 px text), for its height
+STATUS_MIN, STATUS_LINE, STATUS_CHARS = 118, 20, 44
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
@@ -101,7 +105,7 @@ class MapPanel(w.VBox):
     """One mapping's caption and chart."""
 
     def __init__(self, on_page_click) -> None:
-        self.caption = w.HTML(layout=w.Layout(height="22px", overflow="hidden"))
+        self.caption = w.HTML()
         self.chart = MappingChart(on_page_click=lambda page: on_page_click(self.name, page))
         self.name: str | None = None
         super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
@@ -112,9 +116,13 @@ class MapPanel(w.VBox):
             return
         self.name = view.name
         weight = "bold" if selected else "normal"
-        text = html.escape(caption(view, selected), quote=True)
-        self.caption.value = (f"<div class='hugelab-caption' title='{text}' style='font-weight:{weight};"
-                              f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{text}</div>")
+        title, line = caption(view, selected), map_line(view)
+        # the title is the same on both sides, so it wraps alike; the map line (the policy's own) is one
+        # short line, there or blank on both: the two sides' charts stay in line
+        self.caption.value = (f"<div class='hugelab-caption' style='line-height:20px'>"
+                              f"<div style='font-weight:{weight}'>{html.escape(title)}</div>"
+                              f"<div class='hugelab-map-line' style='font-size:12px'>"
+                              f"{html.escape(line) if line else '&nbsp;'}</div></div>")
         self.chart.update(view)
 
 
@@ -122,7 +130,7 @@ class FilePanel(w.VBox):
     """The selected file's caption and chart: its inode's page cache and map."""
 
     def __init__(self) -> None:
-        self.caption = w.HTML(layout=w.Layout(height="62px", overflow="hidden"))
+        self.caption = w.HTML()
         self.chart = MappingChart(css_class="hugelab-file")
         super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
 
@@ -131,8 +139,7 @@ class FilePanel(w.VBox):
         if view is None:
             return
         self.caption.value = "".join(
-            f"<div class='hugelab-file-caption' title='{html.escape(line, quote=True)}' style='white-space:nowrap;"
-            f"overflow:hidden;text-overflow:ellipsis;line-height:20px'>{html.escape(line)}</div>"
+            f"<div class='hugelab-file-caption' style='line-height:20px'>{html.escape(line)}</div>"
             for line in file_caption(view))
         self.chart.update(view)
 
@@ -151,20 +158,33 @@ def file_caption(view: FileView) -> tuple[str, ...]:
     return head, held, line if view.regions else "its map is empty: no offset reserved"
 
 
+def unmapped(view: MappingView) -> bool:
+    """Is nothing of the mapping mapped any more (munmap took every page)?"""
+    pages = view.summary[PAGE_STATES.index("unmapped")] if not view.drawn else view.states.count("unmapped")
+    return not view.failed and view.pages > 0 and pages == view.pages
+
+
 def caption(view: MappingView, selected: bool) -> str:
-    """What a mapping's chart is, in one line: name, kind, size, who sees it, what is not drawn."""
+    """What a mapping's chart is: name, kind, size, who sees it, what is not drawn (the same on both sides)."""
     of = f" of {view.file}" + (f" from page {view.offset}" if view.offset else "") if view.file else ""
     text = f"{view.name} ({view.kind}, {view.pages} pages{of}) as {view.proc} sees it"
     if selected:
         text = "\u25b6 " + text
     if view.failed:
         return text + f": {view.failed}, nothing mapped"
+    if unmapped(view):
+        return text + ": unmapped, nothing of it is mapped any more"
     if not view.drawn:
         counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
         return text + f": too long to draw page by page; pages by state: {counts}"
-    if view.regions:  # a policy that keeps no map (a count, or nothing) draws no line to explain
-        text += f" \u00b7 map line: {view.regions_mean.split(' (')[0]}"
     return text
+
+
+def map_line(view: MappingView) -> str:
+    """What the policy's map line over the mapping means ("" where it keeps no map: a count, or nothing)."""
+    if view.failed or not view.drawn or unmapped(view) or not view.regions:
+        return ""
+    return f"map line: {view.regions_mean.split(' (')[0]}"
 
 
 class PolicySide(w.VBox):
@@ -175,9 +195,12 @@ class PolicySide(w.VBox):
                                  layout=w.Layout(width="260px"))
         self.choice.observe(lambda change: on_policy(change["new"]), names="value")
         self.numbers = w.HTML(layout=w.Layout(height="24px"))
-        # a fixed height on both sides: a warning on one side never pushes its charts out of line
-        self.status = w.HTML(layout=w.Layout(height="118px", overflow="auto", border="1px solid #eee",
+        # the same height on both sides (the taller side's text, see SplitExplorer.refresh): a warning on
+        # one side never pushes its charts out of line, and no line is cut
+        self.status = w.HTML(layout=w.Layout(height=f"{STATUS_MIN}px", overflow="auto", border="1px solid #eee",
                                              padding="2px 4px"))
+        self.status.add_class("hugelab-status-box")
+        self.status_lines = 0
         self.file = FilePanel()
         self.maps = [MapPanel(on_page_click) for _ in range(MAPPINGS_DRAWN)]
         self.more = w.HTML(layout=w.Layout(height="22px"))
@@ -218,7 +241,8 @@ class PolicySide(w.VBox):
         if view.diverged_at == step:
             rows.append("<b class='hugelab-parted'>&#9873; the two sides part here: their counters differ "
                         "from this step on</b>")
-        self.status.value = "<br>".join(rows)
+        self.status.value = f"<div style='line-height:{STATUS_LINE}px;overflow-wrap:anywhere'>{'<br>'.join(rows)}</div>"
+        self.status_lines = sum(-(-len(html.unescape(re.sub("<[^>]*>", "", row))) // STATUS_CHARS) for row in rows)
         hidden = list(view.more[:20]) + ([f"and {len(view.more) - 20} more"] if len(view.more) > 20 else [])
         self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
                            "<i>mapping</i> to draw it)</small>" if hidden else "")
@@ -230,21 +254,27 @@ class SplitExplorer(w.VBox):
     """Every trace operation by clicks; watch two policies count it, side by side."""
 
     def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8,
-                 pages: int = 4) -> None:
+                 pages: int = 4, files: bool = False) -> None:
         self.explorer = Explorer(policies, pool)
+        #: show the controls of mounts and files (trace v2) from the start; without it they appear once
+        #: the history has a file or a mount (a loaded trace), so 03 and 04 show only what they teach
+        self.files = files
         self._updating = False
         narrow = w.Layout(width="100px")
         self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
         self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
         self.size = w.IntSlider(value=pages, min=1, max=PAGES_DRAWN, description="pages")
-        self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "70px"})
+        # never squeezed by its row (squeezed, its two buttons wrap onto two lines)
+        self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "64px"},
+                                    layout=w.Layout(flex="0 0 auto"))
         self.noreserve = w.Checkbox(value=False, description="noreserve", indent=False, layout=narrow)
         self.process = w.Dropdown(options=["main"], value="main", description="process",
                                   layout=w.Layout(width="330px"))
         self.mapping_choice = w.Dropdown(options=[], description="mapping", layout=w.Layout(width="280px"))
         self.page = w.IntSlider(value=0, min=0, max=max(pages - 1, 0), description="page")
         self.access = w.ToggleButtons(options=["write", "read"], value="write", style={"button_width": "60px"},
-                                      tooltips=["touch NAME PAGE", "touch NAME PAGE read"])
+                                      tooltips=["touch NAME PAGE", "touch NAME PAGE read"],
+                                      layout=w.Layout(flex="0 0 auto"))
         self.range = w.IntRangeSlider(value=(1, 2), min=0, max=pages, description="range [f, t)")
         self.prot = w.Dropdown(options=["r", "rw", "none"], value="r", description="prot",
                                layout=w.Layout(width="140px"))
@@ -263,7 +293,7 @@ class SplitExplorer(w.VBox):
         self.load_box = w.Textarea(placeholder="paste a trace here, then press load (this replaces the history)",
                                    description="load", layout=w.Layout(width="98%", height="140px"))
         # beside its control, two lines at most: a message never pushes the charts down
-        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
+        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="120px", max_height="36px",
                                                    overflow="auto"))
                          for k in ("pool", "mmap", "file", "mmap file", "truncate", "process", "fault", "range",
                                    "history", "load")}
@@ -299,12 +329,16 @@ class SplitExplorer(w.VBox):
         self.file_choice.observe(self._on_file, names="value")
         self.range.observe(self._on_range, names="value")
         m = self.messages
+        self.file_rows = [
+            w.HBox([self.mount_size, b["mount"], b["umount"], self.mount_choice, b["new file"], m["file"]]),
+            w.HBox([self.file_choice, self.offset, b["mmap file"], m["mmap file"]]),
+            w.HBox([self.truncate_to, b["truncate"], b["close"], b["unlink"], m["truncate"]])]
+        for row in self.file_rows:
+            row.add_class("hugelab-file-controls")
         controls = w.VBox([
             w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
             w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
-            w.HBox([self.mount_size, b["mount"], b["umount"], self.mount_choice, b["new file"], m["file"]]),
-            w.HBox([self.file_choice, self.offset, b["mmap file"], m["mmap file"]]),
-            w.HBox([self.truncate_to, b["truncate"], b["close"], b["unlink"], m["truncate"]]),
+            *self.file_rows,
             w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
             w.HBox([self.page, self.access, b["fault"], m["fault"]]),
             w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
@@ -504,6 +538,12 @@ class SplitExplorer(w.VBox):
             side.update_charts(view)
         for side, view in zip(self.sides, views):
             side.update_text(view, e.cursor)
+        height = f"{max(STATUS_MIN, max(side.status_lines for side in self.sides) * STATUS_LINE + 8)}px"
+        for side in self.sides:
+            side.status.layout.height = height
+        shown = "" if self.files or e.builder.file_names or e.mounts else "none"
+        for row in self.file_rows:
+            row.layout.display = shown
         self._updating = True
         try:
             n = len(e.history)

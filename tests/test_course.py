@@ -63,7 +63,8 @@ def test_no_question_hint_or_explanation_is_written_in_a_notebooks_visible_code(
         code = source(cell)
         assert not re.search(r"\bQuestion\(", code), f"{path.name} cell {n}: a Question built inline"
         for arg in ("why", "hint", "hints", "reveal"):
-            assert not re.search(rf"\b{arg}\s*=\s*(?:[rfRF]{{0,2}}[\"']|\{{)", code), f"{path.name} cell {n}: {arg}= written inline"
+            inline = re.search(rf"\b{arg}\s*=\s*(?:[rfRF]{{0,2}}[\"']|\{{)", code)
+            assert not inline, f"{path.name} cell {n}: {arg}= written inline"
 
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)

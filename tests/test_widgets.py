@@ -31,6 +31,12 @@ def text(widget):
     return html.unescape(widget.value)
 
 
+def caption_of(panel):
+    """A mapping chart's caption: (its title, its map line or "")."""
+    title, line = re.findall(r"<div[^>]*>([^<]*)</div>", panel.caption.value)
+    return html.unescape(title), html.unescape(line).strip()
+
+
 def codes(*states):
     return [PAGE_STATES.index(s) for s in states]
 
@@ -110,8 +116,8 @@ def test_mapping_cells_boundaries_and_regions_follow_the_model():
     assert np.atleast_2d(right.mapping.regions.x).tolist() == [[1.5, 2.5]]  # consumed offset 2: region [2, 3)
     assert list(left.mapping.labels.text) == ["count 5", "count 5", "count 5"]
     assert list(right.mapping.labels.text) == ["map shared by 3"] * 3
-    assert "a (private, 6 pages) as main sees it · map line: consumed offsets" in text(right.maps[0].caption)
-    assert "map line" not in text(left.maps[0].caption)  # double-credit keeps a count, no map
+    assert caption_of(right.maps[0]) == ("\u25b6 a (private, 6 pages) as main sees it", "map line: consumed offsets")
+    assert caption_of(left.maps[0])[1] == ""  # double-credit keeps a count, no map
 
 
 def test_a_read_fault_after_mprotect_r_maps_the_page_and_a_write_fault_kills():
@@ -188,7 +194,7 @@ def test_two_mappings_at_once_each_drawn_with_its_own_map_line():
         assert list(a.cells.color) == codes("reserved", "faulted", "reserved", "reserved")
         assert np.atleast_2d(b.regions.x).tolist() == [[-0.5, 2.5]]  # shared: reserved offsets [0, 3)
         assert b.regions.colors != a.regions.colors  # shared and private maps mean different things
-        assert "b (shared, 3 pages) as main sees it · map line: reserved offsets" in text(side.maps[0].caption)
+        assert caption_of(side.maps[0]) == ("\u25b6 b (shared, 3 pages) as main sees it", "map line: reserved offsets")
     x.mapping_choice.value = "a"
     assert x.sides[0].maps[0].name == "a" and x.page.max == 3 and x.range.max == 4
 
@@ -384,7 +390,7 @@ def test_ticks_and_piece_labels_never_overlap_at_any_size(pages):
                 if not label:
                     continue
                 centre, half = (x_ + 0.5) * per_page, (len(label) * 6.6 + 6) / 2
-                assert half <= centre <= PLOT_WIDTH - half  # inside the plot
+                assert half - 1e-9 <= centre <= PLOT_WIDTH - half + 1e-9  # inside the plot
                 boxes[rows[y]].append((centre - half, centre + half))
         for row in boxes.values():
             row.sort()
@@ -402,7 +408,8 @@ def test_label_placement_and_ticks():
     assert [(row, t) for _, row, t in placed] == [(0, "map shared by 3"), (1, "map shared by 3")]
     assert placed[0][0] == placed[1][0] == 52.5 / (PLOT_WIDTH / 200) - 0.5  # pulled inside the left edge
     # with room, the short text stands in for a long one
-    placed = place_labels([(1, "count 3", "3"), (8, "count 3", "3"), (20, "count 3", "3")], pages=70, rows=1)
+    placed = place_labels([(1, "count 3", "3"), (8, "count 3", "3"), (20, "count 3", "3")], pages=70, rows=1,
+                          width=560)
     assert [t for _, _, t in placed] == ["count 3", "3", "count 3"]
     # the four counter lines differ in width, dash or marker: all four show when equal
     assert len({(width, dash, marker) for _, _, width, dash, marker in SERIES_STYLES}) == 4
@@ -572,8 +579,12 @@ def test_undo_and_redo_across_a_truncate_bring_its_reservations_and_arithmetic_b
     for side in x.sides:
         assert "<b>Rsvd</b> 1 " in side.numbers.value and line in text(side.status)
         assert list(side.file.chart.cells.color) == codes("faulted", "reserved")
+    for side in x.sides:  # unmapped whole: drawn as gone, not as a live mapping, and no map line over it
+        assert caption_of(side.maps[0]) == (
+            "\u25b6 a (shared, 4 pages of f1) as main sees it: unmapped, nothing of it is mapped any more", "")
     x.step.value = 4  # scrubbing back to before the munmap: the shared mapping is drawn again
-    assert "a (shared, 4 pages of f1) as main sees it" in text(x.sides[1].maps[0].caption)
+    assert caption_of(x.sides[1].maps[0]) == ("\u25b6 a (shared, 4 pages of f1) as main sees it",
+                                              "map line: reserved offsets")
     x.step.value = 6
     assert x.trace.value.endswith("munmap a 0 4\ntruncate f1 2\n")
 
@@ -592,7 +603,8 @@ def test_table_m_by_clicks_a_private_file_mapping_consumes_in_its_own_map():
     right = x.sides[1]
     # b's own map: both offsets consumed (green); the file's map: both reserved (brown), one page cached
     assert np.atleast_2d(right.maps[0].chart.regions.x).tolist() == [[-0.5, 1.5]]
-    assert "b (private, 2 pages of f1) as main sees it · map line: consumed offsets" in text(right.maps[0].caption)
+    assert caption_of(right.maps[0]) == ("\u25b6 b (private, 2 pages of f1) as main sees it",
+                                         "map line: consumed offsets")
     assert list(right.file.chart.cells.color) == codes("faulted", "reserved")
     assert np.atleast_2d(right.file.chart.regions.x).tolist() == [[-0.5, 1.5]]
     unmap_all(x, "b", 2)
@@ -616,8 +628,12 @@ def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offse
     assert "mmap a 4 shared file f1: ENOSPC" in x.sides[0].status.value
     assert "mmap a 4 shared file f1: ENOMEM" in x.sides[1].status.value
     for side in x.sides:  # the mount's size is to blame, not the pool (8 free)
-        assert "hint: the mount is too small: mnt1's size=3 caps what its files reserve and hold (3 free); " \
+        assert "the mount is too small: mnt1's size=3 caps what its files reserve and hold (3 free); " \
                "this mmap needs 4." in text(side.status)
+    # each era's errno, and why it differs from the other's
+    assert "hint: ENOSPC: 2008's hugetlb_reserve_pages returned -ENOSPC when the mount's quota" \
+        in text(x.sides[0].status)
+    assert "hint: ENOMEM: today's kernels return it for a full mount too" in text(x.sides[1].status)
     mmap_file(x, 2, "shared", offset=1)
     for side in x.sides:
         assert "mmap b 2 shared file f1 offset 1: ok" in side.status.value
@@ -654,3 +670,31 @@ def test_a_2008_policy_refuses_what_its_era_lacked_in_one_line_and_nothing_chang
     x.explorer.set_policy(1, "modern")
     with pytest.raises(ValueError, match=r"min_size= came with Linux 4\.1"):  # a click never makes min_size
         SplitExplorer().explorer.do("mount m min_size=2")
+
+
+def test_the_file_controls_show_only_when_asked_or_when_the_history_has_a_file():
+    """03 and 04 teach no files: their explorer shows no mount, file or truncate row until 06 asks."""
+    x = SplitExplorer()
+    assert [row.layout.display for row in x.file_rows] == ["none"] * 3
+    assert {b for row in x.file_rows for b in row.children} >= {x.buttons["mount"], x.buttons["mmap file"],
+                                                                 x.buttons["truncate"], x.buttons["unlink"]}
+    x.load_box.value = "pool 8\nfile f\nmmap a 2 shared file f\n"
+    press(x, "load")  # a loaded trace with a file: its controls appear
+    assert [row.layout.display for row in x.file_rows] == [""] * 3
+    assert all(row.layout.display == "" for row in SplitExplorer(files=True).file_rows)
+
+
+def test_the_status_box_grows_with_its_text_the_same_on_both_sides():
+    """03's seed by clicks: the left side says more (over-credit, the two sides part); both boxes take
+    its height, so no line is cut and the charts below stay in line."""
+    x = SplitExplorer()
+    press(x, "mmap")
+    touch(x, "a", 0)
+    x.range.value = (1, 2)
+    press(x, "munmap")
+    left, right = x.sides
+    assert left.status.layout.height == right.status.layout.height
+    assert int(left.status.layout.height.removesuffix("px")) >= left.status_lines * 20 >= 5 * 20
+    x.load_box.value = "pool 1\n" + "mmap a 4 private\n" * 1
+    press(x, "load")  # short again: back to the least height
+    assert left.status.layout.height == right.status.layout.height == "118px"
