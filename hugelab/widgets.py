@@ -194,7 +194,7 @@ class PolicySide(w.VBox):
         self.choice = w.Dropdown(options=list(POLICIES), value=policy, description="policy",
                                  layout=w.Layout(width="260px"))
         self.choice.observe(lambda change: on_policy(change["new"]), names="value")
-        self.numbers = w.HTML(layout=w.Layout(height="24px"))
+        self.numbers = w.HTML(layout=w.Layout(height="28px"))  # one line of a widget (no overflow)
         # the same height on both sides (the taller side's text, see SplitExplorer.refresh): a warning on
         # one side never pushes its charts out of line, and no line is cut
         self.status = w.HTML(layout=w.Layout(height=f"{STATUS_MIN}px", overflow="auto", border="1px solid #eee",
@@ -265,14 +265,14 @@ class SplitExplorer(w.VBox):
         self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
         self.size = w.IntSlider(value=pages, min=1, max=PAGES_DRAWN, description="pages")
         # never squeezed by its row (squeezed, its two buttons wrap onto two lines)
-        self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "64px"},
+        self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "80px"},
                                     layout=w.Layout(flex="0 0 auto"))
         self.noreserve = w.Checkbox(value=False, description="noreserve", indent=False, layout=narrow)
         self.process = w.Dropdown(options=["main"], value="main", description="process",
                                   layout=w.Layout(width="330px"))
         self.mapping_choice = w.Dropdown(options=[], description="mapping", layout=w.Layout(width="280px"))
         self.page = w.IntSlider(value=0, min=0, max=max(pages - 1, 0), description="page")
-        self.access = w.ToggleButtons(options=["write", "read"], value="write", style={"button_width": "60px"},
+        self.access = w.ToggleButtons(options=["write", "read"], value="write", style={"button_width": "64px"},
                                       tooltips=["touch NAME PAGE", "touch NAME PAGE read"],
                                       layout=w.Layout(flex="0 0 auto"))
         self.range = w.IntRangeSlider(value=(1, 2), min=0, max=pages, description="range [f, t)")

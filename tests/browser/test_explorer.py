@@ -25,19 +25,21 @@ def explorer_lab():
     if why_no_browser():
         pytest.skip(f"browser tests skipped: {why_no_browser()}")
     folder = Path(tempfile.mkdtemp(prefix="hugelab-explorer-"))
-    nb = nbf.v4.new_notebook()
-    nb.cells = [nbf.v4.new_code_cell("from hugelab.widgets import SplitExplorer\nSplitExplorer()")]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbf.write(nb, folder / "explorer.ipynb")
+    # as 03 and 04 show it (no file controls), and as 06 does (files=True)
+    for name, call in (("explorer", "SplitExplorer()"), ("explorer-files", "SplitExplorer(files=True)")):
+        nb = nbf.v4.new_notebook()
+        nb.cells = [nbf.v4.new_code_cell(f"from hugelab.widgets import SplitExplorer\n{call}")]
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbf.write(nb, folder / f"{name}.ipynb")
     lab = Lab(notebooks=folder)
     yield lab
     lab.stop()
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def open_explorer(lab, page):
+def open_explorer(lab, page, notebook="explorer.ipynb"):
     page.set_viewport_size({"width": 1500, "height": 2400})  # the whole explorer in one screenshot
-    page.goto(lab.url("explorer.ipynb"))
+    page.goto(lab.url(notebook))
     run_all(page)
     page.wait_for_selector(".hugelab-explorer button.widget-button:text-is('mmap')")
     return page.locator(".hugelab-explorer")
@@ -273,7 +275,7 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     entries [1, 4), one of them with a page: 3 - 1 = 2 back, Rsvd 0, Free 7 (page 1 freed). A private
     mapping of the file reserves all its pages (Rsvd 2) and a write copies the cached page 0,
     consuming one (Rsvd 1, Free 6)."""
-    explorer = open_explorer(explorer_lab, page)
+    explorer = open_explorer(explorer_lab, page, "explorer-files.ipynb")
     button(explorer, "new file").click()
     wait_text(explorer, "line 2 file f1: ok")
     explorer.locator("button:text-is('shared')").click()
@@ -319,7 +321,8 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     wait_text(explorer, "touch b 0: ok")
     assert all(numbers(explorer, i) == "Total 8 Free 6 Rsvd 1 Surp 0" for i in range(2))
     captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
-    assert "b (private, 2 pages of f1) as main sees it \u00b7 map line: consumed offsets" in captions[0]
+    assert captions[0].split("\n") == ["\u25b6 b (private, 2 pages of f1) as main sees it",
+                                       "map line: consumed offsets"]
     assert explorer.locator("textarea").first.input_value() == (
         "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\ntruncate f1 1\n"
         "mmap b 2 private file f1\ntouch b 0\n")
@@ -374,3 +377,82 @@ def test_a_file_is_readable_at_every_size(explorer_lab, page, shots, pages):
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
     assert_controls_fit(explorer)
+
+
+# The notebook panel's width in a normal JupyterLab window (the file browser open): what a learner sees.
+NOTEBOOK_WIDTH = 1068
+
+# Every element of the explorer whose text may be cut or overlap: its overflow, and its labels' boxes.
+CUT_TEXT = """root => [...root.querySelectorAll('.hugelab-status-box, .hugelab-caption, .hugelab-file-caption,'
+    + ' .hugelab-side > .widget-html, .widget-toggle-buttons, button')].filter(e => e.offsetParent !== null)
+  .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
+  .map(e => ({cls: e.className, text: e.innerText.slice(0, 80), sw: e.scrollWidth, cw: e.clientWidth,
+              sh: e.scrollHeight, ch: e.clientHeight}))"""
+WRAPPED_TOGGLES = """root => [...root.querySelectorAll('.widget-toggle-buttons')].filter(e => e.offsetParent !== null)
+  .map(e => [...e.querySelectorAll('button')].map(b => Math.round(b.getBoundingClientRect().top)))
+  .filter(tops => new Set(tops).size > 1)"""
+
+
+def at_notebook_width(page):
+    """Size the window so that the notebook panel is NOTEBOOK_WIDTH wide, whatever the sidebars take."""
+    panel = page.locator(".jp-NotebookPanel").first
+    width = panel.evaluate("e => e.getBoundingClientRect().width")
+    page.set_viewport_size({"width": round(1500 + NOTEBOOK_WIDTH - width), "height": 2400})
+    page.wait_for_timeout(800)  # let the charts re-lay themselves out
+    assert abs(panel.evaluate("e => e.getBoundingClientRect().width") - NOTEBOOK_WIDTH) <= 2
+
+
+def assert_nothing_cut(explorer):
+    """No message, caption or toggle cut off or scrolled; no two chart labels overlapping; no control
+    row overflowing; the two sides still in line."""
+    cut, wrapped = explorer.evaluate(CUT_TEXT), explorer.evaluate(WRAPPED_TOGGLES)
+    assert not cut, cut
+    assert not wrapped, wrapped
+    assert_no_overlap(explorer)
+    assert_controls_fit(explorer)
+    assert_sides_in_line(explorer)
+
+
+def test_03s_seed_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page, shots):
+    """The learner's report: at a normal notebook's width, after pages 4, mmap, page 0, munmap [1, 2),
+    the left box cut "...differ from" short, "map shared by 2" ran into "closed: credited 1", the
+    chart title was cut at "map line: consume", and private/shared wrapped onto two lines."""
+    explorer = open_explorer(explorer_lab, page)
+    at_notebook_width(page)
+    assert explorer.locator("button.widget-button:text-is('mount')").count() == 1
+    assert not explorer.locator("button.widget-button:text-is('mount')").is_visible()  # 03 teaches no files
+    button(explorer, "mmap").click()
+    wait_bars(page, 4)
+    map_figure(explorer, 0).locator("rect.bar").first.click()
+    wait_text(explorer, "touch a 0: ok")
+    button(explorer, "munmap").click()
+    wait_text(explorer, "munmap a 1 1: ok")
+    page.wait_for_function("() => [...document.querySelectorAll('div.bqplot.figure.hugelab-map')]"
+                           ".some(f => f.textContent.includes('closed: credited 1'))", timeout=20_000)
+    page.wait_for_timeout(800)
+    assert "their counters differ from this step on" in side(explorer, 0).inner_text()
+    assert_nothing_cut(explorer)
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(shots / "explorer-seed-notebook-width.png"))
+
+
+def test_06s_file_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page, shots):
+    """06's file scenario at a normal notebook's width: shared mmap file, munmap [0, 4), private mmap
+    file, write page 0: the file's caption, the titles and the unmapped mapping's caption all fit."""
+    explorer = open_explorer(explorer_lab, page, "explorer-files.ipynb")
+    at_notebook_width(page)
+    explorer.locator("textarea").nth(1).fill("pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\n"
+                                             "touch a 1 read\nmunmap a 0 4\nmmap b 2 private file f1 offset 2\n"
+                                             "touch b 0\n")
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded 8 lines")
+    wait_bars(page, 2)
+    wait_file_bars(page, 4)
+    page.wait_for_timeout(800)
+    captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
+    assert captions[0].split("\n") == ["\u25b6 b (private, 2 pages of f1 from page 2) as main sees it",
+                                       "map line: consumed offsets"]
+    assert captions[1].startswith("a (shared, 4 pages of f1) as main sees it: unmapped")
+    assert_nothing_cut(explorer)
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(shots / "explorer-file-notebook-width.png"))
