@@ -326,6 +326,7 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     assert explorer.locator("textarea").first.input_value() == (
         "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\ntruncate f1 1\n"
         "mmap b 2 private file f1\ntouch b 0\n")
+    page.wait_for_timeout(800)  # let every chart settle where its caption put it
     assert_controls_fit(explorer)
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
