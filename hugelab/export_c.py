@@ -51,11 +51,10 @@ import re
 
 from . import limits
 from .policies import Policy
-from .repro_c import TEMPLATE
 from .replay import Step, replay
+from .repro_c import TEMPLATE
 from .trace import (
     CloseFile,
-    Exit,
     Fallocate,
     FileOp,
     Fork,
@@ -130,11 +129,13 @@ class _Names:
 
 def _row(op: Operation, names: _Names) -> tuple[str, list[int]]:
     """The C op and its fields: proc, map, file, mount, seg, a, b, c, d (-1 / 0 where unused)."""
-    proc = names.procs[op.proc] if hasattr(op, "proc") else -1
+    def index(space: dict[str, int], attr: str) -> int:
+        name = getattr(op, attr, None)
+        return -1 if name is None else space[name]
+
+    proc, file, mount, seg = (index(names.procs, "proc"), index(names.files, "file"), index(names.mounts, "mount"),
+                              index(names.segments, "segment"))
     mapping = names.maps[op.name] if isinstance(op, Mmap | Shmat | Touch | Munmap | Mprotect | Madvise) else -1
-    file = names.files[op.file] if getattr(op, "file", None) is not None else -1  # type: ignore[union-attr]
-    mount = names.mounts[op.mount] if getattr(op, "mount", None) is not None else -1  # type: ignore[union-attr]
-    seg = names.segments[op.segment] if hasattr(op, "segment") else -1
     a = b = c = d = 0
     kind = TRACE_CALLS.get(type(op), type(op).__name__.upper())
     if isinstance(op, Pool):
@@ -189,9 +190,9 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
     names = _Names(trace)
     rows, statfs = [], []
     for op, step in zip(trace, expected):
-        kind, fields = _row(op, names)
+        kind, values = _row(op, names)
         k = step.counters
-        rows.append(f"\t{{{op.line}, {_c_string(op.text)}, OP_{kind}, {', '.join(map(str, fields))}, "
+        rows.append(f"\t{{{op.line}, {_c_string(op.text)}, OP_{kind}, {', '.join(map(str, values))}, "
                     f"{_c_string(step.error or 'ok')}, {{{k.total}UL, {k.free}UL, {k.rsvd}UL, {k.surp}UL}}}},")
         statfs.append(_statfs_row(step, names))
     wanted = list(ERRNOS) + sorted({s.error for s in expected if s.error and s.error.startswith("E")} - set(ERRNOS))

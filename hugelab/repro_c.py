@@ -403,7 +403,7 @@ static int do_mount(int m, long size, long min_size)
 		snprintf(options, sizeof(options), "size=%ld", size * hpage);
 	if (min_size >= 0)
 		snprintf(options + strlen(options), sizeof(options) - strlen(options), "%smin_size=%ld",
-			 size >= 0 ? "," : "", min_size * hpage);
+				size >= 0 ? "," : "", min_size * hpage);
 	if (mount("none", path, "hugetlbfs", 0, options[0] ? options : NULL))
 		return errno;
 	mounted[m] = 1;
@@ -497,7 +497,7 @@ static int trace_call(const struct step *s)
 			return errno;
 		if (s->op == OP_TRUNCATE ? ftruncate(fd, s->a * hpage)
 				: fallocate(fd, s->op == OP_PUNCH ? FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE : 0,
-					    s->a * hpage, s->b * hpage))
+						s->a * hpage, s->b * hpage))
 			code = errno;
 		if (opened)
 			close(fd);
@@ -562,7 +562,7 @@ static const char *statfs_text(const struct statfs_row *row, char *buf, size_t l
 	for (int m = 0; m < NMOUNTS && used < len; m++)
 		if (row->m[m].sized)
 			used += snprintf(buf + used, len - used, "%s%s: %lu free of %lu", used ? ", " : " ",
-					 mount_name[m], row->m[m].free, row->m[m].size);
+						mount_name[m], row->m[m].free, row->m[m].size);
 	return buf;
 }
 
@@ -723,14 +723,14 @@ static int refuse(int argc, char **argv)
 	}
 	if (MIN_SIZE_LINE && !may_leak) {
 		printf("Bail out! line %d mounts hugetlbfs with min_size=, which can keep huge page reservations "
-		       "until reboot on Linux 6.15 and later; run it only on a throw-away machine, with --may-leak\n",
-		       MIN_SIZE_LINE);
+			"until reboot on Linux 6.15 and later; run it only on a throw-away machine, with --may-leak\n",
+			MIN_SIZE_LINE);
 		return 1;
 	}
 	for (int i = 0; i < NSTEPS; i++)
 		if (steps[i].op == OP_POOL && steps[i].a + steps[i].b > MAX_POOL) {
 			printf("Bail out! line %d asks for %ld huge pages; this program asks for at most %d\n",
-			       steps[i].line, steps[i].a + steps[i].b, MAX_POOL);
+				steps[i].line, steps[i].a + steps[i].b, MAX_POOL);
 			return 1;
 		}
 	if (read_counters(&c, &available)) {
@@ -741,12 +741,12 @@ static int refuse(int argc, char **argv)
 		if (steps[i].op == OP_POOL &&
 				(steps[i].a + steps[i].b) * hpage > available / 100 * MEMAVAILABLE_PERCENT) {
 			printf("Bail out! line %d asks for %ld huge pages, more than %d%% of MemAvailable here\n",
-			       steps[i].line, steps[i].a + steps[i].b, MEMAVAILABLE_PERCENT);
+				steps[i].line, steps[i].a + steps[i].b, MEMAVAILABLE_PERCENT);
 			return 1;
 		}
 	if (MAPPING_BASE + MAPPING_SPAN * hpage > MAPPING_END) {
 		printf("Bail out! the trace's mappings need more than [%#lx, %#lx) of address space\n",
-		       MAPPING_BASE, MAPPING_END);
+			MAPPING_BASE, MAPPING_END);
 		return 1;
 	}
 	if (geteuid() != 0) {
@@ -755,7 +755,7 @@ static int refuse(int argc, char **argv)
 	}
 	if (!bare(&c)) {
 		printf("Bail out! the huge page pool is in use (Total %lu Free %lu Rsvd %lu Surp %lu)\n",
-		       c.total, c.free, c.rsvd, c.surp);
+			c.total, c.free, c.rsvd, c.surp);
 		return 1;
 	}
 	return 0;
@@ -812,7 +812,7 @@ int main(int argc, char **argv)
 		if (!got) {
 			if (!stop)
 				printf("Bail out! line %d: process %d did not answer within %d s\n", s->line, s->proc,
-				       STEP_TIMEOUT_MS / 1000);
+					STEP_TIMEOUT_MS / 1000);
 			stop = stop ? stop : -1;
 			break;
 		}
@@ -827,15 +827,15 @@ int main(int argc, char **argv)
 		outcome_ok = !strcmp(got, s->expect);
 		if (counters_ok && outcome_ok && statfs_ok) {
 			printf("ok %d line %d: %s # %lu/%lu/%lu/%lu %s%s\n", i + 1, s->line, s->text,
-			       c.total, c.free, c.rsvd, c.surp, got, statfs_text(&fs, fs_text, sizeof(fs_text)));
+				c.total, c.free, c.rsvd, c.surp, got, statfs_text(&fs, fs_text, sizeof(fs_text)));
 			continue;
 		}
 		failures++;
 		printf("not ok %d line %d: %s # expected %lu/%lu/%lu/%lu %s%s, got %lu/%lu/%lu/%lu %s%s (differs:%s%s%s)\n",
-		       i + 1, s->line, s->text, s->counters.total, s->counters.free, s->counters.rsvd,
-		       s->counters.surp, s->expect, statfs_text(&want, want_text, sizeof(want_text)),
-		       c.total, c.free, c.rsvd, c.surp, got, statfs_text(&fs, fs_text, sizeof(fs_text)),
-		       counters_ok ? "" : " counters", outcome_ok ? "" : " outcome", statfs_ok ? "" : " statfs");
+			i + 1, s->line, s->text, s->counters.total, s->counters.free, s->counters.rsvd,
+			s->counters.surp, s->expect, statfs_text(&want, want_text, sizeof(want_text)),
+			c.total, c.free, c.rsvd, c.surp, got, statfs_text(&fs, fs_text, sizeof(fs_text)),
+			counters_ok ? "" : " counters", outcome_ok ? "" : " outcome", statfs_ok ? "" : " statfs");
 	}
 	if (stop > 0)
 		printf("Bail out! stopped by signal %d at step %d; cleaning up\n", (int)stop, done + 1);
@@ -847,25 +847,30 @@ int main(int argc, char **argv)
 	if (!stop) {
 		if (bare(&c)) {
 			printf("ok %d the pool is bare at the end # %lu/%lu/%lu/%lu\n", NSTEPS + 1, c.total, c.free,
-			       c.rsvd, c.surp);
+				c.rsvd, c.surp);
 		} else {
 			leaked = 1;
 			printf("not ok %d the pool is bare at the end # got %lu/%lu/%lu/%lu with every process, file, "
-			       "mount and segment gone: the kernel leaked\n", NSTEPS + 1, c.total, c.free, c.rsvd, c.surp);
+				"mount and segment gone: the kernel leaked\n", NSTEPS + 1, c.total, c.free, c.rsvd, c.surp);
 		}
 	}
 	write_sysctl(NR_OVERCOMMIT, 0);
 	write_sysctl(NR_HUGEPAGES, 0);
 	write_sysctl(NR_OVERCOMMIT, saved_over);
 	write_sysctl(NR_HUGEPAGES, saved_nr);
-	if (read_sysctl(NR_HUGEPAGES) != saved_nr || read_sysctl(NR_OVERCOMMIT) != saved_over)
+	read_counters(&c, NULL);
+	if (read_sysctl(NR_HUGEPAGES) != saved_nr || read_sysctl(NR_OVERCOMMIT) != saved_over ||
+			c.total != (unsigned long)saved_nr || !bare(&c))
 		printf("# WARNING: the pool was NOT put back: nr_hugepages %ld nr_overcommit_hugepages %ld "
-		       "(found %ld and %ld)\n", read_sysctl(NR_HUGEPAGES), read_sysctl(NR_OVERCOMMIT), saved_nr,
-		       saved_over);
+			"(found %ld and %ld), Total/Free/Rsvd/Surp %lu/%lu/%lu/%lu\n", read_sysctl(NR_HUGEPAGES),
+			read_sysctl(NR_OVERCOMMIT), saved_nr, saved_over, c.total, c.free, c.rsvd, c.surp);
+	else
+		printf("# the pool was put back: nr_hugepages %ld, nr_overcommit_hugepages %ld (read back)\n",
+			saved_nr, saved_over);
 	if (stop)
 		return 2;
 	printf("# %d of %d steps match the expected counters (policy @POLICY@)%s\n", NSTEPS - failures, NSTEPS,
-	       leaked ? "; the pool is not bare at the end" : "");
+		leaked ? "; the pool is not bare at the end" : "");
 	return failures || leaked ? 1 : 0;
 }
 """
