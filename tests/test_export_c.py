@@ -225,3 +225,13 @@ def test_a_min_size_program_refuses_without_may_leak_before_changing_anything(tm
         done = subprocess.run([str(binary), "--may-leak"], capture_output=True, text=True, timeout=60,
                               user=nobody, group=nobody)
         assert done.returncode == 2 and done.stdout.startswith("Bail out! needs root"), done.stdout
+
+
+def test_the_hunts_closing_hint_says_what_the_program_checks_and_where_a_min_size_one_may_run():
+    from hugelab.hunt_kernels import reproducer_hint
+    plain = reproducer_hint(parse_trace(scenarios.load("seed")))
+    assert "hugelab export-c FILE [--expect POLICY] -o repro.c" in plain and "statfs" not in plain
+    assert "each sized mount's statfs" in reproducer_hint(parse_trace(STATFS_HUNTED))
+    leak = reproducer_hint(parse_trace(scenarios.load("min-size-leak-6.18")))
+    assert "--may-leak" in leak and "throw-away machine" in leak
+    assert "--may-leak" not in reproducer_hint(parse_trace(STATFS_HUNTED))
