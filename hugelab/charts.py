@@ -142,7 +142,7 @@ class MappingChart:
     (a summary, sized by page count); a failed one as nothing.
     """
 
-    def __init__(self, on_page_click=None) -> None:
+    def __init__(self, on_page_click=None, css_class: str = "hugelab-map") -> None:
         # Bars want an ordinal scale (one band per page); the split lines and
         # labels use a linear scale over the same width, -0.5 .. pages - 0.5,
         # so that offset b - 0.5 falls exactly between bands b - 1 and b.
@@ -171,7 +171,7 @@ class MappingChart:
                                        self.cells], axes=[self.axis],
                                 fig_margin={"top": 6, "bottom": 38, "left": 14, "right": 14},
                                 layout={"height": "150px", "width": "100%"})
-        self.figure.add_class("hugelab-map")
+        self.figure.add_class(css_class)
         self.view: MappingView | None = None
         if on_page_click is not None:
             self.cells.on_element_click(lambda mark, event: on_page_click(int(event["data"]["x"])))
@@ -224,7 +224,8 @@ class MappingChart:
         self.regions.visible = bool(spans)
         self.regions.x = spans or [[0, 0]]
         self.regions.y = [[1.15, 1.15]] * len(self.regions.x)
-        shared = view is not None and view.kind.startswith("shared")
+        # a shared mapping's map is its file's: both mean "reserved"
+        shared = view is not None and view.kind.startswith(("shared", "file"))
         self.regions.colors = [MAP_COLOURS["shared" if shared else "private"]]
 
     def _labels(self, view: MappingView | None) -> None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, interrupts, scenarios
-from .limits import MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
+from .limits import APP_KERNEL_IDLE_SECONDS, APP_MIN_IDLE_SECONDS, MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
 from .policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
 from .tables import compare_table, differ_line, table
@@ -137,7 +137,9 @@ def _cmd_app(args) -> int:
     from .app import serve
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {args.port}")
-    return serve(args.port, allow_root=args.allow_root)
+    if args.idle_seconds < APP_MIN_IDLE_SECONDS:
+        raise UsageError(f"--idle-seconds must be at least {APP_MIN_IDLE_SECONDS}, not {args.idle_seconds}")
+    return serve(args.port, allow_root=args.allow_root, idle_seconds=args.idle_seconds)
 
 
 def _cmd_lab(args) -> int:
@@ -230,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
     p.add_argument("--port", type=int, default=8866, help="0: any free port (the URL printed says which)")
     p.add_argument("--allow-root", action="store_true", help="run as root anyway (the kernels run as root too)")
+    p.add_argument("--idle-seconds", type=int, default=APP_KERNEL_IDLE_SECONDS,
+                   help=f"a learner's kernel idle this long is stopped (default {APP_KERNEL_IDLE_SECONDS}; "
+                        f"at least {APP_MIN_IDLE_SECONDS})")
     p.set_defaults(run=_cmd_app)
 
     p = sub.add_parser("lab", help="copy the course's notebooks into DIR and open them in JupyterLab")

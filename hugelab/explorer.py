@@ -14,6 +14,16 @@ Any process can act (``in PROC``): the explorer keeps an *actor* and a
 *selected mapping*; the views show every mapping of the actor, as that
 process sees it.
 
+Trace v2's files too: ``mount M size=N`` (never ``min_size``: on Linux
+6.18 a min_size mount can leak reservations for good, so the explorer
+leaves it to loaded traces), ``file F [on M]``, ``mmap ... file F
+[offset K]`` shared or private, ``truncate``, ``close``, ``unlink`` and
+``umount``. The *selected file* is drawn too: its inode's map, whose
+entries mean "reserved" and outlive every mapping, beside the mappings'
+own. A line the era of either side did not have (``fallocate``,
+``min_size``, ``memfd``... under a 2008 policy) is refused, one line,
+naming the kernel that brought it.
+
 Safe with any input: a mapping is drawn page by page only up to
 :data:`PAGES_DRAWN` pages. A larger one gets a summary computed per VMA
 piece (its cost grows with the pieces and the pages present, never with
@@ -30,10 +40,22 @@ from .hstate import Counters, signed
 from .invariants import violations
 from .limits import EXPLORER_MAX_STEPS
 from .model import Model
-from .policies import Close, PageState, get_policy
+from .policies import Close, PageState, check_supported, get_policy
 from .replay import SIGNALS, Replayer, Step
 from .reservation import vma_resv_map
-from .trace import MAIN, Exit, Mmap, Operation, TraceBuilder, TraceError, parse_trace
+from .trace import (
+    MAIN,
+    Exit,
+    Madvise,
+    Mmap,
+    Mount,
+    Operation,
+    Punch,
+    TraceBuilder,
+    TraceError,
+    Truncate,
+    parse_trace,
+)
 
 #: what a page cell shows, in the order of the chart's colours: what a
 #: policy answers for an offset of a VMA, and "unmapped" where there is none
@@ -79,10 +101,32 @@ class MappingView:
     regions_mean: str
     #: the pieces that closed at the step on show: ``[start, end)`` and what they credited
     closed: tuple[tuple[int, int, str], ...]
+    #: v2: the file mapped ("" for an anonymous mapping) and the file page of the mapping's page 0
+    file: str = ""
+    offset: int = 0
 
     @property
     def drawn(self) -> bool:
         return bool(self.states)
+
+
+@dataclass(frozen=True)
+class FileView(MappingView):
+    """A hugetlbfs file (its inode) as a row of cells over file pages ``[0, pages)``.
+
+    The cells: ``faulted`` for a page in the page cache, ``reserved`` for an
+    entry of the inode's map with no page yet, ``unreserved`` for a page
+    within the file's size with neither, ``unmapped`` past the size.
+    ``regions`` are the inode's map: entries mean *reserved*, whoever maps
+    the file, and stay when every mapping is gone.
+    """
+
+    #: the file's size (i_size) in huge pages
+    size: int = 0
+    #: what keeps the inode alive: "its name, the trace's descriptor, 2 mappings"
+    holders: str = ""
+    #: the mount it is on, with statfs for a mount made with size=: "mnt1 (size=6: 3 free)"
+    mount: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +148,8 @@ class SideView:
     closes: tuple[tuple[int, Close], ...]  # (trace line, close), every close so far
     #: the first step (1-based) where the two sides' counters differ, if any
     diverged_at: int | None
+    #: v2: the selected file, drawn from its inode (None: no file yet)
+    file: FileView | None = None
 
     @property
     def counters(self) -> Counters:
@@ -159,9 +205,8 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
         summary = (reserved, faulted, mapped - reserved - faulted, pages - mapped)
     boundaries = tuple(a.end - base for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
-    file = model.files.get(name)
-    if op.shared and file is not None and file.vmas:
-        regions = file.resv_map.regions()
+    if op.shared:  # the file's map, while this process maps some of it
+        regions = pieces[0].file.resv_map.regions() if pieces else []
     else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
         resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
         regions = resv.regions() if resv is not None else []
@@ -173,7 +218,96 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
                        boundaries,
                        tuple((v.start - base, v.end - base, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
-                       tuple(regions[:SPANS_DRAWN]), means, closed)
+                       tuple(regions[:SPANS_DRAWN]), means, closed, op.file or "", op.offset)
+
+
+FILE_MAP_MEANS = "reserved offsets (the file's own map: it outlives munmap)"
+
+
+def file_view(model: Model, name: str, failed: str = "") -> FileView:
+    """The view of file ``name`` (its inode) in ``model``: pages, map entries, size, holders.
+
+    ``failed``: why the file is not there on this side (its line failed or
+    was skipped). An evicted file is drawn as nothing, and says why.
+    """
+    inode = model.inodes.get(name)
+    if inode is None or failed:
+        return FileView(name, "", 1, "file", failed or "never created", (), (0, 0, 0, 1), (), (), (),
+                        FILE_MAP_MEANS, ())
+    sb = inode.sb
+    mount = ""
+    if sb is not None and sb.name:
+        statfs = sb.statfs()
+        mount = sb.name + (f" (size={statfs[0]}: {statfs[1]} free)" if statfs is not None else "")
+    if inode.evicted:
+        return FileView(name, "", 1, "file", "evicted (no name, descriptor or mapping held it): pages freed, "
+                        "reservations given back", (), (0, 0, 0, 1), (), (), (),
+                        FILE_MAP_MEANS, (), size=inode.i_size, mount=mount)
+    regions = inode.resv_map.regions()
+    cache = inode.page_cache
+    extent = max(inode.i_size, regions[-1][1] if regions else 0, max(cache) + 1 if cache else 0)
+    pages = max(extent, 1)
+    states: list[str] = []
+    if pages <= PAGES_DRAWN:
+        reserved = inode.resv_map.offsets()
+        states = ["faulted" if i in cache else "reserved" if i in reserved
+                  else "unreserved" if i < inode.i_size else "unmapped" for i in range(pages)]
+        summary = tuple(states.count(s) for s in PAGE_STATES)
+    else:  # counted, not drawn: cost grows with the map's regions and the cached pages only
+        in_map = sum(1 for i in cache if inode.resv_map.region_count(i, i + 1))
+        waiting = len(inode.resv_map) - in_map
+        rest = pages - len(cache) - waiting
+        past_end = min(rest, max(0, pages - inode.i_size))
+        summary = (waiting, len(cache), rest - past_end, past_end)
+    vmas = inode.vmas
+    held = [what for what, there in (("its name", inode.linked), ("the trace's descriptor", inode.opened),
+                                     (f"{vmas} mapping{'s' if vmas != 1 else ''}", vmas)) if there]
+    return FileView(name, "", pages, "file", "", tuple(states), summary, (), (),  # type: ignore[arg-type]
+                    tuple(regions[:SPANS_DRAWN]), FILE_MAP_MEANS, (), size=inode.i_size,
+                    holders=", ".join(held), mount=mount)
+
+
+@dataclass(frozen=True)
+class Unreserve:
+    """What one step took out of a file's map (``hugetlb_unreserve_pages``), for the arithmetic line.
+
+    ``entries`` map entries went (``region_del``), ``pages`` page-cache pages
+    with them; the pages' reservations were used when they arrived, so
+    ``entries - pages`` reservations go back to the pool.
+    """
+
+    file: str
+    #: "truncate f to 1", "f evicted", "hole punch"
+    why: str
+    start: int
+    entries: int
+    pages: int
+
+
+def _inodes(model: Model) -> dict[str, tuple[int, int]]:
+    """(map entries, page-cache pages) of every file not yet evicted."""
+    return {name: (len(f.resv_map), len(f.page_cache)) for name, f in model.inodes.items() if not f.evicted}
+
+
+def unreserves(model: Model, op: Operation, before: dict[str, tuple[int, int]]) -> tuple[Unreserve, ...]:
+    """What ``op`` took out of each file's map, from the files' state ``before`` it and now."""
+    found = []
+    for name, (entries, pages) in before.items():
+        inode = model.inodes[name]
+        if inode.evicted:
+            why, start, gone, freed = f"{name} evicted (nothing holds it)", 0, entries, pages
+        else:
+            gone, freed = entries - len(inode.resv_map), pages - len(inode.page_cache)
+            start = op.pages if isinstance(op, Truncate) else 0
+            if isinstance(op, Truncate):
+                why = f"truncate {name} to {op.pages}"
+            elif isinstance(op, Punch) or (isinstance(op, Madvise) and op.advice == "remove"):
+                why = f"hole punch in {name}, page by page"
+            else:
+                why = f"{op.text} ({name})"
+        if gone > 0 or freed > 0:
+            found.append(Unreserve(name, why, start, gone, freed))
+    return tuple(found)
 
 
 def status_line(step: Step) -> tuple[str, tuple[str, ...]]:
@@ -188,8 +322,18 @@ def status_line(step: Step) -> tuple[str, tuple[str, ...]]:
     return text, problems
 
 
-def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: int) -> tuple[str, ...]:
-    """What one step's closes credited, against what was really unused, and Rsvd before -> after.
+def unreserve_line(u: Unreserve) -> str:
+    """One file's ``hugetlb_unreserve_pages``: entries removed, pages among them, what went back."""
+    entries = f"{u.entries} map entr{'y' if u.entries == 1 else 'ies'}"
+    span = f"[{u.start}, \u221e)" if u.why.startswith(("truncate", u.file + " evicted")) else ""
+    return (f"{u.why}: hugetlb_unreserve_pages{span and ' ' + span} removed {entries}, {u.pages} with a page "
+            f"(freed) -> gave back {u.entries - u.pages}")
+
+
+def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: int,
+                     files: tuple[Unreserve, ...] = ()) -> tuple[str, ...]:
+    """What one step's closes credited, against what was really unused, and what it took out of
+    files' maps (truncate, eviction); then Rsvd before -> after.
 
     A close that credits more than was unused is marked where it happens.
     """
@@ -197,6 +341,7 @@ def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: in
     for c in closes:
         mark = "" if c.credit == c.unused else f"  \u2717 over-credited by {c.credit - c.unused}"
         lines.append(f"close {c.mapping}[{c.start}, {c.end}): credited {c.credit}, really unused {c.unused}{mark}")
+    lines += [unreserve_line(u) for u in files]
     if lines:
         change = f"Rsvd {signed(rsvd_before)} -> {signed(rsvd_after)}"
         if len(lines) == 1:
@@ -231,10 +376,18 @@ class _Side:
         self.failed: dict[str, str] = {}
         #: why each process that is gone went: "killed by SIGBUS at line 5", "exited at line 7"
         self.gone: dict[str, str] = {}
+        #: what each step took out of files' maps, by step index (only steps that took something)
+        self.unreserves: dict[int, tuple[Unreserve, ...]] = {}
 
     def feed(self, op: Operation) -> None:
+        model = self.model
+        before = _inodes(model) if model.inodes else {}
         step = self.replayer.feed(op)
         self.steps.append(step)
+        if before:
+            found = unreserves(model, op, before)
+            if found:
+                self.unreserves[len(self.steps) - 1] = found
         if isinstance(op, Mmap) and step.error not in (None, "skipped"):
             self.failed[op.name] = f"mmap failed: {step.error}"
         elif isinstance(op, Exit) and step.error is None:
@@ -243,6 +396,14 @@ class _Side:
             proc = getattr(op, "proc", None)  # (only a process's own operation can kill it)
             if proc is not None:
                 self.gone[proc] = f"killed by {step.error} at line {op.line}"
+
+    def file_failed(self, name: str) -> str:
+        """Why file ``name`` is not there on this side ("" when its line made it)."""
+        step = next((st for st in self.steps if st.op.split()[:2] in
+                     (["file", name], ["memfd", name])), None)
+        if step is None or step.error is None:
+            return ""
+        return f"its line {step.line} {'was skipped' if step.error == 'skipped' else 'failed: ' + step.error}"
 
     def why_skipped(self, op: Operation) -> str:
         proc = getattr(op, "proc", None)
@@ -268,6 +429,8 @@ class Explorer:
         self.cursor = 0
         self.actor = MAIN
         self.selected: str | None = None
+        #: the file the file controls act on, and the views draw
+        self.file: str | None = None
         self._mmap_index: tuple[list[Operation], int, dict[str, Mmap]] = ([], 0, {})
         #: (history, cursor, actor, selected) before the last action that dropped later steps
         self._before_drop: tuple[list[str], int, str, str | None] | None = None
@@ -299,6 +462,9 @@ class Explorer:
         names = self.mapping_names(self.actor)
         if self.selected not in names:
             self.selected = names[-1] if names else None
+        files = self.builder.file_names
+        if self.file not in files:
+            self.file = files[-1] if files else None
 
     def do(self, line: str) -> str:
         """Add one trace line after the current step; return a notice (or "").
@@ -311,7 +477,7 @@ class Explorer:
             raise TraceError(self.builder.lines + 1, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} steps: "
                                                      "undo, scrub back or load a shorter trace")
         dropped = len(self.history) - self.cursor
-        op = self.builder.add(line) if line.split("#", 1)[0].strip() else None  # raises first
+        op = self.builder.add(line, self._supported) if line.split("#", 1)[0].strip() else None  # raises first
         if op is None:
             raise TraceError(self.builder.lines + 1, "no operation on this line")
         notice = ""
@@ -328,6 +494,11 @@ class Explorer:
         for side in self.sides:
             side.feed(op)
         return notice
+
+    def _supported(self, op: Operation) -> None:
+        """Refuse (TraceError, one line) an operation the era of either side did not have."""
+        for policy in self.policies:
+            check_supported((op,), get_policy(policy))
 
     def reset(self, pool: int = 8, overcommit: int = 0) -> None:
         """Start a new history: one ``pool`` line."""
@@ -374,6 +545,8 @@ class Explorer:
         ops = parse_trace(text).ops
         if not ops:
             raise TraceError(1, "the trace has no operation")
+        for policy in self.policies:  # a 2008 era refuses fallocate, min_size, memfd...
+            check_supported(ops, get_policy(policy))
         if len(ops) > EXPLORER_MAX_STEPS:
             raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
                                                            "steps (it replays them at every undo)")
@@ -390,6 +563,8 @@ class Explorer:
             raise
 
     def set_policy(self, side: int, policy: str) -> None:
+        """Show ``policy`` on ``side``; TraceError (nothing changed) if the history uses what its era lacked."""
+        check_supported(parse_trace("\n".join(self.history)).ops, get_policy(policy))
         self.policies[side] = get_policy(policy).name
         cursor = self.cursor
         self._restart()
@@ -426,6 +601,11 @@ class Explorer:
         if name not in self.mapping_names(self.actor):
             raise Refused(f"process {self.actor} has no mapping {name!r}")
         self.selected = name
+
+    def select_file(self, name: str) -> None:
+        if name not in self.builder.file_names:
+            raise Refused(f"no file {name!r}: press 'new file' first")
+        self.file = name
 
     # -- actions (each one trace line) ------------------------------------------
     def _prefix(self, proc: str | None) -> str:
@@ -467,6 +647,61 @@ class Explorer:
     def madvise_dontneed(self, start: int, count: int, name: str | None = None) -> str:
         return self.do(f"{self._prefix(None)}madvise {self._target(name)} {start} {count} dontneed")
 
+    # -- files (trace v2) ----------------------------------------------------------
+    def _file(self, name: str | None) -> str:
+        name = name or self.file
+        if name is None:
+            raise Refused("no file yet: press 'new file' first")
+        return name
+
+    def mount(self, size: int) -> str:
+        """A hugetlbfs mount whose size= caps what its files reserve and hold; return its name.
+
+        Never min_size: on Linux 6.18 a min_size mount can leak reservations for good.
+        """
+        name = self._next_name(set(self.builder.mount_names) | set(self._mounts_made()), "mnt", letters=False)
+        self.do(f"mount {name} size={size}")
+        return name
+
+    def _mounts_made(self) -> list[str]:
+        return [op.mount for op in self.builder.ops if isinstance(op, Mount)]
+
+    @property
+    def mounts(self) -> list[tuple[str, int | None]]:
+        """(name, size= in pages or None) of every mount still mounted, oldest first."""
+        sizes = {op.mount: op.size for op in self.builder.ops if isinstance(op, Mount)}
+        return [(name, sizes[name]) for name in self.builder.mount_names]
+
+    def create_file(self, mount: str | None = None) -> str:
+        """``file F [on M]``: a new empty file, held open by the trace, and selected."""
+        name = self._next_name(set(self.builder.file_names), "f", letters=False)
+        notice = self.do(f"file {name}" + (f" on {mount}" if mount else ""))
+        self.file = name
+        return notice
+
+    def mmap_file(self, pages: int, shared: bool, offset: int = 0, noreserve: bool = False,
+                  file: str | None = None) -> str:
+        """The actor maps ``pages`` pages of the selected file from its page ``offset``."""
+        file = self._file(file)
+        name = self._next_name(self.builder.mapping_names, "m", letters=True)
+        notice = self.do(f"{self._prefix(None)}mmap {name} {pages} {'shared' if shared else 'private'}"
+                         + (" noreserve" if noreserve else "") + f" file {file}"
+                         + (f" offset {offset}" if offset else ""))
+        self.selected = name
+        return notice
+
+    def truncate(self, pages: int, file: str | None = None) -> str:
+        return self.do(f"truncate {self._file(file)} {pages}")
+
+    def close_file(self, file: str | None = None) -> str:
+        return self.do(f"close {self._file(file)}")
+
+    def unlink(self, file: str | None = None) -> str:
+        return self.do(f"unlink {self._file(file)}")
+
+    def umount(self, mount: str) -> str:
+        return self.do(f"umount {mount}")
+
     def fork(self) -> str:
         """The actor forks a child (``c1``, ``c2``...); return the child's name."""
         child = self._next_name(set(self.builder.process_names), "c", letters=False)
@@ -507,8 +742,18 @@ class Explorer:
         hs = s.model.hstate
         spare = hs.free_huge_pages - hs.resv_huge_pages
         room = max(0, hs.nr_overcommit_huge_pages - hs.surplus_huge_pages)
-        if isinstance(op, Mmap) and step.error == "ENOMEM":
-            return (f"the pool is too small: this mmap needs {op.pages} pages reserved, the pool has "
+        if isinstance(op, Mmap) and step.error in ("ENOMEM", "ENOSPC"):
+            need = op.pages
+            inode = s.model.inodes.get(op.file) if op.file else None
+            if inode is not None and op.shared:  # only what the file's map does not hold yet
+                need -= inode.resv_map.region_count(op.offset, op.offset + op.pages)
+            sb = inode.sb if inode is not None else None
+            statfs = sb.statfs() if sb is not None else None
+            if sb is not None and statfs is not None and need > statfs[1]:
+                return (f"the mount is too small: {sb.name}'s size={statfs[0]} caps what its files reserve and "
+                        f"hold ({statfs[1]} free); this mmap needs {need}. Map fewer pages, or mount a larger "
+                        "one, make a new file on it and map that")
+            return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")
         if step.error == "SIGBUS":
@@ -532,8 +777,10 @@ class Explorer:
         if step.error == "skipped":
             text = f"line {step.line} {step.op}: skipped: {s.why_skipped(op)}"
         before = s.steps[-2].counters.rsvd if len(s.steps) > 1 else 0
-        action = close_arithmetic(step.closes, before, step.counters.rsvd)
+        action = close_arithmetic(step.closes, before, step.counters.rsvd,
+                                  s.unreserves.get(len(s.steps) - 1, ()))
         closes = tuple((st.line, c) for st in s.steps for c in st.closes)
         hint = self._hint(s, op, step) if step.error else ""
+        file = file_view(s.model, self.file, s.file_failed(self.file)) if self.file else None
         return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,
-                        action, hint, closes, self.diverged_at())
+                        action, hint, closes, self.diverged_at(), file)

@@ -64,6 +64,9 @@ APP_MAX_KERNELS = 4
 APP_KERNEL_IDLE_SECONDS = 600
 #: ...checked this often.
 APP_CULL_INTERVAL_SECONDS = 60
+#: The shortest ``hugelab app --idle-seconds`` accepted (a class may want kernels back sooner):
+#: the cull then runs every 5 s; much less and the server spends its time culling.
+APP_MIN_IDLE_SECONDS = 10
 #: Seconds to wait for Voila to stop on SIGTERM before killing it.
 APP_STOP_SECONDS = 10
 

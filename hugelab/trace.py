@@ -553,6 +553,24 @@ class TraceBuilder:
         """Every process the lines so far have created, ``main`` first."""
         return list(self._check.processes)
 
+    @property
+    def file_names(self) -> list[str]:
+        """Every file (and memfd) the lines so far have created, oldest first."""
+        return list(self._check.files)
+
+    def file_gone(self, name: str) -> str:
+        """Why a later line could no longer name file ``name`` ("" while it can)."""
+        try:
+            self._check.file(name, self.lines + 1)
+        except TraceError as e:
+            return e.problem
+        return ""
+
+    @property
+    def mount_names(self) -> list[str]:
+        """The mounts the lines so far have made and not unmounted, oldest first."""
+        return [name for name, mounted in self._check.mounts.items() if mounted]
+
     def add(self, raw: str, check: Callable[[Operation], None] | None = None) -> Operation | None:
         """Check one line of text; return its operation (None for blank or comment).
 

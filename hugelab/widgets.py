@@ -14,26 +14,43 @@ import html
 import ipywidgets as w
 
 from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
-from .explorer import MAPPINGS_DRAWN, PAGE_STATES, PAGES_DRAWN, Explorer, MappingView, SideView, arithmetic
+from .explorer import (
+    MAPPINGS_DRAWN,
+    PAGE_STATES,
+    PAGES_DRAWN,
+    Explorer,
+    FileView,
+    MappingView,
+    Refused,
+    SideView,
+    arithmetic,
+)
 from .hstate import show
 from .policies import POLICIES
 from .trace import Mprotect, Pool, Touch
 
-#: bqplot figures in one explorer: each side's mapping charts and its counters chart
-FIGURES = 2 * (MAPPINGS_DRAWN + 1)
+#: bqplot figures in one explorer: each side's file chart, mapping charts and counters chart
+FIGURES = 2 * (MAPPINGS_DRAWN + 2)
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
     return f"<span style='background:{colour};border:1px solid {border};padding:0 6px'>&nbsp;</span>"
 
 
-LEGEND = (" &nbsp; ".join(f"{_swatch(STATE_COLOURS[s])} {label}" for s, label in zip(
-    PAGE_STATES, ("reserved, not faulted", "faulted (a page is mapped)", "no reservation", "unmapped")))
-    + " &nbsp; <b>- - -</b> VMA split"
-    + f" &nbsp; <span style='color:{MAP_COLOURS['private']}'><b>&#9473;&#9473;</b></span> private map: "
-      "offsets whose reservation was <i>consumed</i>"
-    + f" &nbsp; <span style='color:{MAP_COLOURS['shared']}'><b>&#9473;&#9473;</b></span> shared map: "
-      "offsets <i>reserved</i>")
+def _item(text: str) -> str:
+    """One legend entry: it may move to the next line as a whole, never break inside."""
+    return f"<span style='white-space:nowrap'>{text}</span>"
+
+
+LEGEND = " &nbsp; ".join(_item(text) for text in (
+    *(f"{_swatch(STATE_COLOURS[s])} {label}" for s, label in zip(
+        PAGE_STATES, ("reserved, not faulted", "faulted (a page is there)", "no reservation",
+                      "unmapped (or past a file's end)"))),)) + "<br>" + " &nbsp; ".join(_item(text) for text in (
+    "<b>- - -</b> VMA split",
+    f"<span style='color:{MAP_COLOURS['private']}'><b>&#9473;&#9473;</b></span> private map: offsets "
+    "whose reservation was <i>consumed</i>",
+    f"<span style='color:{MAP_COLOURS['shared']}'><b>&#9473;&#9473;</b></span> shared or file map: offsets "
+    "<i>reserved</i>"))
 
 _SERIES_GLYPHS = {"solid": "&#9473;&#9473;", "dashed": "&#9549;&#9549;", "dotted": "&#9480;&#9480;"}
 _MARKER_GLYPHS = {None: "", "square": "&#9632;", "circle": "&#9679;", "triangle-up": "&#9650;"}
@@ -95,14 +112,49 @@ class MapPanel(w.VBox):
             return
         self.name = view.name
         weight = "bold" if selected else "normal"
-        self.caption.value = (f"<span class='hugelab-caption' style='font-weight:{weight}'>"
-                              f"{html.escape(caption(view, selected))}</span>")
+        text = html.escape(caption(view, selected), quote=True)
+        self.caption.value = (f"<div class='hugelab-caption' title='{text}' style='font-weight:{weight};"
+                              f"white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>{text}</div>")
         self.chart.update(view)
+
+
+class FilePanel(w.VBox):
+    """The selected file's caption and chart: its inode's page cache and map."""
+
+    def __init__(self) -> None:
+        self.caption = w.HTML(layout=w.Layout(height="62px", overflow="hidden"))
+        self.chart = MappingChart(css_class="hugelab-file")
+        super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
+
+    def update(self, view: FileView | None) -> None:
+        self.layout.display = "none" if view is None else ""
+        if view is None:
+            return
+        self.caption.value = "".join(
+            f"<div class='hugelab-file-caption' title='{html.escape(line, quote=True)}' style='white-space:nowrap;"
+            f"overflow:hidden;text-overflow:ellipsis;line-height:20px'>{html.escape(line)}</div>"
+            for line in file_caption(view))
+        self.chart.update(view)
+
+
+def file_caption(view: FileView) -> tuple[str, ...]:
+    """What the file's chart is, in three short lines: the file; what holds it; what its map line means."""
+    where = f", on {view.mount}" if view.mount else ""
+    head = f"file {view.name} ({view.size} page{'s' if view.size != 1 else ''}{where})"
+    if view.failed:
+        return head, view.failed
+    if not view.drawn:
+        counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
+        return head, f"too long to draw page by page; pages by state: {counts}"
+    held = f"held by {view.holders}" if view.holders else "held by nothing"
+    line = "map line: the file's own map, offsets reserved (outlive munmap)"
+    return head, held, line if view.regions else "its map is empty: no offset reserved"
 
 
 def caption(view: MappingView, selected: bool) -> str:
     """What a mapping's chart is, in one line: name, kind, size, who sees it, what is not drawn."""
-    text = f"{view.name} ({view.kind}, {view.pages} pages) as {view.proc} sees it"
+    of = f" of {view.file}" + (f" from page {view.offset}" if view.offset else "") if view.file else ""
+    text = f"{view.name} ({view.kind}, {view.pages} pages{of}) as {view.proc} sees it"
     if selected:
         text = "\u25b6 " + text
     if view.failed:
@@ -126,11 +178,12 @@ class PolicySide(w.VBox):
         # a fixed height on both sides: a warning on one side never pushes its charts out of line
         self.status = w.HTML(layout=w.Layout(height="118px", overflow="auto", border="1px solid #eee",
                                              padding="2px 4px"))
+        self.file = FilePanel()
         self.maps = [MapPanel(on_page_click) for _ in range(MAPPINGS_DRAWN)]
         self.more = w.HTML(layout=w.Layout(height="22px"))
         self.counters = CountersChart()
         self.arithmetic = w.HTML()
-        super().__init__([self.choice, self.numbers, self.status, *self.maps, self.more,
+        super().__init__([self.choice, self.numbers, self.status, self.file, *self.maps, self.more,
                           w.HTML(f"<small>{COUNTER_LEGEND}</small>"), self.counters.figure, self.arithmetic],
                          layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
         self.add_class("hugelab-side")
@@ -145,6 +198,7 @@ class PolicySide(w.VBox):
         self.update_text(view, step)
 
     def update_charts(self, view: SideView) -> None:
+        self.file.update(view.file)
         for i, panel in enumerate(self.maps):
             panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
         self.counters.update(view)
@@ -194,6 +248,14 @@ class SplitExplorer(w.VBox):
         self.range = w.IntRangeSlider(value=(1, 2), min=0, max=pages, description="range [f, t)")
         self.prot = w.Dropdown(options=["r", "rw", "none"], value="r", description="prot",
                                layout=w.Layout(width="140px"))
+        # trace v2: mounts and files (never min_size: it can leak reservations on 6.18)
+        self.mount_size = w.IntSlider(value=4, min=1, max=PAGES_DRAWN, description="size=")
+        self.mount_choice = w.Dropdown(options=[("the trace's own", "")], value="", description="on",
+                                       layout=w.Layout(width="240px"))
+        self.file_choice = w.Dropdown(options=[], description="file", layout=w.Layout(width="300px"))
+        self.offset = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="offset",
+                                  tooltip="the file page the mapping starts at")
+        self.truncate_to = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="truncate to")
         self.step = w.IntSlider(value=1, min=1, max=1, description="step")
         self.step_label = w.HTML()
         self.trace = w.Textarea(description="trace", disabled=True,
@@ -203,12 +265,16 @@ class SplitExplorer(w.VBox):
         # beside its control, two lines at most: a message never pushes the charts down
         self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="220px", max_height="36px",
                                                    overflow="auto"))
-                         for k in ("pool", "mmap", "process", "fault", "range", "history", "load")}
+                         for k in ("pool", "mmap", "file", "mmap file", "truncate", "process", "fault", "range",
+                                   "history", "load")}
         self.message = self.messages["load"]
         actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
                    ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
                    ("munmap", self.on_munmap), ("mprotect", self.on_mprotect), ("dontneed", self.on_dontneed),
-                   ("undo", self.on_undo), ("redo", self.on_redo), ("load", self.on_load)]
+                   ("undo", self.on_undo), ("redo", self.on_redo), ("load", self.on_load),
+                   ("mount", self.on_mount), ("umount", self.on_umount), ("new file", self.on_new_file),
+                   ("mmap file", self.on_mmap_file), ("truncate", self.on_truncate), ("close", self.on_close),
+                   ("unlink", self.on_unlink)]
         self.buttons = {}
         for label, action in actions:
             button = w.Button(description=label, layout=narrow)
@@ -218,16 +284,27 @@ class SplitExplorer(w.VBox):
         b["set pool"].tooltip = "add a 'pool N' line here: resize the pool, keep the history"
         b["reset"].tooltip = "start a new history with this pool"
         b["dontneed"].tooltip = "madvise NAME START COUNT dontneed"
+        b["mount"].tooltip = "mount M size=N: a hugetlbfs mount; its files reserve and hold at most N pages"
+        b["umount"].tooltip = "umount the mount chosen in 'on' (EBUSY while a file of it is open or mapped)"
+        b["new file"].tooltip = "file F [on M]: a new empty file on the mount chosen in 'on', held open"
+        b["mmap file"].tooltip = "mmap NAME PAGES private|shared file F offset K: map the chosen file from page K"
+        b["truncate"].tooltip = "truncate F PAGES: drop the file's pages and map entries from PAGES on"
+        b["close"].tooltip = "close F: drop the trace's descriptor (mappings keep the file alive)"
+        b["unlink"].tooltip = "unlink F: remove the name; the file goes when nothing holds it"
         self.sides = [PolicySide(p, functools.partial(self.on_policy, i), self.on_page_click)
                       for i, p in enumerate(policies)]
         self.step.observe(self._on_step, names="value")
         self.process.observe(self._on_process, names="value")
         self.mapping_choice.observe(self._on_mapping, names="value")
+        self.file_choice.observe(self._on_file, names="value")
         self.range.observe(self._on_range, names="value")
         m = self.messages
         controls = w.VBox([
             w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
             w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
+            w.HBox([self.mount_size, b["mount"], b["umount"], self.mount_choice, b["new file"], m["file"]]),
+            w.HBox([self.file_choice, self.offset, b["mmap file"], m["mmap file"]]),
+            w.HBox([self.truncate_to, b["truncate"], b["close"], b["unlink"], m["truncate"]]),
             w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
             w.HBox([self.page, self.access, b["fault"], m["fault"]]),
             w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
@@ -254,6 +331,43 @@ class SplitExplorer(w.VBox):
     def on_mmap(self):
         return self._act(lambda: self.explorer.mmap(self.size.value, shared=self.kind.value == "shared",
                                                     noreserve=self.noreserve.value))
+
+    @guarded("mmap file")
+    def on_mmap_file(self):
+        return self._act(lambda: self.explorer.mmap_file(self.size.value, shared=self.kind.value == "shared",
+                                                         offset=self.offset.value, noreserve=self.noreserve.value,
+                                                         file=self.file_choice.value))
+
+    @guarded("file")
+    def on_mount(self):
+        before = len(self.explorer.history) - self.explorer.cursor
+        name = self.explorer.mount(self.mount_size.value)
+        self.refresh()
+        self.mount_choice.value = name  # the next new file goes on it
+        dropped = f" (the {before} later steps were dropped; undo brings them back)" if before else ""
+        return f"mounted {name}: 'new file' now makes its files on {name}{dropped}"
+
+    @guarded("file")
+    def on_umount(self):
+        if not self.mount_choice.value:
+            raise Refused("choose a mount in 'on' first (the trace's own cannot be unmounted)")
+        return self._act(lambda: self.explorer.umount(self.mount_choice.value))
+
+    @guarded("file")
+    def on_new_file(self):
+        return self._act(lambda: self.explorer.create_file(self.mount_choice.value or None))
+
+    @guarded("truncate")
+    def on_truncate(self):
+        return self._act(lambda: self.explorer.truncate(self.truncate_to.value, self.file_choice.value))
+
+    @guarded("truncate")
+    def on_close(self):
+        return self._act(lambda: self.explorer.close_file(self.file_choice.value))
+
+    @guarded("truncate")
+    def on_unlink(self):
+        return self._act(lambda: self.explorer.unlink(self.file_choice.value))
 
     @guarded("fault")
     def on_fault(self):
@@ -308,7 +422,17 @@ class SplitExplorer(w.VBox):
 
     @guarded("history")
     def on_policy(self, side: int, policy: str):
-        self.explorer.set_policy(side, policy)
+        if self._updating:
+            return
+        try:
+            self.explorer.set_policy(side, policy)
+        except ValueError:  # an era without what the history uses: the menu goes back
+            self._updating = True
+            try:
+                self.sides[side].choice.value = self.explorer.policies[side]
+            finally:
+                self._updating = False
+            raise
         self.refresh()
 
     @guarded("history")
@@ -321,6 +445,12 @@ class SplitExplorer(w.VBox):
     def _on_process(self, change):
         if not self._updating and change["new"] is not None:
             self.explorer.act_as(change["new"])
+            self.refresh()
+
+    @guarded("truncate")
+    def _on_file(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.select_file(change["new"])
             self.refresh()
 
     @guarded("process")
@@ -388,11 +518,23 @@ class SplitExplorer(w.VBox):
             if tuple(self.process.options) != procs:
                 self.process.options = procs
             self.process.value = e.actor
-            maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'})", name)
+            maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'}"
+                          + (f", {op.file}" if op.file else "") + ")", name)
                          for name in e.mapping_names(e.actor) for op in [e.mmap_op(name)])
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
+            files = tuple((f"{name} (can no longer be named)" if e.builder.file_gone(name) else name, name)
+                          for name in e.builder.file_names)
+            if tuple(self.file_choice.options) != files:
+                self.file_choice.options = files
+            self.file_choice.value = e.file
+            mounts = (("the trace's own", ""), *((f"{name} (size={size})" if size is not None else name, name)
+                                                 for name, size in e.mounts))
+            if tuple(self.mount_choice.options) != mounts:
+                chosen = self.mount_choice.value
+                self.mount_choice.options = mounts
+                self.mount_choice.value = chosen if chosen in {value for _, value in mounts} else ""
             pages = e.mapping_pages
             if pages:
                 self._fit_sliders(pages)

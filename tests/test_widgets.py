@@ -2,6 +2,7 @@
 
 import html
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -472,3 +473,183 @@ def test_the_widgets_pass_only_arguments_the_libraries_know():
         warnings.simplefilter("error", DeprecationWarning)
         seed_by_clicks(SplitExplorer())
         Predict(Question("?", answer=1, hints={}, why="."))
+
+
+# -- trace v2 by clicks: files, mounts, truncate ------------------------------------------------
+from golden import FILE_TABLES  # noqa: E402  (measured on Linux 6.18.44)
+
+
+def golden(table):
+    """A file table's trace with the explorer's file name (f1), and its T/F/R/S after each line."""
+    trace, rows = FILE_TABLES[table]
+    return re.sub(r"\bf\b", "f1", trace.lstrip()), [r.split(":")[0] for r in rows.split()]
+
+
+def counters_so_far(x, i):
+    """Total/Free/Rsvd/Surp after each step on side ``i`` (as the counters chart draws them)."""
+    return [str(step.counters) for step in x.explorer.sides[i].steps]
+
+
+def mmap_file(x, pages, kind, offset=0):
+    x.size.value, x.kind.value, x.offset.value = pages, kind, offset
+    press(x, "mmap file")
+
+
+def touch(x, name, page, access="write"):
+    x.access.value = access
+    x.on_page_click(name, page)
+
+
+def unmap_all(x, name, pages):
+    x.mapping_choice.value = name
+    x.range.value = (0, pages)
+    press(x, "munmap")
+
+
+def truncate(x, pages):
+    x.truncate_to.value = pages
+    press(x, "truncate")
+
+
+def test_table_k_by_clicks_a_shared_reservation_outlives_munmap_and_truncate_gives_it_back():
+    x = SplitExplorer()
+    trace, rows = golden("K file, MAP_SHARED")
+    press(x, "new file")
+    mmap_file(x, 4, "shared")
+    touch(x, "a", 0)
+    touch(x, "a", 1, "read")
+    unmap_all(x, "a", 4)
+    for side in x.sides:  # the mapping is gone; the file still holds the two offsets with no page
+        f = side.file.chart
+        assert list(f.cells.color) == codes("faulted", "faulted", "reserved", "reserved")
+        assert np.atleast_2d(f.regions.x).tolist() == [[-0.5, 3.5]]  # the inode's map: [0, 4) reserved
+        assert "file f1 (4 pages)" in text(side.file.caption)
+        assert ">held by its name, the trace's descriptor<" in text(side.file.caption)
+        assert "map line: the file's own map, offsets reserved (outlive munmap)" in text(side.file.caption)
+        assert "<b>Rsvd</b> 2 " in side.numbers.value
+    press(x, "close")
+    mmap_file(x, 4, "shared")
+    mmap_file(x, 6, "shared")
+    unmap_all(x, "b", 4)
+    unmap_all(x, "c", 6)
+    truncate(x, 3)
+    truncate(x, 1)
+    for side in x.sides:
+        # region_del [1, inf) takes entries 1 and 2, one of them (page 1) with a page: 2 - 1 = 1 back
+        assert ("truncate f1 to 1: hugetlb_unreserve_pages [1, \u221e) removed 2 map entries, 1 with a page "
+                "(freed) -> gave back 1, Rsvd 1 -> 0") in text(side.status)
+        assert list(side.file.chart.cells.color) == codes("faulted")
+    press(x, "unlink")
+    assert x.trace.value == trace
+    for i, side in enumerate(x.sides):
+        assert counters_so_far(x, i) == rows, side.choice.value
+        assert "f1 evicted (nothing holds it): hugetlb_unreserve_pages [0, \u221e) removed 1 map entry, 1 with a " \
+               "page (freed) -> gave back 0, Rsvd 0 -> 0" in text(side.status)
+        assert ">evicted (no name, descriptor or mapping held it): pages freed, reservations given back<" \
+            in text(side.file.caption)
+        assert not side.file.chart.cells.visible
+    assert x.file_choice.options == (("f1 (can no longer be named)", "f1"),)
+    truncate(x, 0)
+    assert "was unlinked and closed: it can no longer be named" in text(x.messages["truncate"])
+
+
+def test_undo_and_redo_across_a_truncate_bring_its_reservations_and_arithmetic_back():
+    x = SplitExplorer()
+    press(x, "new file")
+    mmap_file(x, 4, "shared")
+    touch(x, "a", 0)
+    unmap_all(x, "a", 4)
+    truncate(x, 2)  # entries [2, 4) go, no page among them: 2 back (kernel-semantics table L's rule)
+    line = "truncate f1 to 2: hugetlb_unreserve_pages [2, \u221e) removed 2 map entries, 0 with a page " \
+           "(freed) -> gave back 2, Rsvd 3 -> 1"
+    assert all(line in text(side.status) for side in x.sides)
+    press(x, "undo")
+    for side in x.sides:
+        assert "<b>Rsvd</b> 3 " in side.numbers.value and "hugetlb_unreserve_pages" not in side.status.value
+        assert list(side.file.chart.cells.color) == codes("faulted", "reserved", "reserved", "reserved")
+    press(x, "redo")
+    for side in x.sides:
+        assert "<b>Rsvd</b> 1 " in side.numbers.value and line in text(side.status)
+        assert list(side.file.chart.cells.color) == codes("faulted", "reserved")
+    x.step.value = 4  # scrubbing back to before the munmap: the shared mapping is drawn again
+    assert "a (shared, 4 pages of f1) as main sees it" in text(x.sides[1].maps[0].caption)
+    x.step.value = 6
+    assert x.trace.value.endswith("munmap a 0 4\ntruncate f1 2\n")
+
+
+def test_table_m_by_clicks_a_private_file_mapping_consumes_in_its_own_map():
+    x = SplitExplorer()
+    trace, rows = golden("M private mapping of a cached file")
+    press(x, "new file")
+    x.size.value = 2
+    mmap_file(x, 2, "shared")
+    touch(x, "a", 0)
+    mmap_file(x, 2, "private")
+    touch(x, "b", 0, "read")
+    touch(x, "b", 0)
+    touch(x, "b", 1, "read")
+    right = x.sides[1]
+    # b's own map: both offsets consumed (green); the file's map: both reserved (brown), one page cached
+    assert np.atleast_2d(right.maps[0].chart.regions.x).tolist() == [[-0.5, 1.5]]
+    assert "b (private, 2 pages of f1) as main sees it · map line: consumed offsets" in text(right.maps[0].caption)
+    assert list(right.file.chart.cells.color) == codes("faulted", "reserved")
+    assert np.atleast_2d(right.file.chart.regions.x).tolist() == [[-0.5, 1.5]]
+    unmap_all(x, "b", 2)
+    unmap_all(x, "a", 2)
+    press(x, "close")
+    press(x, "unlink")
+    assert x.trace.value == trace.replace("mmap s", "mmap a").replace("mmap p", "mmap b") \
+        .replace("touch s", "touch a").replace("touch p", "touch b").replace("munmap p", "munmap b") \
+        .replace("munmap s", "munmap a")
+    for i, side in enumerate(x.sides):
+        assert counters_so_far(x, i) == rows, side.choice.value
+
+
+def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offset():
+    x = SplitExplorer(policies=("region-count", "modern"))
+    x.mount_size.value = 3
+    press(x, "mount")
+    assert "mounted mnt1" in text(x.messages["file"]) and x.mount_choice.value == "mnt1"
+    press(x, "new file")
+    mmap_file(x, 4, "shared")  # 4 > size=3: refused; 2.6.27 said ENOSPC, today ENOMEM
+    assert "mmap a 4 shared file f1: ENOSPC" in x.sides[0].status.value
+    assert "mmap a 4 shared file f1: ENOMEM" in x.sides[1].status.value
+    for side in x.sides:  # the mount's size is to blame, not the pool (8 free)
+        assert "hint: the mount is too small: mnt1's size=3 caps what its files reserve and hold (3 free); " \
+               "this mmap needs 4." in text(side.status)
+    mmap_file(x, 2, "shared", offset=1)
+    for side in x.sides:
+        assert "mmap b 2 shared file f1 offset 1: ok" in side.status.value
+        assert "file f1 (3 pages, on mnt1 (size=3: 1 free))" in text(side.file.caption)
+        assert list(side.file.chart.cells.color) == codes("unreserved", "reserved", "reserved")
+        assert "b (shared, 2 pages of f1 from page 1)" in text(side.maps[0].caption)
+        assert list(side.maps[0].chart.cells.color) == codes("reserved", "reserved")
+    touch(x, "b", 1)  # file page 2
+    assert list(x.sides[1].file.chart.cells.color) == codes("unreserved", "reserved", "faulted")
+    press(x, "umount")
+    assert all("umount mnt1: EBUSY" in side.status.value for side in x.sides)
+    assert x.trace.value == ("pool 8\nmount mnt1 size=3\nfile f1 on mnt1\nmmap a 4 shared file f1\n"
+                             "mmap b 2 shared file f1 offset 1\ntouch b 1\numount mnt1\n")
+    x.mount_choice.value = ""
+    press(x, "umount")
+    assert "choose a mount in 'on' first" in text(x.messages["file"])
+
+
+def test_a_2008_policy_refuses_what_its_era_lacked_in_one_line_and_nothing_changes():
+    x = SplitExplorer()  # double-credit and region-count: 2.6.27's era
+    x.load_box.value = "pool 8\nfile f\nfallocate f 0 2\n"
+    press(x, "load")
+    message = text(x.messages["load"])
+    assert "hugelab-error" in message  # shown as an error, in red, beside 'load'
+    assert ">line 3: fallocate on hugetlbfs came with Linux 4.3; the double-credit policy" in message
+    assert "Traceback" not in message and x.trace.value == "pool 8\n"
+    x.sides[0].choice.value = "modern"
+    x.sides[1].choice.value = "linux-6.18"
+    press(x, "load")
+    assert "loaded 3 lines" in text(x.messages["load"])
+    x.sides[1].choice.value = "region-count"  # this history has a fallocate: refused, the menu goes back
+    assert "fallocate on hugetlbfs came with Linux 4.3; the region-count policy" in text(x.messages["history"])
+    assert x.sides[1].choice.value == "linux-6.18" and x.explorer.policies == ["modern", "linux-6.18"]
+    x.explorer.set_policy(1, "modern")
+    with pytest.raises(ValueError, match=r"min_size= came with Linux 4\.1"):  # a click never makes min_size
+        SplitExplorer().explorer.do("mount m min_size=2")

@@ -43,10 +43,14 @@ def notebook_path() -> str:
     return str(resources.files(__name__) / "explorer.ipynb")
 
 
-def voila_config(port: int, token: str) -> dict:
-    """Everything Voila is told, as the JSON config file it reads."""
-    manager = {"max_kernels": APP_MAX_KERNELS, "cull_idle_timeout": APP_KERNEL_IDLE_SECONDS,
-               "cull_interval": APP_CULL_INTERVAL_SECONDS, "cull_connected": False}
+def voila_config(port: int, token: str, idle_seconds: int = APP_KERNEL_IDLE_SECONDS) -> dict:
+    """Everything Voila is told, as the JSON config file it reads.
+
+    A kernel idle for ``idle_seconds`` is culled; the cull runs at least
+    twice within that time, so none outlives it by much more than half.
+    """
+    manager = {"max_kernels": APP_MAX_KERNELS, "cull_idle_timeout": idle_seconds,
+               "cull_interval": min(APP_CULL_INTERVAL_SECONDS, max(1, idle_seconds // 2)), "cull_connected": False}
     return {
         "Voila": {"ip": "127.0.0.1", "port": port, "port_retries": 0, "open_browser": False, "token": token},
         "VoilaConfiguration": {"multi_kernel_manager_class": "hugelab.app.kernels.CappedKernelManager"},
@@ -66,7 +70,7 @@ class _Stop(Exception):
         self.signum = signum
 
 
-def serve(port: int = 8866, allow_root: bool = False) -> int:
+def serve(port: int = 8866, allow_root: bool = False, idle_seconds: int = APP_KERNEL_IDLE_SECONDS) -> int:
     """Start Voila on 127.0.0.1:``port`` (0: any free port), print the URL, and run until a signal."""
     try:
         import voila  # noqa: F401
@@ -85,7 +89,7 @@ def serve(port: int = 8866, allow_root: bool = False) -> int:
             return 2
     token = secrets.token_urlsafe(32)
     private = Path(tempfile.mkdtemp(prefix="hugelab-app-"))  # mode 0700: only we read the token
-    (private / "voila.json").write_text(json.dumps(voila_config(port, token)))
+    (private / "voila.json").write_text(json.dumps(voila_config(port, token, idle_seconds)))
     log = private / "voila.log"
     command = [sys.executable, "-m", "voila", f"--Voila.config_file_paths=['{private}']", notebook_path()]
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(private / "config"))

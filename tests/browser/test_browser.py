@@ -74,7 +74,7 @@ def test_voila_app_renders_the_explorer(page, shots):
         page.goto(line.split()[-1], timeout=90_000)
         page.wait_for_selector("button.widget-button:text-is('mmap')", timeout=90_000)
         page.click("button.widget-button:text-is('mmap')")
-        page.wait_for_function("() => document.querySelectorAll('div.bqplot.figure')[0]"
+        page.wait_for_function("() => document.querySelectorAll('div.bqplot.figure.hugelab-map')[0]"
                                ".querySelectorAll('rect.bar').length === 4", timeout=30_000)
         assert page.locator("div.bqplot.figure").count() == FIGURES
         assert "Error displaying widget" not in page.content()

@@ -1,9 +1,10 @@
 """The split explorer in JupyterLab, in Debian's chromium: scenarios by clicks alone, and readable at any size.
 
 Screenshots go to test-output/ (HUGELAB_TEST_OUTPUT): explorer-seed.png, explorer-fork-cow.png,
-explorer-pages-{1,8,64,512}.png.
+explorer-pages-{1,8,64,512}.png, explorer-file.png, explorer-file-pages-{1,8,64,512}.png.
 """
 
+import itertools
 import shutil
 import tempfile
 from pathlib import Path
@@ -156,7 +157,8 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     assert trace == "pool 2\nmmap a 2 private\ntouch a 0\nfork c1\ntouch a 0\nin c1 touch a 0 read\n"
     for i in range(2):
         assert "in c1 touch a 0 read: SIGBUS" in side(explorer, i).inner_text()
-    options = explorer.locator(".widget-dropdown select").first.inner_text().replace("\xa0", " ")
+    options = explorer.locator(".widget-dropdown").filter(has_text="process").locator("select").inner_text()
+    options = options.replace("\xa0", " ")
     assert "c1 (killed by SIGBUS at line 6)" in options
     assert_no_overlap(explorer)
     explorer.scroll_into_view_if_needed()
@@ -243,3 +245,131 @@ def test_two_mappings_private_and_shared_drawn_side_by_side(explorer_lab, page, 
     explorer.screenshot(path=str(shots / "explorer-two-mappings.png"))
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
+
+
+def numbers(explorer, i):
+    """The counters line of side i: 'Total 8 Free 6 Rsvd 2 Surp 0'."""
+    return " ".join(side(explorer, i).locator(".widget-html").nth(0).inner_text().split())
+
+
+def file_figure(explorer, i):
+    return side(explorer, i).locator("div.bqplot.figure.hugelab-file")
+
+
+def wait_file_bars(page, count):
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.hugelab-side')].every(s => { const f = "
+        "s.querySelector('div.bqplot.figure.hugelab-file'); return f && f.offsetParent !== null "
+        "&& f.querySelectorAll('rect.bar').length === n; })", arg=count, timeout=30_000)
+
+
+RESERVED = "rgb(242, 177, 52)"
+UNRESERVED = "rgb(217, 217, 217)"
+
+
+def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page, shots):
+    """Kernel-semantics tables K and M (measured on 6.18): a shared mapping's reservations stay with
+    the file after munmap (Rsvd 2: offsets 2 and 3 reserved, no page); truncate to 1 removes the
+    entries [1, 4), one of them with a page: 3 - 1 = 2 back, Rsvd 0, Free 7 (page 1 freed). A private
+    mapping of the file reserves all its pages (Rsvd 2) and a write copies the cached page 0,
+    consuming one (Rsvd 1, Free 6)."""
+    explorer = open_explorer(explorer_lab, page)
+    button(explorer, "new file").click()
+    wait_text(explorer, "line 2 file f1: ok")
+    explorer.locator("button:text-is('shared')").click()
+    button(explorer, "mmap file").click()
+    wait_text(explorer, "mmap a 4 shared file f1: ok")
+    wait_bars(page, 4)
+    wait_file_bars(page, 4)
+    map_figure(explorer, 0).locator("rect.bar").nth(0).click()
+    wait_text(explorer, "touch a 0: ok")
+    explorer.locator("button:text-is('read')").click()
+    map_figure(explorer, 0).locator("rect.bar").nth(1).click()
+    wait_text(explorer, "touch a 1 read: ok")
+    slider_keys(explorer, "range [f, t)", ".noUi-handle-lower", "ArrowLeft", 1)
+    slider_keys(explorer, "range [f, t)", ".noUi-handle-upper", "ArrowRight", 2)
+    button(explorer, "munmap").click()
+    wait_text(explorer, "munmap a 0 4: ok")
+    for i in range(2):
+        assert numbers(explorer, i) == "Total 8 Free 6 Rsvd 2 Surp 0"
+        assert "held by its name, the trace's descriptor" in side(explorer, i).inner_text()
+    page.wait_for_function(  # the file's row: two pages, two offsets still reserved with no mapping left
+        "c => [...document.querySelectorAll('div.bqplot.figure.hugelab-file')].every(f => "
+        "getComputedStyle(f.querySelectorAll('rect.bar')[3]).fill === c)", arg=RESERVED)
+    assert bar_fills(file_figure(explorer, 1)) == [FAULTED, FAULTED, RESERVED, RESERVED]
+    explorer.screenshot(path=str(shots / "explorer-file-munmapped.png"))
+    slider_keys(explorer, "truncate to", ".noUi-handle", "ArrowRight", 1)
+    button(explorer, "truncate").click()
+    wait_text(explorer, "truncate f1 1: ok")
+    for i in range(2):
+        text = side(explorer, i).inner_text()
+        assert ("truncate f1 to 1: hugetlb_unreserve_pages [1, \u221e) removed 3 map entries, 1 with a page "
+                "(freed) -> gave back 2, Rsvd 2 -> 0") in text
+        assert numbers(explorer, i) == "Total 8 Free 7 Rsvd 0 Surp 0"
+    wait_file_bars(page, 1)
+    explorer.locator("button:text-is('private')").click()
+    explorer.locator("button:text-is('write')").click()
+    slider_keys(explorer, "pages", ".noUi-handle", "ArrowLeft", 2)  # 4 -> 2 pages
+    button(explorer, "mmap file").click()
+    wait_text(explorer, "mmap b 2 private file f1: ok")
+    assert all(numbers(explorer, i) == "Total 8 Free 7 Rsvd 2 Surp 0" for i in range(2))
+    wait_bars(page, 2)
+    map_figure(explorer, 0).locator("rect.bar").nth(0).click()
+    wait_text(explorer, "touch b 0: ok")
+    assert all(numbers(explorer, i) == "Total 8 Free 6 Rsvd 1 Surp 0" for i in range(2))
+    captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
+    assert "b (private, 2 pages of f1) as main sees it \u00b7 map line: consumed offsets" in captions[0]
+    assert explorer.locator("textarea").first.input_value() == (
+        "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\ntruncate f1 1\n"
+        "mmap b 2 private file f1\ntouch b 0\n")
+    assert_controls_fit(explorer)
+    assert_no_overlap(explorer)
+    assert_sides_in_line(explorer)
+    explorer.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    explorer.screenshot(path=str(shots / "explorer-file.png"))
+    assert not [e for e in page.console_errors if "Error displaying widget" in e]
+
+
+def assert_controls_fit(explorer):
+    """No two controls of a row overlap, and none reaches past the explorer's right edge."""
+    rows = explorer.evaluate("""root => { const right = root.getBoundingClientRect().right;
+        return [...root.querySelectorAll(':scope > .widget-vbox:first-child > .widget-hbox')].map(row =>
+          [...row.children].filter(c => c.offsetParent !== null).map(c => { const b = c.getBoundingClientRect();
+            return {x0: b.left, x1: b.right, right, what: c.innerText.slice(0, 30)}; })); }""")
+    assert len(rows) >= 8, rows
+    for row in rows:
+        for a, b in itertools.pairwise(row):
+            assert a["x1"] <= b["x0"] + 1, (a, b)
+        assert all(c["x1"] <= c["right"] + 1 for c in row), row
+
+
+def file_trace(pages):
+    """A file of ``pages`` pages: half of it mapped shared and faulted in places, unmapped, truncated
+    to half; then a private mapping of its second three quarters."""
+    step = max(1, pages // 8)
+    lines = [f"pool {2 * pages}", f"mount mnt1 size={2 * pages}", "file f1 on mnt1", f"mmap a {pages} shared file f1"]
+    lines += [f"touch a {i}" for i in range(0, pages, step)]
+    lines += [f"munmap a 0 {pages}", f"truncate f1 {max(1, pages // 2)}"]
+    if pages > 1:
+        lines += [f"mmap b {pages - pages // 4} private file f1 offset {pages // 4}", "touch b 0"]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("pages", [1, 8, 64, 512])
+def test_a_file_is_readable_at_every_size(explorer_lab, page, shots, pages):
+    explorer = open_explorer(explorer_lab, page)
+    explorer.locator("textarea").nth(1).fill(file_trace(pages))
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded")
+    wait_file_bars(page, pages)
+    if pages > 1:
+        wait_bars(page, pages - pages // 4, 0)
+        wait_bars(page, pages - pages // 4, 1)
+    page.wait_for_timeout(800)
+    assert "Error displaying widget" not in explorer.inner_text()
+    assert f"file f1 ({pages} page" in side(explorer, 1).inner_text()
+    explorer.screenshot(path=str(shots / f"explorer-file-pages-{pages}.png"))
+    assert_no_overlap(explorer)
+    assert_sides_in_line(explorer)
+    assert_controls_fit(explorer)

@@ -97,6 +97,36 @@ def test_page_loads_start_at_most_the_capped_number_of_kernels(app):
     assert len(kernels(app[0])) == limits.APP_MAX_KERNELS
 
 
+def test_an_idle_kernel_is_really_stopped_and_its_slot_given_back():
+    """A second app with the shortest idle time: a page's kernel goes, and a new page gets one."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    idle = limits.APP_MIN_IDLE_SECONDS
+    proc = subprocess.Popen([sys.executable, "-m", "hugelab", "app", "--port", "0", "--allow-root",
+                             "--idle-seconds", str(idle)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("hugelab split explorer: http://127.0.0.1:"), (line, proc.stderr.read()[-2000:])
+        base, token = line.split()[-1].split("?token=")
+        statuses = [get(f"{base}?token={token}") for _ in range(limits.APP_MAX_KERNELS)]
+        assert statuses == [200] * limits.APP_MAX_KERNELS and get(f"{base}?token={token}") == 503
+        started = time.monotonic()
+        while kernels(proc) and time.monotonic() - started < 3 * idle + 30:
+            time.sleep(1)
+        gone = time.monotonic() - started
+        assert kernels(proc) == [], f"kernels still running {gone:.0f} s after the last page load"
+        assert gone >= idle - 1  # culled for being idle, not at once
+        assert get(f"{base}?token={token}") == 200  # the slots came back
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
+def test_idle_seconds_below_the_floor_is_refused_in_one_line():
+    done = hugelab("app", "--idle-seconds", "3")
+    assert one_line(done, 2).strip() == f"hugelab: --idle-seconds must be at least {limits.APP_MIN_IDLE_SECONDS}, not 3"
+
+
 def test_idle_kernels_are_culled_by_configuration():
     manager = voila_config(1, "t")["CappedKernelManager"]
     assert manager["cull_idle_timeout"] == limits.APP_KERNEL_IDLE_SECONDS
