@@ -20,7 +20,7 @@ import pytest
 
 from hugelab import parse_trace, replay, scenarios
 from hugelab.export_c import export_c
-from hugelab.generate import random_trace
+from hugelab.generate import random_trace, random_v2_trace
 from hugelab.kernel import images
 from hugelab.kernel.guest import Guest, why_no_guest
 from hugelab.kernel.images import ImageUnavailable
@@ -61,6 +61,8 @@ HUNTED = "pool 5\nmmap m0 1 private\ntouch m0 0 read\nfork p1\nmunmap m0 0 1\n"
 STATFS_HUNTED = "mount q4 size=3\nfile f6 on q4\nmmap m9 1 private file f6\n"
 #: Debian's 6.18 kernel (this machine's is 6.18.44): a guest of its own, booted for the C reproducer tests
 DEBIAN_6_18 = "6.18.15+deb13-cloud-amd64"
+#: random v2 traces (min_size included) run as C programs in the 6.12 guest
+C_TRACES = int(os.environ.get("HUGELAB_GUEST_C_TRACES", "20"))
 DONTNEED = "pool 4\nmmap a 2 private\ntouch a 0\nmadvise a 0 1 dontneed\ntouch a 0\nmunmap a 0 2\n"
 
 
@@ -76,12 +78,15 @@ def reproducers(tmp_path_factory):
     programs += [("statfs", STATFS_HUNTED, policy) for policy in ("linux-6.18.15", "linux-6.18")]
     programs += [("minsize", scenarios.load("min-size-leak-6.18"), policy)
                  for policy in ("linux-6.12", "linux-6.18.15")]
+    # random v2 traces (min_size included), for the 6.12 guest
+    programs += [(f"random-{seed}", random_v2_trace(random.Random(seed), LENGTH, min_size=True), "linux-6.12")
+                 for seed in range(C_TRACES)]
     for name, trace, policy in programs:
         source = folder / f"{name}-{policy}.c"
         source.write_text(export_c(parse_trace(trace), policy))
         binary = folder / f"{name}-{policy}"
         subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-static", "-o", str(binary), str(source)], check=True)
-        built[f"/{name}-{policy}"] = binary
+        built[f"/{name}" if name.startswith("random-") else f"/{name}-{policy}"] = binary
     return built
 
 
@@ -163,6 +168,22 @@ def test_a_min_size_c_reproducer_refuses_without_may_leak_and_passes_on_6_12_wit
     assert rc == 0, out
     assert "# 18 of 18 steps match" in out and "ok 19 the pool is bare at the end # 0/0/0/0" in out
     assert "ok 9 line 15: fallocate f4 3 2 # 12/8/8/0 ENOSPC q1: 2 free of 6" in out
+
+
+def test_random_v2_traces_as_c_programs_match_linux_6_12_in_its_guest(guests, reproducers):
+    """The program must replay as the harness does: every step and statfs as linux-6.12, the pool bare after."""
+    if not reproducers:
+        pytest.skip("no C compiler (cc)")
+    steps = 0
+    for seed in range(C_TRACES):
+        rc, out = guests["6.12"].run([f"/random-{seed}", "--may-leak"])
+        text = random_v2_trace(random.Random(seed), LENGTH, min_size=True)
+        n = len(parse_trace(text))
+        assert rc == 0 and f"# {n} of {n} steps match" in out, f"seed {seed}:\n{text}\n{out}"
+        assert f"ok {n + 1} the pool is bare at the end" in out
+        steps += n
+    SUMMARY.append(f"guest Linux {guests['6.12'].release}: {C_TRACES} random v2 traces as C programs "
+                   f"(--may-leak), {steps} steps, all match linux-6.12")
 
 
 @pytest.fixture(scope="module")
