@@ -107,12 +107,19 @@ enum op {
 };
 
 struct counters { unsigned long total, free, rsvd, surp; };
+/*
+ * One trace line. a, b, c, d by op (page counts in huge pages): POOL pages, overcommit;
+ * MMAP pages, shared, noreserve, file offset; TOUCH page, write; MUNMAP, MPROTECT, MADVISE
+ * start, count, then prot (0 none, 1 r, 2 rw) or advice (0 dontneed, 1 remove); FORK the
+ * child; MOUNT size, min_size (-1: not given); TRUNCATE pages; FALLOCATE, PUNCH start,
+ * count; SHMGET pages, noreserve.
+ */
 struct step {
 	int line;
 	const char *text;
 	enum op op;
 	int proc, map, file, mount, seg;	/* what the line names; -1: nothing */
-	long a, b, c, d;
+	long a, b, c, d;	/* by op: see above */
 	const char *expect;	/* "ok", "skipped", an errno name or a signal name */
 	struct counters counters;
 };
