@@ -51,6 +51,26 @@ ECHO_CHARS = 40
 MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
 
+#: Most VMAs one process may have: the kernel's ``vm.max_map_count``, whose
+#: default is 65530 (``DEFAULT_MAX_MAP_COUNT``: 65535 less a margin for the
+#: ELF core dump's section count). The model applies the kernel's own rule
+#: (:mod:`hugelab.mm`): an mmap fails with ENOMEM once the process has *more*
+#: than this many, an mprotect split once it has this many, and a munmap
+#: only when it would cut a hole inside one VMA of a process at the limit.
+#: It bounds what one process can make: without it, a million mprotect
+#: lines made two million VMAs. The model's processes hold nothing but the
+#: trace's mappings; a real program also has its text, libraries and stack.
+MAX_MAP_COUNT = 65530
+
+#: Most VMAs the whole model holds, all processes together (about 200 bytes
+#: each, measured: 1 << 20 of them are some 200 MB). Past it, making one
+#: more VMA (an mmap, a split, the VMAs a fork copies) fails with ENOMEM, as
+#: the kernel's mmap, split and fork do when they cannot allocate a
+#: ``vm_area_struct``; without it every fork of a process at
+#: :data:`MAX_MAP_COUNT` costs another 13 MB, with no end. Nearly five times
+#: what the 100,000-line benchmark traces reach (220,000 VMAs).
+MAX_VMAS = 1 << 20
+
 #: Most steps in the explorer's history: undo and scrubbing back replay it
 #: from the start, so each costs up to this many replayed lines.
 EXPLORER_MAX_STEPS = 10_000
@@ -99,6 +119,21 @@ KERNEL_FDS_SPARE = 64
 #: gets its own range plus one guard page) is refused.
 KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
 
+#: Most VMAs a kernel replay's trace may make in one process, counted from the
+#: text before anything runs (each mmap or shmat one, each munmap one more,
+#: each mprotect two more, and a child starts with its parent's). A trace
+#: process on the real kernel is a fork of the replaying Python process and
+#: carries its ~150 VMAs too, so it would meet ``vm.max_map_count`` before
+#: the model does; and :data:`KERNEL_MAX_PROCESSES` processes of this many
+#: stay within the model's :data:`MAX_VMAS`. So no kernel replay reaches
+#: either limit, and the model and the kernel never differ by them.
+KERNEL_MAX_TRACE_VMAS = MAX_VMAS // KERNEL_MAX_PROCESSES
+#: ...nor more than the host's ``vm.max_map_count`` less this many, kept for
+#: the replaying process's own mappings (its interpreter, libraries, stacks).
+KERNEL_OWN_VMAS = 1024
+
+MAX_MAP_COUNT_SYSCTL = Path("/proc/sys/vm/max_map_count")
+
 MEMINFO = Path("/proc/meminfo")
 
 
@@ -114,6 +149,19 @@ def kernel_max_hugepages(hugepage_bytes: int, meminfo: Path = MEMINFO) -> int:
             available = int(line.split()[1]) * 1024
             break
     return max(0, min(KERNEL_MAX_HUGEPAGES, int(available * KERNEL_MEMAVAILABLE_FRACTION) // hugepage_bytes))
+
+
+def kernel_max_trace_vmas(sysctl: Path = MAX_MAP_COUNT_SYSCTL) -> int:
+    """The most VMAs a kernel replay's trace may make in one process on this machine now.
+
+    ``min(KERNEL_MAX_TRACE_VMAS, vm.max_map_count - KERNEL_OWN_VMAS)``; 0 if
+    the sysctl cannot be read.
+    """
+    try:
+        host = int(sysctl.read_text())
+    except (OSError, ValueError):
+        return 0
+    return max(0, min(KERNEL_MAX_TRACE_VMAS, host - KERNEL_OWN_VMAS))
 
 
 def echo(word: str, limit: int = ECHO_CHARS) -> str:

@@ -23,10 +23,14 @@ policies get only the pool (``self.hstate``) and the VMA they work on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from . import hugetlbfs, shm
 from .hstate import Counters, HState
 from .inode import free_huge_folios, hugetlb_reserve_pages
-from .mm import Process
+from .limits import MAX_VMAS
+from .mm import Process, mmap_may_add_vma, munmap_may_split, split_may_add_vma
 from .policies import Close, Policy, get_policy
 from .subpool import put_pages
 from .trace import (
@@ -91,6 +95,8 @@ class Model:
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
+        #: VMAs in every process together, at most limits.MAX_VMAS
+        self.nr_vmas = 0
 
     def counters(self) -> Counters:
         return self.hstate.counters()
@@ -136,41 +142,47 @@ class Model:
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
         self.closes = []
-        if isinstance(op, Pool):
-            self.hstate.nr_overcommit_huge_pages = op.overcommit
-            self.hstate.set_max_huge_pages(op.pages)
-            return None
-        if isinstance(op, Exit):
-            self._teardown(self.procs.pop(op.proc))
-            return None
-        fs_op = _FS_OPS.get(type(op))
-        if fs_op is not None:
-            return fs_op(self, op)
+        in_process = _PROCESS_OPS.get(op.__class__)  # one lookup: this runs once a line
+        if in_process is None:
+            return _MACHINE_OPS[op.__class__](self, op)
         proc = self.procs[op.proc]  # type: ignore[union-attr]
-        if isinstance(op, Fork):
-            self.procs[op.child] = self._fork(proc, op.child)
-            return None
-        if isinstance(op, Mmap):
-            return self._mmap(proc, op)
-        if isinstance(op, Shmat):
-            return shm.shmat(self, proc, op)
-        # Trace offsets count from the mapping's first page; VMAs count file offsets.
-        base = self.mapping_offset.get(op.name, 0)  # type: ignore[union-attr]
-        if isinstance(op, Touch):
-            error = self._hugetlb_fault(proc, op.name, base + op.page, op.write)
-        elif isinstance(op, Munmap):
-            error = self._munmap(proc, op.name, base + op.start, base + op.start + op.count)
-        elif isinstance(op, Mprotect):
-            error = self._mprotect(proc, op.name, base + op.start, base + op.start + op.count, op.prot)
-        elif isinstance(op, Madvise) and op.advice == "remove":
-            error = self._madvise_remove(proc, op.name, base + op.start, base + op.start + op.count)
-        elif isinstance(op, Madvise):
-            error = self._madvise_dontneed(proc, op.name, base + op.start, base + op.start + op.count)
-        else:  # pragma: no cover - the parser makes no other kind
-            raise TypeError(f"not an operation: {op!r}")
-        if error in ("SIGBUS", "SIGSEGV"):
+        error = in_process(self, proc, op)
+        if error is not None and error in _SIGNALS:
             self._teardown(self.procs.pop(proc.name))
         return error
+
+    def _pool(self, op: Pool) -> None:
+        self.hstate.nr_overcommit_huge_pages = op.overcommit
+        self.hstate.set_max_huge_pages(op.pages)
+
+    def _exit(self, op: Exit) -> None:
+        self._teardown(self.procs.pop(op.proc))
+
+    def _fork_op(self, proc: Process, op: Fork) -> str | None:
+        child = self._fork(proc, op.child)
+        if child is None:
+            return "ENOMEM"
+        self.procs[op.child] = child
+        return None
+
+    # Trace offsets count from the mapping's first page; VMAs count file offsets.
+    def _touch(self, proc: Process, op: Touch) -> str | None:
+        base = self.mapping_offset.get(op.name, 0) if self.mapping_offset else 0
+        return self._hugetlb_fault(proc, op.name, base + op.page, op.write)
+
+    def _munmap_op(self, proc: Process, op: Munmap) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        return self._munmap(proc, op.name, start, start + op.count)
+
+    def _mprotect_op(self, proc: Process, op: Mprotect) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        return self._mprotect(proc, op.name, start, start + op.count, op.prot)
+
+    def _madvise(self, proc: Process, op: Madvise) -> str | None:
+        start = self.mapping_offset.get(op.name, 0) + op.start
+        if op.advice == "remove":
+            return self._madvise_remove(proc, op.name, start, start + op.count)
+        return self._madvise_dontneed(proc, op.name, start, start + op.count)
 
     # -- pages -------------------------------------------------------------
     def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
@@ -185,22 +197,22 @@ class Model:
         if not ptes:
             return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
-            present = list(ptes.items())
-            vma.ptes, vma.ptes_shared = {}, False  # a dict a fork shares stays as the others see it
-        else:  # walk whichever is smaller: the range or the page table
-            inside = [i for i in range(start, end) if i in ptes] if end - start < len(ptes) \
-                else [i for i in ptes if start <= i < end]
+            removed = ptes  # the whole table: read, never changed (a fork may share it)
+            vma.ptes, vma.ptes_shared = {}, False
+        else:
+            inside = _offsets_in(ptes, start, end)
             if inside:
                 ptes = vma.own_ptes()
-            present = [(i, ptes.pop(i)) for i in inside]
+            removed = {i: ptes.pop(i) for i in inside}
         zap = self.policy.zap_hook(self.hstate, vma)  # decided once per VMA, as the kernel's test is
         if zap is not None:
-            for idx, page in present:
+            for idx, page in removed.items():
                 zap(idx, page)
         freed = restores = 0
-        for _, page in present:
-            page.mapcount -= 1
-            if page.unused():
+        for page in removed.values():  # once a page: Page.unused() written out
+            mapcount = page.mapcount - 1
+            page.mapcount = mapcount
+            if mapcount == 0 and not page.in_page_cache:
                 freed += 1
                 if page.restore_reserve:
                     restores += 1
@@ -245,6 +257,8 @@ class Model:
         policy's hook); MAP_NORESERVE, or a System V segment's file,
         reserves nothing. A writable mapping extends the file to its end.
         """
+        if not mmap_may_add_vma(proc) or self.nr_vmas >= MAX_VMAS:
+            return "ENOMEM"  # too many mappings: checked before anything is reserved
         noreserve = noreserve and self.policy.honours_noreserve
         if file is None and file_name is None:
             file = HugetlbFile(name, pages, shared, False, i_size=pages)
@@ -269,6 +283,7 @@ class Model:
         if offset:
             self.mapping_offset[name] = offset
         proc.add_vma(name, vma)
+        self.nr_vmas += 1
         return None
 
     # -- faults ------------------------------------------------------------
@@ -301,7 +316,7 @@ class Model:
                 return "SIGBUS"  # beyond the end of the file
             if not self.policy.alloc_huge_page(self.hstate, vma, idx, avoid_reserve=False):
                 return "SIGBUS"
-            page = Page(anon=not vma.shared, spool=file.spool)
+            page = Page(not vma.shared, 0, False, False, file.spool)  # anon, mapcount, in_page_cache, ...
             if vma.shared:
                 page.in_page_cache = True
                 file.page_cache[idx] = page
@@ -322,7 +337,7 @@ class Model:
         outside_reserve = vma.owner and old.anon and self.policy.owner_cow_guarantee
         if self.policy.alloc_huge_page(self.hstate, vma, idx, outside_reserve):
             old.mapcount -= 1
-            vma.own_ptes()[idx] = Page(anon=True, mapcount=1, spool=vma.file.spool)
+            vma.own_ptes()[idx] = Page(True, 1, False, False, vma.file.spool)  # anon, mapped once
             return None
         if not outside_reserve:
             return "SIGBUS"
@@ -344,24 +359,37 @@ class Model:
                     vma.unmapped = True
 
     # -- munmap, mprotect, madvise -------------------------------------------
-    def _split(self, proc: Process, name: str, start: int, end: int) -> list[VMA]:
+    def _split(self, proc: Process, name: str, start: int, end: int, checked: bool = True) -> list[VMA] | None:
         """Split the pieces of ``name`` at ``start`` and ``end``; return those inside ``[start, end)``.
 
-        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``).
+        kernel: ``split_vma`` (the new piece is a copy, then ``vm_ops->open``),
+        which refuses a split that would pass ``vm.max_map_count``: then None,
+        with the split at ``start`` kept if it was made, as the kernel keeps
+        it. ``checked=False``: ``__split_vma``, which munmap uses (it checks
+        its own rule first, :func:`~hugelab.mm.munmap_may_split`). Either way
+        the model's whole machine holds at most ``limits.MAX_VMAS``.
         """
         for cut in (start, end):
             vma = proc.vma_at(name, cut)
             if vma is not None and vma.start < cut:
+                if (checked and not split_may_add_vma(proc)) or self.nr_vmas >= MAX_VMAS:
+                    return None
                 upper = vma.split_at(cut)
                 self.policy.open(upper)
                 proc.add_vma(name, upper)
-        return [v for v in proc.pieces(name) if start <= v.start and v.end <= end]
+                self.nr_vmas += 1
+        return proc.inside(name, start, end)
 
     def _munmap(self, proc: Process, name: str, start: int, end: int) -> str | None:
         """Unmap ``[start, end)`` of a mapping (kernel: ``do_vmi_munmap``)."""
         if end == start:
             return "EINVAL"
-        inside = self._split(proc, name, start, end)
+        first = proc.vma_at(name, start)
+        if first is not None and not munmap_may_split(proc, first, start, end):
+            return "ENOMEM"  # a hole inside one VMA would pass vm.max_map_count
+        inside = self._split(proc, name, start, end, checked=False)
+        if inside is None:
+            return "ENOMEM"
         self._remove(proc, inside)
         return None
 
@@ -380,6 +408,7 @@ class Model:
             freed += pages
             restores += restoring
         self.hstate.free_huge_pages_many(freed, restores)
+        self.nr_vmas -= len(vmas)
         close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
             if detach:
@@ -410,7 +439,10 @@ class Model:
                 return "ENOMEM"
             stop = min(end, vma.end)
             if vma.prot != prot:
-                for piece in self._split(proc, name, pos, stop):
+                pieces = self._split(proc, name, pos, stop)
+                if pieces is None:
+                    return "ENOMEM"  # vm.max_map_count: what changed before stays changed
+                for piece in pieces:
                     piece.prot = prot
             pos = stop
         return None
@@ -449,14 +481,21 @@ class Model:
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     # -- processes -----------------------------------------------------------
-    def _fork(self, parent: Process, name: str) -> Process:
+    def _fork(self, parent: Process, name: str) -> Process | None:
         """A child with a copy of every VMA and page table (kernel: ``dup_mmap``).
 
         Each copy goes through ``hugetlb_dup_vma_private``: a private VMA of
         the child has no map and no HPAGE_RESV_OWNER. Pages are shared, not
         copied (``copy_hugetlb_page_range``), until a write copies them.
+        None, with nothing changed, when the copies would pass the model's
+        ``limits.MAX_VMAS`` (the kernel's fork fails with ENOMEM when it
+        cannot allocate them). The child has its parent's ``map_count``: no
+        limit applies to a fork's copies.
         """
-        child = Process(name)
+        if self.nr_vmas + parent.map_count > MAX_VMAS:
+            return None
+        self.nr_vmas += parent.map_count
+        child = Process(name, map_count=parent.map_count)
         for mapping, pieces in parent.vmas.items():
             copies = []
             for vma in pieces:  # already in order
@@ -483,3 +522,29 @@ class Model:
         kernel: ``exit_mmap``.
         """
         self._remove(proc, [vma for pieces in proc.vmas.values() for vma in pieces], detach=False)
+
+
+def _offsets_in(ptes: dict[int, Page], start: int, end: int) -> list[int]:
+    """The offsets in ``ptes`` within ``[start, end)``, walking whichever is smaller, the range or the table."""
+    if end - start < len(ptes):
+        return [i for i in range(start, end) if i in ptes]
+    return [i for i in ptes if start <= i < end]
+
+
+#: what a signal does to the process that got it: it dies (its mappings go as at exit)
+_SIGNALS = ("SIGBUS", "SIGSEGV")
+
+#: operations a process does, by operation class: ``(model, process, op) -> outcome``
+_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
+    Touch: Model._touch,
+    Munmap: Model._munmap_op,
+    Mprotect: Model._mprotect_op,
+    Madvise: Model._madvise,
+    Mmap: Model._mmap,
+    Fork: Model._fork_op,
+    Shmat: shm.shmat,
+}
+
+#: operations on the machine itself (the pool, an exit, v2's files, mounts and
+#: segments): ``(model, op) -> outcome``
+_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {Pool: Model._pool, Exit: Model._exit, **_FS_OPS}

@@ -93,20 +93,30 @@ class Liveness:
         name = getattr(op, "name", None)
         if name is not None and name in self.failed_mmaps and op.__class__ is not Mmap and op.__class__ is not Shmat:
             return True
+        return bool(self.failed) and self._names_a_failed_thing(op)
+
+    def _names_a_failed_thing(self, op: Operation) -> bool:
+        # apart from skips: a generator here would make skips build closure
+        # cells at every call, a tenth of what a skipped line costs
         failed = self.failed
-        return bool(failed) and any((kind, getattr(op, kind, None)) in failed for kind in _NAMED)
+        return any((kind, getattr(op, kind, None)) in failed for kind in _NAMED)
 
     def record(self, op: Operation, error: str | None) -> None:
-        if isinstance(op, Pool):
+        kind = op.__class__  # compared by identity: once a line, and no class is subclassed
+        if error is None:  # most lines: only a fork or an exit changes anything
+            if kind is Fork:
+                self.alive.add(op.child)  # type: ignore[union-attr]
+            elif kind is Exit:
+                self.alive.discard(op.proc)  # type: ignore[union-attr]
             return
-        if isinstance(op, Mmap | Shmat) and error is not None:
-            self.failed_mmaps.add(op.name)
-        elif isinstance(op, Fork) and error is None:
-            self.alive.add(op.child)
-        elif isinstance(op, Exit) or error in SIGNALS:
+        if kind is Pool:
+            return
+        if kind is Mmap or kind is Shmat:
+            self.failed_mmaps.add(op.name)  # type: ignore[union-attr]
+        elif kind is Exit or error in SIGNALS:
             self.alive.discard(op.proc)  # type: ignore[union-attr]
-        elif error is not None and type(op) in _CREATES:
-            self.failed.add(_CREATES[type(op)](op))
+        elif kind in _CREATES:
+            self.failed.add(_CREATES[kind](op))
 
     def record_skip(self, op: Operation) -> None:
         """A skipped line made nothing: what it would have created is missing."""
@@ -139,18 +149,19 @@ class Replayer:
         self._statfs = getattr(machine, "statfs", None) if statfs else None
 
     def feed(self, op: Operation) -> Step:
-        statfs = self._statfs
-        if self.live.skips(op):
-            self.live.record_skip(op)
+        statfs, live = self._statfs, self.live
+        if live.skips(op):
+            live.record_skip(op)
             if statfs is None:
                 return Step(op.line, op.text, "skipped", self.machine.counters())
             return Step(op.line, op.text, "skipped", self.machine.counters(), (), statfs())
-        error = self.machine.apply(op)
-        self.live.record(op, error)
-        closes = tuple(getattr(self.machine, "closes", ()))
+        machine = self.machine
+        error = machine.apply(op)
+        live.record(op, error)
+        closes = tuple(getattr(machine, "closes", ()))
         if statfs is None:
-            return Step(op.line, op.text, error, self.machine.counters(), closes)
-        return Step(op.line, op.text, error, self.machine.counters(), closes, statfs())
+            return Step(op.line, op.text, error, machine.counters(), closes)
+        return Step(op.line, op.text, error, machine.counters(), closes, statfs())
 
 
 def drive(trace: Trace, machine: Machine) -> Iterator[Step]:
@@ -191,4 +202,9 @@ def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     model = Model(policy)
     check_supported(trace, model.policy)
     with cyclic_gc_paused():
-        return list(drive(trace, model))
+        steps = list(drive(trace, model))
+        # Drop the model while the collector is paused: the first collection
+        # after it resumes walks every object made since, and the model's
+        # pages and VMAs would be most of them (a tenth of a replay).
+        del model
+    return steps

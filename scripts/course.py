@@ -103,6 +103,28 @@ def normalize(path: Path) -> bool:
     return new != old
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def trim_widget_state(nb) -> int:
+    """Drop the unset (null) CSS properties of every saved Layout; return how many went.
+
+    A saved state keeps every trait, defaults included: an explorer's 125 Layouts were a fifth of
+    its notebook, nearly all nulls. Every widget manager (JupyterLab's, the static site's) starts
+    a Layout with exactly these nulls (``LayoutModel.defaults`` in @jupyter-widgets/base), so a
+    Layout restored without them is the same Layout. Other models keep everything: their
+    defaults are not all null (a Dropdown's index, bqplot's scales_metadata).
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    dropped = 0
+    for model in state.values():
+        if model.get("model_module") == "@jupyter-widgets/base" and model.get("model_name") == "LayoutModel":
+            kept = {key: value for key, value in model["state"].items() if value is not None}
+            dropped += len(model["state"]) - len(kept)
+            model["state"] = kept
+    return dropped
+
+
 def execute(path: Path) -> None:
     """Run every cell in a fresh kernel (in the notebook's folder), keep the widget state."""
     import nbformat
@@ -120,6 +142,7 @@ def execute(path: Path) -> None:
             if "nbval-ignore-output" not in tags:
                 tags.append("nbval-ignore-output")
                 print(f"{path.name}: tagged a widget cell nbval-ignore-output")
+    trim_widget_state(nb)
     path.write_text(saved_form(nb), encoding="utf-8")
 
 

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 CORE = ["hugelab", "hugelab.cli", "hugelab.replay", "hugelab.model", "hugelab.reservation", "hugelab.kernel",
-        "hugelab.verify", "hugelab.tables", "hugelab.hunt", "hugelab.exercise", "hugelab.explorer", "hugelab.predict",
-        "hugelab.notebook"]
+        "hugelab.verify", "hugelab.tables", "hugelab.hunt", "hugelab.exercise", "hugelab.explorer",
+        "hugelab.explorer_views", "hugelab.predict", "hugelab.notebook"]
 
 
 def modules_loaded_by_the_core(expression: str) -> str:

@@ -65,3 +65,33 @@ def test_numbers_are_written_as_the_browser_writes_them(number, text):
     written = json.loads(course.saved_form(nb))  # valid JSON
     assert written["metadata"]["x"] == json.loads(text)
     assert f'"x": {text}\n' in course.saved_form(nb)
+
+
+EXPLORERS = [p for p in NOTEBOOKS if "SplitExplorer(" in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("path", EXPLORERS, ids=lambda p: p.name)
+def test_an_explorers_saved_layouts_keep_only_what_is_set(path):
+    """A Layout's unset properties are left to the widget manager's defaults (all null): an explorer
+    notebook was a fifth nulls. The static site (browser/test_site.py) still draws every widget."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    state = nb["metadata"]["widgets"][course.WIDGET_STATE]["state"]
+    layouts = [m["state"] for m in state.values() if m["model_name"] == "LayoutModel"]
+    assert len(layouts) > 100  # an explorer's
+    assert not [s for s in layouts if None in s.values()], FIX
+    assert any(s.get("width") == "50%" for s in layouts)  # what is set is kept
+
+
+def test_trimming_drops_only_a_layouts_nulls():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {course.WIDGET_STATE: {"state": {
+        "l": {"model_module": "@jupyter-widgets/base", "model_name": "LayoutModel",
+              "state": {"_model_name": "LayoutModel", "width": "50%", "height": None, "_view_count": None}},
+        "d": {"model_module": "@jupyter-widgets/controls", "model_name": "DropdownModel",
+              "state": {"index": None, "description": "file"}}}}}
+    assert course.trim_widget_state(nb) == 2
+    state = nb.metadata["widgets"][course.WIDGET_STATE]["state"]
+    assert state["l"]["state"] == {"_model_name": "LayoutModel", "width": "50%"}
+    assert state["d"]["state"] == {"index": None, "description": "file"}

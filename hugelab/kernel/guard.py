@@ -4,9 +4,10 @@
 that would ask this machine for more huge pages than
 :func:`hugelab.limits.kernel_max_hugepages` allows, start more processes
 than :data:`~hugelab.limits.KERNEL_MAX_PROCESSES` (or than the open-file
-limit can serve), or place mappings outside
-:data:`~hugelab.limits.KERNEL_ADDRESS_RANGE`. It reads /proc/meminfo and
-writes nothing.
+limit can serve), make more VMAs in one process than
+:func:`hugelab.limits.kernel_max_trace_vmas` allows, or place mappings
+outside :data:`~hugelab.limits.KERNEL_ADDRESS_RANGE`. It reads /proc/meminfo
+and /proc/sys/vm/max_map_count, and writes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import resource
 from collections.abc import Iterator
 
 from .. import limits
-from ..trace import MAIN, Fork, Mmap, Pool, Shmat, Shmget, Trace
+from ..trace import MAIN, Fork, Mmap, Mprotect, Munmap, Pool, Shmat, Shmget, Trace
+
+#: the most VMAs one line can add to a process: a new mapping one, a munmap
+#: one (a hole in one VMA leaves two), an mprotect two (the middle of one
+#: VMA becomes three); madvise, touch and v2's file operations split nothing
+VMAS_ADDED = {Mmap: 1, Shmat: 1, Munmap: 1, Mprotect: 2}
 
 
 class KernelLimitError(RuntimeError):
@@ -45,8 +51,16 @@ def mapping_addresses(trace: Trace, hpage: int) -> dict[str, int]:
 def check_trace(trace: Trace, hpage: int) -> None:
     """Raise :class:`KernelLimitError` if replaying ``trace`` on this kernel would pass a limit."""
     most = limits.kernel_max_hugepages(hpage)
+    most_vmas = limits.kernel_max_trace_vmas()
     processes = 1
+    vmas = 0  # at most this many VMAs in any one process so far (a child starts with its parent's)
     for op in trace:
+        vmas += VMAS_ADDED.get(type(op), 0)
+        if vmas > most_vmas:
+            raise KernelLimitError(
+                f"line {op.line}: the trace may make more than {most_vmas:,} VMAs in one process by here; a kernel "
+                f"replay allows at most that many (the smaller of {limits.KERNEL_MAX_TRACE_VMAS:,} and "
+                f"vm.max_map_count less {limits.KERNEL_OWN_VMAS:,} for the replaying process's own)")
         if isinstance(op, Pool) and op.pages + op.overcommit > most:
             raise KernelLimitError(
                 f"line {op.line}: '{op.text}' asks for up to {op.pages + op.overcommit} huge pages; on this machine "

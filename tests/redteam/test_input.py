@@ -120,6 +120,31 @@ def test_100k_touches_then_1000_forks_stay_in_bounds(tmp_path):
     assert done.stdout.splitlines()[-1].endswith(b'"counters": {"total": 100000, "free": 0, "rsvd": 0, "surp": 0}}')
 
 
+def test_a_trace_making_very_many_vmas_is_bounded(tmp_path):
+    # 60,000 mprotects of every other page would make 120,000 VMAs in main,
+    # and 300 forks would copy them all each time (without the two limits:
+    # MemoryError under this 1 GiB after 4 s): vm.max_map_count stops main at
+    # 65,530 as the kernel does, and the model's whole-machine limit stops the
+    # forks once it holds limits.MAX_VMAS
+    n = 60_000
+    path = tmp_path / "vmas.trace"
+    path.write_text(f"pool 0\nmmap a {2 * n} private noreserve\n"
+                    + "".join(f"mprotect a {2 * i + 1} 1 r\n" for i in range(n))
+                    + "".join(f"fork c{i}\n" for i in range(300))
+                    + "in c0 mmap b 1 private noreserve\nin c0 mmap b2 1 private noreserve\n")
+    done = hugelab("replay", str(path), "--json", memory=1 << 30, timeout=300)
+    assert done.returncode == 0, done.stderr[-500:]
+    errors = [line.split(b'"error": ')[1].split(b",")[0] for line in done.stdout.splitlines()]
+    mprotects, forks = errors[2:2 + n], errors[2 + n:-2]
+    made = (limits.MAX_MAP_COUNT - 1) // 2  # each makes two VMAs until the next would pass the limit
+    assert set(mprotects[:made]) == {b"null"} and set(mprotects[made:]) == {b'"ENOMEM"'}
+    copies = limits.MAX_VMAS // limits.MAX_MAP_COUNT - 1  # main holds one share of MAX_VMAS
+    assert set(forks[:copies]) == {b"null"} and set(forks[copies:]) == {b'"ENOMEM"'}
+    # the refused mprotect kept its first split: c0 has exactly the limit, so one
+    # more mmap succeeds (do_mmap refuses only past it) and the next is refused
+    assert errors[-2:] == [b"null", b'"ENOMEM"']
+
+
 @pytest.mark.parametrize("policy", ["double-credit", "region-count", "modern", "unreserved"])
 def test_a_billion_page_mapping_costs_what_its_operations_cost(policy):
     text = ("pool 8 overcommit 1000000000\nmmap a 1000000000 private\ntouch a 5\nmunmap a 7 1\n"
