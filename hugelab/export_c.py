@@ -50,6 +50,7 @@ import errno
 import re
 
 from . import limits
+from .kernel.guard import VMAS_ADDED
 from .policies import Policy
 from .replay import Step, replay
 from .repro_c import TEMPLATE
@@ -175,10 +176,14 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
     """The C program for ``trace``, expecting the counters (and statfs, outcomes) ``policy`` gives.
 
     Raises :class:`~hugelab.trace.TraceError` (one line, naming the trace line) for a pool above
-    :data:`KERNEL_MAX_POOL`, more processes than the harness starts, or a line ``policy``'s era lacks.
+    :data:`KERNEL_MAX_POOL`, more processes or VMAs than the harness allows, or a line ``policy``'s era lacks.
     """
-    processes = 1
+    processes, vmas = 1, 0
     for op in trace:
+        vmas += VMAS_ADDED.get(type(op), 0)  # in one process at most, counted as the harness does
+        if vmas > limits.KERNEL_MAX_TRACE_VMAS:
+            raise TraceError(op.line, f"a C reproducer makes at most {limits.KERNEL_MAX_TRACE_VMAS:,} VMAs in one "
+                                      "process (as hugelab's kernel replay)")
         if isinstance(op, Pool) and op.pages + op.overcommit > KERNEL_MAX_POOL:
             raise TraceError(op.line, f"a C reproducer asks for at most {KERNEL_MAX_POOL} huge pages")
         if isinstance(op, Fork):
@@ -209,7 +214,7 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
         "DEFAULT_MOUNT": str(max(0, names.default)), "USES_NAMESPACES": str(int(uses_namespaces)),
         "SIZED_MOUNTS": str(int(trace.sized_mounts)), "MIN_SIZE_LINE": str(min_size),
         "MAPPING_BASE": hex(limits.KERNEL_ADDRESS_RANGE[0]), "MAPPING_END": hex(limits.KERNEL_ADDRESS_RANGE[1]),
-        "MAPPING_SPAN": str(names.span),
+        "MAPPING_SPAN": str(names.span), "TRACE_VMAS": str(vmas), "OWN_VMAS": str(limits.KERNEL_OWN_VMAS),
         "OFFSETS": ", ".join(map(str, names.offsets)) or "0",
         "MOUNT_NAMES": ", ".join(map(_c_string, names.mounts)) or '"-"',
         "FILE_NAMES": ", ".join(map(_c_string, names.files)) or '"-"',

@@ -95,6 +95,8 @@ TEMPLATE = r"""// SPDX-License-Identifier: GPL-2.0
 #define MAPPING_BASE @MAPPING_BASE@UL
 #define MAPPING_END @MAPPING_END@UL
 #define MAPPING_SPAN @MAPPING_SPAN@UL	/* huge pages of address space the mappings use */
+#define TRACE_VMAS @TRACE_VMAS@	/* VMAs the trace may make in one process, at most */
+#define OWN_VMAS @OWN_VMAS@	/* vm.max_map_count less this is what a trace may use */
 #define STEP_TIMEOUT_MS 60000
 #define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
 #define NR_OVERCOMMIT "/proc/sys/vm/nr_overcommit_hugepages"
@@ -754,6 +756,12 @@ static int refuse(int argc, char **argv)
 	if (MAPPING_BASE + MAPPING_SPAN * hpage > MAPPING_END) {
 		printf("Bail out! the trace's mappings need more than [%#lx, %#lx) of address space\n",
 			MAPPING_BASE, MAPPING_END);
+		return 1;
+	}
+	if (TRACE_VMAS > read_sysctl("/proc/sys/vm/max_map_count") - OWN_VMAS) {
+		printf("Bail out! the trace may make %d VMAs in one process; vm.max_map_count here allows %ld "
+			"(less %d for the program's own)\n", TRACE_VMAS, read_sysctl("/proc/sys/vm/max_map_count"),
+			OWN_VMAS);
 		return 1;
 	}
 	if (geteuid() != 0) {

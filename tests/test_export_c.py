@@ -56,6 +56,13 @@ def test_a_pool_above_the_cap_is_refused_in_one_line():
     assert done.stderr == f"line 1: a C reproducer asks for at most {KERNEL_MAX_POOL} huge pages\n"
 
 
+def test_more_vmas_in_one_process_than_a_kernel_replay_allows_is_refused_in_one_line():
+    from hugelab.limits import KERNEL_MAX_TRACE_VMAS
+    lines = ["pool 1", "mmap a 3 private"] + ["mprotect a 1 1 r", "mprotect a 1 1 rw"] * (KERNEL_MAX_TRACE_VMAS // 4)
+    with pytest.raises(TraceError, match=f"line {len(lines)}: a C reproducer makes at most {KERNEL_MAX_TRACE_VMAS:,}"):
+        export_c(parse_trace("\n".join(lines)))
+
+
 def test_names_and_text_are_escaped_into_c_strings():
     text = export_c(parse_trace("pool 2\nmmap éx 1 private\n"))
     assert '"mmap \\303\\251x 1 private"' in text
