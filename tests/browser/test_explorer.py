@@ -387,7 +387,8 @@ NOTEBOOK_WIDTHS = (940, 1068)
 
 # Every element of the explorer whose text may be cut or overlap: its overflow, and its labels' boxes.
 CUT_TEXT = """root => [...root.querySelectorAll('.hugelab-status-box, .hugelab-caption, .hugelab-file-caption,'
-    + ' .hugelab-side .widget-html, .hugelab-side .widget-html-content, .widget-toggle-buttons, button')].filter(e => e.offsetParent !== null)
+    + ' .hugelab-side .widget-html, .hugelab-side .widget-html-content, .widget-toggle-buttons, button')]
+  .filter(e => e.offsetParent !== null)
   .filter(e => e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1)
   .map(e => ({cls: e.className, text: e.innerText.slice(0, 80), sw: e.scrollWidth, cw: e.clientWidth,
               sh: e.scrollHeight, ch: e.clientHeight}))"""
