@@ -44,6 +44,7 @@ from .explorer_views import (
     file_view,
     inode_counts,
     mapping_view,
+    reserved_without_page,
     unreserve_line,
     unreserves,
 )
@@ -53,7 +54,7 @@ from .limits import EXPLORER_MAX_STEPS
 from .model import Model
 from .policies import Close, check_supported, get_policy
 from .replay import SIGNALS, Replayer, Step
-from .trace import MAIN, Exit, Mmap, Mount, Operation, TraceBuilder, TraceError, parse_trace
+from .trace import MAIN, Exit, Mmap, Mount, Munmap, Operation, TraceBuilder, TraceError, parse_trace
 
 #: what the widgets and charts take from here (the views are computed in explorer_views)
 __all__ = ["MAPPINGS_DRAWN", "PAGES_DRAWN", "PAGE_STATES", "SPANS_DRAWN", "Explorer", "FileView", "MappingView",
@@ -514,6 +515,16 @@ class Explorer:
         a, b = self.sides[0].steps, self.sides[1].steps
         return next((i for i, (x, y) in enumerate(zip(a, b), start=1) if x.counters != y.counters), None)
 
+    def _kept_by_file(self, s: _Side, op: Munmap) -> tuple[str, ...]:
+        """After a munmap of a shared file mapping: what the file still reserves (munmap gave none back)."""
+        mmap = self.mmap_op(op.name)
+        waiting = reserved_without_page(s.model, mmap.file) if mmap.file and mmap.shared else None
+        if not waiting:
+            return ()
+        return (f"munmap gave back nothing: {mmap.file}'s own map still reserves {waiting} offset"
+                f"{'s' if waiting > 1 else ''} with no page (a shared mapping's reservations belong to the file; "
+                "truncate, or unlink and close, gives them back)",)
+
     def _hint(self, s: _Side, op: Operation, step: Step) -> str:
         """Say what to change when the pool was too small for this step."""
         hs = s.model.hstate
@@ -556,6 +567,8 @@ class Explorer:
         before = s.steps[-2].counters.rsvd if len(s.steps) > 1 else 0
         action = close_arithmetic(step.closes, before, step.counters.rsvd,
                                   s.unreserves.get(len(s.steps) - 1, ()))
+        if isinstance(op, Munmap) and step.error is None:
+            action += self._kept_by_file(s, op)
         closes = tuple((st.line, c) for st in s.steps for c in st.closes)
         hint = self._hint(s, op, step) if step.error else ""
         file = file_view(s.model, self.file, s.file_failed(self.file)) if self.file else None

@@ -219,6 +219,15 @@ class Unreserve:
     pages: int
 
 
+def reserved_without_page(model: Model, name: str) -> int | None:
+    """Offsets file ``name``'s map reserves with no page yet (None: no such file, or evicted)."""
+    inode = model.inodes.get(name)
+    if inode is None or inode.evicted:
+        return None
+    cached = sum(1 for i in inode.page_cache if inode.resv_map.region_count(i, i + 1))
+    return len(inode.resv_map) - cached
+
+
 def inode_counts(model: Model) -> dict[str, tuple[int, int]]:
     """(map entries, page-cache pages) of every file not yet evicted."""
     return {name: (len(f.resv_map), len(f.page_cache)) for name, f in model.inodes.items() if not f.evicted}

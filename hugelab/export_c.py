@@ -3,35 +3,97 @@
 The program needs nothing but a C compiler and libc (``cc -O2 -o repro
 repro.c``; ``-static`` to run it in a minimal guest). Run as root on a
 machine with an idle huge page pool, it replays the trace with plain system
-calls, in the style of the kernel's selftests: every trace process is a real
-process (forked where the trace forks), every mapping is an anonymous
-``MAP_HUGETLB`` mmap at an address of its own, a touch is a one-byte write
-or read. After every step it reads ``HugePages_Total/Free/Rsvd/Surp`` from
-``/proc/meminfo`` and compares them, and the step's outcome, with what the
-hugelab model computed under ``--expect POLICY``. It prints TAP (``ok N`` or
-``not ok N`` with both sides), exits 1 on any mismatch, 0 when every step
-matches, 2 when it cannot run (not root, pool in use, a pool line above the
-cap). It sets ``nr_hugepages`` and ``nr_overcommit_hugepages`` as the trace
-says and puts both back as it found them, and it refuses any pool line above
-:data:`KERNEL_MAX_POOL` pages.
+calls, in the style of the kernel's selftests, exactly as hugelab's own
+real-kernel harness does (:mod:`hugelab.kernel.machine`, ``worker``,
+``fsworker``):
 
-Lines the replay skips (a process that died, a mapping whose mmap failed)
-are skipped by the program too, from the outcomes it sees, exactly as
-:class:`hugelab.replay.Liveness` does.
+* every trace process is a real process (forked where the trace forks);
+  every mapping (an anonymous ``MAP_HUGETLB`` mmap, an mmap of a file at its
+  offset, or a ``shmat``) goes at an address of its own from
+  :data:`~hugelab.limits.KERNEL_ADDRESS_RANGE`, one guard page apart, never
+  reused; a touch is a one-byte write or read;
+* trace v2's files, mounts, memfds and System V segments are the program's
+  own: it enters private mount and IPC namespaces (``unshare(CLONE_NEWNS |
+  CLONE_NEWIPC)``, ``/`` made private), mounts a tmpfs over a temporary
+  directory and its hugetlbfs mounts (``size=``, ``min_size=`` in bytes)
+  inside; files are created ``O_EXCL`` and held open, memfds are
+  ``memfd_create(MFD_HUGETLB)``; ``truncate`` is ``ftruncate``, ``fallocate``
+  and ``punch`` are ``fallocate`` (``FALLOC_FL_PUNCH_HOLE |
+  FALLOC_FL_KEEP_SIZE``), ``madvise ... remove`` is ``MADV_REMOVE``;
+  ``shmget`` is ``SHM_HUGETLB`` (``| SHM_NORESERVE``); a trace process maps a
+  file by opening ``/proc/PID/fd/N`` of the program's descriptor (or its
+  name once closed).
+
+After every step it reads ``HugePages_Total/Free/Rsvd/Surp`` from
+``/proc/meminfo`` and, where the trace mounts with ``size=``, each such
+mount's statfs (``f_blocks``, ``f_bfree``: the step record's ``mounts``), and
+compares them and the outcome (an errno name, a signal, ``skipped``) with
+what the hugelab model computed under ``--expect POLICY``. It prints TAP,
+naming what differs; a last test checks that the pool is bare once every
+process, file, mount and segment is gone. Exit 1 on any mismatch, 0 when
+all pass, 2 when it cannot run. Before changing anything it refuses: a trace
+with a ``min_size`` mount unless run with ``--may-leak`` (Linux 6.15 and
+later can keep such a mount's reservations until reboot), a pool line above
+:data:`KERNEL_MAX_POOL` pages or :data:`~hugelab.limits.KERNEL_MEMAVAILABLE_FRACTION`
+of MemAvailable, not root, a pool in use. It sets ``nr_hugepages`` and
+``nr_overcommit_hugepages`` as the trace says and puts both back as it found
+them; SIGINT, SIGTERM and SIGHUP stop it after cleaning up.
+
+Lines the replay skips (a process that died, a mapping, file, mount or
+segment whose creation failed) are skipped by the program too, from the
+outcomes it sees, exactly as :class:`hugelab.replay.Liveness` does.
 """
 
 from __future__ import annotations
 
-from .limits import KERNEL_MAX_HUGEPAGES
-from .replay import replay
-from .trace import Exit, Fork, Madvise, Mmap, Mprotect, Munmap, Pool, Touch, Trace, TraceError, is_v2
+import errno
+import re
 
-#: the largest pool (and overcommit) a generated program will ask the kernel for: the
+from . import limits
+from .kernel.guard import VMAS_ADDED
+from .policies import Policy
+from .replay import Step, replay
+from .repro_c import TEMPLATE
+from .trace import (
+    CloseFile,
+    Fallocate,
+    FileOp,
+    Fork,
+    Madvise,
+    Memfd,
+    Mmap,
+    Mount,
+    Mprotect,
+    Munmap,
+    Operation,
+    Pool,
+    Punch,
+    Shmat,
+    Shmget,
+    Shmrm,
+    Touch,
+    Trace,
+    TraceError,
+    Truncate,
+    Umount,
+    Unlink,
+)
+
+#: the largest pool (plus overcommit) a generated program will ask the kernel for: the
 #: harness's own cap (the program runs on machines hugelab cannot read beforehand, so the
-#: fixed cap, not the MemAvailable share)
-KERNEL_MAX_POOL = KERNEL_MAX_HUGEPAGES
-OUTCOMES = ("ok", "skipped", "ENOMEM", "EINVAL", "SIGBUS", "SIGSEGV")
-PROT = {"none": "PROT_NONE", "r": "PROT_READ", "rw": "PROT_READ | PROT_WRITE"}
+#: fixed cap here, and the MemAvailable share checked by the program itself)
+KERNEL_MAX_POOL = limits.KERNEL_MAX_HUGEPAGES
+#: errno names every program can print (plus any its expectations name)
+ERRNOS = ("EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF", "EAGAIN", "ENOMEM", "EACCES",
+          "EFAULT", "EBUSY", "EEXIST", "EXDEV", "ENODEV", "ENOTDIR", "EISDIR", "EINVAL", "ENFILE", "EMFILE",
+          "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "ERANGE", "ENAMETOOLONG", "ENOSYS", "EOVERFLOW",
+          "EOPNOTSUPP", "EIDRM", "EDQUOT", "EHWPOISON")
+PROT = {"none": 0, "r": 1, "rw": 2}
+#: v2 lines the program itself does (not a trace process), by the C op's name
+TRACE_CALLS = {Mount: "MOUNT", Umount: "UMOUNT", FileOp: "FILE", Memfd: "MEMFD", CloseFile: "CLOSE",
+               Unlink: "UNLINK", Truncate: "TRUNCATE", Fallocate: "FALLOCATE", Punch: "PUNCH", Shmget: "SHMGET",
+               Shmrm: "SHMRM"}
+DEFAULT_MOUNT = ".trace"  # as hugelab.kernel.fsworker names it
 
 
 def _c_string(text: str) -> str:
@@ -42,380 +104,123 @@ def _c_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def export_c(trace: Trace, policy: str = "modern") -> str:
-    """The C program for ``trace``, expecting the counters ``policy`` gives."""
+class _Names:
+    """Index of every process, mapping, file, mount and segment a trace names, in order of creation."""
+
+    def __init__(self, trace: Trace) -> None:
+        ops = list(trace)
+        self.procs = {p: i for i, p in enumerate(["main"] + [op.child for op in ops if isinstance(op, Fork)])}
+        self.maps = {op.name: i for i, op in enumerate(op for op in ops if isinstance(op, Mmap | Shmat))}
+        self.files = {op.file: i for i, op in enumerate(op for op in ops if isinstance(op, FileOp | Memfd))}
+        mounts = [op.mount for op in ops if isinstance(op, Mount)]
+        self.default = -1
+        if any(isinstance(op, FileOp) and op.mount is None for op in ops):
+            self.default = len(mounts)
+            mounts.append(DEFAULT_MOUNT)
+        self.mounts = {m: i for i, m in enumerate(mounts)}
+        self.segments = {op.segment: i for i, op in enumerate(op for op in ops if isinstance(op, Shmget))}
+        # each mapping's own address range, in huge pages: as hugelab.kernel.guard.mapping_addresses
+        pages = {op.segment: op.pages for op in ops if isinstance(op, Shmget)}
+        self.offsets, self.span = [], 0
+        for op in ops:
+            if isinstance(op, Mmap | Shmat):
+                self.offsets.append(self.span)
+                self.span += (op.pages if isinstance(op, Mmap) else pages[op.segment]) + 1
+
+
+def _row(op: Operation, names: _Names) -> tuple[str, list[int]]:
+    """The C op and its fields: proc, map, file, mount, seg, a, b, c, d (-1 / 0 where unused)."""
+    def index(space: dict[str, int], attr: str) -> int:
+        name = getattr(op, attr, None)
+        return -1 if name is None else space[name]
+
+    proc, file, mount, seg = (index(names.procs, "proc"), index(names.files, "file"), index(names.mounts, "mount"),
+                              index(names.segments, "segment"))
+    mapping = names.maps[op.name] if isinstance(op, Mmap | Shmat | Touch | Munmap | Mprotect | Madvise) else -1
+    a = b = c = d = 0
+    kind = TRACE_CALLS.get(type(op), type(op).__name__.upper())
+    if isinstance(op, Pool):
+        a, b = op.pages, op.overcommit
+    elif isinstance(op, Mmap):
+        a, b, c, d = op.pages, int(op.shared), int(op.noreserve), op.offset
+    elif isinstance(op, Touch):
+        a, b = op.page, int(op.write)
+    elif isinstance(op, Munmap | Mprotect | Madvise):
+        a, b = op.start, op.count
+        if isinstance(op, Mprotect):
+            c = PROT[op.prot]
+        elif isinstance(op, Madvise):
+            c = int(op.advice == "remove")
+    elif isinstance(op, Fork):
+        a = names.procs[op.child]
+    elif isinstance(op, Mount):
+        a = -1 if op.size is None else op.size
+        b = -1 if op.min_size is None else op.min_size
+    elif isinstance(op, Truncate):
+        a = op.pages
+    elif isinstance(op, Fallocate | Punch):
+        a, b = op.start, op.count
+    elif isinstance(op, Shmget):
+        a, b = op.pages, int(op.noreserve)
+    return kind, [proc, mapping, file, mount, seg, a, b, c, d]
+
+
+def _statfs_row(step: Step, names: _Names) -> str:
+    cells = ["{0, 0UL, 0UL}"] * len(names.mounts) or ["{0, 0UL, 0UL}"]
+    for name, (size, free) in (step.mounts or {}).items():
+        cells[names.mounts[name]] = f"{{1, {size}UL, {free}UL}}"
+    return f"\t{{{int(step.mounts is None)}, {{{', '.join(cells)}}}}},"
+
+
+def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
+    """The C program for ``trace``, expecting the counters (and statfs, outcomes) ``policy`` gives.
+
+    Raises :class:`~hugelab.trace.TraceError` (one line, naming the trace line) for a pool above
+    :data:`KERNEL_MAX_POOL`, more processes or VMAs than the harness allows, or a line ``policy``'s era lacks.
+    """
+    processes, vmas = 1, 0
     for op in trace:
-        if is_v2(op):
-            raise TraceError(op.line, "a C reproducer speaks trace v1 only (no files, mounts, segments or memfd)")
-        if isinstance(op, Pool) and max(op.pages, op.overcommit) > KERNEL_MAX_POOL:
+        vmas += VMAS_ADDED.get(type(op), 0)  # in one process at most, counted as the harness does
+        if vmas > limits.KERNEL_MAX_TRACE_VMAS:
+            raise TraceError(op.line, f"a C reproducer makes at most {limits.KERNEL_MAX_TRACE_VMAS:,} VMAs in one "
+                                      "process (as hugelab's kernel replay)")
+        if isinstance(op, Pool) and op.pages + op.overcommit > KERNEL_MAX_POOL:
             raise TraceError(op.line, f"a C reproducer asks for at most {KERNEL_MAX_POOL} huge pages")
+        if isinstance(op, Fork):
+            processes += 1
+            if processes > limits.KERNEL_MAX_PROCESSES:
+                raise TraceError(op.line, f"a C reproducer starts at most {limits.KERNEL_MAX_PROCESSES} processes")
     expected = replay(trace, policy)
-    procs = ["main"] + [op.child for op in trace if isinstance(op, Fork)]
-    maps = [op.name for op in trace if isinstance(op, Mmap)]
-    pid_of, map_of = {p: i for i, p in enumerate(procs)}, {m: i for i, m in enumerate(maps)}
-    offsets, next_offset = [], 0
-    for op in trace:
-        if isinstance(op, Mmap):
-            offsets.append(next_offset)
-            next_offset += op.pages + 1  # a guard page apart, never reused
-    rows = []
+    policy_name = policy if isinstance(policy, str) else policy.name
+    names = _Names(trace)
+    rows, statfs = [], []
     for op, step in zip(trace, expected):
-        kind, proc, mapping, a, b, c = "", 0, -1, 0, 0, 0
-        if isinstance(op, Pool):
-            kind, a, b = "POOL", op.pages, op.overcommit
-        elif isinstance(op, Mmap):
-            kind, mapping, a = "MMAP", map_of[op.name], op.pages
-            b, c = int(op.shared), int(op.noreserve)
-        elif isinstance(op, Touch):
-            kind, mapping, a, b = "TOUCH", map_of[op.name], op.page, int(op.write)
-        elif isinstance(op, (Munmap, Madvise)):
-            kind, mapping, a, b = ("MUNMAP" if isinstance(op, Munmap) else "MADVISE"), map_of[op.name], \
-                op.start, op.count
-        elif isinstance(op, Mprotect):
-            kind, mapping, a, b = "MPROTECT", map_of[op.name], op.start, op.count
-            c = {"none": 0, "r": 1, "rw": 2}[op.prot]
-        elif isinstance(op, Fork):
-            kind, a = "FORK", pid_of[op.child]
-        elif isinstance(op, Exit):
-            kind = "EXIT"
-        if not isinstance(op, Pool):
-            proc = pid_of[op.proc]
+        kind, values = _row(op, names)
         k = step.counters
-        outcome = step.error or "ok"
-        rows.append(f"\t{{{op.line}, {_c_string(op.text)}, OP_{kind}, {proc}, {mapping}, {a}, {b}, {c}, "
-                    f"OUT_{outcome}, {{{k.total}UL, {k.free}UL, {k.rsvd}UL, {k.surp}UL}}}},")
-    return TEMPLATE.format(
-        policy=policy, cap=KERNEL_MAX_POOL, nprocs=len(procs), nmaps=max(1, len(maps)),
-        offsets=", ".join(str(o) for o in offsets) or "0",
-        outcomes=", ".join(f"OUT_{o}" for o in OUTCOMES),
-        outcome_names=", ".join(f'"{o}"' for o in OUTCOMES),
-        trace_comment="\n".join(f" *   {line}" for line in trace.text.splitlines()).replace("*/", "* /"),
-        steps="\n".join(rows), nsteps=len(rows),
-    )
-
-
-TEMPLATE = r"""// SPDX-License-Identifier: GPL-2.0
-/*
- * hugetlb reservation accounting reproducer, generated by hugelab export-c.
- * Expected counters: the hugelab model under policy "{policy}".
- *
- * The trace:
-{trace_comment}
- *
- * Build: cc -O2 -Wall -o repro repro.c   (add -static for a minimal guest)
- * Run as root with an idle huge page pool (HugePages_Total == Free, Rsvd == Surp == 0).
- * Output is TAP; exit status 0 every step matches, 1 a mismatch, 2 cannot run here.
- */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#ifndef MAP_HUGETLB
-#define MAP_HUGETLB 0x40000
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
-#define MAX_POOL {cap}
-#define NPROCS {nprocs}
-#define NMAPS {nmaps}
-#define NSTEPS {nsteps}
-#define MAPPING_BASE 0x100000000000UL
-#define NR_HUGEPAGES "/proc/sys/vm/nr_hugepages"
-#define NR_OVERCOMMIT "/proc/sys/vm/nr_overcommit_hugepages"
-
-enum op {{ OP_POOL, OP_MMAP, OP_TOUCH, OP_MUNMAP, OP_MPROTECT, OP_MADVISE, OP_FORK, OP_EXIT }};
-enum outcome {{ {outcomes} }};
-static const char *outcome_name[] = {{ {outcome_names} }};
-
-struct counters {{ unsigned long total, free, rsvd, surp; }};
-struct step {{
-	int line;
-	const char *text;
-	enum op op;
-	int proc, map;
-	long a, b, c;
-	enum outcome expect;
-	struct counters counters;
-}};
-
-static const struct step steps[NSTEPS] = {{
-{steps}
-}};
-static const long map_offset[NMAPS] = {{ {offsets} }};	/* in huge pages */
-
-static long hpage;
-static int cmd_pipe[NPROCS][2], ans_pipe[NPROCS][2];
-static pid_t pids[NPROCS];
-static int alive[NPROCS], failed[NMAPS];
-static int me;	/* in a worker: which trace process it is */
-
-static int read_counters(struct counters *c)
-{{
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
-	int found = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {{
-		found += sscanf(line, "HugePages_Total: %lu", &c->total);
-		found += sscanf(line, "HugePages_Free: %lu", &c->free);
-		found += sscanf(line, "HugePages_Rsvd: %lu", &c->rsvd);
-		found += sscanf(line, "HugePages_Surp: %lu", &c->surp);
-		if (sscanf(line, "Hugepagesize: %ld", &hpage) == 1)
-			hpage *= 1024;
-	}}
-	fclose(f);
-	return found == 4 ? 0 : -1;
-}}
-
-static long read_sysctl(const char *path)
-{{
-	long value = -1;
-	FILE *f = fopen(path, "r");
-
-	if (f) {{
-		if (fscanf(f, "%ld", &value) != 1)
-			value = -1;
-		fclose(f);
-	}}
-	return value;
-}}
-
-static int write_sysctl(const char *path, long value)
-{{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -1;
-	fprintf(f, "%ld\n", value);
-	return fclose(f);
-}}
-
-static void answer(int code)
-{{
-	if (write(ans_pipe[me][1], &code, sizeof(code)) != sizeof(code))
-		_exit(1);
-}}
-
-/* A fault the kernel answers with a signal ends the process, as it would end a program. */
-static void on_fault(int sig)
-{{
-	answer(sig == SIGBUS ? -OUT_SIGBUS : -OUT_SIGSEGV);
-	_exit(0);
-}}
-
-static char *page_addr(int map, long page)
-{{
-	return (char *)(MAPPING_BASE + (map_offset[map] + page) * hpage);
-}}
-
-static void __attribute__((noreturn)) worker(int proc)
-{{
-	me = proc;
-	for (;;) {{
-		int i, code = 0;
-		const struct step *s;
-		void *addr;
-
-		if (read(cmd_pipe[me][0], &i, sizeof(i)) != sizeof(i))
-			_exit(0);	/* the controller is gone */
-		s = &steps[i];
-		addr = s->map < 0 ? NULL : page_addr(s->map, s->op == OP_MMAP ? 0 : s->a);
-		errno = 0;
-		switch (s->op) {{
-		case OP_MMAP:
-			if (mmap(addr, s->a * hpage, PROT_READ | PROT_WRITE,
-					MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED_NOREPLACE |
-					(s->b ? MAP_SHARED : MAP_PRIVATE) | (s->c ? MAP_NORESERVE : 0),
-					-1, 0) == MAP_FAILED)
-				code = errno;
-			break;
-		case OP_TOUCH:
-			if (s->b)
-				*(volatile char *)addr = 1;
-			else
-				(void)*(volatile char *)addr;
-			break;
-		case OP_MUNMAP:
-			if (munmap(addr, s->b * hpage))
-				code = errno;
-			break;
-		case OP_MPROTECT:
-			if (mprotect(addr, s->b * hpage,
-					s->c == 0 ? PROT_NONE : s->c == 1 ? PROT_READ : PROT_READ | PROT_WRITE))
-				code = errno;
-			break;
-		case OP_MADVISE:
-			if (madvise(addr, s->b * hpage, MADV_DONTNEED))
-				code = errno;
-			break;
-		case OP_FORK: {{
-			pid_t pid = fork();
-
-			if (pid == 0) {{	/* the child: from now on, the trace's new process */
-				me = s->a;
-				continue;
-			}}
-			code = pid < 0 ? -1000 : 1000 + pid;
-			break;
-		}}
-		case OP_EXIT:
-			_exit(0);
-		default:
-			code = EINVAL;
-		}}
-		answer(code);
-	}}
-}}
-
-static int wait_gone(pid_t pid)
-{{
-	int fd = syscall(SYS_pidfd_open, pid, 0);
-	struct pollfd p = {{ .fd = fd, .events = POLLIN }};
-
-	if (fd < 0)
-		return errno == ESRCH ? 0 : -1;
-	poll(&p, 1, 60000);
-	close(fd);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;	/* reap whatever came back to us */
-	return 0;
-}}
-
-/* Carry out step i; its outcome. */
-static enum outcome apply(int i)
-{{
-	const struct step *s = &steps[i];
-	int code;
-
-	if (s->op == OP_POOL) {{
-		write_sysctl(NR_OVERCOMMIT, s->b);
-		write_sysctl(NR_HUGEPAGES, s->a);
-		return OUT_ok;
-	}}
-	if (!alive[s->proc] || (s->map >= 0 && failed[s->map]))
-		return OUT_skipped;
-	if (write(cmd_pipe[s->proc][1], &i, sizeof(i)) != sizeof(i))
-		return OUT_EINVAL;
-	if (s->op == OP_EXIT) {{
-		wait_gone(pids[s->proc]);
-		alive[s->proc] = 0;
-		return OUT_ok;
-	}}
-	if (read(ans_pipe[s->proc][0], &code, sizeof(code)) != sizeof(code))
-		code = -OUT_SIGBUS;
-	if (code < 0 && code > -1000) {{	/* killed by a fault */
-		wait_gone(pids[s->proc]);
-		alive[s->proc] = 0;
-		return (enum outcome)-code;
-	}}
-	if (s->op == OP_FORK && code >= 1000) {{
-		pids[s->a] = code - 1000;
-		alive[s->a] = 1;
-		return OUT_ok;
-	}}
-	if (code == 0)
-		return OUT_ok;
-	if (s->op == OP_MMAP)
-		failed[s->map] = 1;
-	return code == ENOMEM ? OUT_ENOMEM : OUT_EINVAL;
-}}
-
-static void end_processes(void)
-{{
-	for (int p = 0; p < NPROCS; p++)
-		if (pids[p] > 0 && kill(pids[p], SIGKILL) == 0)
-			wait_gone(pids[p]);
-}}
-
-int main(void)
-{{
-	struct counters c;
-	long saved_nr, saved_over;
-	int failures = 0;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (int i = 0; i < NSTEPS; i++)
-		if (steps[i].op == OP_POOL && (steps[i].a > MAX_POOL || steps[i].b > MAX_POOL)) {{
-			printf("Bail out! line %d asks for more than %d huge pages\n", steps[i].line, MAX_POOL);
-			return 2;
-		}}
-	if (geteuid() != 0 || read_counters(&c)) {{
-		printf("Bail out! needs root and hugetlb (/proc/meminfo HugePages_*)\n");
-		return 2;
-	}}
-	if (c.total != c.free || c.rsvd || c.surp) {{
-		printf("Bail out! the huge page pool is in use (Total %lu Free %lu Rsvd %lu Surp %lu)\n",
-			c.total, c.free, c.rsvd, c.surp);
-		return 2;
-	}}
-	saved_nr = read_sysctl(NR_HUGEPAGES);
-	saved_over = read_sysctl(NR_OVERCOMMIT);
-	write_sysctl(NR_OVERCOMMIT, 0);
-	write_sysctl(NR_HUGEPAGES, 0);
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);	/* orphaned workers come back to us */
-	for (int p = 0; p < NPROCS; p++)
-		if (pipe(cmd_pipe[p]) || pipe(ans_pipe[p])) {{
-			printf("Bail out! pipe: %s\n", strerror(errno));
-			return 2;
-		}}
-	pids[0] = fork();
-	if (pids[0] == 0) {{
-		struct sigaction sa = {{ .sa_handler = on_fault }};
-		struct rlimit no_core = {{ 0, 0 }};
-
-		setrlimit(RLIMIT_CORE, &no_core);
-		sigaction(SIGBUS, &sa, NULL);
-		sigaction(SIGSEGV, &sa, NULL);
-		worker(0);
-	}}
-	alive[0] = 1;
-	for (int p = 0; p < NPROCS; p++) {{	/* keep only our ends: a worker gone is end-of-file */
-		close(cmd_pipe[p][0]);
-		close(ans_pipe[p][1]);
-	}}
-
-	printf("TAP version 13\n1..%d\n", NSTEPS);
-	for (int i = 0; i < NSTEPS; i++) {{
-		const struct step *s = &steps[i];
-		enum outcome got = apply(i);
-
-		read_counters(&c);
-		if (got == s->expect && c.total == s->counters.total && c.free == s->counters.free &&
-			c.rsvd == s->counters.rsvd && c.surp == s->counters.surp) {{
-			printf("ok %d line %d: %s # %lu/%lu/%lu/%lu %s\n", i + 1, s->line, s->text,
-				c.total, c.free, c.rsvd, c.surp, outcome_name[got]);
-			continue;
-		}}
-		failures++;
-		printf("not ok %d line %d: %s # expected %lu/%lu/%lu/%lu %s, got %lu/%lu/%lu/%lu %s\n",
-			i + 1, s->line, s->text, s->counters.total, s->counters.free, s->counters.rsvd,
-			s->counters.surp, outcome_name[s->expect], c.total, c.free, c.rsvd, c.surp,
-			outcome_name[got]);
-	}}
-	end_processes();
-	write_sysctl(NR_OVERCOMMIT, 0);
-	write_sysctl(NR_HUGEPAGES, 0);
-	write_sysctl(NR_OVERCOMMIT, saved_over);
-	write_sysctl(NR_HUGEPAGES, saved_nr);
-	printf("# %d of %d steps match the expected counters (policy {policy})\n", NSTEPS - failures, NSTEPS);
-	return failures ? 1 : 0;
-}}
-"""
+        rows.append(f"\t{{{op.line}, {_c_string(op.text)}, OP_{kind}, {', '.join(map(str, values))}, "
+                    f"{_c_string(step.error or 'ok')}, {{{k.total}UL, {k.free}UL, {k.rsvd}UL, {k.surp}UL}}}},")
+        statfs.append(_statfs_row(step, names))
+    wanted = list(ERRNOS) + sorted({s.error for s in expected if s.error and s.error.startswith("E")} - set(ERRNOS))
+    errnos = "\n".join(f"#ifdef {name}\n\t{{ {name}, \"{name}\" }},\n#endif" for name in wanted
+                       if hasattr(errno, name) or name in ERRNOS)
+    min_size = next((op.line for op in trace if isinstance(op, Mount) and op.min_size is not None), 0)
+    uses_namespaces = bool(names.files or names.mounts or names.segments)
+    fields = {
+        "POLICY": policy_name, "CAP": str(KERNEL_MAX_POOL),
+        "MEMAVAILABLE_PERCENT": str(round(limits.KERNEL_MEMAVAILABLE_FRACTION * 100)),
+        "NPROCS": str(len(names.procs)), "NMAPS": str(max(1, len(names.maps))),
+        "NFILES": str(max(1, len(names.files))), "NMOUNTS": str(max(1, len(names.mounts))),
+        "NSEGS": str(max(1, len(names.segments))), "NSTEPS": str(len(rows)),
+        "DEFAULT_MOUNT": str(max(0, names.default)), "USES_NAMESPACES": str(int(uses_namespaces)),
+        "SIZED_MOUNTS": str(int(trace.sized_mounts)), "MIN_SIZE_LINE": str(min_size),
+        "MAPPING_BASE": hex(limits.KERNEL_ADDRESS_RANGE[0]), "MAPPING_END": hex(limits.KERNEL_ADDRESS_RANGE[1]),
+        "MAPPING_SPAN": str(names.span), "TRACE_VMAS": str(vmas), "OWN_VMAS": str(limits.KERNEL_OWN_VMAS),
+        "OFFSETS": ", ".join(map(str, names.offsets)) or "0",
+        "MOUNT_NAMES": ", ".join(map(_c_string, names.mounts)) or '"-"',
+        "FILE_NAMES": ", ".join(map(_c_string, names.files)) or '"-"',
+        "ERRNOS": errnos,
+        "TRACE_COMMENT": "\n".join(f" *   {line}" for line in trace.text.splitlines()).replace("*/", "* /"),
+        "STEPS": "\n".join(rows), "STATFS": "\n".join(statfs),
+    }
+    # one pass, so that a trace's own text (an '@NAME@' in a comment) is never substituted
+    return re.sub(r"@([A-Z_]+)@", lambda m: fields[m.group(1)], TEMPLATE)

@@ -19,7 +19,7 @@ from .generate import random_trace, random_v2_trace
 from .replay import Step
 from .shrink import shrink
 from .tables import differ_line, runs_table
-from .trace import Trace, parse_trace
+from .trace import Mount, Trace, parse_trace
 
 MAX_OPS = 10
 
@@ -71,6 +71,17 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
     print(best, file=out)
     print(text, file=out)
     print(differ_line(differ), file=out)
-    print("\nA C reproducer for kernel developers: save the trace, then hugelab export-c FILE "
-          "[--expect POLICY] -o repro.c", file=out)
+    print(reproducer_hint(trace), file=out)
     return 0
+
+
+def reproducer_hint(trace: Trace) -> str:
+    """How to turn a find into a C program (and, for a min_size trace, where it may run)."""
+    hint = ("\nA C reproducer for kernel developers: save the trace, then hugelab export-c FILE "
+            "[--expect POLICY] -o repro.c (it checks the counters"
+            + (", the outcome and each sized mount's statfs" if trace.sized_mounts else " and the outcome")
+            + " after every step)")
+    if any(isinstance(op, Mount) and op.min_size is not None for op in trace):
+        hint += ("\nThis trace mounts with min_size=, which can keep reservations until reboot on Linux 6.15 "
+                 "and later: the program runs only with --may-leak; run it only on a throw-away machine")
+    return hint

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from hugelab import parse_trace, replay
+from hugelab import parse_trace, replay, scenarios
 from hugelab.export_c import export_c
-from hugelab.generate import random_trace
+from hugelab.generate import random_trace, random_v2_trace
 from hugelab.kernel import images
 from hugelab.kernel.guest import Guest, why_no_guest
 from hugelab.kernel.images import ImageUnavailable
@@ -57,24 +57,36 @@ munmap m2 0 3
 """
 #: found by hugelab hunt --kernels 6.12,6.18 (shrunk)
 HUNTED = "pool 5\nmmap m0 1 private\ntouch m0 0 read\nfork p1\nmunmap m0 0 1\n"
+#: found by hugelab hunt --kernels 6.18.15+deb13-cloud-amd64,6.18 --files: the kernels differ only in statfs
+STATFS_HUNTED = "mount q4 size=3\nfile f6 on q4\nmmap m9 1 private file f6\n"
+#: Debian's 6.18 kernel (this machine's is 6.18.44): a guest of its own, booted for the C reproducer tests
+DEBIAN_6_18 = "6.18.15+deb13-cloud-amd64"
+#: random v2 traces (min_size included) run as C programs in the 6.12 guest
+C_TRACES = int(os.environ.get("HUGELAB_GUEST_C_TRACES", "20"))
 DONTNEED = "pool 4\nmmap a 2 private\ntouch a 0\nmadvise a 0 1 dontneed\ntouch a 0\nmunmap a 0 2\n"
 
 
 @pytest.fixture(scope="module")
 def reproducers(tmp_path_factory):
-    """The issue's wrap trace as static C programs expecting linux-6.12 and linux-6.18."""
+    """The issue's wrap trace, the hunted traces and the min_size leak as static C programs, each for two policies."""
     if not shutil.which("cc"):
         return {}
     folder = tmp_path_factory.mktemp("repro")
     built = {}
-    for name, trace in (("wrap", WRAP), ("hunted", HUNTED)):
-        for policy in ("linux-6.12", "linux-6.18"):
-            source = folder / f"{name}-{policy}.c"
-            source.write_text(export_c(parse_trace(trace), policy))
-            binary = folder / f"{name}-{policy}"
-            subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-static", "-o", str(binary), str(source)],
-                           check=True)
-            built[f"/{name}-{policy}"] = binary
+    programs = [(name, trace, policy) for name, trace in (("wrap", WRAP), ("hunted", HUNTED))
+                for policy in ("linux-6.12", "linux-6.18")]
+    programs += [("statfs", STATFS_HUNTED, policy) for policy in ("linux-6.18.15", "linux-6.18")]
+    programs += [("minsize", scenarios.load("min-size-leak-6.18"), policy)
+                 for policy in ("linux-6.12", "linux-6.18.15")]
+    # random v2 traces (min_size included), for the 6.12 guest
+    programs += [(f"random-{seed}", random_v2_trace(random.Random(seed), LENGTH, min_size=True), "linux-6.12")
+                 for seed in range(C_TRACES)]
+    for name, trace, policy in programs:
+        source = folder / f"{name}-{policy}.c"
+        source.write_text(export_c(parse_trace(trace), policy))
+        binary = folder / f"{name}-{policy}"
+        subprocess.run(["cc", "-O2", "-Wall", "-Werror", "-static", "-o", str(binary), str(source)], check=True)
+        built[f"/{name}" if name.startswith("random-") else f"/{name}-{policy}"] = binary
     return built
 
 
@@ -147,6 +159,66 @@ def test_the_c_reproducer_passes_on_6_12_and_fails_where_6_18_is_expected(guests
     assert rc == 1 and "not ok 5 line 5: munmap m0 0 1" in out, out
 
 
+def test_a_min_size_c_reproducer_refuses_without_may_leak_and_passes_on_6_12_with_it(guests, reproducers):
+    if not reproducers:
+        pytest.skip("no C compiler (cc)")
+    rc, out = guests["6.12"].run(["/minsize-linux-6.12"])
+    assert rc == 2 and out.startswith("Bail out! line 10 mounts hugetlbfs with min_size="), out
+    rc, out = guests["6.12"].run(["/minsize-linux-6.12", "--may-leak"])
+    assert rc == 0, out
+    assert "# 18 of 18 steps match" in out and "ok 19 the pool is bare at the end # 0/0/0/0" in out
+    assert "ok 9 line 15: fallocate f4 3 2 # 12/8/8/0 ENOSPC q1: 2 free of 6" in out
+
+
+def test_random_v2_traces_as_c_programs_match_linux_6_12_in_its_guest(guests, reproducers):
+    """The program must replay as the harness does: every step and statfs as linux-6.12, the pool bare after."""
+    if not reproducers:
+        pytest.skip("no C compiler (cc)")
+    steps = 0
+    for seed in range(C_TRACES):
+        rc, out = guests["6.12"].run([f"/random-{seed}", "--may-leak"])
+        text = random_v2_trace(random.Random(seed), LENGTH, min_size=True)
+        n = len(parse_trace(text))
+        assert rc == 0 and f"# {n} of {n} steps match" in out, f"seed {seed}:\n{text}\n{out}"
+        assert f"ok {n + 1} the pool is bare at the end" in out
+        steps += n
+    SUMMARY.append(f"guest Linux {guests['6.12'].release}: {C_TRACES} random v2 traces as C programs "
+                   f"(--may-leak), {steps} steps, all match linux-6.12")
+
+
+@pytest.fixture(scope="module")
+def debian_6_18(reproducers):
+    """A guest running Debian's 6.18.15 (skips if it cannot be had)."""
+    if not reproducers:
+        pytest.skip("no C compiler (cc)")
+    try:
+        image = images.resolve(DEBIAN_6_18)
+    except ImageUnavailable as e:
+        pytest.skip(f"no {DEBIAN_6_18} guest: {e}")
+    with Guest(image, extra=reproducers) as guest:
+        yield guest
+
+
+def test_the_v2_c_reproducer_passes_as_6_18_15_in_its_guest_and_names_statfs_where_6_18_is_expected(debian_6_18):
+    assert debian_6_18.release == DEBIAN_6_18
+    rc, out = debian_6_18.run(["/statfs-linux-6.18.15"])
+    assert rc == 0, out
+    assert "ok 3 line 3: mmap m9 1 private file f6 # 0/0/0/0 ENOMEM q4: 2 free of 3" in out
+    assert "# 3 of 3 steps match" in out and "not ok" not in out
+    # test_export_c runs these on this machine's 6.18.44, where it is the other way round
+    rc, out = debian_6_18.run(["/statfs-linux-6.18"])
+    assert rc == 1, out
+    assert ("not ok 3 line 3: mmap m9 1 private file f6 # expected 0/0/0/0 ENOMEM q4: 3 free of 3, "
+            "got 0/0/0/0 ENOMEM q4: 2 free of 3 (differs: statfs)") in out
+    # last (the guest is thrown away after): the min_size leak, every step as linux-6.18.15 says, and then the
+    # leak itself, which the program's last test reports
+    rc, out = debian_6_18.run(["/minsize-linux-6.18.15", "--may-leak"])
+    assert rc == 1, out
+    assert "# 18 of 18 steps match" in out
+    assert "ok 9 line 15: fallocate f4 3 2 # 12/8/8/0 ENOSPC q1: 1 free of 6" in out
+    assert "not ok 19 the pool is bare at the end # got 2/2/2/2 with every process, file, mount and segment gone" in out
+
+
 def test_the_command_line_replays_in_a_guest_with_the_records_of_the_host_kind():
     done = subprocess.run([sys.executable, "-m", "hugelab", "replay", "-", "--kernel", "6.1", "--json"],
                           input=DONTNEED, capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -177,7 +249,7 @@ V2_TRACES = int(os.environ.get("HUGELAB_GUEST_V2_TRACES", "40"))
 
 
 def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
-    from hugelab import scenarios
+
     from hugelab.trace import is_v2
 
     from golden import FILE_TABLES
@@ -190,7 +262,7 @@ def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
 
 @pytest.mark.parametrize("series", SERIES)
 def test_the_6_18_min_size_leak_tears_down_bare_on_6_1_and_6_12(guests, series):
-    from hugelab import scenarios
+
     steps = guests[series].replay(parse_trace(scenarios.load("min-size-leak-6.18")))
     failed = next(s for s in steps if s.error == "ENOSPC")
     assert failed.mounts == {"q1": (6, 2)}  # 6.18.44: 1

@@ -527,6 +527,7 @@ def test_table_k_by_clicks_a_shared_reservation_outlives_munmap_and_truncate_giv
         assert ">held by its name, the trace's descriptor<" in text(side.file.caption)
         assert "map line: the file's own map, offsets reserved (outlive munmap)" in text(side.file.caption)
         assert "<b>Rsvd</b> 2 " in side.numbers.value
+        assert "munmap gave back nothing: f1's own map still reserves 2 offsets with no page" in text(side.status)
     press(x, "close")
     mmap_file(x, 4, "shared")
     mmap_file(x, 6, "shared")

@@ -293,6 +293,7 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     for i in range(2):
         assert numbers(explorer, i) == "Total 8 Free 6 Rsvd 2 Surp 0"
         assert "held by its name, the trace's descriptor" in side(explorer, i).inner_text()
+        assert "munmap gave back nothing: f1's own map still reserves 2 offsets" in side(explorer, i).inner_text()
     page.wait_for_function(  # the file's row: two pages, two offsets still reserved with no mapping left
         "c => [...document.querySelectorAll('div.bqplot.figure.hugelab-file')].every(f => "
         "getComputedStyle(f.querySelectorAll('rect.bar')[3]).fill === c)", arg=RESERVED)
