@@ -129,8 +129,14 @@ def _cmd_exercise(args) -> int:
         raise UsageError("--sheet prints the questions and --key the answers: choose one")
     if args.pair and args.policy:
         raise UsageError("--pair sets the policies (double-credit and region-count): leave out --policy")
-    return command(args.seed, args.length, args.policy or DEFAULT, args.pair, args.key or args.answers,
-                   args.check, sys.stdout, sys.stderr)
+    given = [flag for flag, value in (("--seed", args.seed), ("--length", args.length), ("--policy", args.policy),
+                                      ("--pair", args.pair or None), ("--key", (args.key or args.answers) or None),
+                                      ("--sheet", args.sheet or None)) if value is not None]
+    if args.check and given:
+        raise UsageError(f"--check reads the exercise (seed, length, policies) from the sheet's first line: "
+                         f"leave out {' and '.join(given)}")
+    return command(0 if args.seed is None else args.seed, 8 if args.length is None else args.length,
+                   args.policy or DEFAULT, args.pair, args.key or args.answers, args.check, sys.stdout, sys.stderr)
 
 
 def _cmd_app(args) -> int:
@@ -218,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score a filled-in sheet",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
                               "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read)")
-    p.add_argument("--seed", type=int, default=0, help="which exercise (the same seed, the same trace)")
+    p.add_argument("--seed", type=int, help="which exercise (the same seed, the same trace; default 0)")
     p.add_argument("--sheet", action="store_true", help="the questions, ? to fill in (the default)")
     p.add_argument("--key", action="store_true", help="the same sheet, filled in")
     p.add_argument("--answers", action="store_true", help=argparse.SUPPRESS)  # older name of --key
@@ -226,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
     p.add_argument("--pair", action="store_true", help="double-credit and region-count side by side, "
                                                         "on a trace where the double credit shows")
-    p.add_argument("--length", type=int, default=8, help="steps in the trace (4 to 40)")
+    p.add_argument("--length", type=int, help="steps in the trace (4 to 40; default 8)")
     p.set_defaults(run=_cmd_exercise)
 
     p = sub.add_parser("app", help="start the split explorer as a Voila app on loopback")
@@ -270,8 +276,8 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):
-            value = getattr(args, name, 1)
-            if not 1 <= value <= most:
+            value = getattr(args, name, None)
+            if value is not None and not 1 <= value <= most:
                 raise UsageError(f"--{name} must be between 1 and {most:,} (hugelab's limit)")
         return args.run(args)
     except (TraceError, UsageError) as e:

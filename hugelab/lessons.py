@@ -698,6 +698,29 @@ def self_test() -> list[Question]:
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
 WHY = {
+    "cow-full-pool": (
+        "The child's faults take pages without touching Rsvd: it has no reservation. When the pool has no "
+        "spare page, the owner's copy-on-write still succeeds: the kernel takes the page away from the child, "
+        "which dies with SIGBUS at its next fault there."),
+    "dontneed-restore": (
+        "In 2.6.27 MADV_DONTNEED was not even allowed on hugetlb (EINVAL); today it drops the page, and its "
+        "reservation returns, so the next fault there uses a reservation again."),
+    "dontneed-6.1": (
+        "On 6.1 page 0's offset stays consumed in the private resv_map after the madvise, so Rsvd stays one "
+        "lower than on 6.12 until munmap, and the fault at step 5 takes a page without a reservation. 6.12 "
+        "gives the reservation back at the madvise, as 6.18 does."),
+    "file-outlives": (
+        "A shared mapping of a file reserves what the file's map does not hold yet, and records it there. The "
+        "reservation belongs to the file: munmap gives nothing back, and a second mapping reserves only the "
+        "offsets that are new. The truncate at step 8 gives the rest back; the next sections take truncate "
+        "and eviction one at a time."),
+    "two-maps": (
+        "p's read of page 0 maps the cached page: nothing is taken. Its write must not reach the file, so the "
+        "kernel copies the page into a new page of p's own (copy-on-write, as after fork in notebook 05), and "
+        "that copy uses one of p's reservations. One structure, two meanings: f's map lists what is reserved "
+        "for the file (an entry stays when its page arrives, so page 0 still has one), p's map lists what p "
+        "has consumed. Rsvd counts the file's entries that have no page yet, plus each private mapping's "
+        "pages not consumed."),
     "reserve-consume": (
         "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
         "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "

@@ -74,8 +74,13 @@ def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[st
 
 
 def grid(rows: Sequence[tuple[str, ...]]) -> str:
-    """A plain table: the first row is the heading, the first column left-aligned, the rest right-aligned."""
-    return _format(rows, right=set(range(1, len(rows[0]))))
+    """A plain table: the first row is the heading, every column left-aligned under it.
+
+    Left, not right: a wide value (``18446744073709551615 (= -1)``) then
+    starts right under its column's heading, so it cannot be read as the
+    narrow column's to its left.
+    """
+    return _format(rows, right=set())
 
 
 def differ_line(differ: int) -> str:

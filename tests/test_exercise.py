@@ -179,3 +179,14 @@ def test_the_teachers_kit_from_the_command_line(tmp_path):
     assert too_short.returncode == 2 and "4 to 40" in too_short.stderr
     both = run("exercise", "--sheet", "--key")
     assert both.returncode == 2 and both.stderr.count("\n") == 1
+
+
+def test_check_refuses_what_the_sheet_already_says_in_one_line(tmp_path):
+    sheet = tmp_path / "sheet.txt"
+    sheet.write_text(subprocess.run([sys.executable, "-m", "hugelab", "exercise", "--seed", "12"],
+                                    capture_output=True, text=True, check=True).stdout)
+    done = subprocess.run([sys.executable, "-m", "hugelab", "exercise", "--check", str(sheet), "--seed", "5"],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("hugelab: --check reads the exercise (seed, length, policies) from the sheet's first "
+                           "line: leave out --seed\n")
