@@ -147,7 +147,10 @@ def settings_dir(state: Path) -> Path:
 def lab_command(root: Path, port: int, token: str, settings: Path, browser: bool) -> list[str]:
     command = [sys.executable, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--ServerApp.default_url=/lab/tree/{FIRST}", f"--LabApp.app_settings_dir={settings}"]
+               f"--ServerApp.default_url=/lab/tree/{FIRST}", f"--LabApp.app_settings_dir={settings}",
+               # the course's own workspaces: tabs a learner left open in any other JupyterLab
+               # (~/.jupyter/lab/workspaces) never come back over 00-start-here
+               f"--LabApp.workspaces_dir={settings.parent / 'workspaces'}"]
     if not browser:
         command.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -198,7 +201,8 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
             print(f"hugelab: JupyterLab did not start (exit status {server.poll()}); its log: {log}",
                   file=sys.stderr)
             return 1
-        print(f"hugelab course: http://127.0.0.1:{port}/lab/tree/{FIRST}?token={token}", flush=True)
+        # ?reset: the course's workspace starts empty, so 00-start-here is the tab in front
+        print(f"hugelab course: http://127.0.0.1:{port}/lab/tree/{FIRST}?reset&token={token}", flush=True)
         server.wait()
         return 0
     except KeyboardInterrupt:

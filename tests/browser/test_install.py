@@ -48,7 +48,7 @@ def port_closed(port: int) -> bool:
 def check_lab(url: str, notebooks: list[str], request, python: Path, course: Path) -> None:
     """JupyterLab at ``url`` serves the course and opens on 00-start-here with no news toast."""
     base, token = url.split("/lab/")[0], url.split("token=")[1]
-    assert url.startswith("http://127.0.0.1:") and f"/lab/tree/{FIRST}?token=" in url
+    assert url.startswith("http://127.0.0.1:") and f"/lab/tree/{FIRST}?reset&token=" in url
     status, page = get(url)
     assert status == 200 and b"JupyterLab" in page
     _, body = get(f"{base}/api/contents?token={token}")
