@@ -124,19 +124,19 @@ def _cmd_export_c(args) -> int:
 
 
 def _cmd_exercise(args) -> int:
-    from .exercise import command
+    from .exercise import DEFAULT_LENGTH, command
     if args.sheet and (args.key or args.answers):
         raise UsageError("--sheet prints the questions and --key the answers: choose one")
     if args.pair and args.policy:
         raise UsageError("--pair sets the policies (double-credit and region-count): leave out --policy")
-    given = [flag for flag, value in (("--seed", args.seed), ("--length", args.length), ("--policy", args.policy),
-                                      ("--pair", args.pair or None), ("--key", (args.key or args.answers) or None),
-                                      ("--sheet", args.sheet or None)) if value is not None]
+    given = [flag for flag, set_ in (("--seed", args.seed is not None), ("--length", args.length is not None),
+                                     ("--policy", args.policy is not None), ("--pair", args.pair),
+                                     ("--key", args.key or args.answers), ("--sheet", args.sheet)) if set_]
     if args.check and given:
         raise UsageError(f"--check reads the exercise (seed, length, policies) from the sheet's first line: "
                          f"leave out {' and '.join(given)}")
-    return command(0 if args.seed is None else args.seed, 8 if args.length is None else args.length,
-                   args.policy or DEFAULT, args.pair, args.key or args.answers, args.check, sys.stdout, sys.stderr)
+    return command(args.seed or 0, args.length or DEFAULT_LENGTH, args.policy or DEFAULT, args.pair,
+                   args.key or args.answers, args.check, sys.stdout, sys.stderr)
 
 
 def _cmd_app(args) -> int:

@@ -38,6 +38,8 @@ PAIR = ("double-credit", "region-count")
 #: an exercise needs a pool, an mmap, a fault and a split at least
 MIN_LENGTH = 4
 MAX_LENGTH = 40
+#: steps in an exercise when the teacher does not say
+DEFAULT_LENGTH = 8
 #: candidates drawn per seed before giving up (seeds 0-99 need far fewer: tests/test_exercise.py)
 TRIES = 2000
 OUTCOMES = ("ok", "ENOMEM", "EINVAL", "SIGBUS", "SIGSEGV")
@@ -116,7 +118,7 @@ def _is_fault(step: Step, before: Step | None) -> bool:
     return (step.counters.free, step.counters.total) != (before.counters.free, before.counters.total)
 
 
-def make_exercise(seed: int, length: int = 8, policy: str = "modern", pair: bool = False) -> Exercise:
+def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern", pair: bool = False) -> Exercise:
     """Exercise ``seed``: reproducible; ValueError if no such exercise can be drawn."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
         raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {length}")

@@ -203,7 +203,8 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
     wanted = list(ERRNOS) + sorted({s.error for s in expected if s.error and s.error.startswith("E")} - set(ERRNOS))
     errnos = "\n".join(f"#ifdef {name}\n\t{{ {name}, \"{name}\" }},\n#endif" for name in wanted
                        if hasattr(errno, name) or name in ERRNOS)
-    min_size = next((op.line for op in trace if isinstance(op, Mount) and op.min_size is not None), 0)
+    mount = trace.min_size_mount()
+    min_size = mount.line if mount else 0
     uses_namespaces = bool(names.files or names.mounts or names.segments)
     fields = {
         "POLICY": policy_name, "CAP": str(KERNEL_MAX_POOL),

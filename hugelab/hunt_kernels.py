@@ -19,7 +19,7 @@ from .generate import random_trace, random_v2_trace
 from .replay import Step
 from .shrink import shrink
 from .tables import differ_line, runs_table
-from .trace import Mount, Trace, parse_trace
+from .trace import Trace, parse_trace
 
 MAX_OPS = 10
 
@@ -81,7 +81,7 @@ def reproducer_hint(trace: Trace) -> str:
             "[--expect POLICY] -o repro.c (it checks the counters"
             + (", the outcome and each sized mount's statfs" if trace.sized_mounts else " and the outcome")
             + " after every step)")
-    if any(isinstance(op, Mount) and op.min_size is not None for op in trace):
+    if trace.min_size_mount():
         hint += ("\nThis trace mounts with min_size=, which can keep reservations until reboot on Linux 6.15 "
                  "and later: the program runs only with --may-leak; run it only on a throw-away machine")
     return hint

@@ -271,6 +271,11 @@ class Trace:
     def __iter__(self):
         return iter(self.ops)
 
+    def min_size_mount(self) -> Mount | None:
+        """The first mount with ``min_size=``, if any: such traces can leak reservations
+        until reboot on Linux 6.15+, so they run only where a kernel is thrown away."""
+        return next((op for op in self.ops if isinstance(op, Mount) and op.min_size is not None), None)
+
 
 def _number(word: str, what: str, line: int) -> int:
     if not word.isdigit() or not word.isascii():

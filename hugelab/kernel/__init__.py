@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..replay import Step, as_trace, drive
-from ..trace import Mount, Trace
+from ..trace import Trace
 from .machine import (
     KernelInterrupted,
     KernelMachine,
@@ -28,11 +28,11 @@ def refusal(trace: Trace) -> str | None:
     (scenario ``min-size-leak-6.18``): such traces belong in a throw-away
     guest, never on a host that others (CI included) need afterwards.
     """
-    for op in trace:
-        if isinstance(op, Mount) and op.min_size is not None:
-            return (f"line {op.line}: refused: a min_size mount can leak huge page reservations until reboot "
-                    "(scenario min-size-leak-6.18); replay it in a throw-away guest, not on this machine")
-    return None
+    mount = trace.min_size_mount()
+    if mount is None:
+        return None
+    return (f"line {mount.line}: refused: a min_size mount can leak huge page reservations until reboot "
+            "(scenario min-size-leak-6.18); replay it in a throw-away guest, not on this machine")
 
 
 def replay_on(session: KernelSession, trace: Trace, label: str = "the trace", throwaway: bool = False) -> list[Step]:

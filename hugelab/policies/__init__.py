@@ -25,13 +25,11 @@ def policy_for_kernel(release: str) -> str:
 
     A policy made for one measured release (``kernel_releases``) comes before its series' own.
     """
-    m = re.match(r"(\d+\.\d+(?:\.\d+)?)", release)
-    version = m.group(1) if m else ""
+    m = re.match(r"((\d+\.\d+)(?:\.\d+)?)", release)
+    version, series = m.groups() if m else ("", "")
     exact = next((name for name, p in POLICIES.items() if version in p.kernel_releases), None)
     if exact:
         return exact
-    m = re.match(r"(\d+\.\d+)", release)
-    series = m.group(1) if m else ""
     return next((name for name, p in POLICIES.items() if p.kernel_series and p.kernel_series == series), DEFAULT)
 
 
