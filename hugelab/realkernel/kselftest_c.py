@@ -162,7 +162,8 @@ class _Emitter:
         if isinstance(op, Memfd):
             return f"outcome({fd} = memfd_create({_c_string(op.file)}, MFD_HUGETLB))"
         if isinstance(op, CloseFile):
-            return f"({unless_gone}outcome(close({fd}) | ({fd} = -2)))"  # -2: made, then closed
+            self.helpers.add("close")
+            return f"({unless_gone}do_close(&{fd}))"
         if isinstance(op, Unlink):
             self.helpers.add("path")
             where = f"{_c_string(self.paths.get(op.file, ''))}, {_c_string(op.file)}"
@@ -197,8 +198,10 @@ class _Emitter:
 
     def expect(self, step: Step) -> str:
         k = step.counters
-        fields = [f".outcome = {_c_string(step.error or 'ok')}", f".total = {k.total}", f".free = {k.free}",
-                  f".rsvd = {k.rsvd}", f".surp = {k.surp}"]
+        fields = [f".outcome = {_c_string(step.error or 'ok')}"]
+        # a wrapped counter (18446744073709551615) is a C unsigned long only with its suffix
+        fields += [f".{name} = {value}{'UL' if value >= 2**63 else ''}" for name, value in
+                   (("total", k.total), ("free", k.free), ("rsvd", k.rsvd), ("surp", k.surp))]
         fields += [f".{self.fields[m]} = {{ {size}, {free} }}" for m, (size, free) in (step.mounts or {}).items()]
         return "(struct expect){ " + ", ".join(fields) + " }"
 
@@ -252,6 +255,7 @@ def export_kselftest(trace: Trace, policy: str = "modern") -> str:
         "STATFS_ARGS": "".join(f", {e.fields[m]}.free, {e.fields[m]}.size" for m in sized),
         "STATFS_WANT": "".join(f", want.{e.fields[m]}.free, want.{e.fields[m]}.size" for m in sized),
         "MAY_LEAK": MAY_LEAK.replace("@LINE@", str(mount.line)) if mount else "",
+        "MAIN_ARGS": "int argc, char **argv" if mount else "void",
         "MOST_POOL": str(max([op.pages + op.overcommit for op in trace if isinstance(op, Pool)] or [0])),
         "PLAN": str(len(trace) + 1),
         "STEPS": "\n".join(steps),
