@@ -131,3 +131,10 @@ def test_run_says_in_one_line_when_a_program_does_not_build(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1
     assert "cc could not build" in done.stderr and "nope" in done.stderr
+
+
+def test_the_reports_kselftest_is_what_export_c_writes_today():
+    folder = ROOT / "docs" / "findings"
+    trace = parse_trace((folder / "min-size-leak.trace").read_text())
+    assert trace.text == LEAK
+    assert (folder / "hugetlb_min_size_leak.c").read_text() == export_kselftest(trace, "linux-6.12")
