@@ -12,7 +12,7 @@ import re
 import pytest
 
 from hugelab import replay, scenarios
-from hugelab.hstate import Counters
+from hugelab.model.hstate import Counters
 
 EXTERNAL = {
     "selftest-hugetlb-madvise": "tools/testing/selftests/mm/hugetlb-madvise.c",

@@ -1,7 +1,7 @@
 """The shrinker drops lines while a failure persists, and keeps the text valid."""
 
 from hugelab import parse_trace, replay
-from hugelab.shrink import shrink
+from hugelab.trace.shrink import shrink
 
 
 def test_shrink_keeps_only_the_lines_the_failure_needs():

@@ -1,10 +1,10 @@
-"""hugelab.subpool: a mount's size= and min_size= budget (kernel: struct hugepage_subpool)."""
+"""hugelab.model.subpool: a mount's size= and min_size= budget (kernel: struct hugepage_subpool)."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hugelab.hstate import HState
-from hugelab.subpool import HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool, put_pages
+from hugelab.model.hstate import HState
+from hugelab.model.subpool import HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool, put_pages
 
 
 def pool(n: int) -> HState:
