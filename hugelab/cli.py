@@ -109,7 +109,8 @@ def _cmd_hunt(args) -> int:
 
 def _cmd_kernels(args) -> int:
     from .realkernel.catalog import kernels
-    return kernels(args.fetch, out=sys.stdout)
+    fetch = [spec.strip() for specs in args.fetch for spec in specs.split(",") if spec.strip()]
+    return kernels(fetch, out=sys.stdout, every=args.all)
 
 
 def _cmd_export_c(args) -> int:
@@ -211,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
     p.add_argument("--fetch", metavar="KERNEL", action="append", default=[],
-                   help="download a kernel (6.1, 6.12 or a release name) into the cache")
+                   help="download kernels (6.1, 6.12, a release name; several: A,B or --fetch again) "
+                        "into the cache")
+    p.add_argument("--all", action="store_true", help="list every release on offer, not only each series' newest")
     p.set_defaults(run=_cmd_kernels)
 
     p = sub.add_parser("export-c", help="a standalone C program that replays a trace and checks /proc/meminfo")

@@ -7,10 +7,12 @@ a kernel image (``bzImage``/``vmlinuz``) to boot as it is.
 
 Fetching uses Debian's own tools: ``apt-cache search`` for the releases on
 offer and ``apt-get download`` for the package (``linux-image-REL-unsigned``).
-Newer series than the machine's release offers (6.16 to 6.19 and on, from
-Debian's ``trixie-backports``) come from that suite's package index on
-``deb.debian.org``, checked against the index's SHA-256, with no change to
-the machine's apt sources. Only ``./boot/vmlinuz-REL`` is unpacked, into the cache
+Releases the machine's apt does not offer come from the package indexes of
+:data:`SUITES` (bullseye's 5.10, bookworm-backports' 6.12, trixie-backports'
+6.16 to 7.3) on Debian's mirrors, each package checked against its index's
+SHA-256, with no change to the machine's apt sources. Only the kernel image is
+unpacked (``./boot/vmlinuz-REL`` or ``./usr/lib/modules/REL/vmlinuz``; from 6.19.6
+on ``linux-image-REL`` is a metapackage and ``linux-binary-REL`` holds it), into the cache
 (``$XDG_CACHE_HOME/hugelab/kernels``, else ``~/.cache/hugelab/kernels``);
 nothing is installed and the host's ``/boot`` is never touched. Debian drops
 old ABI numbers, so a series means the newest release, never a pinned one.
@@ -39,7 +41,11 @@ _PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")-unsigned$"
 #: where series newer than the machine's own apt offers come from
 BACKPORTS_MIRROR = "http://deb.debian.org/debian"
 BACKPORTS_SUITE = "trixie-backports"
-_BACKPORTS_PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")$")
+#: every suite whose index hugelab reads itself (mirror, suite): what kernel-findings 5 found reachable
+SUITES = ((BACKPORTS_MIRROR, "bullseye"), ("http://security.debian.org/debian-security", "bullseye-security"),
+          (BACKPORTS_MIRROR, "bookworm-backports"), (BACKPORTS_MIRROR, BACKPORTS_SUITE))
+#: an image package (signed or not; from 6.19.6 on only a metapackage) or the binary package holding the image
+_INDEXED_PACKAGE = re.compile(r"^linux-(image|binary)-(\d+\.\d+[.+-][^ ]*-" + FLAVOUR + r")(-unsigned)?$")
 #: the suite's index is fetched again after a day
 _INDEX_MAX_AGE = 24 * 3600
 #: no kernel package is near this; a bigger download is refused, not stored
@@ -114,39 +120,61 @@ class IndexedPackage:
     filename: str
     sha256: str
     size: int
+    #: ``binary`` (6.19.6 on: the package that holds the image) or ``image``
+    kind: str = "image"
+    mirror: str = BACKPORTS_MIRROR
+    suite: str = BACKPORTS_SUITE
+    #: Debian's version of the package: the upstream release behind an ABI name (5.10.0-30 is 5.10.218)
+    version: str = ""
 
 
-def parse_index(text: str) -> dict[str, IndexedPackage]:
-    """The cloud kernel images in a Debian ``Packages`` index, by release name."""
-    found = {}
+def parse_index(text: str, mirror: str = BACKPORTS_MIRROR, suite: str = BACKPORTS_SUITE) -> dict[str, IndexedPackage]:
+    """The cloud kernel images in a Debian ``Packages`` index, by release name.
+
+    Where a release has a ``linux-binary-REL`` package (6.19.6 and later), that is the one
+    holding the image; its ``linux-image-REL`` is a metapackage.
+    """
+    found: dict[str, IndexedPackage] = {}
     for stanza in text.split("\n\n"):
         fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and line[0] != " ")
-        m = _BACKPORTS_PACKAGE.match(fields.get("Package", ""))
+        m = _INDEXED_PACKAGE.match(fields.get("Package", ""))
         if m and "Filename" in fields and "SHA256" in fields and fields.get("Size", "").isdigit():
-            found[m.group(1)] = IndexedPackage(m.group(1), fields["Filename"], fields["SHA256"], int(fields["Size"]))
+            kind, release = m.group(1), m.group(2)
+            if kind == "image" and release in found and found[release].kind == "binary":
+                continue  # the binary package already seen holds the image
+            found[release] = IndexedPackage(release, fields["Filename"], fields["SHA256"], int(fields["Size"]),
+                                            kind, mirror, suite, fields.get("Version", ""))
     return found
 
 
 def backports_index() -> dict[str, IndexedPackage]:
-    """The backports suite's kernel images (cached for a day; empty when the mirror cannot be reached)."""
-    path = cache_dir() / f"{BACKPORTS_SUITE}.Packages"
+    """The kernel images of every suite in :data:`SUITES`, the newest suite's winning a release both have."""
+    found: dict[str, IndexedPackage] = {}
+    for mirror, suite in SUITES:
+        found.update(suite_index(mirror, suite))
+    return found
+
+
+def suite_index(mirror: str = BACKPORTS_MIRROR, suite: str = BACKPORTS_SUITE) -> dict[str, IndexedPackage]:
+    """One suite's kernel images (cached for a day; empty when the mirror cannot be reached)."""
+    path = cache_dir() / f"{suite}.Packages"
     if not path.is_file() or time.time() - path.stat().st_mtime > _INDEX_MAX_AGE:
-        url = f"{BACKPORTS_MIRROR}/dists/{BACKPORTS_SUITE}/main/binary-amd64/Packages.xz"
+        url = f"{mirror}/dists/{suite}/main/binary-amd64/Packages.xz"
         try:
             with urllib.request.urlopen(url, timeout=30) as answer:
                 text = lzma.decompress(answer.read(64 << 20)).decode("utf-8", "replace")
         except (OSError, lzma.LZMAError):
-            return parse_index(path.read_text()) if path.is_file() else {}
+            return parse_index(path.read_text(), mirror, suite) if path.is_file() else {}
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_suffix(".part")
         part.write_text(text)
         part.replace(path)
-    return parse_index(path.read_text())
+    return parse_index(path.read_text(), mirror, suite)
 
 
 def _download(package: IndexedPackage, folder: Path) -> Path:
     """The package's .deb in ``folder``, its size and SHA-256 checked against the index."""
-    url = f"{BACKPORTS_MIRROR}/{package.filename}"
+    url = f"{package.mirror}/{package.filename}"
     if package.size > _MAX_DEB_BYTES:
         raise ImageUnavailable(f"{url} is {package.size} bytes, more than a kernel package should be")
     target = folder / Path(package.filename).name
@@ -161,7 +189,7 @@ def _download(package: IndexedPackage, folder: Path) -> Path:
     except OSError as e:
         raise ImageUnavailable(f"downloading {url} failed: {e}") from None
     if digest.hexdigest() != package.sha256:
-        raise ImageUnavailable(f"{url} does not match the SHA-256 of {BACKPORTS_SUITE}'s index")
+        raise ImageUnavailable(f"{url} does not match the SHA-256 of {package.suite}'s index")
     return target
 
 
@@ -173,9 +201,11 @@ def fetch(release: str) -> KernelImage:
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        # where Debian has put the image: /boot, or (some linux-binary packages) the modules' folder
+        members = (f"./boot/vmlinuz-{release}", f"./usr/lib/modules/{release}/vmlinuz")
         indexed = backports_index().get(release) if release not in apt_releases() else None
         if indexed is not None:
-            package = f"linux-image-{release}"
+            package = Path(indexed.filename).name.split("_", 1)[0]
             debs = [_download(indexed, Path(tmp))]
         else:
             if not shutil.which("apt-get"):
@@ -186,12 +216,11 @@ def fetch(release: str) -> KernelImage:
             if got.returncode or not debs:
                 last = (got.stderr.strip().splitlines() or ["no package downloaded"])[-1]
                 raise ImageUnavailable(f"apt-get download {package} failed: {last}")
-        member = f"./boot/vmlinuz-{release}"
         tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
         assert tar.stdout is not None
         with tarfile.open(fileobj=tar.stdout, mode="r|") as archive:
             for entry in archive:
-                if entry.name == member and entry.isfile():
+                if entry.name in members and entry.isfile():
                     source = archive.extractfile(entry)
                     assert source is not None
                     part = Path(tmp) / "vmlinuz"
@@ -206,7 +235,7 @@ def fetch(release: str) -> KernelImage:
         tar.wait()
     target = folder / f"vmlinuz-{release}"
     if not target.is_file():
-        raise ImageUnavailable(f"package {package} has no {member}")
+        raise ImageUnavailable(f"package {package} has no {' or '.join(members)}")
     return KernelImage(release, target)
 
 
@@ -229,7 +258,8 @@ def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
     else:
         offered = [r for r in fetchable() if r == spec]
     if not offered:
-        raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt or {BACKPORTS_SUITE} "
+        raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt or Debian's "
+                               f"{', '.join(suite for _, suite in SUITES)} "
                                "(try 'apt-get update'; 'hugelab kernels' lists what there is)")
     if not fetch_missing:
         raise ImageUnavailable(f"Linux {offered[-1]} is not cached (hugelab kernels --fetch {spec})")
