@@ -127,7 +127,7 @@ class Policy:
     #: hugetlb_reserve_pages returned the quota's -ENOSPC, ENOMEM today
     over_size_error = "ENOMEM"
     #: a fault that found no page gives its subpool charge back (every era
-    #: but 6.15+, where a833a693a490's error path keeps it: kernel-findings 1)
+    #: but 6.15+, where a833a693a490's error path keeps it: docs/findings.md §1)
     fault_failure_puts_subpool = True
     #: a reservation the global pool refused gives every page back to the
     #: mount's subpool (every era but 6.15+ until 1d3f9bb4c8af: a833a693a490

@@ -36,7 +36,7 @@ class Linux612(Modern):
     user_sees = "the owner unmapping a page its child still maps keeps the reservation consumed"
     kernel_series = "6.12"
     # a fault that charged a mount and found no page gives the charge back
-    # (kernel-findings 1: statfs free 2 here, where 6.18.44 shows 1)
+    # (docs/findings.md §1: statfs free 2 here, where 6.18.44 shows 1)
     fault_failure_puts_subpool = True
     # ... and so does a refused mmap reservation (free 4 after a failed
     # 3-page mmap on a size=4 mount, where 6.18.15 shows 1)

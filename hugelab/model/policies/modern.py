@@ -40,7 +40,7 @@ class Modern(RegionCount):
     over_size_error = "ENOMEM"
     # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
     # found no page keeps the charge (statfs free drops for good); measured
-    # on 6.18.44 (kernel-findings 1), not on 6.1 or 6.12
+    # on 6.18.44 (docs/findings.md §1), not on 6.1 or 6.12
     fault_failure_puts_subpool = False
     # hugetlb_reserve_pages' out_put_pages had the same fault since 6.15 (the
     # same commit); 6.18.44 has the stable fix 1d3f9bb4c8af (measured: statfs
