@@ -19,6 +19,7 @@ overrides (``.hugelab/lab-settings``): no "official Jupyter news?" toast over th
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -188,10 +189,9 @@ def copy_course(directory: str) -> tuple[Path, list[str]] | None:
               + (f", {len(kept)} of yours kept" if kept else ""))
         for name in kept:
             print(f"hugelab: kept your {name} (it differs from the course's; rename it to get the course's back)")
-    try:
+    # without nbformat (hugelab without the notebooks extra) JupyterLab asks to trust them instead
+    with contextlib.suppress(ImportError):
         trust([dest / name for name in course_files(source) if name.endswith(".ipynb") and name not in kept])
-    except ImportError:
-        pass  # no nbformat (hugelab without the notebooks extra): JupyterLab asks to trust them instead
     return dest, kept
 
 
