@@ -22,8 +22,8 @@ from bounded import NOBODY, REPO, as_user, can_switch_user
 
 pytest.importorskip("jupyterlab")
 
-from hugelab import lab
 from hugelab.app import descendants
+from hugelab.teaching import lab
 
 needs_root = pytest.mark.skipif(can_switch_user() is not None, reason=f"{can_switch_user()}")
 ROOT = os.geteuid() == 0
