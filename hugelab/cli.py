@@ -150,8 +150,15 @@ def _cmd_app(args) -> int:
 
 
 def _cmd_lab(args) -> int:
-    from .teaching.lab import run
+    from .teaching.lab import copy_only, run
+    if args.copy_only:
+        return copy_only(args.dir)
     return run(args.dir, args.port, browser=not args.no_browser)
+
+
+def _cmd_course(args) -> int:
+    from .teaching.lab import copy_only
+    return copy_only(args.dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,7 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--copy-only", action="store_true", help="copy the course into DIR and start no server "
+                   "(as 'hugelab course DIR')")
     p.set_defaults(run=_cmd_lab)
+
+    p = sub.add_parser("course", help="copy the course's notebooks into DIR, start nothing (for a JupyterHub)")
+    p.add_argument("dir", nargs="?", default="hugelab-course",
+                   help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
+    p.set_defaults(run=_cmd_course)
     return parser
 
 

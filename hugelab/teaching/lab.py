@@ -10,12 +10,16 @@ opening). A file that still has that hash is hugelab's own copy and is brought u
 other existing file is the learner's (edited, or run) and is kept, and the command says so.
 When DIR is the course itself (a checkout's ``notebooks/``), nothing is copied.
 
+``hugelab course DIR`` (or ``hugelab lab --copy-only DIR``) stops after the copy: no server, for a
+JupyterHub's start hook, where the hub serves the folder (docs/hub.md).
+
 JupyterLab starts on 127.0.0.1 with a fresh token, on ``00-start-here``, with its own settings
 overrides (``.hugelab/lab-settings``): no "official Jupyter news?" toast over the first notebook.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -158,6 +162,47 @@ def lab_command(root: Path, port: int, token: str, settings: Path, browser: bool
     return command
 
 
+def copy_course(directory: str) -> tuple[Path, list[str]] | None:
+    """Copy the course into ``directory`` (or serve it in place) and trust its notebooks.
+
+    (folder, the learner's files kept), or None after saying in one line on stderr why not.
+    """
+    try:
+        source = course_dir()
+    except CourseMissing as e:
+        print(e, file=sys.stderr)
+        return None
+    dest = Path(directory).resolve()
+    if dest.exists() and not dest.is_dir():
+        print(f"hugelab: {directory} is not a folder", file=sys.stderr)
+        return None
+    kept: list[str] = []
+    if dest == source.resolve():
+        print(f"hugelab: serving the course in place: {dest}")
+    else:
+        try:
+            copied, updated, kept = sync(source, dest)
+        except OSError as e:
+            print(f"hugelab: cannot copy the course into {directory}: {e.strerror or e}", file=sys.stderr)
+            return None
+        print(f"hugelab: course in {dest}: {len(copied)} file(s) copied, {len(updated)} updated"
+              + (f", {len(kept)} of yours kept" if kept else ""))
+        for name in kept:
+            print(f"hugelab: kept your {name} (it differs from the course's; rename it to get the course's back)")
+    # without nbformat (hugelab without the notebooks extra) JupyterLab asks to trust them instead
+    with contextlib.suppress(ImportError):
+        trust([dest / name for name in course_files(source) if name.endswith(".ipynb") and name not in kept])
+    return dest, kept
+
+
+def copy_only(directory: str = "hugelab-course") -> int:
+    """``hugelab course DIR`` (and ``hugelab lab --copy-only DIR``): the course into DIR, no server.
+
+    For a JupyterHub's start hook, where the hub's own server is the one that serves it.
+    """
+    return 0 if copy_course(directory) is not None else 2
+
+
 def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = True) -> int:
     """Copy the course into ``directory``, start JupyterLab on it, print its URL, run until Ctrl-C."""
     try:
@@ -165,29 +210,15 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
     except ImportError:
         print("hugelab lab needs JupyterLab: pip install 'hugelab[notebooks]'", file=sys.stderr)
         return 2
-    try:
-        source = course_dir()
-    except CourseMissing as e:
-        print(e, file=sys.stderr)
-        return 2
-    dest = Path(directory).resolve()
-    if dest.exists() and not dest.is_dir():
-        print(f"hugelab: {directory} is not a folder", file=sys.stderr)
-        return 2
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
-            print(f"hugelab: port {port} is taken; choose another with --port", file=sys.stderr)
+            print(f"hugelab: port {port} is taken; choose another with --port, or copy the course without a "
+                  f"server: hugelab course {directory}", file=sys.stderr)
             return 2
-    kept: list[str] = []
-    if dest == source.resolve():
-        print(f"hugelab: serving the course in place: {dest}")
-    else:
-        copied, updated, kept = sync(source, dest)
-        print(f"hugelab: course in {dest}: {len(copied)} file(s) copied, {len(updated)} updated"
-              + (f", {len(kept)} of yours kept" if kept else ""))
-        for name in kept:
-            print(f"hugelab: kept your {name} (it differs from the course's; rename it to get the course's back)")
-    trust([dest / name for name in course_files(source) if name.endswith(".ipynb") and name not in kept])
+    copied = copy_course(directory)
+    if copied is None:
+        return 2
+    dest, _ = copied
     state = dest / STATE
     state.mkdir(exist_ok=True)
     token = secrets.token_hex(16)
