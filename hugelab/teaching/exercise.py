@@ -23,7 +23,7 @@ from ..limits import echo, echo_number
 from ..model.hstate import Counters, signed, u64
 from ..model.machine import Model
 from ..model.policies import POLICIES
-from ..replay import Replayer, Step
+from ..replay import ModelReplay, Step
 from ..tools.tables import outcome
 from ..trace.generate import random_trace
 from ..trace.language import Mprotect, Munmap, Operation, Trace, TraceError, parse_trace
@@ -87,12 +87,11 @@ def splits(op: Operation, kernel: Model) -> bool:
 
 def _replay_watching(trace: Trace, policy: str) -> tuple[tuple[Step, ...], int]:
     """The steps of ``trace`` under ``policy``, and how many of them split a VMA."""
-    kernel = Model(policy)
-    replayer = Replayer(kernel)
+    run = ModelReplay(policy, trace)
     steps, split_count = [], 0
     for op in trace:
-        split_count += splits(op, kernel)
-        steps.append(replayer.feed(op))
+        split_count += splits(op, run.model)
+        steps.append(run.feed(op))
     return tuple(steps), split_count
 
 
