@@ -30,18 +30,25 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         print(f"cached: Linux {image.release} at {image.path}", file=out)
     host = host_release()
     print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_for_kernel(host)})", file=out)
-    have = images.cached()
+    try:
+        have = images.cached()
+    except ImageUnavailable as e:
+        raise KernelUnavailable(str(e)) from None
     for image in have:
         name = image.release if image.series == images.series_of(host) else image.series  # 6.18 is the host
         print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_for_kernel(image.release)})",
               file=out)
     names = {k.release for k in have}
-    offered = [r for r in images.fetchable() if r not in names]
+    try:
+        on_offer, indexed = images.fetchable(), images.backports_index()
+        unchecked = None
+    except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's offers only
+        on_offer, indexed, unchecked = images.apt_releases(), {}, e
+    offered = [r for r in on_offer if r not in names]
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins
         newest[images.series_of(release)] = release
     from_apt = set(images.apt_releases())
-    indexed = images.backports_index()
     for series, release in sorted(newest.items(), key=lambda kv: images.release_key(kv[0])):
         listed = [r for r in offered if images.series_of(r) == series]
         more = f"; {len(listed) - 1} older: --all lists them" if len(listed) > 1 and not every else ""
@@ -56,6 +63,8 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
             upstream = package.version.split("-")[0] if package and package.version else ""
             known = f", Linux {upstream}" if upstream and not name.startswith(upstream + "+") else ""
             print(f"fetch    Linux {name}  ({source}{known}; {how} fetches it{more})", file=out)
+    if unchecked is not None:
+        print(f"note: {unchecked}", file=out)
     reason = why_no_guest()
     if reason:
         print(f"note: guests cannot boot here: {reason}", file=out)
