@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hugelab import lessons, scenarios
+from hugelab import scenarios
+from hugelab.teaching import lessons
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the numbered path and the notebooks beside it (many-kernels, files-and-mounts): every one obeys the rules
@@ -55,7 +56,7 @@ def test_no_answer_is_printed_before_its_question(path):
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
 def test_no_question_hint_or_explanation_is_written_in_a_notebooks_visible_code(path):
-    """Questions, hints and explanations live in hugelab/lessons.py: written inline in a code cell, the
+    """Questions, hints and explanations live in hugelab/teaching/lessons.py: written inline in a code cell, the
     explanation (which states the answer) is on screen above its question."""
     for n, cell in enumerate(cells(path)):
         if cell["cell_type"] != "code":
@@ -123,10 +124,10 @@ def test_notebooks_import_only_from_hugelab():
                     assert m.group(1).split(".")[0] == "hugelab", (path.name, line)
 
 
-def test_the_seed_steps_in_the_readme_are_the_steps_hugelab_prints():
+def test_the_seed_steps_in_the_docs_are_the_steps_hugelab_prints():
     import subprocess
     import sys
-    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    readme = (NOTEBOOKS.parent / "docs" / "using.md").read_text()
     done = subprocess.run([sys.executable, "-m", "hugelab", "replay", "seed"], capture_output=True, text=True)
     printed = [line.split(None, 1) for line in done.stdout.splitlines()[1:]]
     block = readme.split("hugelab replay seed` prints:")[1].split("```")[1]

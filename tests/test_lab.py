@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from hugelab import __version__
-from hugelab.lab import FIRST, course_dir, course_files, sync
+from hugelab.teaching.lab import FIRST, course_dir, course_files, sync
 
 
 def notebook(text: str, version: str = "3.11.2") -> str:
@@ -71,8 +71,37 @@ def test_lab_says_what_it_kept_and_refuses_a_taken_port(tmp_path):
         done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(mine), "--port", str(port), "--no-browser"],
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"hugelab: port {port} is taken; choose another with --port"
+    assert done.stderr.strip() == (f"hugelab: port {port} is taken; choose another with --port, or copy the "
+                                   f"course without a server: hugelab course {mine}")
     assert (mine / FIRST).read_text() == "my own first notebook"
+
+
+def test_course_copies_without_a_server_while_the_port_is_taken(tmp_path):
+    """A hub's start hook: `hugelab course DIR` (and `lab --copy-only`) copy, keep the learner's, serve nothing."""
+    import socket
+
+    dest = tmp_path / "hugelab-course"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        first = subprocess.run([sys.executable, "-m", "hugelab", "lab", "--copy-only", str(dest), "--port", str(port)],
+                               capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    names = course_files(course_dir())
+    assert f"{len(names)} file(s) copied" in first.stdout and first.stderr == ""
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")
+                  if p.is_file() and ".hugelab" not in p.parts) == names
+    (dest / FIRST).write_text("my notes")
+    again = subprocess.run([sys.executable, "-m", "hugelab", "course", str(dest)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and f"kept your {FIRST}" in again.stdout
+    assert (dest / FIRST).read_text() == "my notes"
+    path = tmp_path / "file"
+    path.write_text("x")
+    refused = subprocess.run([sys.executable, "-m", "hugelab", "course", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert (refused.returncode, refused.stderr.strip()) == (2, f"hugelab: {path} is not a folder")
 
 
 def test_lab_on_a_file_is_one_line(tmp_path):
