@@ -343,7 +343,7 @@ def shows_widgets_without_state(nb: dict) -> bool:
 def path_order(notebooks: list[Path]) -> list[Path]:
     """The course's path first, in the order of its numbers (00, then "# 1." ...), then the
     notebooks beside it, then the glossary: the order 00-start-here teaches them in."""
-    from hugelab.notebook import course
+    from hugelab.teaching.notebook import course
 
     by_stem = {p.stem: p for p in notebooks}
     path, beside = course(str(NOTEBOOKS))
