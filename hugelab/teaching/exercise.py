@@ -19,11 +19,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..limits import echo
+from ..limits import echo, echo_number
 from ..model.hstate import Counters, signed, u64
 from ..model.machine import Model
 from ..model.policies import POLICIES
-from ..replay import Replayer, Step
+from ..replay import ModelReplay, Step
 from ..tools.tables import outcome
 from ..trace.generate import random_trace
 from ..trace.language import Mprotect, Munmap, Operation, Trace, TraceError, parse_trace
@@ -92,12 +92,11 @@ def splits(op: Operation, kernel: Model) -> bool:
 
 def _replay_watching(trace: Trace, policy: str) -> tuple[tuple[Step, ...], int]:
     """The steps of ``trace`` under ``policy``, and how many of them split a VMA."""
-    kernel = Model(policy)
-    replayer = Replayer(kernel)
+    run = ModelReplay(policy, trace)
     steps, split_count = [], 0
     for op in trace:
-        split_count += splits(op, kernel)
-        steps.append(replayer.feed(op))
+        split_count += splits(op, run.model)
+        steps.append(run.feed(op))
     return tuple(steps), split_count
 
 
@@ -130,7 +129,7 @@ def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern
     With a ``difficulty`` setting, only a trace of that shape is taken (hugelab.teaching.difficulty);
     without one, the draw is the one sheets have always had, seed for seed."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
-        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {length}")
+        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {echo_number(length)}")
     policies = PAIR if pair else (policy,)
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
@@ -145,7 +144,7 @@ def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern
         if runs is not None and difficulty.fits(trace, runs):
             return Exercise(seed, length, policies, trace, runs, difficulty)
     setting = "" if difficulty.free else f" at difficulty {difficulty.name()}"
-    raise ValueError(f"no exercise worth doing found for seed {seed} with {length} steps{setting}; "
+    raise ValueError(f"no exercise worth doing found for seed {echo_number(seed)} with {length} steps{setting}; "
                      "try another seed or length")
 
 
@@ -389,8 +388,8 @@ def _grade(ex: Exercise, lines: list[str], first: int, head: _Head) -> Score:
         body = " ".join(lines[i].split(None, 1)[1].split()) if len(words) > 1 else ""
         if not (body.startswith(step.op) and body[len(step.op):len(step.op) + 1] in ("", " ")):
             got[(block, number)] = False
-            problems.append(Problem(lineno, f"step {number} of seed {ex.seed} is {step.op!r}: this line does not "
-                                            "match the sheet", costs=5))
+            problems.append(Problem(lineno, f"step {number} of seed {echo_number(ex.seed)} is {step.op!r}: this line "
+                                            "does not match the sheet", costs=5))
             continue
         try:
             answers = _answers(body[len(step.op):], number, lineno)
