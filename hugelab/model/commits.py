@@ -206,12 +206,16 @@ BY_ID: dict[str, Commit] = {c.id: c for c in COMMITS}
 
 
 def find(key: str) -> Commit:
-    """A commit by id (any unique prefix of 7+ hex digits) or short name; ValueError names the choices."""
+    """A commit by id or a stable branch's id (a unique prefix of 7+ hex digits), or by short name.
+
+    ValueError names the choices.
+    """
     key = key.strip().lower()
     if key in BY_ID:
         return BY_ID[key]
     if re.fullmatch(r"[0-9a-f]{7,40}", key):
-        found = [c for c in COMMITS if c.id.startswith(key[:12]) and len(c.id) == 12]
+        found = [c for c in COMMITS if any(i and i.startswith(key[:12]) for i in
+                                           (c.id if len(c.id) == 12 else "", *(p.stable_id for p in c.backports)))]
         if len(found) == 1:
             return found[0]
     raise ValueError(f"unknown commit {key!r}; hugelab knows: {', '.join(c.short for c in COMMITS)}")
