@@ -14,7 +14,14 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__, interrupts, scenarios
-from .limits import APP_KERNEL_IDLE_SECONDS, APP_MIN_IDLE_SECONDS, MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
+from .limits import (
+    APP_KERNEL_IDLE_SECONDS,
+    APP_MIN_IDLE_SECONDS,
+    MAX_GENERATED_LENGTH,
+    MAX_GENERATED_TRACES,
+    echo,
+    echo_number,
+)
 from .model.policies import DEFAULT, KERNEL_NAMES, POLICIES
 from .replay import as_trace, replay
 from .tools.tables import compare_table, differ_line, table
@@ -143,15 +150,25 @@ def _cmd_exercise(args) -> int:
 def _cmd_app(args) -> int:
     from .app import serve
     if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {args.port}")
+        raise UsageError(f"--port must be between 0 and 65535 (0: any free port), not {echo_number(args.port)}")
     if args.idle_seconds < APP_MIN_IDLE_SECONDS:
-        raise UsageError(f"--idle-seconds must be at least {APP_MIN_IDLE_SECONDS}, not {args.idle_seconds}")
+        raise UsageError(f"--idle-seconds must be at least {APP_MIN_IDLE_SECONDS}, "
+                         f"not {echo_number(args.idle_seconds)}")
     return serve(args.port, allow_root=args.allow_root, idle_seconds=args.idle_seconds)
 
 
 def _cmd_lab(args) -> int:
-    from .teaching.lab import run
-    return run(args.dir, args.port, browser=not args.no_browser)
+    from .teaching.lab import copy_only, run
+    if args.copy_only:
+        return copy_only(args.dir)
+    if not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535, not {echo_number(args.port)}")
+    return run(args.dir, args.port, browser=not args.no_browser, allow_root=args.allow_root, terminals=args.terminals)
+
+
+def _cmd_course(args) -> int:
+    from .teaching.lab import copy_only
+    return copy_only(args.dir)
 
 
 def _policy(name: str) -> str:
@@ -272,7 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
+    p.add_argument("--copy-only", action="store_true", help="copy the course into DIR and start no server "
+                   "(as 'hugelab course DIR')")
+    p.add_argument("--allow-root", action="store_true", help="run as root anyway (the notebooks run as root too)")
+    p.add_argument("--terminals", action="store_true", help="let JupyterLab open terminals (off by default)")
     p.set_defaults(run=_cmd_lab)
+
+    p = sub.add_parser("course", help="copy the course's notebooks into DIR, start nothing (for a JupyterHub)")
+    p.add_argument("dir", nargs="?", default="hugelab-course",
+                   help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
+    p.set_defaults(run=_cmd_course)
     return parser
 
 

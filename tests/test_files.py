@@ -1,5 +1,5 @@
 """Trace v2 under ``modern``: files, mounts, segments and memfd against the tables
-measured on Linux 6.18 (kernel-semantics §7, K to R, restated here), the text
+measured on Linux 6.18 (docs/measured-tables.md, K to R, restated here), the text
 rules of the v2 grammar, and what the 2008 eras say about features they lack."""
 
 import json

@@ -99,11 +99,12 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
 
 
 def model_after(text, policy):
-    from hugelab import Model, parse_trace
-    model = Model(policy)
+    from hugelab import parse_trace
+    from hugelab.replay import ModelReplay
+    run = ModelReplay(policy)
     for op in parse_trace(text):
-        model.apply(op)
-    return model
+        run.feed(op)
+    return run.model
 
 
 @pytest.mark.parametrize("policy, states", [

@@ -2,9 +2,9 @@
 
 from hypothesis import HealthCheck, assume, find, given, settings
 
-from hugelab import Model, parse_trace
-from hugelab.model.hstate import u64
-from hugelab.replay import Liveness
+from hugelab import parse_trace
+from hugelab.model.invariants import bare_pool_violations, held_violations, violations
+from hugelab.replay import ModelReplay
 from hugelab.tools.hunt import _with_exits
 
 from strategies import traces
@@ -12,35 +12,28 @@ from strategies import traces
 
 def walk(text, policy):
     """Replay ``text`` then every process's exit, yielding the model after each step."""
-    model, live = Model(policy), Liveness()
+    run = ModelReplay(policy)
     for op in parse_trace(_with_exits(text)):
-        if live.skips(op):
-            live.record_skip(op)
-            continue
-        live.record(op, model.apply(op))
-        yield model
+        run.feed(op)
+        yield run.model
 
 
 def check_invariants(model, restore_seen):
-    hs = model.hstate
     # Always: Rsvd is exactly the reservations the mappings still hold, less
     # pages whose reservation comes back only when their last user frees them.
-    assert hs.resv_huge_pages == model.outstanding_reservations() - model.pending_restores()
-    assert hs.surplus_huge_pages <= hs.nr_huge_pages
+    assert held_violations(model) == []
+    assert model.hstate.surplus_huge_pages <= model.hstate.nr_huge_pages
     # The kernel's intended invariants hold until a page is left pending a
     # restore (v6.9+, an owner unmapping a page its children still map): from
     # then on Linux 6.18 itself can wrap Rsvd and lose a reservation, which
     # test_kernel.py measures (scenarios fork-unmap-wrap, modern-lost-reservation).
     if not restore_seen:
-        for value in (hs.nr_huge_pages, hs.free_huge_pages, hs.resv_huge_pages, hs.surplus_huge_pages):
-            assert value >= 0
-        assert hs.free_huge_pages >= hs.resv_huge_pages
+        assert violations(model.counters()) == []
 
 
 def check_bare(model):
-    c = model.counters()
     assert not model.procs
-    assert (c.free, c.rsvd, c.surp) == (c.total, 0, 0)
+    assert bare_pool_violations(model.counters()) == []
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -74,11 +67,9 @@ def test_modern_loses_a_reservation_after_a_pending_restore_as_linux_6_18_does()
 
 def breaks_an_invariant(text, policy):
     for model in walk(text, policy):
-        hs = model.hstate
-        if min(hs.resv_huge_pages, hs.free_huge_pages) < 0 or u64(hs.free_huge_pages) < u64(hs.resv_huge_pages):
+        if violations(model.counters()):
             return True
-    c = model.counters()
-    return (c.free, c.rsvd, c.surp) != (c.total, 0, 0)
+    return bool(bare_pool_violations(model.counters()))
 
 
 def test_hypothesis_finds_the_double_credit_bug_and_shrinks_it_to_five_operations():
@@ -119,7 +110,7 @@ def test_v2_modern_with_min_size_keeps_rsvd_consistent():
     what files, mappings and mounts hold."""
     for text in v2_texts(200, min_size=True):
         for model in walk(text, "modern"):
-            assert model.hstate.resv_huge_pages == model.outstanding_reservations() - model.pending_restores()
+            assert held_violations(model) == []
 
 
 def test_v2_2008_eras_replay_files_and_segments():

@@ -567,7 +567,7 @@ def test_undo_and_redo_across_a_truncate_bring_its_reservations_and_arithmetic_b
     mmap_file(x, 4, "shared")
     touch(x, "a", 0)
     unmap_all(x, "a", 4)
-    truncate(x, 2)  # entries [2, 4) go, no page among them: 2 back (kernel-semantics table L's rule)
+    truncate(x, 2)  # entries [2, 4) go, no page among them: 2 back (docs/measured-tables.md L's rule)
     line = "truncate f1 to 2: hugetlb_unreserve_pages [2, \u221e) removed 2 map entries, 0 with a page " \
            "(freed) -> gave back 2, Rsvd 3 -> 1"
     assert all(line in text(side.status) for side in x.sides)

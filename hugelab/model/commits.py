@@ -13,9 +13,9 @@ only sets settings.
 
 How each entry was confirmed (2026-12):
 
-* the 2.6.27 commits: ``../shared/reference/kernel-2008/`` (the sources of
-  v2.6.26, a1e78772, c37f9fb1, 84afd99b and v2.6.27, and the list of every
-  commit to those files between the two releases);
+* the 2.6.27 commits: ``mm/hugetlb.c``, ``fs/hugetlbfs/inode.c`` and
+  ``include/linux/hugetlb.h`` at v2.6.26, a1e78772, c37f9fb1, 84afd99b and
+  v2.6.27, and every commit to those files between the two releases;
 * stable backports: Debian's ``changelog.Debian.gz`` of the kernel packages
   booted here (5.10.251, 6.1.190, 6.1.192, 6.12.107, 6.12.118, 7.3.4),
   which list each upstream stable release's commits by subject;
@@ -166,7 +166,7 @@ COMMITS: tuple[Commit, ...] = (
            settings={"zap_restore": "even-if-mapped-elsewhere"}),
     Commit("mapcount-fix", "hugetlb: only adjust reservation during unmapping if mapcount is 0", "7.3",
            "zap_restore: the restore runs only when the zap leaves the page mapped nowhere "
-           "(mainline id not confirmed here; kernel-findings 2)",
+           "(mainline id not confirmed here; docs/findings.md §2)",
            "mm/hugetlb.c: __unmap_hugepage_range",
            backports=(Backport("6.12", "6.12.110", stable_id="8ef4eb9ff874"),
                       Backport("6.18", "", lacking="6.18.44")),
@@ -174,28 +174,28 @@ COMMITS: tuple[Commit, ...] = (
     Commit("58db7c5fbe7d", "mm/hugetlb: fix avoid_reserve to allow taking folio from subpool", "6.14",
            "owner_cow_takes_subpool_loan: the owner's copy-on-write on a min_size mount uses the page the "
            "subpool lends (and takes it off Rsvd); before, it forced gbl_chg = 1 and the loan stayed on Rsvd "
-           "(one reservation leaked a run: kernel-findings 6)",
+           "(one reservation leaked a run: docs/findings.md §6)",
            "mm/hugetlb.c: alloc_hugetlb_folio (avoid_reserve)",
            backports=(Backport("6.13", "6.13.3"), Backport("6.12", "6.12.14"), Backport("6.1", "6.1.191")),
            settings={"owner_cow_takes_subpool_loan": True}),
     Commit("a833a693a490", "mm: hugetlb: fix incorrect fallback for subpool", "6.15",
            "reserve_failure_undo 'put-lent' and fault_failure_puts_subpool False: a refused reservation "
            "gives back only what the subpool's minimum lent (the pages asked of the pool stay in its used "
-           "count); a fault that found no page keeps its subpool charge (kernel-findings 1 and 3)",
+           "count); a fault that found no page keeps its subpool charge (docs/findings.md §1 and §3)",
            "mm/hugetlb.c: hugetlb_reserve_pages (out_put_pages), alloc_hugetlb_folio (out_subpool_put)",
            backports=(Backport("6.14", "6.14.8"),),
            settings={"reserve_failure_undo": "put-lent", "fault_failure_puts_subpool": False}),
     Commit("1d3f9bb4c8af", "mm/hugetlb: restore failed global reservations to subpool", "7.0",
            "reserve_failure_undo 'put-lent-then-restore-used': the refused pages leave the used count too, "
            "but after the lent part went back while the count was still high, so the lent minimum "
-           "returns to the pool (kernel-findings 4: wraps at the end)",
+           "returns to the pool (docs/findings.md §4: wraps at the end)",
            "mm/hugetlb.c: hugetlb_reserve_pages (out_put_pages)",
            backports=(Backport("6.19", "6.19.14", lacking="6.19"),
                       Backport("6.18", "6.18.44", lacking="6.18.15")),
            settings={"reserve_failure_undo": "put-lent-then-restore-used"}),
     Commit("rollback-fix", "mm/hugetlb: fix subpool minimum reservation rollback", "",
            "reserve_failure_undo 'restore-used-then-put-lent': the used count is restored first, so the "
-           "lent minimum goes back to the subpool (kernel-findings 4: 0 at the end). Mainline id and "
+           "lent minimum goes back to the subpool (docs/findings.md §4: 0 at the end). Mainline id and "
            "release not confirmed here; Debian's 7.3.4 lists it under upstream 7.3.4",
            "mm/hugetlb.c: hugetlb_reserve_pages (out_put_pages)",
            backports=(Backport("7.3", "7.3.4"),),

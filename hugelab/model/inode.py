@@ -79,7 +79,7 @@ def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int, undo: str)
     * ``put-all`` (until 6.15; 2008's ``hugetlb_put_quota(chg)``): every page
       goes back through ``hugepage_subpool_put_pages``, its answer ignored,
       so a subpool below its minimum keeps all of them as reserved although
-      the pool never reserved ``gbl`` of them (kernel-findings 4: Rsvd wraps
+      the pool never reserved ``gbl`` of them (docs/findings.md §4: Rsvd wraps
       at the end);
     * ``put-lent`` (a833a693a490): only the lent pages go back; the refused
       ones stay in the used count (statfs short for as long as the mount lives);

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import errno
 import re
+from importlib import resources
 
 from .. import limits
 from ..model.policies import Policy
@@ -77,7 +78,6 @@ from ..trace.language import (
     Unlink,
 )
 from .guard import VMAS_ADDED
-from .repro_c import TEMPLATE
 
 #: the largest pool (plus overcommit) a generated program will ask the kernel for: the
 #: harness's own cap (the program runs on machines hugelab cannot read beforehand, so the
@@ -93,6 +93,12 @@ PROT = {"none": 0, "r": 1, "rw": 2}
 TRACE_CALLS = {Mount: "MOUNT", Umount: "UMOUNT", FileOp: "FILE", Memfd: "MEMFD", CloseFile: "CLOSE",
                Unlink: "UNLINK", Truncate: "TRUNCATE", Fallocate: "FALLOCATE", Punch: "PUNCH", Shmget: "SHMGET",
                Shmrm: "SHMRM"}
+
+def template() -> str:
+    """The C program's text, with ``@NAME@`` fields to fill in: ``repro_template.c`` beside this module
+    (C kept as C, so an editor and a reviewer read it as the program it is)."""
+    return resources.files(__package__).joinpath("repro_template.c").read_text(encoding="utf-8")
+
 DEFAULT_MOUNT = ".trace"  # as hugelab.realkernel.fsworker names it
 
 
@@ -224,4 +230,4 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
         "STEPS": "\n".join(rows), "STATFS": "\n".join(statfs),
     }
     # one pass, so that a trace's own text (an '@NAME@' in a comment) is never substituted
-    return re.sub(r"@([A-Z_]+)@", lambda m: fields[m.group(1)], TEMPLATE)
+    return re.sub(r"@([A-Z_]+)@", lambda m: fields[m.group(1)], template())

@@ -41,7 +41,7 @@ _PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")-unsigned$"
 #: where series newer than the machine's own apt offers come from
 BACKPORTS_MIRROR = "http://deb.debian.org/debian"
 BACKPORTS_SUITE = "trixie-backports"
-#: every suite whose index hugelab reads itself (mirror, suite): what kernel-findings 5 found reachable
+#: every suite whose index hugelab reads itself (mirror, suite): what docs/findings.md §5 found reachable
 SUITES = ((BACKPORTS_MIRROR, "bullseye"), ("http://security.debian.org/debian-security", "bullseye-security"),
           (BACKPORTS_MIRROR, "bookworm-backports"), (BACKPORTS_MIRROR, BACKPORTS_SUITE))
 #: an image package (signed or not; from 6.19.6 on only a metapackage) or the binary package holding the image

@@ -19,11 +19,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..limits import echo
+from ..limits import echo, echo_number
 from ..model.hstate import Counters, signed, u64
 from ..model.machine import Model
 from ..model.policies import POLICIES, get_policy
-from ..replay import Replayer, Step
+from ..replay import ModelReplay, Step
 from ..tools.tables import outcome
 from ..trace.generate import random_trace
 from ..trace.language import Mprotect, Munmap, Operation, Trace, TraceError, parse_trace
@@ -87,12 +87,11 @@ def splits(op: Operation, kernel: Model) -> bool:
 
 def _replay_watching(trace: Trace, policy: str) -> tuple[tuple[Step, ...], int]:
     """The steps of ``trace`` under ``policy``, and how many of them split a VMA."""
-    kernel = Model(policy)
-    replayer = Replayer(kernel)
+    run = ModelReplay(policy, trace)
     steps, split_count = [], 0
     for op in trace:
-        split_count += splits(op, kernel)
-        steps.append(replayer.feed(op))
+        split_count += splits(op, run.model)
+        steps.append(run.feed(op))
     return tuple(steps), split_count
 
 
@@ -121,7 +120,7 @@ def _is_fault(step: Step, before: Step | None) -> bool:
 def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern", pair: bool = False) -> Exercise:
     """Exercise ``seed``: reproducible; ValueError if no such exercise can be drawn."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
-        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {length}")
+        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {echo_number(length)}")
     policies = PAIR if pair else (policy,)
     get_policy(policy)  # ValueError (one line) for a name that is no policy
     rng = random.Random(seed)
@@ -131,7 +130,8 @@ def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern
         runs = worth_doing(trace, policies)
         if runs is not None:
             return Exercise(seed, length, policies, trace, runs)
-    raise ValueError(f"no exercise worth doing found for seed {seed} with {length} steps; try another seed or length")
+    raise ValueError(f"no exercise worth doing found for seed {echo_number(seed)} with {length} steps; "
+                     "try another seed or length")
 
 
 # -- the teacher's sheet -------------------------------------------------------
@@ -282,12 +282,13 @@ def check_sheet(text: str) -> Score:
             raise SheetError(lineno, f"expected a step line ('{expect}  OP  Total Free Rsvd Surp outcome'), "
                                      f"not {echo(lines[i].strip())}")
         if number != expect or expect > len(ex.steps):
-            raise SheetError(lineno, f"expected step {expect}, found step {number}")
+            raise SheetError(lineno, f"expected step {expect}, found step {echo_number(number)}")
         step = ex.runs[block][number - 1]
         body = lines[i].split(None, 1)[1] if len(words) > 1 else ""
         body = " ".join(body.split())
         if not (body.startswith(step.op) and body[len(step.op):len(step.op) + 1] in ("", " ")):
-            raise SheetError(lineno, f"step {number} of seed {seed} is {step.op!r}: this line does not match the sheet")
+            raise SheetError(lineno, f"step {number} of seed {echo_number(seed)} is {step.op!r}: "
+                                     "this line does not match the sheet")
         answers = _answers(body[len(step.op):], number, lineno)
         before = ex.runs[block][number - 2].counters if number > 1 else Counters(0, 0, 0, 0)
         truth: list[int | str] = [*step.counters, outcome(step)]

@@ -36,9 +36,8 @@ from dataclasses import dataclass
 from ..limits import EXPLORER_MAX_STEPS
 from ..model.hstate import Counters, signed
 from ..model.invariants import violations
-from ..model.machine import Model
 from ..model.policies import Close, check_supported, get_policy
-from ..replay import SIGNALS, Replayer, Step
+from ..replay import SIGNALS, ModelReplay, Step
 from ..trace.language import MAIN, Exit, Mmap, Mount, Munmap, Operation, TraceBuilder, TraceError, parse_trace
 from .explorer_views import (
     MAPPINGS_DRAWN,
@@ -155,8 +154,8 @@ def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str
 class _Side:
     def __init__(self, policy: str) -> None:
         self.policy = get_policy(policy).name
-        self.model = Model(self.policy)
-        self.replayer = Replayer(self.model)
+        self.run = ModelReplay(self.policy)
+        self.model = self.run.model
         self.steps: list[Step] = []
         #: the outcome of each mmap that failed on this side, by mapping name
         self.failed: dict[str, str] = {}
@@ -168,7 +167,7 @@ class _Side:
     def feed(self, op: Operation) -> None:
         model = self.model
         before = inode_counts(model) if model.inodes else {}
-        step = self.replayer.feed(op)
+        step = self.run.feed(op)
         self.steps.append(step)
         if before:
             found = unreserves(model, op, before)

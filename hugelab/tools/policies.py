@@ -14,7 +14,7 @@ def report(release: str | None, out: TextIO) -> int:
     """Print the table (no release), or what ``release`` carries; 2 for a release hugelab cannot name."""
     if release:
         return _release(release, out)
-    print("eras (each exact to its 2008 source, ../shared/reference/kernel-2008):", file=out)
+    print("eras (each exact to its 2008 source: mm/hugetlb.c at that commit or tag):", file=out)
     for name in ("unreserved", "double-credit", "region-count", "linux-2.6.27"):
         print(f"  {name:14} {POLICIES[name].reproduces}", file=out)
     print("kernels:", file=out)

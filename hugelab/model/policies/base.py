@@ -149,7 +149,7 @@ class Policy:
     #: the owner's copy-on-write uses the page a min_size subpool lends (58db7c5fbe7d)
     owner_cow_takes_subpool_loan = False
     #: a fault that found no page gives its subpool charge back (every era but
-    #: a833a693a490's, which keeps it: kernel-findings 1)
+    #: a833a693a490's, which keeps it: docs/findings.md §1)
     fault_failure_puts_subpool = True
     #: what hugetlb_reserve_pages' error path does after the pool refused (one of RESERVE_FAILURE_UNDO)
     reserve_failure_undo: ReserveFailureUndo = "put-all"

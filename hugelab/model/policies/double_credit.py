@@ -1,7 +1,7 @@
 """``double-credit``: c37f9fb1, the parent of 84afd99b (a1e78772 + 04f2cbe3 + c37f9fb1).
 
-Reproduces ``../shared/reference/kernel-2008/c37f9fb1-parent-of-84afd99b/``
-rule by rule (line numbers of ``hugetlb.c`` there): Mel Gorman's a1e78772
+Reproduces the tree at c37f9fb1 rule by rule (line numbers of
+``mm/hugetlb.c`` at that commit): Mel Gorman's a1e78772
 ("reserve huge pages for reliable MAP_PRIVATE hugetlbfs mappings until
 fork()"), the owner's copy-on-write guarantee (04f2cbe3) and MAP_NORESERVE
 (c37f9fb1), in mainline only inside the 2.6.27 merge window.

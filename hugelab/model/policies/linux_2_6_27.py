@@ -1,7 +1,7 @@
 """``linux-2.6.27``: the release, v2.6.27 (84afd99b with 7f09ca51 and 7251ff78).
 
-Reproduces ``../shared/reference/kernel-2008/v2.6.27/`` (line numbers of
-``hugetlb.c`` there): ``region-count`` (84afd99b) with the two reservation
+Reproduces the tree tagged v2.6.27 (line numbers of ``mm/hugetlb.c``
+there): ``region-count`` (84afd99b) with the two reservation
 commits that followed it into the release:
 
 * 7f09ca51 "hugetlb: fix a hugepage reservation check for MAP_SHARED":

@@ -1,7 +1,7 @@
 """``region-count``: the fix itself, 84afd99b (Andy Whitcroft, 2008).
 
-Reproduces ``../shared/reference/kernel-2008/84afd99b-the-fix/`` rule by
-rule (line numbers of ``hugetlb.c`` there): "hugetlb reservations: fix
+Reproduces the kernel tree at 84afd99b rule by rule (line numbers of
+``mm/hugetlb.c`` at that commit): "hugetlb reservations: fix
 hugetlb MAP_PRIVATE reservations across vma splits", on top of its parent
 c37f9fb1 (``double-credit``). Before 2.6.27 was released, 7f09ca51 and
 7251ff78 changed two of these rules: that is ``linux-2.6.27``.

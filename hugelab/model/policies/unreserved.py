@@ -1,8 +1,7 @@
 """``unreserved``: Linux 2.6.26 (bce7f793), before every commit of :mod:`hugelab.model.commits`.
 
-Reproduces ``../shared/reference/kernel-2008/v2.6.26-unreserved/`` rule by
-rule (line numbers below are of ``hugetlb.c`` there, ``inode.c`` where
-said). MAP_PRIVATE reserves nothing.
+Reproduces the tree tagged v2.6.26 rule by rule (line numbers below are
+of ``mm/hugetlb.c`` there, ``fs/hugetlbfs/inode.c`` where said). MAP_PRIVATE reserves nothing.
 
 * mmap (inode.c 78-119): only a VM_MAYSHARE mapping calls
   ``hugetlb_reserve_pages`` (106-109), and any failure is -ENOMEM (103),
