@@ -169,3 +169,16 @@ def echo(word: str, limit: int = ECHO_CHARS) -> str:
     if len(word) <= limit:
         return repr(word)
     return f"{word[:limit]!r}... ({len(word):,} characters)"
+
+
+#: How many digits of a number an error message shows whole (2^64 has 20).
+ECHO_DIGITS = 20
+
+
+def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
+    """``number`` as digits, or its first ones and how many there are when it is longer than ``limit``."""
+    text = str(number)
+    digits = len(text.lstrip("-"))
+    if digits <= limit:
+        return text
+    return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"

@@ -79,7 +79,7 @@ TERMS = ["-mm", "kref", "buddy allocator", "owner", "bare pool", "v6.9 restore",
          "copy-on-write (COW)", "VMA", "resv_map", "restore_reserve", "MAP_NORESERVE", "MADV_DONTNEED", "fault",
          "reservation", "hstate", "inode", "page cache", "invariant", "split", "skipped", "SIGBUS", "ENOMEM",
          "EINVAL", "merge window", "vm_private_data", "vm_ops->open", "wrap", "step",
-         # files-and-mounts and many-kernels
+         # 07-many-kernels and 08-files-and-mounts
          "subpool", "statfs", "size=", "min_size=", "truncate", "hole punch", "fallocate", "MADV_REMOVE",
          "eviction", "unlink", "memfd", "System V segment", "shmget", "shmat", "IPC_RMID", "ENOSPC", "EBUSY",
          "mapcount", "zap", "namespace", "golden trace", "LTP", "kernel selftests", "libhugetlbfs",

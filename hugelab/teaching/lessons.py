@@ -633,7 +633,7 @@ def q05_why_cow() -> Choice:
         "The owner keeps the page; the child pays at its next fault in that mapping.", at=2)
 
 
-# -- many-kernels (after 05): the answers are the records measured on each real kernel ---------
+# -- 07 many kernels: the answers are the records measured on each real kernel ---------
 
 def _recorded_question(prompt: str, series: str, key: str, hints: dict[int, str], why: str) -> Question:
     """HugePages_Rsvd at a behaviour's telling step, as Linux ``series`` recorded it (hugelab/recorded/).
