@@ -54,7 +54,7 @@ MAX_GENERATED_TRACES = 1_000_000
 #: Most VMAs one process may have: the kernel's ``vm.max_map_count``, whose
 #: default is 65530 (``DEFAULT_MAX_MAP_COUNT``: 65535 less a margin for the
 #: ELF core dump's section count). The model applies the kernel's own rule
-#: (:mod:`hugelab.mm`): an mmap fails with ENOMEM once the process has *more*
+#: (:mod:`hugelab.model.mm`): an mmap fails with ENOMEM once the process has *more*
 #: than this many, an mprotect split once it has this many, and a munmap
 #: only when it would cut a hole inside one VMA of a process at the limit.
 #: It bounds what one process can make: without it, a million mprotect
@@ -169,3 +169,16 @@ def echo(word: str, limit: int = ECHO_CHARS) -> str:
     if len(word) <= limit:
         return repr(word)
     return f"{word[:limit]!r}... ({len(word):,} characters)"
+
+
+#: How many digits of a number an error message shows whole (2^64 has 20).
+ECHO_DIGITS = 20
+
+
+def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
+    """``number`` as digits, or its first ones and how many there are when it is longer than ``limit``."""
+    text = str(number)
+    digits = len(text.lstrip("-"))
+    if digits <= limit:
+        return text
+    return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"

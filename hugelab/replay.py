@@ -11,8 +11,8 @@ or a mapping made from one, is skipped (``error == "skipped"``, counters
 unchanged).
 
 Anything that can carry out an operation and read counters (a
-:class:`~hugelab.model.Model`, or the real kernel in
-:mod:`hugelab.kernel`) is a *machine* and can be driven the same way.
+:class:`~hugelab.model.machine.Model`, or the real kernel in
+:mod:`hugelab.realkernel`) is a *machine* and can be driven the same way.
 """
 
 from __future__ import annotations
@@ -24,11 +24,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from .hstate import Counters
-from .model import Model
-from .policies import Close, Policy, check_supported
-from .trace import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, Umount, parse_trace
-from .trace import Mount as MountOp
+from .model.hstate import Counters
+from .model.machine import Model
+from .model.policies import Close, Policy, check_supported
+from .trace.language import (
+    MAIN,
+    Exit,
+    FileOp,
+    Fork,
+    Memfd,
+    Mmap,
+    Operation,
+    Pool,
+    Shmat,
+    Shmget,
+    Trace,
+    Umount,
+    parse_trace,
+)
+from .trace.language import Mount as MountOp
 
 SIGNALS = ("SIGBUS", "SIGSEGV")
 
@@ -236,18 +250,52 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class ModelReplay:
+    """The model under one policy, driven one operation at a time: the one way every part of hugelab
+    (the command line, the explorer, exercises, walk-throughs, lessons, tests) replays on the model.
+
+    Era support is checked here and nowhere else: a whole trace given to the constructor is refused
+    (TraceError naming its line) before any line runs, and :meth:`feed` refuses a line the policy's
+    era did not have before it changes anything.
+    """
+
+    def __init__(self, policy: str | Policy = "modern", trace: Iterable[Operation] = (), statfs: bool = True) -> None:
+        self.model = Model(policy)
+        self.policy = self.model.policy
+        check_supported(trace, self.policy)
+        self._checked = trace
+        self._replayer = Replayer(self.model, statfs=statfs)
+
+    @property
+    def live(self) -> Liveness:
+        """What is alive and what is gone, from the outcomes so far (why a line was skipped)."""
+        return self._replayer.live
+
+    def feed(self, op: Operation) -> Step:
+        """Carry out one line; TraceError (nothing changed) if the policy's era lacked it."""
+        if self.policy.missing:
+            check_supported((op,), self.policy)
+        return self._replayer.feed(op)
+
+    def run(self) -> Iterator[Step]:
+        """Carry out the trace given at construction (checked then), yielding each step."""
+        feed = self._replayer.feed
+        for op in self._checked:
+            yield feed(op)
+
+
 def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     """Replay ``trace`` (text or parsed) under ``policy``; one :class:`Step` per operation.
 
-    Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
+    Raises :class:`~hugelab.trace.language.TraceError` for bad text, or a line the policy's era did
+    not have, before replaying anything.
     """
     trace = as_trace(trace)
-    model = Model(policy)
-    check_supported(trace, model.policy)
+    run = ModelReplay(policy, trace, statfs=trace.sized_mounts)
     with cyclic_gc_paused():
-        steps = list(drive(trace, model))
+        steps = list(run.run())
         # Drop the model while the collector is paused: the first collection
         # after it resumes walks every object made since, and the model's
         # pages and VMAs would be most of them (a tenth of a replay).
-        del model
+        del run
     return steps

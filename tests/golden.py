@@ -182,7 +182,7 @@ def as_rows(steps):
     return [str(s.counters) + (f" {s.error}" if s.error else "") for s in steps]
 
 
-# -- trace v2: files, subpools, SHM (kernel-semantics §7 K-R)
+# -- trace v2: files, subpools, SHM (docs/measured-tables.md, K-R)
 # (trace, Total/Free/Rsvd/Surp after each line, outcome where not ok); measured on 6.18.44
 FILE_TABLES = {
     "K file, MAP_SHARED": ("""
@@ -278,9 +278,10 @@ umount q
 pool 1
 mount q min_size=2
 """, "1/1/0/0 1/1/0/0:ENOMEM"),
-    # issue 20: a umount refused with EBUSY keeps its mount and files, and the kernel goes on using
-    # them; one that succeeded takes them, and the lines naming them after it are skipped
-    "S umount refused (EBUSY), then used": ("""
+    # docs/measured-tables.md U and V (issue 20): a umount refused with EBUSY keeps its mount and files,
+    # and the kernel goes on using them; one that succeeded takes them, and the lines naming them after
+    # it are skipped
+    "U umount refused (EBUSY), then used": ("""
 pool 8
 mount q size=4
 file f on q
@@ -291,7 +292,7 @@ close f
 munmap a 0 2
 umount q                 # nothing holds q now: it goes, and f's page with it
 """, "8/8/0/0 8/8/0/0 8/8/0/0 8/8/0/0:EBUSY 8/8/2/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0"),
-    "T umount succeeded, then skipped": ("""
+    "V umount succeeded, then skipped": ("""
 pool 8
 mount q size=4
 file f on q

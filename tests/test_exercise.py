@@ -7,22 +7,20 @@ import sys
 
 import pytest
 
-from hugelab.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
-from hugelab.explain import kind
-from hugelab.model import Model
-from hugelab.replay import Replayer
-from hugelab.trace import parse_trace
+from hugelab.replay import ModelReplay
+from hugelab.teaching.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
+from hugelab.teaching.explain import kind
+from hugelab.trace.language import parse_trace
 
 SEEDS = range(100)
 
 
 def _split_count(ex, policy_index=0):
-    model = Model(ex.policies[policy_index])
-    feeder = Replayer(model)
+    run = ModelReplay(ex.policies[policy_index])
     count = 0
     for op in ex.trace:
-        count += splits(op, model)
-        feeder.feed(op)
+        count += splits(op, run.model)
+        run.feed(op)
     return count
 
 
@@ -51,13 +49,12 @@ def test_an_exercise_is_reproducible_from_its_seed():
 
 
 def test_splits_sees_a_cut_and_not_a_whole_unmap():
-    model = Model()
-    feeder = Replayer(model)
+    run = ModelReplay()
     trace = parse_trace("pool 8\nmmap a 4 private\nmprotect a 1 1 r\nmprotect a 1 1 r\nmunmap a 1 1\nmunmap a 0 1\n")
     seen = []
     for op in trace:
-        seen.append(splits(op, model))
-        feeder.feed(op)
+        seen.append(splits(op, run.model))
+        run.feed(op)
     # the first mprotect cuts [0,4); the same mprotect again changes nothing; munmap of the
     # whole piece [1,2) cuts nothing; munmap [0,1) of the piece [0,1) neither
     assert seen == [False, False, True, False, False, False]

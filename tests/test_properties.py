@@ -2,10 +2,10 @@
 
 from hypothesis import HealthCheck, find, given, settings
 
-from hugelab import Model, parse_trace
-from hugelab.hstate import u64
-from hugelab.hunt import _with_exits
-from hugelab.replay import Liveness
+from hugelab import parse_trace
+from hugelab.model.invariants import bare_pool_violations, held_violations, violations
+from hugelab.replay import ModelReplay
+from hugelab.tools.hunt import _with_exits
 
 from strategies import traces
 
@@ -17,37 +17,29 @@ def walk(text, policy):
 
 
 def walk_outcomes(text, policy):
-    """As :func:`walk`, yielding (operation, outcome, model) after each step not skipped."""
-    model, live = Model(policy), Liveness()
+    """As :func:`walk`, yielding (operation, outcome, model) after each step."""
+    run = ModelReplay(policy)
     for op in parse_trace(_with_exits(text)):
-        if live.skips(op):
-            live.record_skip(op)
-            continue
-        error = model.apply(op)
-        live.record(op, error)
-        yield op, error, model
+        error = run.feed(op).error
+        yield op, error, run.model
 
 
 def check_invariants(model, restore_seen):
-    hs = model.hstate
     # Always: Rsvd is exactly the reservations the mappings still hold, less
     # pages whose reservation comes back only when their last user frees them.
-    assert hs.resv_huge_pages == model.outstanding_reservations() - model.pending_restores()
-    assert hs.surplus_huge_pages <= hs.nr_huge_pages
+    assert held_violations(model) == []
+    assert model.hstate.surplus_huge_pages <= model.hstate.nr_huge_pages
     # The kernel's intended invariants hold until a page is left pending a
     # restore (v6.9+, an owner unmapping a page its children still map): from
     # then on Linux 6.18 itself can wrap Rsvd and lose a reservation, which
     # test_kernel.py measures (scenarios fork-unmap-wrap, modern-lost-reservation).
     if not restore_seen:
-        for value in (hs.nr_huge_pages, hs.free_huge_pages, hs.resv_huge_pages, hs.surplus_huge_pages):
-            assert value >= 0
-        assert hs.free_huge_pages >= hs.resv_huge_pages
+        assert violations(model.counters()) == []
 
 
 def check_bare(model):
-    c = model.counters()
     assert not model.procs
-    assert (c.free, c.rsvd, c.surp) == (c.total, 0, 0)
+    assert bare_pool_violations(model.counters()) == []
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -78,11 +70,9 @@ def test_modern_loses_a_reservation_after_a_pending_restore_as_linux_6_18_does()
 
 def breaks_an_invariant(text, policy):
     for model in walk(text, policy):
-        hs = model.hstate
-        if min(hs.resv_huge_pages, hs.free_huge_pages) < 0 or u64(hs.free_huge_pages) < u64(hs.resv_huge_pages):
+        if violations(model.counters()):
             return True
-    c = model.counters()
-    return (c.free, c.rsvd, c.surp) != (c.total, 0, 0)
+    return bool(bare_pool_violations(model.counters()))
 
 
 def test_hypothesis_finds_the_double_credit_bug_and_shrinks_it_to_five_operations():
@@ -99,7 +89,7 @@ def test_hypothesis_finds_the_double_credit_bug_and_shrinks_it_to_five_operation
 def v2_texts(count, **options):
     import random
 
-    from hugelab.generate import random_v2_trace
+    from hugelab.trace.generate import random_v2_trace
     return [random_v2_trace(random.Random(seed), 30, **options) for seed in range(count)]
 
 
@@ -122,18 +112,19 @@ def test_v2_modern_keeps_rsvd_equal_to_what_files_mappings_and_mounts_hold():
 def test_v2_modern_with_min_size_keeps_rsvd_consistent():
     """With min_size the kernel's own invariants do not hold (a min-only mount refills its
     minimum from every freed page, even one leaving a surplus pool); Rsvd still equals
-    what files, mappings and mounts hold, until the kernel's own bug of kernel-findings §4: an
+    what files, mappings and mounts hold, until the kernel's own bug of docs/findings.md §4: an
     mmap of a file on a min_size mount that the global pool refuses hands the minimum it had lent
     back to the mount (1d3f9bb4c8af's order), which Rsvd no longer counts (at umount it wraps)."""
-    from hugelab.trace import Mmap
+    from hugelab.trace.language import Mmap
     cut = 0
     for text in v2_texts(200, min_size=True):
         for op, error, model in walk_outcomes(text, "modern"):
-            spool = model.inodes[op.file].spool if isinstance(op, Mmap) and op.file else None
+            inode = model.inodes.get(op.file) if isinstance(op, Mmap) and op.file else None
+            spool = inode.spool if inode is not None else None
             if error == "ENOMEM" and spool is not None and spool.min_hpages:
                 cut += 1
                 break
-            assert model.hstate.resv_huge_pages == model.outstanding_reservations() - model.pending_restores()
+            assert held_violations(model) == []
     assert cut < 20  # most traces are checked to their end (3 of 200 stop early, 2026-12)
 
 
