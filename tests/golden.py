@@ -158,6 +158,7 @@ SEED_RSVD = {
     "unreserved": [0, 0, 0, 0, 0, 0],
     "double-credit": [0, 4, 3, 0, 18446744073709551613, 18446744073709551610],
     "region-count": [0, 4, 3, 2, 2, 0],
+    "linux-2.6.27": [0, 4, 3, 2, 2, 0],
     "modern": [0, 4, 3, 2, 2, 0],
     # measured identical on Linux 6.1, 6.12 (QEMU guests) and 6.18
     "linux-6.1": [0, 4, 3, 2, 2, 0],
@@ -169,6 +170,7 @@ SEED_FREE = {
     "unreserved": [8, 8, 7, 7, 8, 8],
     "double-credit": [8, 8, 7, 7, 8, 8],
     "region-count": [8, 8, 7, 7, 8, 8],
+    "linux-2.6.27": [8, 8, 7, 7, 8, 8],
     "modern": [8, 8, 7, 7, 8, 8],
     "linux-6.1": [8, 8, 7, 7, 8, 8],
     "linux-6.12": [8, 8, 7, 7, 8, 8],

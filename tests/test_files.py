@@ -133,10 +133,12 @@ def test_every_era_answers_for_files_truncate_and_segments(policy):
     assert steps[-1].counters.rsvd == 0 and steps[-1].counters.free == 4
 
 
-def test_over_size_mmap_was_enospc_in_2008_and_is_enomem_today():
-    text = "pool 4\nmount q size=1\nfile f on q\nmmap a 2 shared file f\n"
-    assert replay(text, "region-count")[-1].error == "ENOSPC"
-    assert replay(text, "modern")[-1].error == "ENOMEM"
+def test_over_size_mmap_is_enomem_in_every_era():
+    # hugetlbfs_file_mmap sets ret = -ENOMEM before hugetlb_reserve_pages, whatever refused (the case 1)
+    text = "pool 4\nmount q size=1\nfile f on q\nmmap a 2 shared file f\nmmap b 2 private file f\n"
+    for policy in ("unreserved", "double-credit", "region-count", "linux-2.6.27", "modern"):
+        errors = [s.error for s in replay(text, policy)][-2:]
+        assert errors == ["ENOMEM", None if policy == "unreserved" else "ENOMEM"], policy
 
 
 def test_the_kernel_harness_refuses_min_size_before_touching_anything():

@@ -1,6 +1,6 @@
 """Hypothesis over random traces: the kernel's invariants, and the bug that breaks them."""
 
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, assume, find, given, settings
 
 from hugelab import parse_trace
 from hugelab.model.invariants import bare_pool_violations, held_violations, violations
@@ -44,7 +44,10 @@ def check_bare(model):
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(traces())
-def test_region_count_keeps_every_invariant(text):
+def test_region_count_keeps_every_invariant_of_private_mappings(text):
+    # 84afd99b exactly: its shared faults still borrowed surplus pages (7f09ca51 came after),
+    # and 2.6.27's let a MAP_NORESERVE shared fault take a promised page (fixed in 2013)
+    assume(" shared" not in text and "noreserve" not in text)
     for model in walk(text, "region-count"):
         assert model.pending_restores() == 0  # no zap restore in 2.6.27
         check_invariants(model, restore_seen=False)
@@ -129,9 +132,9 @@ def test_v2_modern_with_min_size_keeps_rsvd_consistent():
 
 
 def test_v2_2008_eras_replay_files_and_segments():
+    # exact to their sources, the 2008 eras break invariants on files (a truncated page's
+    # refault takes a reservation the owner no longer has, until 67961f9db8c4): replay only
     for text in v2_texts(100, since_2008=False):
-        for model in walk(text, "region-count"):
-            check_invariants(model, restore_seen=False)
-        for policy in ("unreserved", "double-credit"):
+        for policy in ("unreserved", "double-credit", "region-count", "linux-2.6.27"):
             for _ in walk(text, policy):
                 pass

@@ -66,11 +66,11 @@ class Refused(ValueError):
     """An action the explorer cannot take now (nothing to undo, no mapping yet...)."""
 
 
-#: why a mount's size= refusal reads as it does, per errno (each era's policy.over_size_error)
+#: why a mount's size= refusal reads as it does (ENOMEM in every era: hugetlbfs_file_mmap
+#: sets ret = -ENOMEM before it asks hugetlb_reserve_pages, whatever refuses)
 ERRNO_OF_A_FULL_MOUNT = {
-    "ENOSPC": "ENOSPC: 2008's hugetlb_reserve_pages returned -ENOSPC when the mount's quota "
-              "(hugetlb_get_quota) refused; today's kernels return ENOMEM. ",
-    "ENOMEM": "ENOMEM: today's kernels return it for a full mount too (2008's returned the quota's ENOSPC). ",
+    "ENOMEM": "ENOMEM: mmap says it for a full mount too, in every era (2008's hugetlb_reserve_pages "
+              "returned the quota's -ENOSPC, and hugetlbfs_file_mmap replaced it). ",
 }
 
 

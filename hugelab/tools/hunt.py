@@ -13,7 +13,7 @@ import random
 from typing import TextIO
 
 from ..model.invariants import bare_pool_violations, violations
-from ..model.policies import POLICIES
+from ..model.policies import get_policy
 from ..replay import replay
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import FileOp, Fork, Memfd, Mount, Shmget, TraceBuilder, TraceError, parse_trace
@@ -57,7 +57,7 @@ def broken(text: str, policy: str) -> list[str]:
 def hunt(policy: str, traces: int, length: int, seed: int, out: TextIO, files: bool = False) -> int:
     """Search ``traces`` random traces; ``files``: trace-v2 traces with files, mounts
     (min_size included), memfds and segments, as far as ``policy``'s era has them."""
-    modern = not POLICIES[policy].missing
+    modern = not get_policy(policy).missing
     for n in range(traces):
         rng = random.Random(seed + n)
         text = random_v2_trace(rng, length, min_size=modern, since_2008=modern) if files \

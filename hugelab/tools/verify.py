@@ -117,7 +117,12 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     steps = 0
     umounts = UmountTally()
     with open_kernel(kernel) as machine:
-        own = policy_for_kernel(machine.release)
+        try:
+            own = policy_for_kernel(machine.release, machine.upstream)
+        except ValueError as e:
+            if policy is None:
+                raise KernelUnavailable(f"{e}: name the policy to hold against it (--policy)") from None
+            own = ""
         policy = policy or own
         if progress:
             kind = ("trace-v2 traces, " + ("min_size mounts included" if min_size else "no min_size mount")
