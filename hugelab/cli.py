@@ -22,7 +22,7 @@ from .limits import (
     echo,
     echo_number,
 )
-from .model.policies import DEFAULT, POLICIES
+from .model.policies import DEFAULT, KERNEL_NAMES, POLICIES
 from .replay import as_trace, replay
 from .tools.tables import compare_table, differ_line, table
 from .trace.language import Trace, TraceError, grammar_help
@@ -259,17 +259,32 @@ def _cmd_course(args) -> int:
     return copy_only(args.dir)
 
 
+def _policy(name: str) -> str:
+    """``--policy``'s type: a named policy or a kernel release with commit edits (one line if neither)."""
+    from .model.policies import get_policy
+    try:
+        get_policy(name)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return name
+
+
+def _cmd_policies(args) -> int:
+    from .tools.policies import report
+    return report(args.release, sys.stdout)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hugelab", description="How Linux counts hugetlb reservations: replay, compare, verify.")
     parser.add_argument("--version", action="version", version=f"hugelab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
+    policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT}), or {KERNEL_NAMES} (see 'hugelab policies')"
 
     p = sub.add_parser("replay", help="replay a trace and show the counters after each step",
                        epilog=grammar_help(),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
-    p.add_argument("--policy", default=DEFAULT, choices=list(POLICIES), help=policy_help)
+    p.add_argument("--policy", default=DEFAULT, type=_policy, help=policy_help)
     p.add_argument("--kernel", nargs="?", const="host", metavar="KERNEL",
                    help="replay on a real kernel: alone, this machine's (root); or 6.1, 6.12, a release name "
                         "or a kernel image path, booted in a QEMU guest (see 'hugelab kernels')")
@@ -279,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="replay a trace under two policies side by side")
     p.add_argument("trace")
-    p.add_argument("--policy", action="append", choices=list(POLICIES),
+    p.add_argument("--policy", action="append", type=_policy,
                    help="give twice (default double-credit, region-count)")
     p.set_defaults(run=_cmd_compare)
 
@@ -287,11 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(run=_cmd_scenarios)
 
+    p = sub.add_parser("policies", help="the eras, named kernels and reservation commits; for a release, "
+                                        "the commits it carries and why")
+    p.add_argument("release", nargs="?", help="a kernel release (6.12.107, 6.12.107+deb12-cloud-amd64, or a "
+                                              "policy name such as linux-6.18.44+rollback-fix)")
+    p.set_defaults(run=_cmd_policies)
+
     p = sub.add_parser("verify", help="random traces on the kernel and under modern, step by step")
     p.add_argument("--traces", type=int, default=100)
     p.add_argument("--length", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--policy", default=None, choices=list(POLICIES),
+    p.add_argument("--policy", default=None, type=_policy,
                    help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
                         "else modern; older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
@@ -304,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_verify)
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
-    p.add_argument("--policy", default="double-credit", choices=list(POLICIES))
+    p.add_argument("--policy", default="double-credit", type=_policy)
     p.add_argument("--traces", type=int, default=2000)
     p.add_argument("--length", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
@@ -324,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-c", help="a standalone C program that replays a trace and checks /proc/meminfo")
     p.add_argument("trace")
-    p.add_argument("--expect", default=DEFAULT, choices=list(POLICIES),
+    p.add_argument("--expect", default=DEFAULT, type=_policy,
                    help="the policy whose counters the program expects (default modern)")
     p.add_argument("-o", "--output", help="write the program here (default: standard output)")
     p.set_defaults(run=_cmd_export_c)
