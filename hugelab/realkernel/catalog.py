@@ -28,22 +28,31 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         except ImageUnavailable as e:
             raise KernelUnavailable(str(e)) from None
         print(f"cached: Linux {image.release} at {image.path}", file=out)
+    try:
+        indexed, unchecked = images.backports_index(), None
+    except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's offers only
+        indexed, unchecked = {}, e
+    on_offer = sorted(set(images.apt_releases()) | set(indexed), key=images.release_key)
+
+    def policy_of(release: str) -> str:
+        # an ABI name (6.1.0-57) hides the upstream release its package's version gives (6.1.192)
+        package = indexed.get(release)
+        upstream = package.version.split("-")[0] if package and package.version else ""
+        try:
+            return policy_for_kernel(release, upstream)
+        except ValueError:
+            return "none known: name one with --policy (see 'hugelab policies')"
+
     host = host_release()
-    print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_for_kernel(host)})", file=out)
+    print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_of(host)})", file=out)
     try:
         have = images.cached()
     except ImageUnavailable as e:
         raise KernelUnavailable(str(e)) from None
     for image in have:
         name = image.release if image.series == images.series_of(host) else image.series  # 6.18 is the host
-        print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_for_kernel(image.release)})",
-              file=out)
+        print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_of(image.release)})", file=out)
     names = {k.release for k in have}
-    try:
-        on_offer, indexed = images.fetchable(), images.backports_index()
-        unchecked = None
-    except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's offers only
-        on_offer, indexed, unchecked = images.apt_releases(), {}, e
     offered = [r for r in on_offer if r not in names]
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins

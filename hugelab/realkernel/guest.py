@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -44,6 +45,12 @@ MEMORY_MIB = 1024
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init quiet mitigations=off"
 
 
+def upstream_version(uname_version: str) -> str:
+    """``6.1.192`` for Debian's ``#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-01-20)``; '' if it does not say."""
+    m = re.search(r"Debian (\d+\.\d+\.\d+)", uname_version)
+    return m.group(1) if m else ""
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -64,6 +71,7 @@ class Guest:
         self.image = image
         self.extra = dict(extra or {})
         self.release = ""  # what the guest's uname says, once booted
+        self.upstream = ""  # the upstream release behind it, when uname -v says (Debian's ABI names hide it)
         self.boot_seconds = 0.0
         self._qemu: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -101,6 +109,7 @@ class Guest:
                                       stderr=subprocess.PIPE, start_new_session=True)
         hello = self._receive(BOOT_TIMEOUT, "boot")
         self.release = records.text(hello, "hello", self.image.release, 200)
+        self.upstream = upstream_version(records.text(hello, "version", self.image.release, 500, default=""))
         self.hpage = records.whole(hello, "hpage", self.image.release)
         self.guest_uptime = records.seconds(hello, "uptime", self.image.release)  # of boot_seconds, inside the guest
         self.boot_seconds = time.monotonic() - start

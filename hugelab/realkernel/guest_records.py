@@ -36,8 +36,9 @@ def seconds(record: dict, key: str, release: str) -> float:
     return float(value)
 
 
-def text(record: dict, key: str, release: str, most: int | None = None) -> str:
-    value = record.get(key)
+def text(record: dict, key: str, release: str, most: int | None = None, default: str | None = None) -> str:
+    """``record[key]``, a text (of at most ``most`` characters); ``default`` if absent and one is given."""
+    value = record.get(key, default)
     if not isinstance(value, str) or (most is not None and len(value) > most):
         raise _bad(release, f"{key} is {echo(repr(value))}, not a text" + (f" of at most {most} characters"
                                                                             if most is not None else ""))
