@@ -45,11 +45,35 @@ MAX_TRACE_BYTES = 32 << 20
 #: How many characters of a bad word an error message shows.
 ECHO_CHARS = 40
 
+#: Most ``mount`` lines in one trace. Once a trace has made a mount with
+#: ``size=``, every step record carries the statfs of every such mount
+#: still mounted (the trace-format contract), so a record grows with the
+#: mounts: 64 keep one under about 2 KB of JSON, where 5,000 mounts made
+#: records of 200 KB and a replay of 1 GB. Real programs use a handful of
+#: mounts; random traces make about one per 35 lines (up to 64 is kept).
+MAX_MOUNTS = 64
+
+#: Most ``file`` and ``memfd`` lines in one trace. Each is an inode with its
+#: own reservation map and page cache (about 1.5 KB empty); a kernel replay
+#: holds a descriptor for each (:data:`KERNEL_MAX_FILES`). Random traces make
+#: about one per 16 lines: 600 at the longest generated length.
+MAX_FILES = 4096
+
+#: Most ``shmget`` lines in one trace: Linux's default ``kernel.shmmni``
+#: (SHMMNI, 4096), the most segments a machine holds at once by default.
+MAX_SEGMENTS = 4096
+
 #: Longest random trace ``verify``, ``hunt`` and ``exercise`` generate
-#: (``--length``), and most traces per run (``--traces``). ``verify`` holds
-#: the kernel lock for its whole run; these bound that run to minutes.
+#: (``--length``), and most traces per run (``--traces``).
 MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
+
+#: Most steps one ``hunt`` run may replay under the model, ``--traces``
+#: times ``--length`` (its shrinking after a find comes on top). About 30,000
+#: steps a second here, generation and checks included: some six minutes.
+#: ``--traces 1000000 --length 10000`` (10^10 steps) is refused, not run
+#: for days.
+MAX_RUN_STEPS = 10_000_000
 
 #: Most VMAs one process may have: the kernel's ``vm.max_map_count``, whose
 #: default is 65530 (``DEFAULT_MAX_MAP_COUNT``: 65535 less a margin for the
@@ -118,6 +142,23 @@ KERNEL_FDS_SPARE = 64
 #: user space of every x86-64 kernel. A trace whose mappings do not fit (each
 #: gets its own range plus one guard page) is refused.
 KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
+
+#: Most steps one ``verify`` or ``hunt --kernel`` run may replay on kernels,
+#: ``--traces`` times ``--length``: such a run holds the host's pool lock
+#: (or a guest) throughout, and a kernel step costs about a millisecond
+#: (a pipe round trip to a real process and a read of /proc/meminfo), so
+#: this keeps it under about half an hour.
+KERNEL_MAX_RUN_STEPS = 1_000_000
+
+#: Most mounts, files (each a descriptor held open by the replay's own
+#: worker) and System V segments a kernel replay makes, checked on the text
+#: before anything runs. The mounts are the model's :data:`MAX_MOUNTS`; the
+#: files stay far below any open-file limit; the segments leave most of
+#: the machine's SHMMNI (4096) to its other programs. The longest random
+#: trace (:data:`MAX_GENERATED_LENGTH`) stays within all three.
+KERNEL_MAX_MOUNTS = MAX_MOUNTS
+KERNEL_MAX_FILES = 1024
+KERNEL_MAX_SEGMENTS = 1024
 
 #: Most VMAs a kernel replay's trace may make in one process, counted from the
 #: text before anything runs (each mmap or shmat one, each munmap one more,
