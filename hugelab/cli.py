@@ -15,10 +15,10 @@ from collections.abc import Sequence
 
 from . import __version__, interrupts, scenarios
 from .limits import APP_KERNEL_IDLE_SECONDS, APP_MIN_IDLE_SECONDS, MAX_GENERATED_LENGTH, MAX_GENERATED_TRACES, echo
-from .policies import DEFAULT, POLICIES
+from .model.policies import DEFAULT, POLICIES
 from .replay import as_trace, replay
-from .tables import compare_table, differ_line, table
-from .trace import Trace, TraceError, grammar_help
+from .tools.tables import compare_table, differ_line, table
+from .trace.language import Trace, TraceError, grammar_help
 
 
 class UsageError(Exception):
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_trace(source: str) -> Trace:
-    from .source import SourceError, read_file, read_stdin
+    from .trace.source import SourceError, read_file, read_stdin
     try:
         text = read_stdin(sys.stdin.buffer) if source == "-" else read_file(source)
     except FileNotFoundError:
@@ -52,7 +52,7 @@ def _read_trace(source: str) -> Trace:
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
     if args.kernel:
-        from .kernel.targets import replay_on_kernel
+        from .realkernel.targets import replay_on_kernel
         steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
     else:
         steps = replay(trace, args.policy)
@@ -88,7 +88,7 @@ def _cmd_scenarios(args) -> int:
 
 
 def _cmd_verify(args) -> int:
-    from .verify import verify
+    from .tools.verify import verify
     if args.min_size is not None and not args.files:
         raise UsageError("--min-size and --no-min-size go with --files (trace-v2 traces)")
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
@@ -97,23 +97,24 @@ def _cmd_verify(args) -> int:
 
 def _cmd_hunt(args) -> int:
     if args.kernels:
-        from .hunt_kernels import hunt_kernels
+        from .tools.hunt_kernels import hunt_kernels
         specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
         if len(specs) != 2:
             raise UsageError("--kernels takes two kernels, e.g. --kernels 6.12,6.18")
         return hunt_kernels(specs, args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr,
                             files=args.files)
-    from .hunt import hunt
+    from .tools.hunt import hunt
     return hunt(args.policy, args.traces, args.length, args.seed, out=sys.stdout, files=args.files)
 
 
 def _cmd_kernels(args) -> int:
-    from .kernel.catalog import kernels
-    return kernels(args.fetch, out=sys.stdout)
+    from .realkernel.catalog import kernels
+    fetch = [spec.strip() for specs in args.fetch for spec in specs.split(",") if spec.strip()]
+    return kernels(fetch, out=sys.stdout, every=args.all)
 
 
 def _cmd_export_c(args) -> int:
-    from .export_c import export_c
+    from .realkernel.export_c import export_c
     text = export_c(_read_trace(args.trace), args.expect)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
@@ -124,7 +125,7 @@ def _cmd_export_c(args) -> int:
 
 
 def _cmd_exercise(args) -> int:
-    from .exercise import DEFAULT_LENGTH, command
+    from .teaching.exercise import DEFAULT_LENGTH, command
     if args.sheet and (args.key or args.answers):
         raise UsageError("--sheet prints the questions and --key the answers: choose one")
     if args.pair and args.policy:
@@ -149,7 +150,7 @@ def _cmd_app(args) -> int:
 
 
 def _cmd_lab(args) -> int:
-    from .lab import run
+    from .teaching.lab import run
     return run(args.dir, args.port, browser=not args.no_browser)
 
 
@@ -211,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kernels", help="the kernels a replay can boot in a QEMU guest: cached and fetchable")
     p.add_argument("--fetch", metavar="KERNEL", action="append", default=[],
-                   help="download a kernel (6.1, 6.12 or a release name) into the cache")
+                   help="download kernels (6.1, 6.12, a release name; several: A,B or --fetch again) "
+                        "into the cache")
+    p.add_argument("--all", action="store_true", help="list every release on offer, not only each series' newest")
     p.set_defaults(run=_cmd_kernels)
 
     p = sub.add_parser("export-c", help="a standalone C program that replays a trace and checks /proc/meminfo")
@@ -286,14 +289,14 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt as e:
-        from .kernel import KernelInterrupted
+        from .realkernel import KernelInterrupted
         if isinstance(e, KernelInterrupted):  # says what the session read back, nothing more
             print(f"hugelab: interrupted by {e}: {e.outcome}", file=sys.stderr)
         else:
             print("hugelab: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the kernel cannot be used: one line, not a traceback
-        from .kernel import KernelReplayError, KernelUnavailable
+        from .realkernel import KernelReplayError, KernelUnavailable
         if isinstance(e, KernelUnavailable):
             print(f"hugelab: cannot use the kernel: {e}", file=sys.stderr)
             return 3

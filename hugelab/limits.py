@@ -78,7 +78,7 @@ MAX_RUN_STEPS = 10_000_000
 #: Most VMAs one process may have: the kernel's ``vm.max_map_count``, whose
 #: default is 65530 (``DEFAULT_MAX_MAP_COUNT``: 65535 less a margin for the
 #: ELF core dump's section count). The model applies the kernel's own rule
-#: (:mod:`hugelab.mm`): an mmap fails with ENOMEM once the process has *more*
+#: (:mod:`hugelab.model.mm`): an mmap fails with ENOMEM once the process has *more*
 #: than this many, an mprotect split once it has this many, and a munmap
 #: only when it would cut a hole inside one VMA of a process at the limit.
 #: It bounds what one process can make: without it, a million mprotect

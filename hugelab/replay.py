@@ -9,8 +9,8 @@ A line that names a process which has exited or was killed, or a mapping
 whose mmap failed, is skipped (``error == "skipped"``, counters unchanged).
 
 Anything that can carry out an operation and read counters (a
-:class:`~hugelab.model.Model`, or the real kernel in
-:mod:`hugelab.kernel`) is a *machine* and can be driven the same way.
+:class:`~hugelab.model.machine.Model`, or the real kernel in
+:mod:`hugelab.realkernel`) is a *machine* and can be driven the same way.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .hstate import Counters
-from .model import Model
-from .policies import Close, Policy, check_supported
-from .trace import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
-from .trace import Mount as MountOp
+from .model.hstate import Counters
+from .model.machine import Model
+from .model.policies import Close, Policy, check_supported
+from .trace.language import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
+from .trace.language import Mount as MountOp
 
 SIGNALS = ("SIGBUS", "SIGSEGV")
 
@@ -196,7 +196,7 @@ def cyclic_gc_paused() -> Iterator[None]:
 def replay(trace: Trace | str, policy: str | Policy = "modern") -> list[Step]:
     """Replay ``trace`` (text or parsed) under ``policy``; one :class:`Step` per operation.
 
-    Raises :class:`~hugelab.trace.TraceError` for bad text, before replaying anything.
+    Raises :class:`~hugelab.trace.language.TraceError` for bad text, before replaying anything.
     """
     trace = as_trace(trace)
     model = Model(policy)

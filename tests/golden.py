@@ -182,7 +182,7 @@ def as_rows(steps):
     return [str(s.counters) + (f" {s.error}" if s.error else "") for s in steps]
 
 
-# -- trace v2: files, subpools, SHM (kernel-semantics §7 K-R)
+# -- trace v2: files, subpools, SHM (docs/measured-tables.md, K-R)
 # (trace, Total/Free/Rsvd/Surp after each line, outcome where not ok); measured on 6.18.44
 FILE_TABLES = {
     "K file, MAP_SHARED": ("""

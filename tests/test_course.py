@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hugelab import lessons, scenarios
+from hugelab import scenarios
+from hugelab.teaching import lessons
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the numbered path and the notebooks beside it (many-kernels, files-and-mounts): every one obeys the rules
@@ -55,7 +56,7 @@ def test_no_answer_is_printed_before_its_question(path):
 
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
 def test_no_question_hint_or_explanation_is_written_in_a_notebooks_visible_code(path):
-    """Questions, hints and explanations live in hugelab/lessons.py: written inline in a code cell, the
+    """Questions, hints and explanations live in hugelab/teaching/lessons.py: written inline in a code cell, the
     explanation (which states the answer) is on screen above its question."""
     for n, cell in enumerate(cells(path)):
         if cell["cell_type"] != "code":

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from hugelab.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
-from hugelab.explain import kind
-from hugelab.model import Model
+from hugelab.model.machine import Model
 from hugelab.replay import Replayer
-from hugelab.trace import parse_trace
+from hugelab.teaching.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
+from hugelab.teaching.explain import kind
+from hugelab.trace.language import parse_trace
 
 SEEDS = range(100)
 

@@ -1,5 +1,5 @@
 """Trace v2 under ``modern``: files, mounts, segments and memfd against the tables
-measured on Linux 6.18 (kernel-semantics §7, K to R, restated here), the text
+measured on Linux 6.18 (docs/measured-tables.md, K to R, restated here), the text
 rules of the v2 grammar, and what the 2008 eras say about features they lack."""
 
 import json
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hugelab import POLICIES, parse_trace, replay
-from hugelab.trace import TraceError
+from hugelab.trace.language import TraceError
 
 from golden import FILE_TABLES as TABLES
 
@@ -122,7 +122,7 @@ def test_over_size_mmap_was_enospc_in_2008_and_is_enomem_today():
 
 def test_the_kernel_harness_refuses_min_size_before_touching_anything():
     from hugelab import scenarios
-    from hugelab.kernel import KernelUnavailable, refusal, replay_kernel
+    from hugelab.realkernel import KernelUnavailable, refusal, replay_kernel
     text = scenarios.load("min-size-leak-6.18")
     assert "min_size" in refusal(parse_trace(text))
     with pytest.raises(KernelUnavailable, match="line 10: refused"):
@@ -153,7 +153,7 @@ def test_truncate_up_still_drops_what_lies_past_the_new_size():
 
 
 def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
-    from hugelab.explorer import Explorer
+    from hugelab.teaching.explorer import Explorer
     explorer = Explorer(("region-count", "modern"))
     explorer.load("pool 10\nfile f\nmmap s 6 shared file f\nmmap a 3 private file f offset 2\ntouch a 0\n"
                   "munmap a 1 1\ntruncate f 4\n")
@@ -165,8 +165,8 @@ def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
 
 
 def test_tables_show_statfs_where_two_kernels_differ_only_there():
-    from hugelab.tables import compare_table
-    from hugelab.verify import side_by_side
+    from hugelab.tools.tables import compare_table
+    from hugelab.tools.verify import side_by_side
     text = "mount q size=4\nfile f on q\nmmap m 3 private file f\n"
     table, differ = compare_table(parse_trace(text), ["linux-6.18.15", "modern"])
     last = table.splitlines()[-1]

@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from hugelab import parse_trace, replay, scenarios
-from hugelab.export_c import export_c
-from hugelab.generate import random_trace, random_v2_trace
-from hugelab.kernel import images
-from hugelab.kernel.guest import Guest, why_no_guest
-from hugelab.kernel.images import ImageUnavailable
-from hugelab.policies import policy_for_kernel
+from hugelab.model.policies import policy_for_kernel
+from hugelab.realkernel import images
+from hugelab.realkernel.export_c import export_c
+from hugelab.realkernel.guest import Guest, why_no_guest
+from hugelab.realkernel.images import ImageUnavailable
+from hugelab.trace.generate import random_trace, random_v2_trace
 
 from summary_lines import SUMMARY
 
@@ -250,7 +250,7 @@ V2_TRACES = int(os.environ.get("HUGELAB_GUEST_V2_TRACES", "40"))
 
 def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
 
-    from hugelab.trace import is_v2
+    from hugelab.trace.language import is_v2
 
     from golden import FILE_TABLES
     texts = [scenarios.load(n) for n in scenarios.names()] + [t for t, _ in FILE_TABLES.values()]
@@ -270,7 +270,7 @@ def test_the_6_18_min_size_leak_tears_down_bare_on_6_1_and_6_12(guests, series):
 
 
 def test_random_v2_traces_match_each_kernels_policy_step_for_step(guests):
-    from hugelab.generate import random_v2_trace
+    from hugelab.trace.generate import random_v2_trace
 
     def run(series):
         guest, policy, steps = guests[series], f"linux-{series}", 0

@@ -1,6 +1,6 @@
 """Kernel images for guests: the backports suite's package index, read offline."""
 
-from hugelab.kernel import images
+from hugelab.realkernel import images
 
 INDEX = """Package: linux-image-6.18.15+deb13-cloud-amd64
 Source: linux-signed-amd64 (6.18.15-1~bpo13+1)
@@ -41,3 +41,58 @@ def test_releases_sort_by_their_numbers():
     assert sorted(names, key=images.release_key) == [
         "6.18.9+deb13-cloud-amd64", "6.18.15+deb13-cloud-amd64", "6.19.14+deb13-cloud-amd64", "7.0.1+deb13-cloud-amd64"]
     assert images.series_of("6.18.15+deb13-cloud-amd64") == "6.18"
+
+
+BINARY_INDEX = """Package: linux-image-6.19.14+deb13-cloud-amd64
+Version: 6.19.14-1~bpo13+1
+Depends: linux-binary-6.19.14+deb13-cloud-amd64
+Size: 1500
+Filename: pool/main/l/linux-signed-amd64/linux-image-6.19.14+deb13-cloud-amd64_6.19.14-1~bpo13+1_amd64.deb
+SHA256: aa
+
+Package: linux-binary-6.19.14+deb13-cloud-amd64
+Version: 6.19.14-1~bpo13+1
+Size: 13030208
+Filename: pool/main/l/linux-signed-amd64/linux-binary-6.19.14+deb13-cloud-amd64_6.19.14-1~bpo13+1_amd64.deb
+SHA256: bb
+
+Package: linux-image-7.0.4+deb13-cloud-amd64
+Version: 7.0.4-1~bpo13+1
+Size: 1500
+Filename: pool/main/l/linux-signed-amd64/linux-image-7.0.4+deb13-cloud-amd64_7.0.4-1~bpo13+1_amd64.deb
+SHA256: cc
+
+Package: linux-binary-7.0.4+deb13-cloud-amd64
+Version: 7.0.4-1~bpo13+1
+Size: 13000000
+Filename: pool/main/l/linux-signed-amd64/linux-binary-7.0.4+deb13-cloud-amd64_7.0.4-1~bpo13+1_amd64.deb
+SHA256: dd
+
+Package: linux-image-6.1-cloud-amd64
+Version: 6.1.180-1~deb11u1
+Size: 1500
+Filename: pool/main/l/linux-signed-amd64/linux-image-6.1-cloud-amd64_6.1.180-1~deb11u1_amd64.deb
+SHA256: ee
+
+Package: linux-image-5.10.0-46-cloud-amd64-unsigned
+Version: 5.10.262-1
+Size: 20000000
+Filename: pool/main/l/linux/linux-image-5.10.0-46-cloud-amd64-unsigned_5.10.262-1_amd64.deb
+SHA256: ff
+"""
+
+
+def test_from_6_19_6_on_the_binary_package_holds_the_image_whichever_comes_first():
+    found = images.parse_index(BINARY_INDEX, "http://security.debian.org/debian-security", "bullseye-security")
+    assert sorted(found, key=images.release_key) == [
+        "5.10.0-46-cloud-amd64", "6.19.14+deb13-cloud-amd64", "7.0.4+deb13-cloud-amd64"]  # no metapackage 6.1
+    for release in ("6.19.14+deb13-cloud-amd64", "7.0.4+deb13-cloud-amd64"):
+        assert found[release].kind == "binary" and "/linux-binary-" in found[release].filename
+    old = found["5.10.0-46-cloud-amd64"]  # an ABI name: the package's version says which 5.10 it is
+    assert old.kind == "image" and old.version == "5.10.262-1" and old.suite == "bullseye-security"
+    assert old.mirror == "http://security.debian.org/debian-security"
+
+
+def test_every_suite_kernel_findings_found_reachable_is_read():
+    assert [suite for _, suite in images.SUITES] == ["bullseye", "bullseye-security", "bookworm-backports",
+                                                     "trixie-backports"]

@@ -1,9 +1,9 @@
-"""hugelab.inode: a file's reservation map, page cache and what truncate, punch and eviction give back."""
+"""hugelab.model.inode: a file's reservation map, page cache and what truncate, punch and eviction give back."""
 
-from hugelab.hstate import HState
-from hugelab.inode import LONG_MAX, hugetlb_reserve_pages, hugetlb_unreserve_pages, remove_inode_hugepages
-from hugelab.subpool import HugepageSubpool
-from hugelab.vma import HugetlbFile, Page
+from hugelab.model.hstate import HState
+from hugelab.model.inode import LONG_MAX, hugetlb_reserve_pages, hugetlb_unreserve_pages, remove_inode_hugepages
+from hugelab.model.subpool import HugepageSubpool
+from hugelab.model.vma import HugetlbFile, Page
 
 
 def pool(n: int) -> HState:

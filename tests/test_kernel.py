@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from hugelab import parse_trace, replay, scenarios
-from hugelab.generate import random_trace, random_v2_trace
-from hugelab.kernel import KernelSession, KernelUnavailable, refusal, replay_on, sysfs, why_unavailable
+from hugelab.realkernel import KernelSession, KernelUnavailable, refusal, replay_on, sysfs, why_unavailable
+from hugelab.trace.generate import random_trace, random_v2_trace
 
 from golden import FILE_TABLES, TABLES, as_rows
 from summary_lines import SUMMARY
@@ -81,7 +81,7 @@ def test_every_scenario_matches_modern_step_by_step(session, name):
 
 @pytest.mark.parametrize("name", ["OUTLIVES", "TWO_MAPS", "TRUNCATE", "PUNCH", "CAPPED", "SEGMENT"])
 def test_the_file_traces_files_and_mounts_asks_about_match_modern_on_this_kernel(session, name):
-    from hugelab import lessons
+    from hugelab.teaching import lessons
     trace = parse_trace(getattr(lessons, name))
     assert not refusal(trace)  # the notebook says these were replayed on 6.18: no min_size among them
     assert replay_on(session, trace) == replay(trace, "modern")
@@ -142,7 +142,7 @@ def test_cli_replay_on_the_kernel_restores_the_pool_as_it_found_it():
 def test_a_trace_whose_main_process_is_killed_is_recorded_and_cleaned_up():
     before = sysctls()
     text = "pool 1\nmmap a 2 private noreserve\nfork c\ntouch a 0\ntouch a 1\nin c touch a 1\nin c touch a 0\n"
-    from hugelab.kernel import replay_kernel
+    from hugelab.realkernel import replay_kernel
     steps = replay_kernel(text)
     assert [s.error for s in steps] == [None, None, None, None, "SIGBUS", None, "SIGBUS"]
     assert steps == replay(text, "modern")

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from hugelab import __version__
-from hugelab.lab import FIRST, course_dir, course_files, sync
+from hugelab.teaching.lab import FIRST, course_dir, course_files, sync
 
 
 def notebook(text: str, version: str = "3.11.2") -> str:

@@ -4,9 +4,9 @@ holds the row that answers it."""
 
 import pytest
 
-from hugelab import lessons
-from hugelab.hstate import u64
-from hugelab.predict import GENERIC_HINT
+from hugelab.model.hstate import u64
+from hugelab.teaching import lessons
+from hugelab.teaching.predict import GENERIC_HINT
 
 QUESTIONS = {name: fn() for name, fn in lessons.ALL.items()}
 QUESTIONS.update({f"self_test[{i}]": q for i, q in enumerate(lessons.self_test())})
@@ -53,8 +53,8 @@ def test_the_answers_are_the_replays_not_hand_written():
 
 
 def test_the_many_kernels_answers_are_the_records_each_kernels_policy_reproduces():
-    from hugelab.matrix import BEHAVIOURS, recorded_steps
     from hugelab.replay import replay
+    from hugelab.tools.matrix import BEHAVIOURS, recorded_steps
     for name, series, key in [("q07_dontneed_61", "6.1", "dontneed"), ("q07_fork_612", "6.12", "fork-unmap"),
                               ("q07_fork_618", "6.18", "fork-unmap")]:
         b = next(b for b in BEHAVIOURS if b.key == key)
@@ -64,7 +64,7 @@ def test_the_many_kernels_answers_are_the_records_each_kernels_policy_reproduces
 
 
 def test_the_two_meanings_questions_read_both_maps_from_the_model():
-    from hugelab.walkthrough import walk
+    from hugelab.teaching.walkthrough import walk
     after = str(walk(lessons.TWO_MAPS)[6])  # step 7: p's private write of the cached page 0
     assert "file f's map: reserved [(0, 2)]" in after and "resv_map of p (owner main): consumed [(0, 1)]" in after
     assert (QUESTIONS["q08_shared_entries"].answer, QUESTIONS["q08_private_entries"].answer) == (2, 1)

@@ -3,7 +3,7 @@
 import pytest
 
 from hugelab import POLICIES, replay, scenarios
-from hugelab.trace import TraceError
+from hugelab.trace.language import TraceError
 
 from golden import SEED, SEED_FREE, SEED_RSVD, TABLES, as_rows
 
@@ -82,7 +82,7 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
     from hugelab import parse_trace
     text = scenarios.load(name)
     assert len(scenarios.describe(name)) > 40
-    from hugelab.policies.base import features
+    from hugelab.model.policies.base import features
     needs = {features(op) for op in parse_trace(text)} - {None}
     for policy in POLICIES:
         if needs & POLICIES[policy].missing:  # a v2 feature this era did not have: one line naming it
@@ -118,7 +118,7 @@ def test_what_a_page_looks_like_is_the_policys_answer(policy, states):
 
 
 def test_one_dispatch_answers_for_shared_private_and_child_vmas():
-    from hugelab.reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
+    from hugelab.model.reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
     model = model_after("pool 8\nmmap a 2 private\nmmap s 2 shared\ntouch a 0\nfork c\n", "modern")
     owner, shared = model.procs["main"].pieces("a")[0], model.procs["main"].pieces("s")[0]
     child = model.procs["c"].pieces("a")[0]
@@ -131,7 +131,7 @@ def test_one_dispatch_answers_for_shared_private_and_child_vmas():
 
 
 def test_each_real_kernel_answers_when_an_unmap_restores_a_reservation_in_its_own_words():
-    from hugelab.policies.base import ZAP_RESTORE
+    from hugelab.model.policies.base import ZAP_RESTORE
     said = {name: POLICIES[name].zap_restore for name in ("linux-6.1", "linux-6.12", "linux-6.18", "modern")}
     assert said == {"linux-6.1": "never", "linux-6.12": "if-unmapped-everywhere",
                     "linux-6.18": "even-if-mapped-elsewhere", "modern": "even-if-mapped-elsewhere"}

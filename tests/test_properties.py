@@ -3,9 +3,9 @@
 from hypothesis import HealthCheck, find, given, settings
 
 from hugelab import Model, parse_trace
-from hugelab.hstate import u64
-from hugelab.hunt import _with_exits
+from hugelab.model.hstate import u64
 from hugelab.replay import Liveness
+from hugelab.tools.hunt import _with_exits
 
 from strategies import traces
 
@@ -92,7 +92,7 @@ def test_hypothesis_finds_the_double_credit_bug_and_shrinks_it_to_five_operation
 def v2_texts(count, **options):
     import random
 
-    from hugelab.generate import random_v2_trace
+    from hugelab.trace.generate import random_v2_trace
     return [random_v2_trace(random.Random(seed), 30, **options) for seed in range(count)]
 
 

@@ -6,8 +6,8 @@ import random
 import pytest
 
 from hugelab import POLICIES, replay
-from hugelab.generate import random_trace
-from hugelab.trace import TraceError
+from hugelab.trace.generate import random_trace
+from hugelab.trace.language import TraceError
 
 
 @pytest.mark.parametrize("policy", POLICIES)

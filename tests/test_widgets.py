@@ -16,9 +16,9 @@ pytest.importorskip("bqplot")
 
 import itertools
 
-from hugelab.charts import PLOT_WIDTH, SERIES_STYLES, nice_ticks, place_labels
-from hugelab.explorer import PAGE_STATES
-from hugelab.widgets import SplitExplorer
+from hugelab.teaching.explorer import PAGE_STATES
+from hugelab.widgets.charts import PLOT_WIDTH, SERIES_STYLES, nice_ticks, place_labels
+from hugelab.widgets.controls import SplitExplorer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -336,7 +336,7 @@ def test_many_mappings_draw_four_and_name_the_rest():
 
 HUGE = textwrap.dedent("""
     import resource, time, tracemalloc
-    from hugelab.widgets import SplitExplorer
+    from hugelab.widgets.controls import SplitExplorer
     x = SplitExplorer(policies=("double-credit", "unreserved"))  # unreserved maps it: no reservation
     x.load_box.value = "pool 8\\nmmap a 99999999 private\\n"
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -431,8 +431,8 @@ def test_outcomes_show_where_they_happen_and_nothing_escapes_a_callback():
 
 
 def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
-    from hugelab.predict import Question
-    from hugelab.widgets import Predict
+    from hugelab.teaching.predict import Question
+    from hugelab.widgets.controls import Predict
 
     p = Predict(Question("Free after the fault?", answer=7,
                          hints={8: "A fault takes the page out of Free."}, why="Free counts unfaulted pages."))
@@ -451,8 +451,8 @@ def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
 
 
 def test_predict_reveals_its_answer_only_after_the_learner_commits():
-    from hugelab.predict import Question
-    from hugelab.widgets import Predict
+    from hugelab.teaching.predict import Question
+    from hugelab.widgets.controls import Predict
 
     p = Predict(Question("Rsvd after the split?", answer=-6, hints={-3: "three pieces"},
                          reveal="step  op  Rsvd\n   6  munmap a 2 2  18446744073709551610 (= -6)"))
@@ -473,8 +473,8 @@ def test_the_widgets_pass_only_arguments_the_libraries_know():
     # side silently ignored): make that an error here.
     import warnings
 
-    from hugelab.predict import Question
-    from hugelab.widgets import Predict
+    from hugelab.teaching.predict import Question
+    from hugelab.widgets.controls import Predict
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
@@ -567,7 +567,7 @@ def test_undo_and_redo_across_a_truncate_bring_its_reservations_and_arithmetic_b
     mmap_file(x, 4, "shared")
     touch(x, "a", 0)
     unmap_all(x, "a", 4)
-    truncate(x, 2)  # entries [2, 4) go, no page among them: 2 back (kernel-semantics table L's rule)
+    truncate(x, 2)  # entries [2, 4) go, no page among them: 2 back (docs/measured-tables.md L's rule)
     line = "truncate f1 to 2: hugetlb_unreserve_pages [2, \u221e) removed 2 map entries, 0 with a page " \
            "(freed) -> gave back 2, Rsvd 3 -> 1"
     assert all(line in text(side.status) for side in x.sides)

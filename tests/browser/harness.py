@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from hugelab.lab import settings_dir as lab_settings_dir
+from hugelab.teaching.lab import settings_dir as lab_settings_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -14,7 +14,7 @@ import pytest
 from harness import REPO, free_port, run_all
 
 pytestmark = pytest.mark.browser
-FIGURES = pytest.importorskip("hugelab.widgets").FIGURES
+FIGURES = pytest.importorskip("hugelab.widgets.controls").FIGURES
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 

@@ -156,7 +156,8 @@ def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(
     done = subprocess.run([hugelab, "--version"], capture_output=True, text=True, env=env, cwd=learner)
     assert done.stdout.strip() == f"hugelab {__version__}"
     done = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import hugelab, hugelab.lab; print(hugelab.__file__); print(hugelab.lab.course_dir())"],
+                           "import hugelab, hugelab.teaching.lab as lab; print(hugelab.__file__); "
+                           "print(lab.course_dir())"],
                           capture_output=True, text=True, env=env, cwd=learner)
     module, course = map(Path, done.stdout.split())
     site_packages = next((venv / "lib").glob("python3*/site-packages"))
