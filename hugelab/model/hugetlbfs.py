@@ -38,6 +38,7 @@ class Model(Protocol):
     inodes: dict[str, HugetlbFile]
     segments: dict[str, Any]  # name -> shm.Segment (shm imports this module)
     sized_mounts: bool
+    statfs_changed: set[str]
 
     def hugetlb_vmdelete_list(self, file: HugetlbFile, start: int, end: int) -> None: ...
 
@@ -73,7 +74,10 @@ def mount(m: Model, op: Mount) -> str | None:
         if spool is None:  # the minimum cannot be reserved
             return "ENOMEM"
     m.mounts[op.mount] = Superblock(op.mount, spool)
-    m.sized_mounts = m.sized_mounts or op.size is not None
+    if spool is not None and op.size is not None:  # statfs shows it from now on
+        m.sized_mounts = True
+        spool.noted_in = (m.statfs_changed, op.mount)
+        m.statfs_changed.add(op.mount)
     return None
 
 
@@ -91,6 +95,7 @@ def umount(m: Model, name: str) -> str | None:
         hugetlbfs_evict_inode(m.hstate, inode)
     sb.inodes.clear()
     del m.mounts[name]
+    m.statfs_changed.add(name)  # gone from statfs
     if sb.spool is not None:
         hugepage_put_subpool(m.hstate, sb.spool)
     return None

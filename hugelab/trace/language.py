@@ -24,7 +24,18 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from ..limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
+from ..limits import (
+    ECHO_CHARS,
+    MAX_FILES,
+    MAX_LINE_CHARS,
+    MAX_MOUNTS,
+    MAX_OPS,
+    MAX_PAGES,
+    MAX_PROCESSES,
+    MAX_SEGMENTS,
+    MAX_TRACE_BYTES,
+    echo,
+)
 
 
 @dataclass(frozen=True)
@@ -314,8 +325,16 @@ class _FileText:
     closed: bool = False
 
 
+#: the most of each kind a trace may create (limits.py says why); a memfd counts as a file
+_MOST = {"mount": MAX_MOUNTS, "file": MAX_FILES, "segment": MAX_SEGMENTS}
+
+
 class _Checker:
-    """Tracks what the text has created so far, process by process."""
+    """Tracks what the text has created so far, process by process.
+
+    :func:`_parse_line` changes it only once a line has passed every check,
+    so a line refused with :class:`TraceError` leaves it as it was.
+    """
 
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
@@ -359,6 +378,9 @@ class _Checker:
     def new(self, space: dict, name: str, what: str, line: int) -> str:
         if name in space:
             raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
+        most = _MOST.get(what)
+        if most is not None and len(space) >= most:
+            raise TraceError(line, f"more than {most:,} {what}s in one trace (hugelab's limit)")
         return name
 
     def process(self, proc: str, line: int) -> set[str]:
@@ -384,6 +406,12 @@ class _Checker:
 
 
 def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
+    """The operation of one line's words, recorded in ``check``.
+
+    Every branch raises before it changes ``check``: a refused line leaves it
+    as it was (the explorer and the generators add lines one at a time and
+    go on after a refusal, without a copy of the checker per line).
+    """
     proc = MAIN
     in_proc = words[0] == "in"
     if in_proc:
@@ -589,11 +617,14 @@ class TraceBuilder:
         if not words:
             self.lines = number
             return None
-        trial = self._check.copy()
-        op = _parse_line(words, number, " ".join(words), trial)
-        if check is not None:
+        if check is None:  # a refused line leaves the checker as it was (see _Checker)
+            op = _parse_line(words, number, " ".join(words), self._check)
+        else:  # ``check`` may still refuse a valid line: parse into a copy, kept only if it does not
+            trial = self._check.copy()
+            op = _parse_line(words, number, " ".join(words), trial)
             check(op)
-        self._check, self.lines = trial, number
+            self._check = trial
+        self.lines = number
         self.ops.append(op)
         return op
 
