@@ -101,6 +101,9 @@ class Model:
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
+        #: (map entries, cached pages) before the last operation of each file it
+        #: truncated, punched or evicted (for the arithmetic panel; hugetlbfs.note_shrinking)
+        self.files_shrunk: dict[HugetlbFile, tuple[int, int]] = {}
         #: VMAs in every process together, at most limits.MAX_VMAS
         self.nr_vmas = 0
 
@@ -170,6 +173,7 @@ class Model:
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
         self.closes = []
+        self.files_shrunk = {}
         in_process = _PROCESS_OPS.get(op.__class__)  # one lookup: this runs once a line
         if in_process is None:
             return _MACHINE_OPS[op.__class__](self, op)

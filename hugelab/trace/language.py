@@ -342,15 +342,35 @@ class _Checker:
         self.mounts: dict[str, bool] = {}  # name -> still mounted (as far as the text goes)
         self.files: dict[str, _FileText] = {}
         self.segments: dict[str, int] = {}  # name -> pages
+        #: True while this checker shares its sets and file records with another
+        #: (a trial copy): it then replaces them rather than change them
+        self.shared = False
 
     def copy(self) -> _Checker:
+        """A checker to try a line on: as cheap as copying five dicts, whatever their contents hold."""
         trial = _Checker()
-        trial.processes = {p: set(names) for p, names in self.processes.items()}
+        trial.processes = dict(self.processes)
         trial.mappings = dict(self.mappings)
         trial.mounts = dict(self.mounts)
-        trial.files = {f: _FileText(**vars(info)) for f, info in self.files.items()}
+        trial.files = dict(self.files)
         trial.segments = dict(self.segments)
+        trial.shared = True
         return trial
+
+    def know(self, proc: str, name: str) -> None:
+        """Process ``proc`` now knows mapping ``name``."""
+        if self.shared:
+            self.processes[proc] = self.processes[proc] | {name}
+        else:
+            self.processes[proc].add(name)
+
+    def file_is(self, name: str, **flags: bool) -> None:
+        """Set flags (``closed``, ``unlinked``) of file ``name``'s record."""
+        if self.shared:
+            self.files[name] = _FileText(**{**vars(self.files[name]), **flags})
+        else:
+            for flag, value in flags.items():
+                setattr(self.files[name], flag, value)
 
     def file(self, name: str, line: int) -> _FileText:
         """A file the line may name: created, not gone with its mount, still nameable."""
@@ -457,7 +477,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             if len(rest) == 4:
                 offset = _number(rest[3], "offset", line)
         check.mappings[name] = pages
-        check.processes[proc].add(name)
+        check.know(proc, name)
         return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
         name = args[0]
@@ -498,7 +518,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         pages = check.segment(args[0], line)
         name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
         check.mappings[name] = pages
-        check.processes[proc].add(name)
+        check.know(proc, name)
         return Shmat(line, text, proc, args[0], name)
     return _parse_trace_op(op, args, line, text, check)
 
@@ -544,12 +564,12 @@ def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Chec
         return Shmget(line, text, name, pages, len(args) == 3)
     info = check.file(args[0], line)
     if op == "close":
-        info.closed = True
+        check.file_is(args[0], closed=True)
         return CloseFile(line, text, args[0])
     if op == "unlink":
         if info.memfd:
             raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
-        info.unlinked = True
+        check.file_is(args[0], unlinked=True)
         return Unlink(line, text, args[0])
     if op == "truncate":
         return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
@@ -585,6 +605,11 @@ class TraceBuilder:
     def process_names(self) -> list[str]:
         """Every process the lines so far have created, ``main`` first."""
         return list(self._check.processes)
+
+    @property
+    def process_count(self) -> int:
+        """How many processes the lines so far have created, ``main`` included."""
+        return len(self._check.processes)
 
     @property
     def file_names(self) -> list[str]:
@@ -623,6 +648,7 @@ class TraceBuilder:
             trial = self._check.copy()
             op = _parse_line(words, number, " ".join(words), trial)
             check(op)
+            trial.shared = False  # the old checker goes: nothing is shared any more
             self._check = trial
         self.lines = number
         self.ops.append(op)
