@@ -123,7 +123,7 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     ``since_2008``: use what came after 2008 (fallocate, hole punch,
     MADV_REMOVE, memfd); without it the 2008 eras can replay the trace.
     """
-    from .language import TraceBuilder, TraceError
+    from .language import Fork, Mmap, Shmat, TraceBuilder, TraceError
 
     builder = TraceBuilder()
     later = () if since_2008 else ("remove", "fallocate", "punch", "memfd")
@@ -133,6 +133,11 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     mounts: list[str] = []
     segments: list[str] = []
     pages: dict[str, int] = {}
+    # what the builder knows, kept here as lines are accepted (asking it at
+    # every line made long traces quadratic): the processes in the order
+    # they were made, and the mappings each knows in the order they were made
+    process_names = [MAIN]
+    knows: dict[str, list[str]] = {MAIN: []}
     made = 0
 
     def new(prefix: str) -> str:
@@ -147,10 +152,10 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     builder.add(pool_line())
     while len(builder.ops) < length:
         kind = rng.choices(kinds, kind_weights)[0]
-        procs = builder.process_names
+        procs = process_names
         proc = rng.choice(procs)
         prefix = "" if proc == MAIN else f"in {proc} "
-        known = [m for m in pages if m in builder.mappings_of(proc)]
+        known = knows[proc]
         if kind == "pool":
             line = pool_line()
         elif kind == "mmap" or (kind in ("touch", "munmap", "mprotect", "madvise", "remove") and not known):
@@ -220,6 +225,11 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
             continue
         if kind == "shmat":
             pages[op.name] = builder.segment_pages(op.segment)  # type: ignore[union-attr]
+        if isinstance(op, Mmap | Shmat):
+            knows[op.proc].append(op.name)
+        elif isinstance(op, Fork):
+            knows[op.child] = list(knows[op.proc])
+            process_names.append(op.child)
     return "".join(op.text + "\n" for op in builder.ops)
 
 
