@@ -51,13 +51,13 @@ ECHO_CHARS = 40
 #: mounts: 64 keep one at about 2 KB of JSON (2,110 bytes measured), where
 #: 4,000 mounts made records of 130 KB, and a replay of 4,000 mount lines
 #: 52 s and 745 MB. Real programs use a handful of mounts; random traces
-#: make about one per 32 lines (so those of 2,000 lines and more stop at 64).
+#: make about one per 20 lines (so those of 1,300 lines and more stop at 64).
 MAX_MOUNTS = 64
 
 #: Most ``file`` and ``memfd`` lines in one trace. Each is an inode with its
 #: own reservation map and page cache (about 1.1 KB empty, measured); a kernel replay
 #: holds a descriptor for each (:data:`KERNEL_MAX_FILES`). Random traces make
-#: about one per 16 lines: 600 at the longest generated length.
+#: about one per 11 lines: some 900 at the longest generated length.
 MAX_FILES = 4096
 
 #: Most ``shmget`` lines in one trace: Linux's default ``kernel.shmmni``
@@ -160,7 +160,7 @@ KERNEL_MAX_RUN_STEPS = 1_000_000
 #: the machine's SHMMNI (4096) to its other programs. The longest random
 #: trace (:data:`MAX_GENERATED_LENGTH`) stays within all three.
 KERNEL_MAX_MOUNTS = MAX_MOUNTS
-KERNEL_MAX_FILES = 1024
+KERNEL_MAX_FILES = 2048
 KERNEL_MAX_SEGMENTS = 1024
 
 #: Most VMAs a kernel replay's trace may make in one process, counted from the
@@ -227,3 +227,16 @@ def echo(word: str, limit: int = ECHO_CHARS) -> str:
     if len(word) <= limit:
         return repr(word)
     return f"{word[:limit]!r}... ({len(word):,} characters)"
+
+
+#: How many digits of a number an error message shows whole (2^64 has 20).
+ECHO_DIGITS = 20
+
+
+def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
+    """``number`` as digits, or its first ones and how many there are when it is longer than ``limit``."""
+    text = str(number)
+    digits = len(text.lstrip("-"))
+    if digits <= limit:
+        return text
+    return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"

@@ -96,7 +96,7 @@ def test_the_import_graph_has_no_loop():
 # above: the model knows nothing of real kernels, the course or widgets; the real kernels nothing
 # of the course; widgets only translate what the course's logic computes.
 LAYERS = [
-    ("base", ["hugelab.limits", "hugelab.interrupts", "hugelab.scenarios", "hugelab.recorded"]),
+    ("base", ["hugelab.limits", "hugelab.interrupts", "hugelab.ownfiles", "hugelab.scenarios", "hugelab.recorded"]),
     ("trace language", ["hugelab.trace"]),
     ("model", ["hugelab.model"]),
     ("driver", ["hugelab.replay", "hugelab"]),

@@ -12,15 +12,14 @@ import pytest
 from hugelab import limits
 from hugelab.model.machine import Model
 from hugelab.realkernel.guard import KernelLimitError, check_trace
-from hugelab.replay import Replayer
+from hugelab.replay import ModelReplay
 from hugelab.trace.language import parse_trace
 
 
 def run(text: str) -> tuple[Model, list]:
-    model = Model("modern")
-    replayer = Replayer(model)
-    steps = [replayer.feed(op) for op in parse_trace(text)]
-    return model, steps
+    replay = ModelReplay("modern")
+    steps = [replay.feed(op) for op in parse_trace(text)]
+    return replay.model, steps
 
 
 def mmaps(n: int, proc: str = "") -> str:

@@ -65,10 +65,12 @@ def test_historical_policies_reject_madvise_dontneed_on_hugetlb():
     assert replay(trace, "modern")[-1].ok
 
 
-def test_double_credit_refuses_a_shared_fault_when_every_free_page_is_reserved():
-    trace = "pool 1\nmmap a 1 shared\ntouch a 0\n"
-    assert replay(trace, "double-credit")[-1].error == "SIGBUS"  # vma_has_private_reserves() == 0
-    assert replay(trace, "region-count")[-1].ok
+def test_before_7f09ca51_a_shared_fault_is_refused_when_every_free_page_is_reserved():
+    # the case 3: vma_has_private_reserves() is 0 for shared VMAs until 7f09ca51 (v2.6.27)
+    trace = "pool 2\nmmap s 2 shared\ntouch s 0\n"
+    assert replay(trace, "double-credit")[-1].error == "SIGBUS"
+    assert replay(trace, "region-count")[-1].error == "SIGBUS"  # 84afd99b itself still had it
+    assert replay(trace, "linux-2.6.27")[-1].ok
 
 
 def test_modern_wraps_rsvd_while_a_child_still_maps_an_unmapped_owner_page():
@@ -97,11 +99,12 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
 
 
 def model_after(text, policy):
-    from hugelab import Model, parse_trace
-    model = Model(policy)
+    from hugelab import parse_trace
+    from hugelab.replay import ModelReplay
+    run = ModelReplay(policy)
     for op in parse_trace(text):
-        model.apply(op)
-    return model
+        run.feed(op)
+    return run.model
 
 
 @pytest.mark.parametrize("policy, states", [

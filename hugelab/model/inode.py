@@ -37,20 +37,21 @@ LONG_MAX = sys.maxsize
 
 
 def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: int,
-                          shared: bool, failure_puts_subpool: bool = True) -> str | None:
-    """Reserve file pages ``[from_, to)`` for a new mapping, segment or memfd.
+                          shared: bool, undo: str = "put-all") -> bool:
+    """Reserve file pages ``[from_, to)`` for a new mapping, segment or memfd; False: refused (ENOMEM).
 
     Mirrors ``hugetlb_reserve_pages`` (``mm/hugetlb.c``) for a mapping that
     is not MAP_NORESERVE (the caller checks that). ``shared`` (a shared
     mapping, or no mapping at all: shmget) reserves only what the inode's
     map lacks, and records it there; a private mapping reserves the whole
     range (the caller gives the VMA its own map). Either way the pages are
-    charged to the mount's subpool first.
+    charged to the mount's subpool first (2008: its quota).
 
-    Returns None on success, else why nothing was reserved: ``"size"``
-    (over the mount's size=) or ``"pool"`` (the global pool cannot hold it).
-    ``failure_puts_subpool``: the policy's answer for the ``out_put_pages``
-    error path after a refused global reservation (see :func:`_undo_get`).
+    Refused by the mount's size= or by the global pool, nothing stays
+    reserved; every era's ``mmap`` and ``shmget`` then say ENOMEM (2008's
+    ``hugetlbfs_file_mmap`` set ``ret = -ENOMEM`` before the call, whatever
+    the quota said). ``undo``: the policy's ``reserve_failure_undo``, what the
+    ``out_put_pages`` error path does with the subpool (:func:`_undo_get`).
     """
     resv = inode.resv_map
     chg = resv.region_chg(from_, to) if shared else to - from_
@@ -58,47 +59,49 @@ def hugetlb_reserve_pages(hstate: HState, inode: HugetlbFile, from_: int, to: in
     if gbl is None:
         if shared:
             resv.region_abort(from_, to)
-        return "size"
+        return False
     if not hstate.hugetlb_acct_memory(gbl):
-        if failure_puts_subpool:
-            _undo_get(hstate, inode, chg, gbl)  # kernel: out_put_pages
-        else:
-            _undo_get_keeping_global(hstate, inode, chg, gbl)
+        _undo_get(hstate, inode, chg, gbl, undo)  # kernel: out_put_pages
         if shared:
             resv.region_abort(from_, to)
-        return "pool"
+        return False
     if shared:
         resv.region_add(from_, to)
-    return None
+    return True
 
 
-def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:
-    """Undo ``get_pages(spool, chg)`` after the global pool refused ``gbl`` of them.
+def _undo_get(hstate: HState, inode: HugetlbFile, chg: int, gbl: int, undo: str) -> None:
+    """Undo ``get_pages(spool, chg)`` after the global pool refused ``gbl`` of them (``out_put_pages``).
 
-    As fixed by 1d3f9bb4c8af ("restore failed global reservations to
-    subpool"): every page goes back to the subpool; whatever the subpool's
-    minimum had lent (``chg - gbl``) and cannot take back returns to Rsvd.
+    ``chg - gbl`` pages came out of the subpool's minimum (lent), ``gbl``
+    were asked of the pool. Four eras (policies.base.RESERVE_FAILURE_UNDO):
+
+    * ``put-all`` (until 6.15; 2008's ``hugetlb_put_quota(chg)``): every page
+      goes back through ``hugepage_subpool_put_pages``, its answer ignored,
+      so a subpool below its minimum keeps all of them as reserved although
+      the pool never reserved ``gbl`` of them (docs/findings.md §4: Rsvd wraps
+      at the end);
+    * ``put-lent`` (a833a693a490): only the lent pages go back; the refused
+      ones stay in the used count (statfs short for as long as the mount lives);
+    * ``put-lent-then-restore-used`` (1d3f9bb4c8af): the same, then the
+      refused pages leave the used count; the lent pages went back while it
+      was still high, so they went to the pool, not the minimum;
+    * ``restore-used-then-put-lent`` ("fix subpool minimum reservation
+      rollback", 7.3.4): the refused pages leave the used count first, so the
+      lent ones refill the minimum.
     """
-    returned = put_pages(inode.spool, chg)
-    extra = returned - gbl  # pages the global pool reserved for the subpool's loan
-    if extra > 0:
-        hstate.hugetlb_acct_memory(-extra)
-
-
-def _undo_get_keeping_global(hstate: HState, inode: HugetlbFile, chg: int, gbl: int) -> None:
-    """``out_put_pages`` as 6.15's a833a693a490 left it (until 1d3f9bb4c8af, 2026).
-
-    Only the pages the subpool's minimum lent (``chg - gbl``) go back
-    through ``hugepage_subpool_put_pages`` (what of them it cannot keep
-    leaves Rsvd); the ``gbl`` pages the global pool refused stay in the
-    mount's used count, so statfs shows them used with no page behind
-    them, for as long as the mount lives. Measured on Debian's 6.18.15
-    in a guest: a failed 3-page private mmap on a ``size=4`` mount leaves
-    statfs free at 1.
-    """
+    spool = inode.spool
+    if undo == "put-all":
+        put_pages(spool, chg)
+        return
     lent = chg - gbl
+    restore_used = gbl and spool is not None and spool.max_hpages is not None
+    if restore_used and undo == "restore-used-then-put-lent":
+        spool.used_hpages -= gbl  # type: ignore[union-attr]
     if lent:
-        hstate.hugetlb_acct_memory(-put_pages(inode.spool, lent))
+        hstate.hugetlb_acct_memory(-put_pages(spool, lent))
+    if restore_used and undo == "put-lent-then-restore-used":
+        spool.used_hpages -= gbl  # type: ignore[union-attr]
 
 
 def hugetlb_unreserve_pages(hstate: HState, inode: HugetlbFile, start: int, end: int,

@@ -297,14 +297,14 @@ class Model:
         elif file is None:
             file = self.inodes[file_name]  # type: ignore[index]
         vma = VMA(file, offset, offset + pages, name=name, shared=shared, noreserve=noreserve)
-        # A System V segment reserved at shmget (kernel: S_PRIVATE adds VM_NORESERVE to its mmaps).
-        if not (noreserve or file.s_private):
+        # A System V segment reserved at shmget (kernel: S_PRIVATE adds VM_NORESERVE to
+        # its mmaps since e656c7a9e596; before, shmat reserved what the segment's map lacked).
+        if not (noreserve or (file.s_private and self.policy.shmat_noreserve)):
             if shared:
                 # The file's map holds what is reserved: reserve what it lacks.
-                why = hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True,
-                                            failure_puts_subpool=self.policy.reserve_failure_puts_subpool)
-                if why is not None:
-                    return self.policy.reserve_error(why)
+                if not hugetlb_reserve_pages(self.hstate, file, offset, offset + pages, shared=True,
+                                             undo=self.policy.reserve_failure_undo):
+                    return "ENOMEM"  # hugetlbfs_file_mmap: -ENOMEM, the quota's refusal included
             else:
                 error = self.policy.reserve_private(self.hstate, vma)
                 if error is not None:

@@ -41,11 +41,9 @@ def shmget(m: Model, op: Shmget) -> str | None:
         return "EINVAL"  # shmget of size 0 (below SHMMIN)
     file = HugetlbFile(op.segment, op.pages, True, False, i_size=op.pages, linked=True, s_private=True)
     noreserve = op.noreserve and m.policy.honours_noreserve
-    if not noreserve:
-        why = hugetlb_reserve_pages(m.hstate, file, 0, op.pages, shared=True,
-                                    failure_puts_subpool=m.policy.reserve_failure_puts_subpool)
-        if why is not None:
-            return "ENOMEM"
+    if not noreserve and not hugetlb_reserve_pages(m.hstate, file, 0, op.pages, shared=True,
+                                                   undo=m.policy.reserve_failure_undo):
+        return "ENOMEM"
     m.segments[op.segment] = Segment(op.segment, op.pages, file)
     return None
 

@@ -28,20 +28,29 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         except ImageUnavailable as e:
             raise KernelUnavailable(str(e)) from None
         print(f"cached: Linux {image.release} at {image.path}", file=out)
+    indexed = images.backports_index()
+
+    def policy_of(release: str) -> str:
+        # an ABI name (6.1.0-57) hides the upstream release its package's version gives (6.1.192)
+        package = indexed.get(release)
+        upstream = package.version.split("-")[0] if package and package.version else ""
+        try:
+            return policy_for_kernel(release, upstream)
+        except ValueError:
+            return "none known: name one with --policy (see 'hugelab policies')"
+
     host = host_release()
-    print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_for_kernel(host)})", file=out)
+    print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_of(host)})", file=out)
     have = images.cached()
     for image in have:
         name = image.release if image.series == images.series_of(host) else image.series  # 6.18 is the host
-        print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_for_kernel(image.release)})",
-              file=out)
+        print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_of(image.release)})", file=out)
     names = {k.release for k in have}
     offered = [r for r in images.fetchable() if r not in names]
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins
         newest[images.series_of(release)] = release
     from_apt = set(images.apt_releases())
-    indexed = images.backports_index()
     for series, release in sorted(newest.items(), key=lambda kv: images.release_key(kv[0])):
         listed = [r for r in offered if images.series_of(r) == series]
         more = f"; {len(listed) - 1} older: --all lists them" if len(listed) > 1 and not every else ""

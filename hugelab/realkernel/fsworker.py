@@ -21,7 +21,6 @@ import ctypes
 import errno
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import NoReturn
 
@@ -33,8 +32,6 @@ MFD_HUGETLB = 0x0004
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
 IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
 SHM_HUGETLB, SHM_NORESERVE = 0o4000, 0o10000
-#: where the private tmpfs goes (an empty directory on the host, reused)
-MOUNT_ROOT = Path(tempfile.gettempdir()) / "hugelab-mounts"
 DEFAULT_MOUNT = ".trace"  # the mount made for 'file F' without 'on M'
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -55,16 +52,22 @@ def _check(result: int) -> int:
     return result
 
 
-def enter_private_namespaces() -> None:
-    """unshare mount + IPC namespaces, keep mounts from propagating, mount our tmpfs."""
+def enter_private_namespaces(root: Path) -> None:
+    """unshare mount + IPC namespaces, keep mounts from propagating, mount our tmpfs on ``root``.
+
+    ``root`` is the session lock's directory: root's alone (mode 0700, so nobody can plant a link
+    there), there for as long as the session holds the lock, and covered by the tmpfs only in our
+    private namespace. Nothing is made on the host, so nothing is left behind, even by a run
+    killed with SIGKILL (a directory made in /tmp was: issue 22).
+    """
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC))
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None))
-    MOUNT_ROOT.mkdir(exist_ok=True)
-    _check(_libc.mount(b"hugelab", str(MOUNT_ROOT).encode(), b"tmpfs", 0, b"mode=0700"))
+    _check(_libc.mount(b"hugelab", str(root).encode(), b"tmpfs", 0, b"mode=0700"))
 
 
 class FsWorker:
-    def __init__(self, commands: int, answers: int, hpage: int, workers: dict, keep: set[int]) -> None:
+    def __init__(self, commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
+        self.root = root  # our private tmpfs: the mounts' directories go in it
         self.commands = open(commands, "rb", buffering=0, closefd=False)  # noqa: SIM115
         self.answers = answers
         self.hpage = hpage
@@ -101,7 +104,7 @@ class FsWorker:
         return os.open(info["path"], os.O_RDWR), True
 
     def _mount(self, name: str, options: str) -> Path:
-        path = MOUNT_ROOT / name
+        path = self.root / name
         path.mkdir(exist_ok=True)
         _check(_libc.mount(b"none", str(path).encode(), b"hugetlbfs", 0, options.encode() or None))
         self.mounts[name] = path
@@ -188,7 +191,7 @@ class FsWorker:
         return "err EINVAL"
 
 
-def start_fs_worker(commands: int, answers: int, hpage: int, workers: dict, keep: set[int]) -> None:
+def start_fs_worker(commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
     """Body of the freshly forked trace worker: namespaces first, then serve forever."""
     try:
         import faulthandler
@@ -201,7 +204,7 @@ def start_fs_worker(commands: int, answers: int, hpage: int, workers: dict, keep
             low = fd + 1
         faulthandler.disable()
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        enter_private_namespaces()
-        FsWorker(commands, answers, hpage, workers, keep).run()
+        enter_private_namespaces(root)
+        FsWorker(commands, answers, hpage, workers, keep, root).run()
     finally:
         os._exit(0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -43,6 +44,12 @@ MEMORY_MIB = 1024
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init quiet mitigations=off"
 
 
+def upstream_version(uname_version: str) -> str:
+    """``6.1.192`` for Debian's ``#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-01-20)``; '' if it does not say."""
+    m = re.search(r"Debian (\d+\.\d+\.\d+)", uname_version)
+    return m.group(1) if m else ""
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -63,6 +70,7 @@ class Guest:
         self.image = image
         self.extra = dict(extra or {})
         self.release = ""  # what the guest's uname says, once booted
+        self.upstream = ""  # the upstream release behind it, when uname -v says (Debian's ABI names hide it)
         self.boot_seconds = 0.0
         self._qemu: subprocess.Popen | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -100,6 +108,7 @@ class Guest:
                                       stderr=subprocess.PIPE, start_new_session=True)
         hello = self._receive(BOOT_TIMEOUT, "boot")
         self.release = hello.get("hello", "")
+        self.upstream = upstream_version(hello.get("version", ""))
         self.hpage = hello.get("hpage", 0)
         self.guest_uptime = hello.get("uptime", 0.0)  # of boot_seconds, the part inside the guest
         self.boot_seconds = time.monotonic() - start

@@ -1,7 +1,7 @@
 """Inside a QEMU guest: the loop that replays traces for the host (``/init`` runs it).
 
 It speaks JSON lines on a serial port (the host's end is QEMU's stdio).
-First it says hello (the guest's kernel release and huge page size), then
+First it says hello (the guest's kernel release and version, and huge page size), then
 answers one request a line, in order:
 
 * ``{"trace": TEXT}``  -> ``{"steps": [record, ...]}``: the trace replayed
@@ -84,7 +84,8 @@ def main(port_path: str) -> None:
 
     with open("/proc/uptime") as f:
         uptime = float(f.read().split()[0])  # seconds since the guest kernel started: boot + python start
-    send({"hello": os.uname().release, "hpage": hugepage_size(), "uptime": uptime})
+    # uname -v names the upstream release Debian's ABI names hide ("Debian 6.1.192-3")
+    send({"hello": os.uname().release, "version": os.uname().version, "hpage": hugepage_size(), "uptime": uptime})
     with KernelSession() as session:
         while True:
             line = b""

@@ -456,7 +456,7 @@ class KernelMachine:
         if pid == 0:  # pragma: no cover - runs in the trace's worker
             os.close(cmd_w)
             os.close(ans_r)
-            start_fs_worker(cmd_r, ans_w, self.hpage, worker_ends, keep)
+            start_fs_worker(cmd_r, ans_w, self.hpage, worker_ends, keep, self.session.lock.directory)
         os.close(cmd_r)
         os.close(ans_w)
         self.session.pids.append(pid)

@@ -43,6 +43,7 @@ class HostKernel:
 
     def __init__(self) -> None:
         self.release = host_release()
+        self.upstream = ""  # the release says it (6.18.44-...)
         self._session: KernelSession | None = None
 
     def __enter__(self) -> HostKernel:

@@ -19,14 +19,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..limits import echo
+from ..limits import echo, echo_number
 from ..model.hstate import Counters, signed, u64
 from ..model.machine import Model
 from ..model.policies import POLICIES
-from ..replay import Replayer, Step
+from ..replay import ModelReplay, Step
 from ..tools.tables import outcome
 from ..trace.generate import random_trace
 from ..trace.language import Mprotect, Munmap, Operation, Trace, TraceError, parse_trace
+from .difficulty import ANY, Difficulty, parse_difficulty
 from .explain import FIELDS, explain, kind
 from .predict import parse_number, same_number
 
@@ -42,6 +43,9 @@ MAX_LENGTH = 40
 DEFAULT_LENGTH = 8
 #: candidates drawn per seed before giving up (seeds 0-99 need far fewer: tests/test_exercise.py)
 TRIES = 2000
+#: ... and at a difficulty setting, which turns most candidates down (seeds 0-119 at "full", paired,
+#: need up to about 2,700: benchmarks/bench_grading.py)
+SHAPED_TRIES = 6000
 OUTCOMES = ("ok", "ENOMEM", "EINVAL", "SIGBUS", "SIGSEGV")
 
 
@@ -61,6 +65,7 @@ class Exercise:
     trace: Trace
     #: one replay per policy, in the order of ``policies``
     runs: tuple[tuple[Step, ...], ...]
+    difficulty: Difficulty = ANY
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -87,12 +92,11 @@ def splits(op: Operation, kernel: Model) -> bool:
 
 def _replay_watching(trace: Trace, policy: str) -> tuple[tuple[Step, ...], int]:
     """The steps of ``trace`` under ``policy``, and how many of them split a VMA."""
-    kernel = Model(policy)
-    replayer = Replayer(kernel)
+    run = ModelReplay(policy, trace)
     steps, split_count = [], 0
     for op in trace:
-        split_count += splits(op, kernel)
-        steps.append(replayer.feed(op))
+        split_count += splits(op, run.model)
+        steps.append(run.feed(op))
     return tuple(steps), split_count
 
 
@@ -118,21 +122,30 @@ def _is_fault(step: Step, before: Step | None) -> bool:
     return (step.counters.free, step.counters.total) != (before.counters.free, before.counters.total)
 
 
-def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern", pair: bool = False) -> Exercise:
-    """Exercise ``seed``: reproducible; ValueError if no such exercise can be drawn."""
+def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern", pair: bool = False,
+                  difficulty: Difficulty = ANY) -> Exercise:
+    """Exercise ``seed``: reproducible; ValueError if no such exercise can be drawn.
+
+    With a ``difficulty`` setting, only a trace of that shape is taken (hugelab.teaching.difficulty);
+    without one, the draw is the one sheets have always had, seed for seed."""
     if not MIN_LENGTH <= length <= MAX_LENGTH:
-        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {length}")
+        raise ValueError(f"an exercise has {MIN_LENGTH} to {MAX_LENGTH} steps, not {echo_number(length)}")
     policies = PAIR if pair else (policy,)
     if policy not in POLICIES:
         raise ValueError(f"unknown policy {policy!r}; choose one of: {', '.join(POLICIES)}")
     rng = random.Random(seed)
-    for _ in range(TRIES):
-        text = random_trace(rng, length, max_pages=4, max_pool=6, weights=EXERCISE_WEIGHTS, min_pool=3)
+    weights = difficulty.weights(EXERCISE_WEIGHTS)
+    for _ in range(TRIES if difficulty.free else SHAPED_TRIES):
+        text = random_trace(rng, length, max_pages=4, max_pool=6, weights=weights, min_pool=3)
+        if difficulty.surplus is False and "overcommit" in text:
+            continue  # a cheap early no: most surplus comes from overcommit
         trace = parse_trace(text)
         runs = worth_doing(trace, policies)
-        if runs is not None:
-            return Exercise(seed, length, policies, trace, runs)
-    raise ValueError(f"no exercise worth doing found for seed {seed} with {length} steps; try another seed or length")
+        if runs is not None and difficulty.fits(trace, runs):
+            return Exercise(seed, length, policies, trace, runs, difficulty)
+    setting = "" if difficulty.free else f" at difficulty {difficulty.name()}"
+    raise ValueError(f"no exercise worth doing found for seed {echo_number(seed)} with {length} steps{setting}; "
+                     "try another seed or length")
 
 
 # -- the teacher's sheet -------------------------------------------------------
@@ -145,11 +158,26 @@ SHEET_HELP = """\
 # Check a filled-in sheet with:  hugelab exercise --check FILE"""
 
 
-def sheet(ex: Exercise, key: bool = False) -> str:
-    """The exercise as a sheet to fill in (``?``), or, with ``key``, filled in."""
+@dataclass(frozen=True)
+class Student:
+    """Who a sheet is for: its ``name`` and ``id`` lines (None: left as ``?`` for the student)."""
+
+    name: str | None = None
+    id: str | None = None
+
+
+def sheet(ex: Exercise, key: bool = False, student: Student | None = None) -> str:
+    """The exercise as a sheet to fill in (``?``), or, with ``key``, filled in.
+
+    With ``student``, the sheet has a ``name`` and an ``id`` line (``?`` where not given) for the
+    student to fill in, or filled in for a class's sheets made from a roster."""
     out = [SHEET_HELP.format(outcomes=", ".join(OUTCOMES)) if not key else
-           "# hugelab exercise key: what /proc/meminfo shows after each step (signed value in a comment).",
-           f"seed {ex.seed}", f"length {ex.length}"]
+           "# hugelab exercise key: what /proc/meminfo shows after each step (signed value in a comment)."]
+    if student is not None:
+        out += [f"name {student.name or '?'}", f"id {student.id or '?'}"]
+    out += [f"seed {ex.seed}", f"length {ex.length}"]
+    if not ex.difficulty.free:
+        out.append(ex.difficulty.line())
     for policy, steps in zip(ex.policies, ex.runs):
         out.append(f"policy {policy}")
         rows: list[tuple[str, ...]] = [("step", "op", *FIELDS, "outcome")]
@@ -185,11 +213,34 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A line of the sheet that could not be read: it costs its own answers (``costs``), never the sheet."""
+
+    line: int
+    message: str
+    costs: int = 0
+
+    def __str__(self) -> str:
+        cost = f" ({self.costs} answers counted wrong)" if self.costs else ""
+        return f"line {self.line}: {self.message}{cost}"
+
+
+@dataclass(frozen=True)
 class Score:
     seed: int
     right: int
     total: int
     marks: tuple[Mark, ...]
+    #: lines that could not be read, each costing its answers
+    problems: tuple[Problem, ...] = ()
+    #: every answer of the exercise in sheet order: (label, right?); a label is "3.Rsvd", or
+    #: "double-credit 3.Rsvd" on a paired sheet
+    cells: tuple[tuple[str, bool], ...] = ()
+    student: Student = Student()
+    #: the seed the sheet's own line says (None: no seed line); differs from ``seed`` when the
+    #: checker was told the student's seed and the sheet says another
+    sheet_seed: int | None = None
+    difficulty: Difficulty = ANY
 
     @property
     def percent(self) -> float:
@@ -197,27 +248,51 @@ class Score:
 
     def report(self) -> str:
         head = f"hugelab exercise --seed {self.seed}: {self.right}/{self.total} answers right ({self.percent:.0f}%)"
-        return "\n".join([head, *map(str, self.marks)]) + "\n"
+        return "\n".join([head, *map(str, self.problems), *map(str, self.marks)]) + "\n"
 
 
-def _header(lines: list[str]) -> tuple[int, int, int]:
-    """(seed, length, index of the first policy line) from the sheet's head."""
+@dataclass(frozen=True)
+class _Head:
+    seed: int | None
+    length: int
+    difficulty: Difficulty
+    student: Student
+    first: int  # index of the first policy line
+    problems: tuple[Problem, ...]
+
+
+def _header(lines: list[str]) -> _Head:
+    """What the sheet's head says, up to its first policy line. A line that cannot be read is a
+    problem (it holds no answer, so it costs none); a sheet with no policy line is not a sheet."""
     found: dict[str, int] = {}
+    difficulty = Difficulty()
+    name = ident = None
+    problems: list[Problem] = []
     for i, raw in enumerate(lines):
         words = raw.split("#")[0].split()
         if not words:
             continue
         if words[0] == "policy":
-            if "seed" not in found:
-                raise SheetError(i + 1, "the sheet does not say its seed (a line 'seed N' before the first policy)")
-            return found["seed"], found.get("length", 8), i
-        if words[0] in ("seed", "length") and len(words) == 2:
+            return _Head(found.get("seed"), found.get("length", DEFAULT_LENGTH), difficulty, Student(name, ident), i,
+                         tuple(problems))
+        rest = " ".join(words[1:])
+        if words[0] == "name":
+            name = rest if rest not in ("", "?") else None
+        elif words[0] == "id" and len(words) <= 2:
+            ident = rest if rest not in ("", "?") else None
+        elif words[0] == "difficulty":
+            try:
+                difficulty = parse_difficulty(words[1:])
+            except ValueError as e:
+                raise SheetError(i + 1, str(e)) from None  # the trace would be another one: nothing to grade
+        elif words[0] in ("seed", "length") and len(words) == 2:
             value = parse_number(words[1])
             if value is None or value < 0:
                 raise SheetError(i + 1, f"{words[0]} must be a whole number, not {echo(words[1])}")
             found[words[0]] = value
-            continue
-        raise SheetError(i + 1, f"expected 'seed N', 'length N' or 'policy P', not {echo(raw.strip())}")
+        else:
+            problems.append(Problem(i + 1, f"expected 'name ...', 'id ...', 'seed N', 'length N', 'difficulty ...' "
+                                           f"or 'policy P', not {echo(raw.strip())}"))
     raise SheetError(len(lines) or 1, "no 'policy P' line: this is not a hugelab exercise sheet")
 
 
@@ -236,84 +311,119 @@ def _answers(rest: str, number: int, line: int) -> list[str]:
         cleaned.append(word)
     if len(cleaned) != 5:
         raise SheetError(line, f"step {number} needs 5 answers (Total Free Rsvd Surp outcome), found {len(cleaned)}")
-    for name, word in zip(FIELDS, cleaned):
-        if word != "?" and parse_number(word) is None:
-            raise SheetError(line, f"step {number}: {name} must be a whole number or ?, not {echo(word)}")
-    if cleaned[4] != "?" and cleaned[4].upper() not in {o.upper() for o in OUTCOMES}:
-        raise SheetError(line, f"step {number}: the outcome must be one of {', '.join(OUTCOMES)}, "
-                               f"not {echo(cleaned[4])}")
     return cleaned
 
 
-def check_sheet(text: str) -> Score:
-    """Score a filled-in sheet; SheetError (one line, naming the line) if it cannot be read."""
+def _cell(wrote: str, right: int | str, field: str) -> tuple[bool, str, str]:
+    """(right?, the right answer as said, a note when what was written is no answer at all)."""
+    if isinstance(right, str):
+        if wrote != "?" and wrote.upper() not in {o.upper() for o in OUTCOMES}:
+            return False, right, f"The outcome is one of {', '.join(OUTCOMES)}."
+        return wrote.upper() == right.upper(), right, ""
+    value = parse_number(wrote)
+    shown = str(right) if u64(right) == signed(right) else f"{right} (= {signed(right)})"
+    if value is None and wrote != "?":
+        return False, shown, f"{field} is a whole number."
+    return value is not None and same_number(value, right), shown, ""
+
+
+def check_sheet(text: str, seed: int | None = None) -> Score:
+    """Score a filled-in sheet.
+
+    ``seed``: the exercise the sheet must be graded against (the student's, from a roster); the
+    sheet's own seed line is then only compared with it (``Score.sheet_seed``), never trusted.
+    A step line that cannot be read costs its own five answers (``Score.problems``); SheetError
+    (one line, naming the line) only when there is no exercise to grade against at all."""
     # only \n (or \r\n) ends a line, as an editor counts them (str.splitlines also splits at U+2028...)
     lines = [raw.removesuffix("\r") for raw in text.removesuffix("\n").split("\n")] if text else []
-    seed, length, first = _header(lines)
+    head = _header(lines)
+    first = head.first
+    if seed is None:
+        if head.seed is None:
+            raise SheetError(first + 1, "the sheet does not say its seed (a line 'seed N' before the first policy)")
+        seed = head.seed
     blocks = [raw.split("#")[0].split()[1:] for raw in lines[first:] if raw.split("#")[0].split()[:1] == ["policy"]]
     names = tuple(words[0] if len(words) == 1 else "" for words in blocks)
-    pair = names == PAIR
-    if not pair and len(names) != 1:
-        raise SheetError(first + 1, f"a sheet has one 'policy P' block, or the pair {' and '.join(PAIR)}")
+    pair = names[:2] == PAIR
     if names[0] not in POLICIES:
         raise SheetError(first + 1, f"unknown policy {echo(names[0])}; choose one of: {', '.join(POLICIES)}")
     try:
-        ex = make_exercise(seed, length, names[0], pair=pair)
+        ex = make_exercise(seed, head.length, names[0], pair=pair, difficulty=head.difficulty)
     except ValueError as e:
         raise SheetError(first + 1, str(e)) from None
+    return _grade(ex, lines, first, head)
+
+
+def _grade(ex: Exercise, lines: list[str], first: int, head: _Head) -> Score:
+    """Every answer of ``ex`` against the sheet's lines from its first policy line on."""
+    problems = list(head.problems)
     marks: list[Mark] = []
-    total = 0
+    got: dict[tuple[int, int], bool] = {}  # (block, step, field index) -> right?, as graded
+    cell_right: dict[tuple[int, int, int], bool] = {}
     block = -1
     expect = 1
     for i in range(first, len(lines)):
         lineno = i + 1
         words = lines[i].split("#")[0].split()
-        if not words:
+        if not words or words[0] == "step":  # blank, a comment, or the column heads
             continue
         if words[0] == "policy":
-            if block >= 0 and expect <= len(ex.steps):
-                raise SheetError(lineno, f"the {ex.policies[block]} block ends after step {expect - 1} "
-                                         f"of {len(ex.steps)}")
             block, expect = block + 1, 1
+            if block >= len(ex.policies) or words[1:] != [ex.policies[block]]:
+                problems.append(Problem(lineno, f"expected 'policy {ex.policies[block]}'" if block < len(ex.policies)
+                                        else f"this exercise has {len(ex.policies)} policy block(s); "
+                                             "the lines after this one are not graded"))
             continue
-        if words[0] == "step":
-            continue  # the column heads
+        if block >= len(ex.policies):
+            continue
+        block = max(block, 0)
+        steps = ex.runs[block]
         number = parse_number(words[0])
-        if number is None:
-            raise SheetError(lineno, f"expected a step line ('{expect}  OP  Total Free Rsvd Surp outcome'), "
-                                     f"not {echo(lines[i].strip())}")
-        if number != expect or expect > len(ex.steps):
-            raise SheetError(lineno, f"expected step {expect}, found step {number}")
-        step = ex.runs[block][number - 1]
-        body = lines[i].split(None, 1)[1] if len(words) > 1 else ""
-        body = " ".join(body.split())
+        if number is None or not 1 <= number <= len(steps) or (block, number) in got:
+            problems.append(Problem(lineno, f"expected a step line ('{expect}  OP  Total Free Rsvd Surp "
+                                            f"outcome'), not {echo(lines[i].strip())}"))
+            continue
+        expect = number + 1
+        step = steps[number - 1]
+        body = " ".join(lines[i].split(None, 1)[1].split()) if len(words) > 1 else ""
         if not (body.startswith(step.op) and body[len(step.op):len(step.op) + 1] in ("", " ")):
-            raise SheetError(lineno, f"step {number} of seed {seed} is {step.op!r}: this line does not match the sheet")
-        answers = _answers(body[len(step.op):], number, lineno)
+            got[(block, number)] = False
+            problems.append(Problem(lineno, f"step {number} of seed {echo_number(ex.seed)} is {step.op!r}: this line "
+                                            "does not match the sheet", costs=5))
+            continue
+        try:
+            answers = _answers(body[len(step.op):], number, lineno)
+        except SheetError as e:
+            got[(block, number)] = False
+            problems.append(Problem(lineno, str(e).split(": ", 1)[1], costs=5))
+            continue
+        got[(block, number)] = True
         before = ex.runs[block][number - 2].counters if number > 1 else Counters(0, 0, 0, 0)
         truth: list[int | str] = [*step.counters, outcome(step)]
-        for field, wrote, right in zip((*FIELDS, "outcome"), answers, truth):
-            total += 1
-            if isinstance(right, str):
-                good, shown = wrote.upper() == right.upper(), right
-            else:
-                value = parse_number(wrote)
-                good = value is not None and same_number(value, right)
-                shown = str(right) if u64(right) == signed(right) else f"{right} (= {signed(right)})"
-            if good:
-                continue
-            marks.append(Mark(lineno, ex.policies[block], number, step.op, field, wrote, shown,
-                              explain(step, before, field, wrote, ex.policies[block])))
-        expect += 1
-    if block < 0 or block != len(ex.policies) - 1 or expect <= len(ex.steps):
-        raise SheetError(len(lines), f"the sheet ends after step {expect - 1} of {len(ex.steps)}")
-    return Score(seed, total - len(marks), total, tuple(marks))
+        for index, (field, wrote, right) in enumerate(zip((*FIELDS, "outcome"), answers, truth)):
+            good, shown, note = _cell(wrote, right, field)
+            cell_right[(block, number, index)] = good
+            if not good:
+                why = note or explain(step, before, field, wrote, ex.policies[block])
+                marks.append(Mark(lineno, ex.policies[block], number, step.op, field, wrote, shown, why))
+    missing = [(b, n) for b in range(len(ex.policies)) for n in range(1, len(ex.runs[b]) + 1) if (b, n) not in got]
+    if missing:
+        said = ", ".join(f"{ex.policies[b]} step {n}" if len(ex.policies) > 1 else f"step {n}" for b, n in missing)
+        problems.append(Problem(len(lines), f"no line for {said}", costs=5 * len(missing)))
+    cells = tuple((f"{ex.policies[b] + ' ' if len(ex.policies) > 1 else ''}{n}.{field}",
+                   cell_right.get((b, n, index), False))
+                  for b in range(len(ex.policies)) for n in range(1, len(ex.runs[b]) + 1)
+                  for index, field in enumerate((*FIELDS, "outcome")))
+    right = sum(good for _, good in cells)
+    return Score(ex.seed, right, len(cells), tuple(marks), tuple(sorted(problems, key=lambda p: p.line)), cells,
+                 head.student, head.seed, ex.difficulty)
 
 
-def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: str | None, out, err) -> int:
-    """``hugelab exercise``: print a sheet or its key, or score a filled-in sheet.
+def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: str | None, out, err,
+            difficulty: Difficulty = ANY, named: bool = True) -> int:
+    """``hugelab exercise``: print a sheet or its key, or score one filled-in sheet.
 
-    Exit status: 0 printed, or every answer right; 1 some answer wrong;
+    Exit status: 0 printed, or every answer right; 1 some answer wrong or a line unreadable;
     2 a bad sheet or bad arguments (one line on ``err``).
     """
     if check is not None:
@@ -332,11 +442,11 @@ def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: s
             print(f"hugelab: {check}: {e}", file=err)
             return 2
         print(score.report(), end="", file=out)
-        return 0 if not score.marks else 1
+        return 0 if not score.marks and not score.problems else 1
     try:
-        ex = make_exercise(seed, length, policy, pair)
+        ex = make_exercise(seed, length, policy, pair, difficulty)
     except ValueError as e:
         print(f"hugelab: {e}", file=err)
         return 2
-    print(sheet(ex, key=key), end="", file=out)
+    print(sheet(ex, key=key, student=None if key or not named else Student()), end="", file=out)
     return 0

@@ -18,7 +18,10 @@ Trace v2's files too: ``mount M size=N`` (never ``min_size``: on Linux
 6.18 a min_size mount can leak reservations for good, so the explorer
 leaves it to loaded traces), ``file F [on M]``, ``mmap ... file F
 [offset K]`` shared or private, ``truncate``, ``close``, ``unlink`` and
-``umount``. The *selected file* is drawn too: its inode's map, whose
+``umount`` (EBUSY while a file of the mount is open or mapped: the mount
+and its files are then used on; a umount that succeeds takes them away,
+and a later click naming them is skipped, saying which umount took
+them). The *selected file* is drawn too: its inode's map, whose
 entries mean "reserved" and outlive every mapping, beside the mappings'
 own. A line the era of either side did not have (``fallocate``,
 ``min_size``, ``memfd``... under a 2008 policy) is refused, one line,
@@ -36,9 +39,8 @@ from dataclasses import dataclass
 from ..limits import EXPLORER_MAX_STEPS
 from ..model.hstate import Counters, signed
 from ..model.invariants import violations
-from ..model.machine import Model
 from ..model.policies import Close, check_supported, get_policy
-from ..replay import SIGNALS, Replayer, Step
+from ..replay import SIGNALS, ModelReplay, Step
 from ..trace.language import (
     MAIN,
     Exit,
@@ -75,11 +77,11 @@ class Refused(ValueError):
     """An action the explorer cannot take now (nothing to undo, no mapping yet...)."""
 
 
-#: why a mount's size= refusal reads as it does, per errno (each era's policy.over_size_error)
+#: why a mount's size= refusal reads as it does (ENOMEM in every era: hugetlbfs_file_mmap
+#: sets ret = -ENOMEM before it asks hugetlb_reserve_pages, whatever refuses)
 ERRNO_OF_A_FULL_MOUNT = {
-    "ENOSPC": "ENOSPC: 2008's hugetlb_reserve_pages returned -ENOSPC when the mount's quota "
-              "(hugetlb_get_quota) refused; today's kernels return ENOMEM. ",
-    "ENOMEM": "ENOMEM: today's kernels return it for a full mount too (2008's returned the quota's ENOSPC). ",
+    "ENOMEM": "ENOMEM: mmap says it for a full mount too, in every era (2008's hugetlb_reserve_pages "
+              "returned the quota's -ENOSPC, and hugetlbfs_file_mmap replaced it). ",
 }
 
 
@@ -166,8 +168,8 @@ def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str
 class _Side:
     def __init__(self, policy: str) -> None:
         self.policy = get_policy(policy).name
-        self.model = Model(self.policy)
-        self.replayer = Replayer(self.model)
+        self.run = ModelReplay(self.policy)
+        self.model = self.run.model
         self.steps: list[Step] = []
         #: the outcome of each mmap that failed on this side, by mapping name
         self.failed: dict[str, str] = {}
@@ -182,7 +184,7 @@ class _Side:
 
     def feed(self, op: Operation) -> None:
         model = self.model
-        step = self.replayer.feed(op)
+        step = self.run.feed(op)
         self.steps.append(step)
         self.closes += ((op.line, c) for c in step.closes)
         if isinstance(op, FileOp | Memfd):
@@ -191,7 +193,11 @@ class _Side:
             found = unreserves(model, op)
             if found:
                 self.unreserves[len(self.steps) - 1] = found
-        if isinstance(op, Mmap) and step.error not in (None, "skipped"):
+        taken = self.run.live.taken_by_umount(op) if step.error == "skipped" else None
+        if isinstance(op, Mmap) and taken is not None:
+            self.failed[op.name] = f"mmap was skipped: {taken[0]} {taken[1]} went with mount {taken[2]} " \
+                                   f"(unmounted at line {taken[3]})"
+        elif isinstance(op, Mmap) and step.error not in (None, "skipped"):
             self.failed[op.name] = f"mmap failed: {step.error}"
         elif isinstance(op, Exit) and step.error is None:
             self.gone.setdefault(op.proc, f"exited at line {op.line}")
@@ -204,7 +210,8 @@ class _Side:
         """Why file ``name`` is not there on this side ("" when its line made it)."""
         step = self.file_steps.get(name)
         if step is None or step.error is None:
-            return ""
+            taken = self.run.live.unmounted.get(("file", name))
+            return f"it went with mount {taken[0]} (its umount at line {taken[1]} succeeded)" if taken else ""
         return f"its line {step.line} {'was skipped' if step.error == 'skipped' else 'failed: ' + step.error}"
 
     def why_skipped(self, op: Operation) -> str:
@@ -212,8 +219,15 @@ class _Side:
         if proc is not None and proc in self.gone:
             return f"process {proc} is gone ({self.gone[proc]})"
         name = getattr(op, "name", None)
-        if name in self.failed:
+        if name in self.failed and not self.failed[name].startswith("mmap was skipped:"):
             return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"
+        taken = self.run.live.taken_by_umount(op)
+        if taken is not None:
+            kind, what, mount, line = taken
+            gone = f"mount {mount}" if kind == "mount" else f"{kind} {what} went with mount {mount}, which"
+            return f"{gone} was unmounted at line {line} (nothing of it was open or mapped: the umount succeeded)"
+        if name in self.failed:
+            return f"mapping {name}: its {self.failed[name]}"
         return "the process or mapping is gone"
 
 
@@ -485,15 +499,25 @@ class Explorer:
 
         Never min_size: on Linux 6.18 a min_size mount can leak reservations for good.
         """
-        name = self._next_name(set(self._lines().mount_sizes), "mnt", letters=False)
+        name = self._next_name(set(self.builder.mount_names), "mnt", letters=False)
         self.do(f"mount {name} size={size}")
         return name
 
     @property
     def mounts(self) -> list[tuple[str, int | None]]:
-        """(name, size= in pages or None) of every mount still mounted, oldest first."""
-        sizes = self._lines().mount_sizes
-        return [(name, sizes[name]) for name in self.builder.mount_names]
+        """(name, size= in pages or None) of every mount still mounted on either side, oldest first
+        (a umount refused with EBUSY keeps its mount; one that succeeded takes it)."""
+        return [(name, size) for name, size in self._lines().mount_sizes.items()
+                if any(name in s.model.mounts for s in self.sides)]
+
+    def file_gone(self, name: str) -> str:
+        """Why file ``name`` is gone for good ("" while it is not): the text can no longer
+        name it, or a umount took it with its mount."""
+        if self.builder.file_gone(name):
+            return "can no longer be named"
+        taken = [s.run.live.unmounted.get(("file", name)) for s in self.sides]
+        mount = next((t[0] for t in taken if t is not None), None)
+        return f"went with {mount}" if mount else ""
 
     def create_file(self, mount: str | None = None) -> str:
         """``file F [on M]``: a new empty file, held open by the trace, and selected."""

@@ -12,9 +12,8 @@ notebook shows it only once the learner has committed.
 from __future__ import annotations
 
 from ..model.hstate import show, u64
-from ..model.machine import Model
 from ..model.resv_map import ResvMap
-from ..replay import Replayer, replay
+from ..replay import ModelReplay, replay
 from ..scenarios import load
 from ..tools.matrix import BEHAVIOURS, recorded_steps
 from ..tools.tables import outcome, table
@@ -503,12 +502,12 @@ SEGMENT = "pool 8\nshmget s 3\nshmat s a\ntouch a 0\nshmrm s\nmunmap a 0 3\n"
 def map_entries(trace: str, step: int, file: str, mapping: str) -> tuple[int, int]:
     """After step ``step``: how many offsets ``file``'s (inode's) map holds (reserved), and how many the
     private mapping ``mapping``'s resv_map holds (consumed)."""
-    model = Model("modern")
-    replayer = Replayer(model)
+    run = ModelReplay("modern")
     for number, op in enumerate(parse_trace(trace), 1):
         if number > step:
             break
-        replayer.feed(op)
+        run.feed(op)
+    model = run.model
     private = next(vma.private_data for proc in model.procs.values() for name, vma in proc.all_vmas()
                    if name == mapping and isinstance(vma.private_data, ResvMap))
     return len(model.inodes[file].resv_map), len(private)

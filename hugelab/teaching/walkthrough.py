@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..model.hstate import show, signed
 from ..model.machine import Model
 from ..model.resv_map import ResvMap
-from ..replay import Replayer
+from ..replay import ModelReplay
 from ..tools.tables import outcome
 from ..trace.language import parse_trace
 
@@ -117,11 +117,11 @@ def file_maps(model: Model) -> tuple[str, ...]:
 def walk(text: str, policy: str = "modern") -> list[Moment]:
     """Replay ``text`` under ``policy`` and describe the state after every step."""
     comments = line_comments(text)
-    model = Model(policy)
-    replayer = Replayer(model)
+    trace = parse_trace(text)
+    run = ModelReplay(policy, trace)
+    model = run.model
     moments = []
-    for number, op in enumerate(parse_trace(text), 1):
-        step = replayer.feed(op)
+    for number, (op, step) in enumerate(zip(trace, run.run()), 1):
         c = step.counters
         counters = f"Total {c.total}  Free {c.free}  Rsvd {show(c.rsvd)}  Surp {c.surp}"
         moments.append(Moment(number, step.op, outcome(step), comments.get(op.line, ""), counters,

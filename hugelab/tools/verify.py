@@ -9,14 +9,64 @@ with both sides' counters.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import TextIO
 
 from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
-from ..replay import Step, replay
+from ..replay import Liveness, Step, replay
 from ..trace.generate import random_trace, random_v2_trace
-from ..trace.language import Trace, parse_trace
+from ..trace.language import FileOp, Mmap, Trace, Umount, parse_trace
 from ..trace.shrink import shrink
 from .tables import statfs_text
+
+
+@dataclass
+class UmountTally:
+    """What the umounts of replayed traces did (trace v2), counted from their step records."""
+
+    #: umounts that failed with EBUSY...
+    ebusy: int = 0
+    #: ...of which later lines used the mount, a file of it or a mapping of one (and were not skipped)
+    used_after: int = 0
+    #: umounts that succeeded...
+    succeeded: int = 0
+    #: ...of which later lines were skipped for naming what it took away
+    skipped_after: int = 0
+    #: lines skipped because they name what a umount that succeeded took away
+    skipped: int = 0
+
+    def add(self, trace: Trace, steps: list[Step]) -> None:
+        live = Liveness()
+        file_mount = {op.file: op.mount for op in trace if isinstance(op, FileOp)}
+        mapping_file = {op.name: op.file for op in trace if isinstance(op, Mmap)}
+        refused: dict[str, int] = {}  # mount -> its EBUSY umounts not yet followed by a use
+        takers: set[int] = set()  # the lines of the umounts whose taking made a later line skip
+        for op, step in zip(trace, steps):
+            if step.error == "skipped":
+                taken = live.taken_by_umount(op)
+                if taken is not None:
+                    self.skipped += 1
+                    takers.add(taken[3])
+                live.record_skip(op)
+                continue
+            file = getattr(op, "file", None) or mapping_file.get(getattr(op, "name", None) or "")
+            mount = getattr(op, "mount", None) or file_mount.get(file or "")
+            if mount in refused and not isinstance(op, Umount):
+                self.used_after += refused.pop(mount)
+            if isinstance(op, Umount):
+                if step.error == "EBUSY":
+                    self.ebusy += 1
+                    refused[op.mount] = refused.get(op.mount, 0) + 1
+                elif step.error is None:
+                    self.succeeded += 1
+                    refused.pop(op.mount, None)
+            live.record(op, step.error)
+        self.skipped_after += len(takers)
+
+    def __str__(self) -> str:
+        return (f"umounts: {self.ebusy} failed with EBUSY ({self.used_after} followed by a use of the mount "
+                f"or its files), {self.succeeded} succeeded ({self.skipped_after} followed by lines skipped "
+                f"for naming what it took: {self.skipped} such lines)")
 
 
 def side_by_side(kernel: list[Step], model: list[Step]) -> str:
@@ -69,8 +119,14 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         return random_v2_trace(rng, length, min_size=min_size) if files else random_trace(rng, length)
 
     steps = 0
+    umounts = UmountTally()
     with open_kernel(kernel) as machine:
-        own = policy_for_kernel(machine.release)
+        try:
+            own = policy_for_kernel(machine.release, machine.upstream)
+        except ValueError as e:
+            if policy is None:
+                raise KernelUnavailable(f"{e}: name the policy to hold against it (--policy)") from None
+            own = ""
         policy = policy or own
         if progress:
             kind = ("trace-v2 traces, " + ("min_size mounts included" if min_size else "no min_size mount")
@@ -92,6 +148,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
             trace = parse_trace(text)
             label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
             real, model = on_kernel(trace, label), replay(trace, policy)
+            umounts.add(trace, real)
             if real != model:
                 if progress:
                     print(file=progress)
@@ -111,4 +168,6 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     against = "" if policy == own else f" (against {policy})"
     kind = " v2" if files else ""
     print(f"verified {traces}{kind} traces, {steps} steps: all match{against}", file=out)
+    if files:
+        print(f"  {umounts}", file=out)
     return 0

@@ -14,14 +14,15 @@ bad trace changes nothing: it raises :class:`TraceError` naming the line and
 the problem.
 
 What only shows while replaying (an mmap that failed, a process that was
-killed or has exited) is not a text error: the replay skips such lines.
+killed or has exited, a ``umount`` that succeeded or failed with EBUSY) is
+not a text error: the replay skips the lines that name what is gone.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from ..limits import (
@@ -339,7 +340,8 @@ class _Checker:
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
         self.mappings: dict[str, int] = {}  # name -> pages
-        self.mounts: dict[str, bool] = {}  # name -> still mounted (as far as the text goes)
+        # every mount made: whether a umount takes it away shows only while replaying (EBUSY keeps it)
+        self.mounts: set[str] = set()
         self.files: dict[str, _FileText] = {}
         self.segments: dict[str, int] = {}  # name -> pages
         #: True while this checker shares its sets and file records with another
@@ -351,7 +353,7 @@ class _Checker:
         trial = _Checker()
         trial.processes = dict(self.processes)
         trial.mappings = dict(self.mappings)
-        trial.mounts = dict(self.mounts)
+        trial.mounts = set(self.mounts)
         trial.files = dict(self.files)
         trial.segments = dict(self.segments)
         trial.shared = True
@@ -373,12 +375,11 @@ class _Checker:
                 setattr(self.files[name], flag, value)
 
     def file(self, name: str, line: int) -> _FileText:
-        """A file the line may name: created, not gone with its mount, still nameable."""
+        """A file the line may name: created and still nameable (a file whose mount a
+        umount took away is the replay's to skip: the text cannot know the umount succeeded)."""
         info = self.files.get(name)
         if info is None:
             raise TraceError(line, f"no file {name!r} (create it with 'file {name}' or 'memfd {name}')")
-        if info.mount is not None and not self.mounts[info.mount]:
-            raise TraceError(line, f"file {name!r} went with its mount {info.mount!r} (umount)")
         if info.closed and (info.memfd or info.unlinked):
             gone = "closed" if info.memfd else "unlinked and closed"
             raise TraceError(line, f"file {name!r} was {gone}: it can no longer be named")
@@ -387,15 +388,13 @@ class _Checker:
     def mount(self, name: str, line: int) -> None:
         if name not in self.mounts:
             raise TraceError(line, f"no mount {name!r} (create it with 'mount {name}')")
-        if not self.mounts[name]:
-            raise TraceError(line, f"mount {name!r} was unmounted")
 
     def segment(self, name: str, line: int) -> int:
         if name not in self.segments:
             raise TraceError(line, f"no segment {name!r} (create it with 'shmget {name} PAGES')")
         return self.segments[name]
 
-    def new(self, space: dict, name: str, what: str, line: int) -> str:
+    def new(self, space: Collection[str], name: str, what: str, line: int) -> str:
         if name in space:
             raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
         most = _MOST.get(what)
@@ -534,11 +533,10 @@ def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Chec
             if key in options:
                 raise TraceError(line, f"{key}= given twice")
             options[key] = _number(value, key, line)
-        check.mounts[name] = True
+        check.mounts.add(name)
         return Mount(line, text, name, options.get("size"), options.get("min_size"))
     if op == "umount":
-        check.mount(args[0], line)
-        check.mounts[args[0]] = False
+        check.mount(args[0], line)  # M stays nameable: EBUSY keeps it, a success makes the replay skip
         return Umount(line, text, args[0])
     if op in ("file", "memfd"):
         name = check.new(check.files, _name(args[0], "file", line), "file", line)
@@ -624,10 +622,15 @@ class TraceBuilder:
             return e.problem
         return ""
 
+    def file_closed(self, name: str) -> bool:
+        """Has a line so far closed file ``name`` (the text's own hold on it)?"""
+        return self._check.files[name].closed
+
     @property
     def mount_names(self) -> list[str]:
-        """The mounts the lines so far have made and not unmounted, oldest first."""
-        return [name for name, mounted in self._check.mounts.items() if mounted]
+        """Every mount the lines so far have made, oldest first (whether a umount
+        took one away shows only while replaying: :attr:`hugelab.replay.Liveness.unmounted`)."""
+        return [op.mount for op in self.ops if isinstance(op, Mount)]
 
     def add(self, raw: str, check: Callable[[Operation], None] | None = None) -> Operation | None:
         """Check one line of text; return its operation (None for blank or comment).

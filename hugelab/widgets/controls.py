@@ -569,8 +569,8 @@ class SplitExplorer(w.VBox):
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
-            files = tuple((f"{name} (can no longer be named)" if e.builder.file_gone(name) else name, name)
-                          for name in e.builder.file_names)
+            files = tuple((f"{name} ({gone})" if gone else name, name)
+                          for name in e.builder.file_names for gone in [e.file_gone(name)])
             if tuple(self.file_choice.options) != files:
                 self.file_choice.options = files
             self.file_choice.value = e.file

@@ -44,6 +44,17 @@ ZAP_RESTORE: dict[str, str] = {
     "if-unmapped-everywhere": "only if no other process still maps the page (6.12.110's fix)",
     "even-if-mapped-elsewhere": "even if a child still maps the page: Rsvd reads one low until the child lets go",
 }
+#: what ``hugetlb_reserve_pages`` does with the mount's subpool after the global
+#: pool refused a reservation (``out_put_pages``), in four eras
+ReserveFailureUndo = Literal["put-all", "put-lent", "put-lent-then-restore-used", "restore-used-then-put-lent"]
+RESERVE_FAILURE_UNDO: dict[str, str] = {
+    "put-all": "every page back to the subpool, its answer ignored (until 6.15; 2008: the quota)",
+    "put-lent": "only the pages the subpool's minimum lent; the refused ones stay used (a833a693a490)",
+    "put-lent-then-restore-used": "the lent pages while the used count is still high, then the refused "
+                                  "ones leave the used count: the loan goes to the pool (1d3f9bb4c8af)",
+    "restore-used-then-put-lent": "the refused pages leave the used count, then the lent ones go back to "
+                                  "the subpool (\"fix subpool minimum reservation rollback\")",
+}
 #: what ``zap_hook`` returns: called as ``(idx, page)`` for each page unmapped
 ZapPage = Callable[[int, Page], None]
 
@@ -110,33 +121,40 @@ class Policy:
     reproduces = ""
     #: what a user of that kernel would see
     user_sees = ""
-    #: the real kernel series this policy was checked against step for step ("6.12"), if any
-    kernel_series = ""
-    #: single releases this policy was measured on ("6.18.15"), where it differs from its series
-    kernel_releases: tuple[str, ...] = ()
-    #: MAP_NORESERVE honoured for hugetlb (since the VM_NORESERVE patch, 2.6.27)
-    honours_noreserve = True
-    #: MADV_DONTNEED allowed on hugetlb VMAs (since 5.18); EINVAL before
-    madvise_dontneed = False
+    #: the commits of hugelab.model.commits this policy carries (ids); empty for 2.6.26
+    commits: frozenset[str] = frozenset()
+
+    # -- settings: what each commit switches (hugelab.model.commits names the
+    # commit; the defaults are 2.6.26's, before any of them) -------------------
+    #: MAP_NORESERVE honoured for hugetlb (c37f9fb1, 2.6.27)
+    honours_noreserve = False
     #: an owner's copy-on-write is guaranteed (04f2cbe3): on failure the page
     #: is taken from the children, which get SIGBUS on their next fault there
-    owner_cow_guarantee = True
-    #: the trace-v2 features (keys of FEATURES) this era does not have
-    missing: frozenset[str] = frozenset()
-    #: what mmap returns when a mount's size= refuses it: ENOSPC while
-    #: hugetlb_reserve_pages returned the quota's -ENOSPC, ENOMEM today
-    over_size_error = "ENOMEM"
-    #: a fault that found no page gives its subpool charge back (every era
-    #: but 6.15+, where a833a693a490's error path keeps it: docs/findings.md §1)
+    owner_cow_guarantee = False
+    #: a shared mapping's fault may take a free page promised to it (7f09ca51)
+    shared_fault_has_reserve = False
+    #: closing a private piece gives its unused pages back to the mount's quota too (7251ff78)
+    close_puts_quota = False
+    #: a fault with a reservation takes it off Rsvd even for a buddy page (a88c76954804)
+    surplus_consumes_reserve = False
+    #: the owner's fault asks its map whether the offset still has a reservation (67961f9db8c4)
+    owner_fault_checks_map = False
+    #: MADV_DONTNEED allowed on hugetlb VMAs (90e7e7f5ef3f, 5.18); EINVAL before
+    madvise_dontneed = False
+    #: shmat's mmap of a SysV segment reserves nothing (e656c7a9e596)
+    shmat_noreserve = False
+    #: when zapping an owner's page gives its reservation back (one of ZAP_RESTORE;
+    #: df7a6d1f6405, then the mapcount fix)
+    zap_restore: ZapRestore = "never"
+    #: the owner's copy-on-write uses the page a min_size subpool lends (58db7c5fbe7d)
+    owner_cow_takes_subpool_loan = False
+    #: a fault that found no page gives its subpool charge back (every era but
+    #: a833a693a490's, which keeps it: docs/findings.md §1)
     fault_failure_puts_subpool = True
-    #: a reservation the global pool refused gives every page back to the
-    #: mount's subpool (every era but 6.15+ until 1d3f9bb4c8af: a833a693a490
-    #: gives back only what the subpool's minimum lent; the rest stays used)
-    reserve_failure_puts_subpool = True
-
-    def reserve_error(self, why: str) -> str:
-        """The errno for a reservation refused by the mount (``"size"``) or the pool."""
-        return self.over_size_error if why == "size" else "ENOMEM"
+    #: what hugetlb_reserve_pages' error path does after the pool refused (one of RESERVE_FAILURE_UNDO)
+    reserve_failure_undo: ReserveFailureUndo = "put-all"
+    #: the trace-v2 features (keys of FEATURES) this era does not have (each came with a commit)
+    missing: frozenset[str] = frozenset(FEATURES)
 
     def reserve_private(self, hstate: HState, vma: VMA) -> str | None:
         """Reserve for a new private mapping: None, or the errno (nothing changed).

@@ -1,57 +1,49 @@
-"""``modern``: today's kernel (checked against Linux 6.18).
+"""The rules of Linux 5.10 and later, and ``modern``: this machine's kernel, Linux 6.18.44.
 
-Reproduces: mainline as of 6.x, 84afd99b's region map with what came after
-it that a trace can see:
+:class:`Modern` is 84afd99b's region map as the kernel has had it since
+the commits of 2.6.28 to 5.9 (not tabled one by one): the fault of
+``alloc_hugetlb_folio`` (``map_chg``/``gbl_chg``, a mount's subpool, the
+restore_reserve mark) and the zap of ``__unmap_hugepage_range``. What
+differs between 5.10 and 7.3 is switched by the settings the commits of
+:mod:`hugelab.model.commits` set (:mod:`.kernels` builds one such policy
+per release, ``linux-6.12.107`` and the like).
 
-* MADV_DONTNEED works on hugetlb VMAs (5.18);
-* since v6.9 (df7a6d1f6405), zapping a page the owner instantiated, while
-  the pool has no surplus pages, gives the reservation back: the page is
-  marked restore_reserve (Rsvd +1 when it is freed) and its offset leaves
-  the map, so a later fault there uses a reservation again.
+``modern`` is the policy of the commits Linux 6.18.44 carries (the kernel
+``hugelab verify`` checks on this machine): MADV_DONTNEED on hugetlb
+(90e7e7f5ef3f), the v6.9 zap restore even for a page a child still maps
+(df7a6d1f6405, without the mapcount fix), the subpool fixes of 6.14/6.15
+(58db7c5fbe7d, a833a693a490) and 1d3f9bb4c8af.
 
-What a user sees: the counters of the running kernel, step for step
-(``hugelab verify`` proves it on this machine).
+What a user sees: the counters of the running kernel, step for step.
 """
 
 from __future__ import annotations
 
 from ..hstate import HState
-from ..reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
+from ..reservation import (
+    vma_add_reservation,
+    vma_commit_reservation,
+    vma_end_reservation,
+    vma_needs_reservation,
+    vma_resv_map,
+)
+from ..subpool import get_pages, put_pages
 from ..vma import VMA, Page
-from .base import ZapPage, ZapRestore
+from .base import ZapPage
 from .region_count import RegionCount
 
 
 class Modern(RegionCount):
-    name = "modern"
-    reproduces = "Linux 6.x (checked on 6.18): 84afd99b's region map + MADV_DONTNEED + v6.9 zap restore"
+    name = "linux-5.10+"
+    reproduces = "Linux 5.10 and later: 84afd99b's region map as alloc_hugetlb_folio uses it"
     user_sees = "what /proc/meminfo shows on a current kernel"
-    madvise_dontneed = True
-    #: alloc_hugetlb_folio takes the reservation for any folio that used one
-    surplus_consumes_reserve = True
-    #: when the v6.9 restore (df7a6d1f6405) runs: zapping (munmap, MADV_DONTNEED) an
-    #: owner's faulted anon page while Surp == 0 marks it restore_reserve and
-    #: un-consumes its offset. One of base.ZAP_RESTORE: "never" (before v6.9),
-    #: "if-unmapped-everywhere" (6.12 since 6.12.110, "hugetlb: only adjust reservation
-    #: during unmapping if mapcount is 0"), "even-if-mapped-elsewhere" (6.18.44: the
-    #: mark then reaches Rsvd only when the other process lets go)
-    zap_restore: ZapRestore = "even-if-mapped-elsewhere"
-    missing: frozenset[str] = frozenset()
-    over_size_error = "ENOMEM"
-    # 6.15's a833a693a490: a fault that charged the mount (gbl_chg 1) and
-    # found no page keeps the charge (statfs free drops for good); measured
-    # on 6.18.44 (docs/findings.md §1), not on 6.1 or 6.12
-    fault_failure_puts_subpool = False
-    # hugetlb_reserve_pages' out_put_pages had the same fault since 6.15 (the
-    # same commit); 6.18.44 has the stable fix 1d3f9bb4c8af (measured: statfs
-    # free stays 4 after a refused 3-page mmap on a size=4 mount), so
-    # reserve_failure_puts_subpool keeps its default here (see linux-6.18.15)
 
     def zap_hook(self, hstate: HState, vma: VMA) -> ZapPage | None:
         """``__unmap_hugepage_range`` since v6.9: an owner's unmapped page gets its reservation back.
 
         Not while the pool has surplus pages, and only in the owner's private
-        VMA (``__vma_private_lock``) for an anonymous page.
+        VMA (``__vma_private_lock``) for an anonymous page; with the mapcount
+        fix, only for a page this zap leaves mapped nowhere.
         """
         if (not vma.owner or self.zap_restore == "never" or hstate.surplus_huge_pages != 0
                 or vma_resv_map(vma) is None):
@@ -66,5 +58,49 @@ class Modern(RegionCount):
 
         return restore
 
+    def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
+        """``alloc_hugetlb_folio``: ask the map, charge the mount, take a page, record the offset.
 
-POLICY = Modern()
+        ``vma_needs_reservation``, the subpool (``hugepage_subpool_get_pages``),
+        ``dequeue_hugetlb_folio_vma`` or else a surplus page, then
+        ``vma_commit_reservation`` (or ``vma_end_reservation`` on failure).
+        ``avoid_reserve``: the owner's copy-on-write (``cow_from_owner``).
+        """
+        needs = bool(vma_needs_reservation(vma, idx))
+        if needs and vma.owner and not self.owner_fault_checks_map:
+            needs = False  # before 67961f9db8c4 the owner always "had" its reservation
+        # The owner's copy-on-write never uses the mapping's reservation: the
+        # page it copies already did (map_chg says "charge the mount").
+        map_chg = avoid_reserve or needs
+        gbl_chg = 0
+        spool = vma.file.spool
+        if map_chg:
+            # No reservation of the mapping's own: charge the mount, which
+            # may lend one from its min_size (then gbl_chg == 0).
+            gbl = get_pages(spool, 1)
+            if gbl is None:
+                if not avoid_reserve:
+                    vma_end_reservation(vma, idx)
+                return False
+            # before 58db7c5fbe7d the owner's copy-on-write ignored the subpool's loan
+            gbl_chg = 1 if avoid_reserve and not self.owner_cow_takes_subpool_loan else gbl
+        has_reserve = not gbl_chg
+        from_pool = hstate.dequeue_huge_page(has_reserve)
+        if not from_pool and not hstate.alloc_surplus_huge_page():
+            if map_chg:
+                if self.fault_failure_puts_subpool:
+                    put_pages(spool, 1)  # out_subpool_put until 6.15: its answer ignored
+                elif not gbl_chg:  # a833a693a490: only a charge the subpool's minimum covered
+                    hstate.hugetlb_acct_memory(-put_pages(spool, 1))
+            if not avoid_reserve:
+                vma_end_reservation(vma, idx)
+            return False
+        if has_reserve and (from_pool or self.surplus_consumes_reserve):
+            hstate.resv_huge_pages -= 1
+        if not avoid_reserve:
+            vma_commit_reservation(vma, idx)
+        return True
+
+
+#: this machine's kernel (built in policies/__init__ from the commits of 6.18.44)
+MODERN_RELEASE = "6.18.44"
