@@ -4,7 +4,7 @@ notebooks/ stays the single source of the course (the course engineer edits only
 the browser tests run it in place). When setuptools builds the package (a wheel, directly or
 from the sdist, which carries notebooks/ through MANIFEST.in), this copies notebooks/ into the
 built package as hugelab/course/, which `hugelab lab` copies out for a learner. No symlink and no
-second copy in git. An editable install skips the copy: hugelab.lab then reads notebooks/ itself.
+second copy in git. An editable install skips the copy: hugelab.teaching.lab then reads notebooks/ itself.
 """
 
 import shutil

@@ -14,7 +14,7 @@ import random
 import statistics
 import time
 
-from hugelab.widgets import SplitExplorer
+from hugelab.widgets.controls import SplitExplorer
 
 PAGES = 512
 

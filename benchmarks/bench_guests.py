@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 from hugelab import parse_trace
-from hugelab.generate import random_trace
-from hugelab.kernel import images
-from hugelab.kernel.guest import Guest
-from hugelab.kernel.targets import HostKernel
+from hugelab.realkernel import images
+from hugelab.realkernel.guest import Guest
+from hugelab.realkernel.targets import HostKernel
+from hugelab.trace.generate import random_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 

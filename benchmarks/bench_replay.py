@@ -3,7 +3,7 @@
 Target (issue 2): under 2 s under ``modern`` on the project's 2-core machine.
 Target (issue 15): replaying these v1 traces stays within 10% of the code
 before trace v2 (``--against fbf907c^``). Four traces, all from
-``hugelab.generate.random_trace``:
+``hugelab.trace.generate.random_trace``:
 
 * ``verify mix``: the operation mix ``hugelab verify`` uses, with a pool of
   up to 16,384 pages; processes die as the kernel would kill them and later
@@ -67,7 +67,7 @@ CALLGRIND_TOGGLE = "sys_call_tracing"
 
 def traces(ops: int) -> dict[str, str]:
     """The four benchmark traces, by label (v1 operations only)."""
-    from hugelab.generate import random_trace
+    from hugelab.trace.generate import random_trace
 
     big = {"max_pool": 50_000_000, "min_pool": 25_000_000, "live": True}
     return {

@@ -10,7 +10,7 @@ least disturbed; a median mostly measures the neighbours).
 import random
 import time
 
-from hugelab.resv_map import ResvMap
+from hugelab.model.resv_map import ResvMap
 
 CALLS = 20_000
 

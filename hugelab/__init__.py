@@ -4,11 +4,11 @@ The core (this package minus ``widgets`` and ``charts``) imports only the
 standard library.
 """
 
-from .hstate import Counters, u64
-from .model import Model
-from .policies import DEFAULT, POLICIES, get_policy
+from .model.hstate import Counters, u64
+from .model.machine import Model
+from .model.policies import DEFAULT, POLICIES, get_policy
 from .replay import Step, replay
-from .trace import Trace, TraceError, parse_trace
+from .trace.language import Trace, TraceError, parse_trace
 
 __version__ = "0.1.0"
 

@@ -1,12 +1,14 @@
-"""Developer tools for the course's notebooks: execute them, keep them in JupyterLab's saved form,
+"""Developer tools for the course's notebooks: execute them, keep them in their committed form,
 and build the static site. Run inside the checkout's .venv (the scripts/*.sh wrappers do).
 
   python scripts/course.py execute [NB ...]   run each notebook in a fresh kernel, store the widget
-                                              state, write it in JupyterLab's saved form
-  python scripts/course.py normalize [NB ...] only rewrite in JupyterLab's saved form
+                                              state, write it in the committed form
+  python scripts/course.py normalize [NB ...] only rewrite in the committed form
   python scripts/course.py check [NB ...]     exit 1 naming every notebook not in that form
   python scripts/course.py site [OUT]         static HTML pages + index (default OUT: site/)
 
+The committed form is JupyterLab's saved form, with widget state saved only for what draws
+without a kernel (keep_drawn_widget_state: the explorer's charts, not a question's buttons).
 JupyterLab's saved form: what jupyter_server writes when JupyterLab saves, that is nbformat v4
 JSON (keys sorted, one-space indent, text split into lines) plus a final newline, with the
 kernelspec JupyterLab writes back once the kernel starts (its display name) and the
@@ -92,12 +94,20 @@ def saved_form(nb) -> str:
     return _JS_NUMBER.sub(r"\1", text)
 
 
+def committed_form(nb) -> str:
+    """The notebook as committed: widget state only for what draws without a kernel, Layouts
+    without their nulls, in JupyterLab's saved form."""
+    keep_drawn_widget_state(nb)
+    trim_widget_state(nb)
+    return saved_form(nb)
+
+
 def normalize(path: Path) -> bool:
-    """Rewrite ``path`` in the saved form; True if a byte changed."""
+    """Rewrite ``path`` in the committed form; True if a byte changed."""
     import nbformat
 
     old = path.read_text(encoding="utf-8")
-    new = saved_form(nbformat.reads(old, as_version=4))
+    new = committed_form(nbformat.reads(old, as_version=4))
     if new != old:
         path.write_text(new, encoding="utf-8")
     return new != old
@@ -125,6 +135,89 @@ def trim_widget_state(nb) -> int:
     return dropped
 
 
+# Widgets that draw something with no kernel behind them: the charts (bqplot, its scales), and
+# from ipywidgets only boxes, text and their layouts and styles. A button, slider, text field or
+# dropdown draws too, but answers nothing without a kernel: the page would offer dead controls.
+CHART_MODULES = {"bqplot", "bqscales"}
+DRAWN_CONTROLS = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "HTMLModel", "HTMLMathModel", "LabelModel",
+                  "HTMLStyleModel", "HTMLMathStyleModel", "LabelStyleModel"}
+_REFERENCE = re.compile(r'"IPY_MODEL_([0-9a-f]+)"')
+NEEDS_A_KERNEL = "{name}: run this cell to use it (a widget that needs a running kernel; no state is saved for it)"
+
+
+def _references(model: dict) -> list[str]:
+    return _REFERENCE.findall(json.dumps(model["state"]))
+
+
+def _reachable(state: dict, roots: list[str]) -> list[str]:
+    """The models ``roots`` draw with (each root, its children, layouts, styles, marks...)."""
+    seen: dict[str, None] = {}
+    todo = list(reversed(roots))
+    while todo:
+        key = todo.pop()
+        if key in seen or key not in state:
+            continue
+        seen[key] = None
+        todo.extend(reversed(_references(state[key])))
+    return list(seen)
+
+
+def _draws_without_a_kernel(state: dict, key: str) -> bool:
+    model = state.get(key)
+    if model is None:
+        return False
+    if model["model_module"] == "@jupyter-widgets/controls" and model["model_name"] not in DRAWN_CONTROLS:
+        return False
+    layout = model["state"].get("layout")
+    layout_state = state.get(layout.removeprefix("IPY_MODEL_"), {}).get("state", {}) if isinstance(layout, str) else {}
+    return layout_state.get("display") != "none"  # hidden: draws nothing (and bqplot sizes it negative)
+
+
+def keep_drawn_widget_state(nb) -> tuple[int, int]:
+    """Keep saved widget state only for what draws without a kernel; return (views kept, models kept).
+
+    A widget output whose widgets reach no chart (a Predict question: text field, buttons) keeps no
+    state: it answers nothing without a kernel, and its state was most of its notebook. Its output
+    says so in plain text instead (GitHub, nbviewer, the static site and an unrun JupyterLab show
+    that). A chart's output (the split explorer) keeps its boxes, texts and charts, minus its
+    controls and anything hidden (display: none). Running the cell draws the whole widget again.
+    """
+    widgets = nb.metadata.get("widgets", {})
+    state = widgets.get(WIDGET_STATE, {}).get("state", {})
+    kept_views = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is None:
+                continue
+            models = _reachable(state, [view["model_id"]])
+            if any(state[k]["model_module"] in CHART_MODULES for k in models):
+                kept_views.append(view["model_id"])
+                continue
+            name = str(output["data"].get("text/plain", "widget")).split("(", 1)[0].strip() or "widget"
+            del output["data"][WIDGET_VIEW]
+            output["data"]["text/plain"] = NEEDS_A_KERNEL.format(name=name)
+    drawn = {}
+    for key in _reachable(state, kept_views):
+        if not _draws_without_a_kernel(state, key):
+            continue
+        model = json.loads(json.dumps(state[key]))
+        children = model["state"].get("children")
+        if isinstance(children, list):
+            model["state"]["children"] = [c for c in children
+                                          if _draws_without_a_kernel(state, str(c).removeprefix("IPY_MODEL_"))]
+        drawn[key] = model
+    kept = {key: drawn[key] for key in _reachable(drawn, kept_views)}
+    dangling = sorted({ref for model in kept.values() for ref in _references(model) if ref not in kept})
+    if dangling:  # a kept model pointing at a dropped one would fail to draw: say which
+        raise RuntimeError(f"saved widget state: kept models refer to dropped ones: {', '.join(dangling[:5])}")
+    if kept:
+        widgets[WIDGET_STATE]["state"] = kept
+    else:
+        nb.metadata.pop("widgets", None)
+    return len(kept_views), len(kept)
+
+
 def execute(path: Path) -> None:
     """Run every cell in a fresh kernel (in the notebook's folder), keep the widget state."""
     import nbformat
@@ -142,8 +235,7 @@ def execute(path: Path) -> None:
             if "nbval-ignore-output" not in tags:
                 tags.append("nbval-ignore-output")
                 print(f"{path.name}: tagged a widget cell nbval-ignore-output")
-    trim_widget_state(nb)
-    path.write_text(saved_form(nb), encoding="utf-8")
+    path.write_text(committed_form(nb), encoding="utf-8")
 
 
 # ---- the static site -------------------------------------------------------------------------
@@ -248,10 +340,22 @@ def shows_widgets_without_state(nb: dict) -> bool:
     return shows and "widgets" not in nb["metadata"]
 
 
+def path_order(notebooks: list[Path]) -> list[Path]:
+    """The course's path first, in the order of its numbers (00, then "# 1." ...), then the
+    notebooks beside it, then the glossary: the order 00-start-here teaches them in."""
+    from hugelab.teaching.notebook import course
+
+    by_stem = {p.stem: p for p in notebooks}
+    path, beside = course(str(NOTEBOOKS))
+    stems = [stem for _, stem, _ in path] + [stem for stem, _ in beside]
+    stems += sorted(set(by_stem) - set(stems))  # the glossary, and whatever is neither
+    return [by_stem[stem] for stem in stems if stem in by_stem]
+
+
 def build_site(out: Path) -> float:
     """Build the site into ``out``; the seconds it took."""
     start = time.monotonic()
-    notebooks = course_notebooks()
+    notebooks = path_order(course_notebooks())
     unsaved = [p.name for p in notebooks if shows_widgets_without_state(json.loads(p.read_text(encoding="utf-8")))]
     if unsaved:
         sys.exit(f"course.py: no saved widget state in {', '.join(unsaved)}: run scripts/execute-notebooks.sh")
@@ -282,9 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         import nbformat
 
         bad = [p.name for p in paths
-               if saved_form(nbformat.read(p, as_version=4)) != p.read_text(encoding="utf-8")]
+               if committed_form(nbformat.read(p, as_version=4)) != p.read_text(encoding="utf-8")]
         for name in bad:
-            print(f"{name}: not in JupyterLab's saved form: run scripts/execute-notebooks.sh", file=sys.stderr)
+            print(f"{name}: not in the committed form (JupyterLab's saved form, widget state only for what "
+                  "draws without a kernel): run scripts/execute-notebooks.sh", file=sys.stderr)
         return 1 if bad else 0
     for path in paths:
         start = time.monotonic()
@@ -293,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             size = path.stat().st_size
             print(f"{path.name}: executed in {time.monotonic() - start:.1f} s, {size / 1024:.0f} KiB")
         elif normalize(path):
-            print(f"{path.name}: rewritten in JupyterLab's saved form")
+            print(f"{path.name}: rewritten in the committed form")
     return 0
 
 

@@ -71,7 +71,7 @@ def test_a_bad_trace_exits_2_with_one_line_and_replays_nothing(text, message):
 def test_bad_arguments_exit_2_with_one_line(capsys):
     assert main(["replay", "seed", "--policy", "newest"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "invalid choice: 'newest'" in err
+    assert err.count("\n") == 1 and "unknown policy 'newest'" in err
     assert main(["replay", "no-such-file.trace"]) == 2
     assert "no trace file 'no-such-file.trace'" in capsys.readouterr().err
     assert main(["verify", "--traces", "0"]) == 2
@@ -87,9 +87,12 @@ def test_hunt_finds_the_double_credit_bug_in_at_most_five_operations():
     assert "below zero" in done.stdout
 
 
-def test_hunt_finds_nothing_under_region_count():
+def test_hunt_under_region_count_finds_the_shared_fault_84afd99b_still_had_not_a_split():
+    # 84afd99b fixed splits; a shared fault with every free page promised still borrowed a
+    # surplus page and left its reservation unused until 7f09ca51 (v2.6.27)
     done = run("hunt", "--policy", "region-count", "--traces", "1500")
-    assert "no invariant broken" in done.stdout
+    trace = done.stdout.split("\n\n")[1]
+    assert "shared" in trace and "munmap" not in trace and "mprotect" not in trace
 
 
 def test_exercise_is_reproducible_and_answers_fill_in_the_question_marks():
@@ -124,7 +127,7 @@ def test_an_era_without_a_v2_feature_says_which_kernel_brought_it():
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "line 3: fallocate on hugetlbfs came with Linux 4.3; the region-count policy "
-        "(84afd99b (Linux 2.6.27)) does not have it"]
+        "(84afd99b) does not have it"]
 
 
 def test_kernel_refuses_min_size_and_random_min_size_traces_in_one_line_touching_nothing():
@@ -141,6 +144,8 @@ def test_min_size_goes_with_files_only():
 
 
 def test_hunt_searches_v2_traces_under_the_model():
-    done = run("hunt", "--policy", "modern", "--files", "--traces", "60", "--length", "14")
+    # finds under modern are rare (the fork + owner munmap wrap, docs/findings.md §2): seeds 0-399 of
+    # the v2 generator as issue 20 left it hold one, at seed 376
+    done = run("hunt", "--policy", "modern", "--files", "--traces", "10", "--length", "14", "--seed", "370")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("found after ")

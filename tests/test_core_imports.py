@@ -3,9 +3,10 @@
 import subprocess
 import sys
 
-CORE = ["hugelab", "hugelab.cli", "hugelab.replay", "hugelab.model", "hugelab.reservation", "hugelab.kernel",
-        "hugelab.verify", "hugelab.tables", "hugelab.hunt", "hugelab.exercise", "hugelab.explorer",
-        "hugelab.explorer_views", "hugelab.predict", "hugelab.notebook"]
+CORE = ["hugelab", "hugelab.cli", "hugelab.replay", "hugelab.model", "hugelab.model.reservation",
+        "hugelab.trace", "hugelab.realkernel", "hugelab.tools.verify", "hugelab.tools.tables", "hugelab.tools.hunt",
+        "hugelab.teaching.exercise", "hugelab.teaching.explorer", "hugelab.teaching.explorer_views",
+        "hugelab.teaching.predict", "hugelab.teaching.notebook"]
 
 
 def modules_loaded_by_the_core(expression: str) -> str:

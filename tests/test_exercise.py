@@ -7,22 +7,20 @@ import sys
 
 import pytest
 
-from hugelab.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
-from hugelab.explain import kind
-from hugelab.model import Model
-from hugelab.replay import Replayer
-from hugelab.trace import parse_trace
+from hugelab.replay import ModelReplay
+from hugelab.teaching.exercise import PAIR, SheetError, check_sheet, make_exercise, sheet, splits
+from hugelab.teaching.explain import kind
+from hugelab.trace.language import parse_trace
 
 SEEDS = range(100)
 
 
 def _split_count(ex, policy_index=0):
-    model = Model(ex.policies[policy_index])
-    feeder = Replayer(model)
+    run = ModelReplay(ex.policies[policy_index])
     count = 0
     for op in ex.trace:
-        count += splits(op, model)
-        feeder.feed(op)
+        count += splits(op, run.model)
+        run.feed(op)
     return count
 
 
@@ -51,13 +49,12 @@ def test_an_exercise_is_reproducible_from_its_seed():
 
 
 def test_splits_sees_a_cut_and_not_a_whole_unmap():
-    model = Model()
-    feeder = Replayer(model)
+    run = ModelReplay()
     trace = parse_trace("pool 8\nmmap a 4 private\nmprotect a 1 1 r\nmprotect a 1 1 r\nmunmap a 1 1\nmunmap a 0 1\n")
     seen = []
     for op in trace:
-        seen.append(splits(op, model))
-        feeder.feed(op)
+        seen.append(splits(op, run.model))
+        run.feed(op)
     # the first mprotect cuts [0,4); the same mprotect again changes nothing; munmap of the
     # whole piece [1,2) cuts nothing; munmap [0,1) of the piece [0,1) neither
     assert seen == [False, False, True, False, False, False]
@@ -132,20 +129,82 @@ def test_a_wrong_answer_that_is_the_value_before_the_step_is_told_so():
     (lambda t: t.replace("seed 4\n", ""), "line 3: the sheet does not say its seed"),
     (lambda t: t.replace("seed 4", "seed four"), "seed must be a whole number, not 'four'"),
     (lambda t: t.replace("policy modern", "policy nonsense"), "unknown policy 'nonsense'"),
-    (lambda t: "\n".join(t.splitlines()[:-2]), "the sheet ends after step 6 of 8"),
-    (lambda t: re.sub(r"(\n\s+3  \S+)", r"\1x", t), "line 8: step 3 of seed 4 is"),
-    (lambda t: re.sub(r"(\n\s+5  .*?)\s+\S+\n", r"\1\n", t, count=1), "line 10: step 5 needs 5 answers"),
-    (lambda t: re.sub(r"(\n\s+2  .*?)ok\n", r"\1fine\n", t, count=1), "line 7: step 2: the outcome must be one of"),
-    (lambda t: re.sub(r"\n\s+4  ", "\n   7  ", t, count=1), "line 9: expected step 4, found step 7"),
-    (lambda t: "hello\n" + t, "line 1: expected 'seed N', 'length N' or 'policy P'"),
+    (lambda t: t.replace("policy modern", "difficulty hardest\npolicy modern"), "difficulty takes basic, fork, full"),
 ])
-def test_a_bad_sheet_is_one_line_naming_the_line(mangle, message):
+def test_a_sheet_with_no_exercise_to_grade_against_is_one_line_naming_the_line(mangle, message):
     key = sheet(make_exercise(4), key=True)
-    assert key.splitlines()[5].strip().startswith("1 ")  # the line numbers the cases above use
     with pytest.raises(SheetError) as e:
         check_sheet(mangle(key))
     assert message in str(e.value)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("mangle, message, lost", [
+    (lambda t: "\n".join(t.splitlines()[:-2]), "line 11: no line for step 7, step 8", 10),
+    (lambda t: re.sub(r"(\n\s+3  \S+)", r"\1x", t), "line 8: step 3 of seed 4 is", 5),
+    (lambda t: re.sub(r"(\n\s+5  .*?)\s+\S+\n", r"\1\n", t, count=1), "line 10: step 5 needs 5 answers", 5),
+    (lambda t: re.sub(r"\n\s+4  ", "\n   4x  ", t, count=1), "line 9: expected a step line", 5),
+    (lambda t: "hello\n" + t, "line 1: expected 'name ...', 'id ...', 'seed N'", 0),
+])
+def test_a_line_that_cannot_be_read_costs_that_line_not_the_sheet(mangle, message, lost):
+    key = sheet(make_exercise(4), key=True)
+    assert key.splitlines()[5].strip().startswith("1 ")  # the line numbers the cases above use
+    score = check_sheet(mangle(key))
+    assert score.total == 40 and score.right == 40 - lost
+    assert any(str(p).startswith(message) for p in score.problems), score.problems
+    assert all("\n" not in str(p) for p in score.problems)
+    assert score.marks == ()  # the readable lines are all right
+
+
+def test_a_cell_that_is_no_answer_is_a_wrong_answer_saying_so():
+    key = sheet(make_exercise(4), key=True)
+    bad = re.sub(r"(\n\s+2  .*?)ok\n", r"\1fine\n", key, count=1)
+    (mark,) = check_sheet(bad).marks
+    assert mark.step == 2 and mark.field == "outcome" and "one of ok, ENOMEM" in mark.why
+
+
+def test_a_step_line_out_of_order_is_still_graded_as_its_step():
+    lines = sheet(make_exercise(4), key=True).splitlines()
+    lines[6], lines[7] = lines[7], lines[6]
+    score = check_sheet("\n".join(lines))
+    assert score.right == score.total and not score.problems
+
+
+def test_a_roster_seed_grades_the_sheet_against_the_students_exercise():
+    """A sheet handing in another seed's key is graded against the student's own exercise."""
+    other = sheet(make_exercise(101), key=True)
+    score = check_sheet(other, seed=104)
+    assert score.seed == 104 and score.sheet_seed == 101
+    assert score.percent < 50
+    assert check_sheet(sheet(make_exercise(104), key=True), seed=104).percent == 100
+
+
+def test_difficulty_settings_give_sheets_of_one_shape():
+    from hugelab.teaching.difficulty import PRESETS
+    from hugelab.trace.language import Fork
+
+    for name, setting in PRESETS.items():
+        for seed in range(12):
+            ex = make_exercise(seed, difficulty=setting)
+            forks = sum(isinstance(op, Fork) for op in ex.trace)
+            failed = any(s.error for s in ex.steps)
+            surplus = any(s.counters.surp for s in ex.steps)
+            assert (forks, failed, surplus) == (int(setting.forks), setting.failures, setting.surplus), (name, seed)
+            key = sheet(ex, key=True)
+            assert setting.line() in key
+            assert check_sheet(key).right == 40
+
+
+def test_the_students_sheet_has_name_and_id_lines_that_the_checker_reads():
+    from hugelab.teaching.exercise import Student
+
+    ex = make_exercise(6)
+    blank = sheet(ex, student=Student())
+    assert "name ?" in blank and "id ?" in blank
+    filled = sheet(ex, key=True, student=Student("Ada Lovelace", "s1815"))
+    score = check_sheet(filled)
+    assert score.student == Student("Ada Lovelace", "s1815") and score.percent == 100
+    assert check_sheet(blank).student == Student()
 
 
 def run(*args, stdin=None):
@@ -188,5 +247,20 @@ def test_check_refuses_what_the_sheet_already_says_in_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "hugelab", "exercise", "--check", str(sheet), "--seed", "5"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr == ("hugelab: --check reads the exercise (seed, length, policies) from the sheet's first "
-                           "line: leave out --seed\n")
+    assert done.stderr == ("hugelab: --check reads the exercise (seed, length, policies, difficulty) from each "
+                           "sheet: leave out --seed\n")
+
+
+def test_a_paired_sheet_never_asks_a_shared_fault_that_borrows_a_surplus_page():
+    """Both 2008 eras predate 7f09ca51: a shared fault with every free page promised takes a surplus
+    page. No notebook teaches it, so paired sheets leave it out (seeds 12, 36, 43, 55, 90 and 118 had it)."""
+    from hugelab.teaching.exercise import make_exercise, shared_fault_borrows
+    from hugelab.trace.language import parse_trace
+
+    for seed in range(120):
+        ex = make_exercise(seed, pair=True)
+        assert not any(shared_fault_borrows(ex.trace, steps) for steps in ex.runs), seed
+    # what it refuses: every free page promised, then a shared fault under double-credit
+    trace = parse_trace("pool 2 overcommit 2\nmmap a 2 private\nmmap s 1 shared noreserve\ntouch s 0\n")
+    from hugelab.replay import replay
+    assert shared_fault_borrows(trace, tuple(replay(trace, "double-credit")))

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from hugelab import parse_trace, replay, scenarios
-from hugelab.export_c import KERNEL_MAX_POOL, export_c
-from hugelab.trace import Madvise, TraceError, is_v2
+from hugelab.realkernel.export_c import KERNEL_MAX_POOL, export_c
+from hugelab.trace.language import Madvise, TraceError, is_v2
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_cc = pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler (cc)")
@@ -71,7 +71,7 @@ def test_names_and_text_are_escaped_into_c_strings():
 @needs_cc
 @pytest.mark.kernel
 def test_on_the_running_kernel_the_seed_program_passes_and_a_wrong_expectation_fails(tmp_path):
-    from hugelab.kernel import why_unavailable
+    from hugelab.realkernel import why_unavailable
     reason = why_unavailable()
     if reason:
         pytest.skip(f"real-kernel test skipped: {reason}")
@@ -99,7 +99,7 @@ HUNTED = "pool 5\nmmap m0 1 private\ntouch m0 0 read\nfork p1\nmunmap m0 0 1\n" 
 @needs_cc
 @pytest.mark.kernel
 def test_the_trace_6_12_and_6_18_disagree_on_passes_as_6_18_and_fails_as_6_12_here(tmp_path):
-    from hugelab.kernel import why_unavailable
+    from hugelab.realkernel import why_unavailable
     reason = why_unavailable() or (None if os.uname().release.startswith("6.18.") else "this is not Linux 6.18")
     if reason:
         pytest.skip(f"real-kernel test skipped: {reason}")
@@ -117,7 +117,7 @@ def test_the_trace_6_12_and_6_18_disagree_on_passes_as_6_18_and_fails_as_6_12_he
 
 
 def host_618():
-    from hugelab.kernel import why_unavailable
+    from hugelab.realkernel import why_unavailable
     reason = why_unavailable() or (None if os.uname().release.startswith("6.18.") else "this is not Linux 6.18")
     if reason:
         pytest.skip(f"real-kernel test skipped: {reason}")
@@ -235,10 +235,30 @@ def test_a_min_size_program_refuses_without_may_leak_before_changing_anything(tm
 
 
 def test_the_hunts_closing_hint_says_what_the_program_checks_and_where_a_min_size_one_may_run():
-    from hugelab.hunt_kernels import reproducer_hint
+    from hugelab.tools.hunt_kernels import reproducer_hint
     plain = reproducer_hint(parse_trace(scenarios.load("seed")))
     assert "hugelab export-c FILE [--expect POLICY] -o repro.c" in plain and "statfs" not in plain
     assert "each sized mount's statfs" in reproducer_hint(parse_trace(STATFS_HUNTED))
     leak = reproducer_hint(parse_trace(scenarios.load("min-size-leak-6.18")))
     assert "--may-leak" in leak and "throw-away machine" in leak
     assert "--may-leak" not in reproducer_hint(parse_trace(STATFS_HUNTED))
+
+
+@needs_cc
+@pytest.mark.kernel
+def test_a_refused_umount_is_used_on_and_what_a_successful_one_took_is_skipped_here(tmp_path):
+    """Issue 20's trace and its twin as C programs on this 6.18 kernel: every step, skips included."""
+    from golden import FILE_TABLES
+    host_618()
+    for table, skipped in (("U umount refused (EBUSY), then used", 0), ("V umount succeeded, then skipped", 6)):
+        text = FILE_TABLES[table][0]
+        folder = tmp_path / table.split()[0]
+        folder.mkdir()
+        _, binary = build(folder, text, "linux-6.18")
+        done = run(binary)
+        steps = len(parse_trace(text))
+        assert done.returncode == 0, f"{table}:\n{done.stdout}"
+        assert f"# {steps} of {steps} steps match" in done.stdout and "not ok" not in done.stdout
+        assert done.stdout.count(" skipped\n") == skipped
+        assert ("EBUSY" in done.stdout) == (skipped == 0)
+        assert_pool_bare_and_nothing_left()

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from hugelab import replay, scenarios
-from hugelab.hstate import Counters
+from hugelab.model.hstate import Counters
 
 EXTERNAL = {
     "selftest-hugetlb-madvise": "tools/testing/selftests/mm/hugetlb-madvise.c",
@@ -73,7 +73,7 @@ def test_the_v2_example_gives_the_numbers_its_comments_state():
 
 
 def test_the_6_18_min_size_leak_as_measured():
-    """kernel-findings 1, measured on 6.18.44: statfs free 1 after the failed fallocate, 2/2/2/2 after."""
+    """docs/findings.md §1, measured on 6.18.44: statfs free 1 after the failed fallocate, 2/2/2/2 after."""
     steps = replay(scenarios.load("min-size-leak-6.18"), "modern")
     by_line = {s.line: s for s in steps}
     assert by_line[10].counters == Counters(12, 12, 9, 0) and by_line[10].mounts == {"q1": (6, 6)}

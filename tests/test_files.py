@@ -1,5 +1,5 @@
 """Trace v2 under ``modern``: files, mounts, segments and memfd against the tables
-measured on Linux 6.18 (kernel-semantics §7, K to R, restated here), the text
+measured on Linux 6.18 (docs/measured-tables.md, K to R, restated here), the text
 rules of the v2 grammar, and what the 2008 eras say about features they lack."""
 
 import json
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hugelab import POLICIES, parse_trace, replay
-from hugelab.trace import TraceError
+from hugelab.trace.language import TraceError
 
 from golden import FILE_TABLES as TABLES
 
@@ -67,8 +67,8 @@ def test_a_line_naming_what_failed_to_be_made_is_skipped():
     ("memfd m\nunlink m\n", 2, "is a memfd"),
     ("memfd m\nclose m\nmmap a 1 shared file m\n", 3, "was closed"),
     ("file f on m\n", 1, "no mount 'm'"),
-    ("mount m\numount m\nfile f on m\n", 3, "unmounted"),
-    ("mount m\nfile f on m\numount m\nfallocate f 0 1\n", 4, "went with its mount"),
+    ("mount m\nmount m\n", 2, "created twice"),
+    ("mount m\numount m\nmount m\n", 3, "created twice"),  # a umount frees no name
     ("file f\nfile f\n", 2, "created twice"),
     ("shmget s 2\nshmget s 1\n", 2, "created twice"),
     ("shmat s a\n", 1, "no segment 's'"),
@@ -82,6 +82,25 @@ def test_bad_v2_text_is_rejected_with_its_line(text, line, words):
     with pytest.raises(TraceError) as caught:
         parse_trace(text)
     assert caught.value.line == line and words in str(caught.value)
+
+
+UMOUNT_EBUSY = TABLES["U umount refused (EBUSY), then used"][0]
+UMOUNT_SUCCEEDS = TABLES["V umount succeeded, then skipped"][0]
+
+
+def test_a_umount_that_fails_keeps_its_mount_and_files_for_later_lines():
+    steps = replay(UMOUNT_EBUSY, "modern")
+    assert [s.error for s in steps] == [None, None, None, "EBUSY", None, None, None, None, None]
+    assert rows(steps) == "8/8/0/0 8/8/0/0 8/8/0/0 8/8/0/0:EBUSY 8/8/2/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0"
+    assert [s.mounts for s in steps[1:]] == [{"q": (4, 4)}] * 3 + [{"q": (4, 2)}] * 4 + [{}]
+
+
+def test_a_umount_that_succeeded_takes_the_mount_its_files_and_their_mappings():
+    steps = replay(UMOUNT_SUCCEEDS, "modern")
+    assert [s.error for s in steps] == [None] * 8 + ["skipped"] * 6 + [None]
+    assert rows(steps[7:9]) == "8/8/0/0 8/8/0/0:skipped"  # the umount evicted f: its page is free again
+    records = [json.loads(s.to_json()) for s in steps]
+    assert all(r["mounts"] == {} for r in records[7:])  # every sized mount is gone: an empty object
 
 
 def test_file_namespaces_are_separate():
@@ -114,15 +133,17 @@ def test_every_era_answers_for_files_truncate_and_segments(policy):
     assert steps[-1].counters.rsvd == 0 and steps[-1].counters.free == 4
 
 
-def test_over_size_mmap_was_enospc_in_2008_and_is_enomem_today():
-    text = "pool 4\nmount q size=1\nfile f on q\nmmap a 2 shared file f\n"
-    assert replay(text, "region-count")[-1].error == "ENOSPC"
-    assert replay(text, "modern")[-1].error == "ENOMEM"
+def test_over_size_mmap_is_enomem_in_every_era():
+    # hugetlbfs_file_mmap sets ret = -ENOMEM before hugetlb_reserve_pages, whatever refused (the issue's case 1)
+    text = "pool 4\nmount q size=1\nfile f on q\nmmap a 2 shared file f\nmmap b 2 private file f\n"
+    for policy in ("unreserved", "double-credit", "region-count", "linux-2.6.27", "modern"):
+        errors = [s.error for s in replay(text, policy)][-2:]
+        assert errors == ["ENOMEM", None if policy == "unreserved" else "ENOMEM"], policy
 
 
 def test_the_kernel_harness_refuses_min_size_before_touching_anything():
     from hugelab import scenarios
-    from hugelab.kernel import KernelUnavailable, refusal, replay_kernel
+    from hugelab.realkernel import KernelUnavailable, refusal, replay_kernel
     text = scenarios.load("min-size-leak-6.18")
     assert "min_size" in refusal(parse_trace(text))
     with pytest.raises(KernelUnavailable, match="line 10: refused"):
@@ -153,7 +174,7 @@ def test_truncate_up_still_drops_what_lies_past_the_new_size():
 
 
 def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
-    from hugelab.explorer import Explorer
+    from hugelab.teaching.explorer import Explorer
     explorer = Explorer(("region-count", "modern"))
     explorer.load("pool 10\nfile f\nmmap s 6 shared file f\nmmap a 3 private file f offset 2\ntouch a 0\n"
                   "munmap a 1 1\ntruncate f 4\n")
@@ -165,8 +186,8 @@ def test_the_explorer_draws_a_file_mapping_at_an_offset_from_its_own_page_0():
 
 
 def test_tables_show_statfs_where_two_kernels_differ_only_there():
-    from hugelab.tables import compare_table
-    from hugelab.verify import side_by_side
+    from hugelab.tools.tables import compare_table
+    from hugelab.tools.verify import side_by_side
     text = "mount q size=4\nfile f on q\nmmap m 3 private file f\n"
     table, differ = compare_table(parse_trace(text), ["linux-6.18.15", "modern"])
     last = table.splitlines()[-1]

@@ -1,6 +1,6 @@
 """Pool counters: reservation accounting, surplus pages, resizing, unsigned printing."""
 
-from hugelab.hstate import HState, signed, u64
+from hugelab.model.hstate import HState, signed, u64
 
 
 def pool(n, overcommit=0):

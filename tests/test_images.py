@@ -1,6 +1,6 @@
 """Kernel images for guests: the backports suite's package index, read offline."""
 
-from hugelab.kernel import images
+from hugelab.realkernel import images
 
 INDEX = """Package: linux-image-6.18.15+deb13-cloud-amd64
 Source: linux-signed-amd64 (6.18.15-1~bpo13+1)

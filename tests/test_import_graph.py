@@ -56,16 +56,17 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_the_graph_is_read_from_every_module():
-    assert {"hugelab", "hugelab.cli", "hugelab.model", "hugelab.policies.base", "hugelab.kernel.machine"} <= set(GRAPH)
-    assert "hugelab.tables" in GRAPH["hugelab.notebook"]  # a relative import, resolved
+    assert {"hugelab", "hugelab.cli", "hugelab.model.machine", "hugelab.model.policies.base",
+            "hugelab.realkernel.machine"} <= set(GRAPH)
+    assert "hugelab.tools.tables" in GRAPH["hugelab.teaching.notebook"]  # a relative import, resolved
     assert "hugelab.scenarios" in GRAPH["hugelab.cli"]  # `from . import scenarios`
-    assert "hugelab.kernel" in GRAPH["hugelab.cli"]  # an import inside a function
+    assert "hugelab.realkernel" in GRAPH["hugelab.cli"]  # an import inside a function
 
 
 def test_type_checking_and_lazy_imports_are_edges():
-    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..model import Model\n"
-              "def f():\n    import hugelab.trace\n")
-    assert imports_in(source, "hugelab.policies.base") == {"hugelab.model", "hugelab.trace"}
+    source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..machine import Model\n"
+              "def f():\n    import hugelab.trace.language\n")
+    assert imports_in(source, "hugelab.model.policies.base") == {"hugelab.model.machine", "hugelab.trace.language"}
 
 
 def test_a_loop_is_found():
@@ -79,12 +80,65 @@ def test_only_main_imports_the_command_line():
 
 
 def test_nothing_under_policies_reaches_the_model():
-    policies = [name for name in GRAPH if name.startswith("hugelab.policies")]
+    policies = [name for name in GRAPH if name.startswith("hugelab.model.policies")]
     assert len(policies) >= 5
     for name in policies:
-        assert "hugelab.model" not in reachable(GRAPH, name), f"{name} imports hugelab.model, perhaps indirectly"
+        assert "hugelab.model.machine" not in reachable(GRAPH, name), \
+            f"{name} imports hugelab.model.machine, perhaps indirectly"
 
 
 def test_the_import_graph_has_no_loop():
     loops = sorted(name for name in GRAPH if name in reachable(GRAPH, name))
     assert loops == [], f"modules on an import loop: {loops}"
+
+
+# The layers, lowest first. A module may import its own layer and the layers below it, never one
+# above: the model knows nothing of real kernels, the course or widgets; the real kernels nothing
+# of the course; widgets only translate what the course's logic computes.
+LAYERS = [
+    ("base", ["hugelab.limits", "hugelab.interrupts", "hugelab.ownfiles", "hugelab.scenarios", "hugelab.recorded"]),
+    ("trace language", ["hugelab.trace"]),
+    ("model", ["hugelab.model"]),
+    ("driver", ["hugelab.replay", "hugelab"]),
+    ("real kernels", ["hugelab.realkernel"]),
+    ("tools", ["hugelab.tools"]),
+    ("course", ["hugelab.teaching"]),
+    ("widgets", ["hugelab.widgets"]),
+    ("command line and app", ["hugelab.cli", "hugelab.__main__", "hugelab.app"]),
+]
+
+
+def layer_of(module: str) -> int:
+    """The index of the layer ``module`` belongs to (the longest prefix that names it)."""
+    best, found = -1, None
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), index
+    assert found is not None, f"{module} belongs to no layer: add it to LAYERS"
+    return found
+
+
+def test_every_module_has_a_layer():
+    for name in GRAPH:
+        layer_of(name)
+
+
+def test_no_module_imports_a_layer_above_its_own():
+    upward = sorted(f"{name} ({LAYERS[layer_of(name)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+                    for name, targets in GRAPH.items() for target in targets
+                    if layer_of(target) > layer_of(name))
+    assert upward == []
+
+
+def test_the_layers_are_folders():
+    """Each layer above the base is one folder (or the top-level driver and command line)."""
+    for _, prefixes in LAYERS[1:]:
+        for prefix in prefixes:
+            assert prefix in GRAPH, f"{prefix} is not a module or package"
+
+
+def test_an_upward_import_is_found():
+    graph = {"hugelab.model.vma": {"hugelab.widgets.charts"}}
+    assert [(n, t) for n, ts in graph.items() for t in ts if layer_of(t) > layer_of(n)] == \
+        [("hugelab.model.vma", "hugelab.widgets.charts")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hugelab.kernel import initramfs
+from hugelab.realkernel import initramfs
 
 
 @pytest.mark.skipif(shutil.which("strip") is None, reason="needs binutils' strip")

@@ -1,9 +1,9 @@
-"""hugelab.inode: a file's reservation map, page cache and what truncate, punch and eviction give back."""
+"""hugelab.model.inode: a file's reservation map, page cache and what truncate, punch and eviction give back."""
 
-from hugelab.hstate import HState
-from hugelab.inode import LONG_MAX, hugetlb_reserve_pages, hugetlb_unreserve_pages, remove_inode_hugepages
-from hugelab.subpool import HugepageSubpool
-from hugelab.vma import HugetlbFile, Page
+from hugelab.model.hstate import HState
+from hugelab.model.inode import LONG_MAX, hugetlb_reserve_pages, hugetlb_unreserve_pages, remove_inode_hugepages
+from hugelab.model.subpool import HugepageSubpool
+from hugelab.model.vma import HugetlbFile, Page
 
 
 def pool(n: int) -> HState:
@@ -21,25 +21,26 @@ def cached(hs: HState, inode: HugetlbFile, idx: int) -> None:
 
 def test_a_shared_reservation_takes_only_what_the_map_lacks():
     hs, inode = pool(8), HugetlbFile("f", 0, True, False)
-    assert hugetlb_reserve_pages(hs, inode, 0, 4, shared=True) is None
-    assert hugetlb_reserve_pages(hs, inode, 2, 6, shared=True) is None
+    assert hugetlb_reserve_pages(hs, inode, 0, 4, shared=True) is True
+    assert hugetlb_reserve_pages(hs, inode, 2, 6, shared=True) is True
     assert hs.resv_huge_pages == 6 and inode.resv_map.regions() == [(0, 6)]
-    assert hugetlb_reserve_pages(hs, inode, 0, 9, shared=True) == "pool"  # 9 > 8 pages: nothing changes
+    assert hugetlb_reserve_pages(hs, inode, 0, 9, shared=True) is False  # 9 > 8 pages: nothing changes
     assert hs.resv_huge_pages == 6 and inode.resv_map.regions() == [(0, 6)]
 
 
 def test_a_private_reservation_takes_the_whole_range_and_leaves_the_files_map():
     hs, inode = pool(8), HugetlbFile("f", 0, True, False)
     hugetlb_reserve_pages(hs, inode, 0, 4, shared=True)
-    assert hugetlb_reserve_pages(hs, inode, 0, 3, shared=False) is None
+    assert hugetlb_reserve_pages(hs, inode, 0, 3, shared=False) is True
     assert hs.resv_huge_pages == 7 and inode.resv_map.regions() == [(0, 4)]
 
 
 def test_the_mount_refuses_first_and_gets_everything_back_when_the_pool_refuses():
     hs = pool(2)
     inode = HugetlbFile("f", 0, True, False, spool=HugepageSubpool(4, None))
-    assert hugetlb_reserve_pages(hs, inode, 0, 5, shared=True) == "size"
-    assert hugetlb_reserve_pages(hs, inode, 0, 3, shared=True) == "pool"
+    assert hugetlb_reserve_pages(hs, inode, 0, 5, shared=True) is False  # over size=4: the mount refuses
+    assert inode.spool.statfs() == (4, 4) and hs.resv_huge_pages == 0
+    assert hugetlb_reserve_pages(hs, inode, 0, 3, shared=True) is False  # 3 > 2 pages: the pool refuses
     assert inode.spool.statfs() == (4, 4) and hs.resv_huge_pages == 0
 
 

@@ -1,7 +1,10 @@
 """Replays on the running kernel: safety first, then step-by-step agreement with ``modern``.
 
 These run wherever the kernel can give huge pages and we are root (CI
-included); elsewhere they skip, saying why.
+included); elsewhere they skip, saying why (and in CI, on a machine that
+could run them, that skip is a failure: tests/conftest.py). Nothing here
+touches the kernel when the module is imported or collected: the probe is
+a fixture, under the pool lock, and puts the pool back whatever happens.
 """
 
 import os
@@ -15,23 +18,39 @@ from pathlib import Path
 import pytest
 
 from hugelab import parse_trace, replay, scenarios
-from hugelab.generate import random_trace, random_v2_trace
-from hugelab.kernel import KernelSession, KernelUnavailable, refusal, replay_on, sysfs, why_unavailable
+from hugelab.realkernel import KernelSession, KernelUnavailable, refusal, replay_on, sysfs, why_unavailable
+from hugelab.trace.generate import random_trace, random_v2_trace
 
 from golden import FILE_TABLES, TABLES, as_rows
 from summary_lines import SUMMARY
 
 pytestmark = pytest.mark.kernel
-REASON = why_unavailable()
-if REASON is None:
-    # Root with an idle pool: can the kernel actually give huge pages?
-    before = sysfs.read_sysctl(sysfs.NR_HUGEPAGES)
-    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 2)
-    if sysfs.read_counters().total < 2:
-        REASON = "the kernel could not allocate 2 huge pages"
-    sysfs.write_sysctl(sysfs.NR_HUGEPAGES, before)
-if REASON:
-    pytest.skip(f"real-kernel tests skipped: {REASON}", allow_module_level=True)
+
+
+def why_no_huge_pages() -> str | None:
+    """None if a replay can start now and the kernel really gives huge pages, else why not.
+
+    The probe holds the pool lock (a KernelSession), which puts nr_hugepages back as it found it
+    even if the probe fails.
+    """
+    reason = why_unavailable()
+    if reason:
+        return reason
+    try:
+        with KernelSession():
+            sysfs.write_sysctl(sysfs.NR_HUGEPAGES, 2)
+            if sysfs.read_counters().total < 2:
+                return "the kernel could not allocate 2 huge pages"
+    except KernelUnavailable as e:
+        return str(e)
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def host_kernel():
+    reason = why_no_huge_pages()
+    if reason:
+        pytest.skip(f"real-kernel tests skipped: {reason}")
 
 
 @pytest.fixture
@@ -63,25 +82,42 @@ def test_measured_tables_still_hold_on_this_kernel(session, table):
     assert as_rows(replay_on(session, parse_trace(trace))) == expected
 
 
-@pytest.mark.parametrize("table", sorted(FILE_TABLES))
+def has_min_size(text: str) -> bool:
+    return parse_trace(text).min_size_mount() is not None
+
+
+# min_size traces never run on this machine (a guest's job, test_guests.py): they are not skipped
+# here, their refusal is the test
+HOST_FILE_TABLES = sorted(t for t in FILE_TABLES if not has_min_size(FILE_TABLES[t][0]))
+HOST_SCENARIOS = [n for n in scenarios.names() if not has_min_size(scenarios.load(n))]
+REFUSED = ([FILE_TABLES[t][0] for t in sorted(set(FILE_TABLES) - set(HOST_FILE_TABLES))]
+           + [scenarios.load(n) for n in scenarios.names() if n not in HOST_SCENARIOS])
+
+
+@pytest.mark.parametrize("table", HOST_FILE_TABLES)
 def test_measured_file_tables_still_hold_on_this_kernel(session, table):
     trace = parse_trace(FILE_TABLES[table][0])
-    if refusal(trace):  # min_size: never on this machine
-        pytest.skip(refusal(trace))
     assert replay_on(session, trace) == replay(trace, "modern")
 
 
-@pytest.mark.parametrize("name", scenarios.names())
+@pytest.mark.parametrize("name", HOST_SCENARIOS)
 def test_every_scenario_matches_modern_step_by_step(session, name):
     trace = parse_trace(scenarios.load(name))
-    if refusal(trace):  # never on this machine: a guest's job
-        pytest.skip(refusal(trace))
     assert replay_on(session, trace) == replay(trace, "modern")
+
+
+@pytest.mark.parametrize("text", REFUSED, ids=lambda t: t.splitlines()[0][:40])
+def test_a_min_size_trace_is_refused_here_before_the_pool_is_touched(session, text):
+    trace = parse_trace(text)
+    found = sysctls(), str(sysfs.read_counters())
+    with pytest.raises(KernelUnavailable, match=r"refused: a min_size mount can leak"):
+        replay_on(session, trace)
+    assert (sysctls(), str(sysfs.read_counters())) == found
 
 
 @pytest.mark.parametrize("name", ["OUTLIVES", "TWO_MAPS", "TRUNCATE", "PUNCH", "CAPPED", "SEGMENT"])
 def test_the_file_traces_files_and_mounts_asks_about_match_modern_on_this_kernel(session, name):
-    from hugelab import lessons
+    from hugelab.teaching import lessons
     trace = parse_trace(getattr(lessons, name))
     assert not refusal(trace)  # the notebook says these were replayed on 6.18: no min_size among them
     assert replay_on(session, trace) == replay(trace, "modern")
@@ -142,7 +178,7 @@ def test_cli_replay_on_the_kernel_restores_the_pool_as_it_found_it():
 def test_a_trace_whose_main_process_is_killed_is_recorded_and_cleaned_up():
     before = sysctls()
     text = "pool 1\nmmap a 2 private noreserve\nfork c\ntouch a 0\ntouch a 1\nin c touch a 1\nin c touch a 0\n"
-    from hugelab.kernel import replay_kernel
+    from hugelab.realkernel import replay_kernel
     steps = replay_kernel(text)
     assert [s.error for s in steps] == [None, None, None, None, "SIGBUS", None, "SIGBUS"]
     assert steps == replay(text, "modern")
@@ -242,9 +278,12 @@ def test_a_killed_v2_replay_leaves_no_mount_no_segment_and_no_reservation(tmp_pa
     path = tmp_path / marker
     path.write_text(LONG_V2)
     mounts_before, segments_before = hugetlbfs_mounts(), Path("/proc/sysvipc/shm").read_text()
+    tmp = tmp_path / "tmp"  # the replay's TMPDIR: a killed run leaves nothing in it either
+    tmp.mkdir()
     try:
         proc = subprocess.Popen([sys.executable, "-m", "hugelab", "replay", str(path), "--kernel"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "TMPDIR": str(tmp)})
         deadline = time.monotonic() + 20
         while sysfs.read_counters().total - sysfs.read_counters().free < 1 and time.monotonic() < deadline:
             time.sleep(0.01)  # the memfd's page is allocated: the trace is under way
@@ -260,12 +299,24 @@ def test_a_killed_v2_replay_leaves_no_mount_no_segment_and_no_reservation(tmp_pa
         counters = sysfs.read_counters()
         assert counters.rsvd == 0 and counters.total == counters.free and counters.surp == 0
         assert Path("/proc/sysvipc/shm").read_text() == segments_before  # the segment was never the host's
+        assert list(tmp.iterdir()) == []
     finally:
         for pid in hugelab_processes(marker):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
         with KernelSession():  # puts back what a killed run could not
             pass
+
+
+def test_a_v2_replay_makes_nothing_on_the_host_not_even_an_empty_directory(tmp_path):
+    """Its private tmpfs covers the lock's own directory (issue 22: /tmp/hugelab-mounts stayed behind)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    mounts_before = hugetlbfs_mounts()
+    done = run_cli("replay", "file-reservation-outlives-mapping", "--kernel", env={**os.environ, "TMPDIR": str(tmp)})
+    assert done.returncode == 0, done.stderr
+    assert list(tmp.iterdir()) == []
+    assert hugetlbfs_mounts() == mounts_before
 
 
 def test_verify_command_reports_its_summary():
@@ -279,7 +330,16 @@ def test_verify_files_runs_v2_traces_here_without_min_size():
     done = run_cli("verify", "--files", "--traces", "10", "--seed", "0")  # seeds tried first in a guest
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no min_size mount" in done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "verified 10 v2 traces, 300 steps: all match"
+    summary, umounts = done.stdout.strip().splitlines()[-2:]
+    assert summary == "verified 10 v2 traces, 300 steps: all match"
+    # what the umounts did, counted from the kernel's records, as the model counts them (issue 20)
+    from hugelab.tools.verify import UmountTally
+    tally = UmountTally()
+    for seed in range(10):
+        trace = parse_trace(random_v2_trace(random.Random(seed), 30, min_size=False))
+        tally.add(trace, replay(trace, "modern"))
+    assert tally.ebusy and tally.used_after and tally.skipped_after
+    assert umounts.strip() == str(tally)
 
 
 def test_verify_shrinks_a_mismatch_and_prints_both_sides():

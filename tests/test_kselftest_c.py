@@ -87,7 +87,7 @@ def test_the_leak_is_a_short_test_that_skips_without_may_leak_before_anything(tm
 
 
 def _host_618():
-    from hugelab.kernel import why_unavailable
+    from hugelab.realkernel import why_unavailable
     reason = why_unavailable() or (None if os.uname().release.startswith("6.18.") else "this is not Linux 6.18")
     if reason:
         pytest.skip(f"real-kernel test skipped: {reason}")

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from hugelab import __version__
-from hugelab.lab import FIRST, course_dir, course_files, sync
+from hugelab.teaching.lab import FIRST, course_dir, course_files, sync
 
 
 def notebook(text: str, version: str = "3.11.2") -> str:
@@ -30,22 +30,27 @@ def test_sync_copies_updates_its_own_copies_and_keeps_the_learners(tmp_path):
     course.mkdir()
     (course / FIRST).write_text(notebook("v1"))
     (course / "01-next.ipynb").write_text(notebook("v1"))
-    assert sync(course, dest) == ([FIRST, "01-next.ipynb"], [], [])
-    assert sync(course, dest) == ([], [], [])  # nothing changed: nothing to say
-    # the learner edits 01; JupyterLab rewrote only the kernel's version in 00 (opened, not edited)
+    assert sync(course, dest)[:3] == ([FIRST, "01-next.ipynb"], [], [])
+    assert sync(course, dest)[:3] == ([], [], [])  # nothing changed: nothing to say
+    # the learner edits 01; 00 is rewritten with only another kernel version in its metadata, which
+    # is not the course's bytes either: only a file exactly as hugelab wrote it is hugelab's
     (dest / "01-next.ipynb").write_text(notebook("my notes"))
     (dest / FIRST).write_text(notebook("v1", version="3.12.1"))
-    # a new course release changes both
-    (course / FIRST).write_text(notebook("v2"))
-    (course / "01-next.ipynb").write_text(notebook("v2"))
-    assert sync(course, dest) == ([], [FIRST], ["01-next.ipynb"])
-    assert "v2" in (dest / FIRST).read_text()
+    (course / "02-last.ipynb").write_text(notebook("v1"))
+    assert sync(course, dest)[:3] == (["02-last.ipynb"], [], [FIRST, "01-next.ipynb"])
+    # a new course release changes all three
+    for name in (FIRST, "01-next.ipynb", "02-last.ipynb"):
+        (course / name).write_text(notebook("v2"))
+    synced = sync(course, dest)
+    assert synced[:3] == ([], ["02-last.ipynb"], [FIRST, "01-next.ipynb"])
+    assert synced.own == {"02-last.ipynb": (course / "02-last.ipynb").read_bytes()}  # only these are trusted
+    assert "v2" in (dest / "02-last.ipynb").read_text()
     assert "my notes" in (dest / "01-next.ipynb").read_text()
     # kept stays kept, even when the learner's file is older than hugelab's record
-    assert sync(course, dest) == ([], [], ["01-next.ipynb"])
+    assert sync(course, dest)[:3] == ([], [], [FIRST, "01-next.ipynb"])
     # deleting it brings the course's back
     (dest / "01-next.ipynb").unlink()
-    assert sync(course, dest) == (["01-next.ipynb"], [], [])
+    assert sync(course, dest)[:3] == (["01-next.ipynb"], [], [FIRST])
 
 
 def test_a_file_that_was_there_before_hugelab_is_kept(tmp_path):
@@ -54,7 +59,7 @@ def test_a_file_that_was_there_before_hugelab_is_kept(tmp_path):
     dest.mkdir()
     (course / FIRST).write_text(notebook("course"))
     (dest / FIRST).write_text(notebook("someone else's"))
-    assert sync(course, dest) == ([], [], [FIRST])
+    assert sync(course, dest)[:3] == ([], [], [FIRST])
     assert "someone else's" in (dest / FIRST).read_text()
 
 
@@ -68,16 +73,45 @@ def test_lab_says_what_it_kept_and_refuses_a_taken_port(tmp_path):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(mine), "--port", str(port), "--no-browser"],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(mine), "--port", str(port), "--no-browser",
+                               "--allow-root"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"hugelab: port {port} is taken; choose another with --port"
+    assert done.stderr.strip() == (f"hugelab: port {port} is taken; choose another with --port, or copy the "
+                                   f"course without a server: hugelab course {mine}")
     assert (mine / FIRST).read_text() == "my own first notebook"
+
+
+def test_course_copies_without_a_server_while_the_port_is_taken(tmp_path):
+    """A hub's start hook: `hugelab course DIR` (and `lab --copy-only`) copy, keep the learner's, serve nothing."""
+    import socket
+
+    dest = tmp_path / "hugelab-course"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        first = subprocess.run([sys.executable, "-m", "hugelab", "lab", "--copy-only", str(dest), "--port", str(port)],
+                               capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    names = course_files(course_dir())
+    assert f"{len(names)} file(s) copied" in first.stdout and first.stderr == ""
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")
+                  if p.is_file() and ".hugelab" not in p.parts) == names
+    (dest / FIRST).write_text("my notes")
+    again = subprocess.run([sys.executable, "-m", "hugelab", "course", str(dest)],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and f"kept your {FIRST}" in again.stdout
+    assert (dest / FIRST).read_text() == "my notes"
+    path = tmp_path / "file"
+    path.write_text("x")
+    refused = subprocess.run([sys.executable, "-m", "hugelab", "course", str(path)],
+                             capture_output=True, text=True, timeout=60)
+    assert (refused.returncode, refused.stderr.strip()) == (2, f"hugelab: {path} is not a folder")
 
 
 def test_lab_on_a_file_is_one_line(tmp_path):
     path = tmp_path / "file"
     path.write_text("x")
-    done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(path), "--no-browser"],
+    done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(path), "--no-browser", "--allow-root"],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr.strip()) == (2, f"hugelab: {path} is not a folder")

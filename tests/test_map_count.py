@@ -1,6 +1,6 @@
 """vm.max_map_count in the model: the kernel's three rules at their exact boundaries.
 
-The rules (hugelab/mm.py, from mm/mmap.c and mm/vma.c at Linux 6.18): an mmap
+The rules (hugelab/model/mm.py, from mm/mmap.c and mm/vma.c at Linux 6.18): an mmap
 is refused once a process has *more* than the limit (so it may reach limit + 1),
 a split for mprotect once it has the limit, and a munmap only when it would cut
 a hole inside one VMA of a process at the limit. One test runs at the real
@@ -10,17 +10,16 @@ limit (65,530); the others lower it so that each boundary is a few lines.
 import pytest
 
 from hugelab import limits
-from hugelab.kernel.guard import KernelLimitError, check_trace
-from hugelab.model import Model
-from hugelab.replay import Replayer
-from hugelab.trace import parse_trace
+from hugelab.model.machine import Model
+from hugelab.realkernel.guard import KernelLimitError, check_trace
+from hugelab.replay import ModelReplay
+from hugelab.trace.language import parse_trace
 
 
 def run(text: str) -> tuple[Model, list]:
-    model = Model("modern")
-    replayer = Replayer(model)
-    steps = [replayer.feed(op) for op in parse_trace(text)]
-    return model, steps
+    replay = ModelReplay("modern")
+    steps = [replay.feed(op) for op in parse_trace(text)]
+    return replay.model, steps
 
 
 def mmaps(n: int, proc: str = "") -> str:
@@ -31,7 +30,7 @@ def mmaps(n: int, proc: str = "") -> str:
 
 @pytest.fixture
 def limit(monkeypatch) -> int:
-    monkeypatch.setattr("hugelab.mm.MAX_MAP_COUNT", 6)
+    monkeypatch.setattr("hugelab.model.mm.MAX_MAP_COUNT", 6)
     return 6
 
 
@@ -113,7 +112,7 @@ def test_a_fork_copies_map_count_without_a_check(limit):
 
 
 def test_the_whole_machine_is_bounded(monkeypatch):
-    monkeypatch.setattr("hugelab.model.MAX_VMAS", 10)
+    monkeypatch.setattr("hugelab.model.machine.MAX_VMAS", 10)
     model, steps = run("pool 0\n" + mmaps(3) + "fork c1\nfork c2\nfork c3\nin c3 touch m0 0\n"
                        "in c1 mmap x 1 private noreserve\nin c2 mmap y 4 private noreserve\nin c2 mprotect m0 0 1 r\n"
                        "exit c1\nin c2 mmap z 4 private noreserve\nin c2 mprotect z 1 1 r\n"

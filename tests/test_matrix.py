@@ -3,7 +3,7 @@
 import pytest
 
 from hugelab import replay
-from hugelab.matrix import BEHAVIOURS, COLUMNS, matrix, provenance, recorded, recorded_steps
+from hugelab.tools.matrix import BEHAVIOURS, COLUMNS, matrix, provenance, recorded, recorded_steps
 
 REAL = [series for _, _, series in COLUMNS if series]
 

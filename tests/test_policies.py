@@ -3,7 +3,7 @@
 import pytest
 
 from hugelab import POLICIES, replay, scenarios
-from hugelab.trace import TraceError
+from hugelab.trace.language import TraceError
 
 from golden import SEED, SEED_FREE, SEED_RSVD, TABLES, as_rows
 
@@ -65,10 +65,12 @@ def test_historical_policies_reject_madvise_dontneed_on_hugetlb():
     assert replay(trace, "modern")[-1].ok
 
 
-def test_double_credit_refuses_a_shared_fault_when_every_free_page_is_reserved():
-    trace = "pool 1\nmmap a 1 shared\ntouch a 0\n"
-    assert replay(trace, "double-credit")[-1].error == "SIGBUS"  # vma_has_private_reserves() == 0
-    assert replay(trace, "region-count")[-1].ok
+def test_before_7f09ca51_a_shared_fault_is_refused_when_every_free_page_is_reserved():
+    # the case 3: vma_has_private_reserves() is 0 for shared VMAs until 7f09ca51 (v2.6.27)
+    trace = "pool 2\nmmap s 2 shared\ntouch s 0\n"
+    assert replay(trace, "double-credit")[-1].error == "SIGBUS"
+    assert replay(trace, "region-count")[-1].error == "SIGBUS"  # 84afd99b itself still had it
+    assert replay(trace, "linux-2.6.27")[-1].ok
 
 
 def test_modern_wraps_rsvd_while_a_child_still_maps_an_unmapped_owner_page():
@@ -82,7 +84,7 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
     from hugelab import parse_trace
     text = scenarios.load(name)
     assert len(scenarios.describe(name)) > 40
-    from hugelab.policies.base import features
+    from hugelab.model.policies.base import features
     needs = {features(op) for op in parse_trace(text)} - {None}
     for policy in POLICIES:
         if needs & POLICIES[policy].missing:  # a v2 feature this era did not have: one line naming it
@@ -97,11 +99,12 @@ def test_every_scenario_says_what_it_shows_and_replays_under_every_policy(name):
 
 
 def model_after(text, policy):
-    from hugelab import Model, parse_trace
-    model = Model(policy)
+    from hugelab import parse_trace
+    from hugelab.replay import ModelReplay
+    run = ModelReplay(policy)
     for op in parse_trace(text):
-        model.apply(op)
-    return model
+        run.feed(op)
+    return run.model
 
 
 @pytest.mark.parametrize("policy, states", [
@@ -118,7 +121,7 @@ def test_what_a_page_looks_like_is_the_policys_answer(policy, states):
 
 
 def test_one_dispatch_answers_for_shared_private_and_child_vmas():
-    from hugelab.reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
+    from hugelab.model.reservation import vma_add_reservation, vma_needs_reservation, vma_resv_map
     model = model_after("pool 8\nmmap a 2 private\nmmap s 2 shared\ntouch a 0\nfork c\n", "modern")
     owner, shared = model.procs["main"].pieces("a")[0], model.procs["main"].pieces("s")[0]
     child = model.procs["c"].pieces("a")[0]
@@ -131,7 +134,7 @@ def test_one_dispatch_answers_for_shared_private_and_child_vmas():
 
 
 def test_each_real_kernel_answers_when_an_unmap_restores_a_reservation_in_its_own_words():
-    from hugelab.policies.base import ZAP_RESTORE
+    from hugelab.model.policies.base import ZAP_RESTORE
     said = {name: POLICIES[name].zap_restore for name in ("linux-6.1", "linux-6.12", "linux-6.18", "modern")}
     assert said == {"linux-6.1": "never", "linux-6.12": "if-unmapped-everywhere",
                     "linux-6.18": "even-if-mapped-elsewhere", "modern": "even-if-mapped-elsewhere"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hugelab.predict import GENERIC_HINT, Question, parse_number, same_number
+from hugelab.teaching.predict import GENERIC_HINT, Question, parse_number, same_number
 
 
 def test_the_kernels_printed_form_of_a_wrapped_value_is_the_same_answer():

@@ -5,7 +5,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hugelab.resv_map import ResvMap
+from hugelab.model.resv_map import ResvMap
 
 
 def test_add_coalesces_touching_regions():

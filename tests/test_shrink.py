@@ -1,8 +1,8 @@
 """The shrinker drops lines and words and lowers numbers while a failure persists, and keeps the text valid."""
 
 from hugelab import parse_trace, replay, scenarios
-from hugelab.hunt import broken
-from hugelab.shrink import shrink
+from hugelab.tools.hunt import broken
+from hugelab.trace.shrink import shrink
 
 
 def test_shrink_keeps_only_the_lines_the_failure_needs():
@@ -26,7 +26,7 @@ def test_shrink_never_returns_invalid_text():
 
 
 def test_the_nine_line_min_size_leak_shrinks_to_four_lines_with_small_numbers():
-    """The leak of kernel-findings 1, under the model (never on this machine's kernel): the shrinker
+    """The leak of docs/findings.md §1, under the model (never on this machine's kernel): the shrinker
     drops lines, trades two fallocates for one, and lowers the pool, the mount's sizes and the counts."""
     def leaks(text):
         return any(v.startswith("after every process") for v in broken(text, "linux-6.18"))

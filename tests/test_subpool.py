@@ -1,10 +1,10 @@
-"""hugelab.subpool: a mount's size= and min_size= budget (kernel: struct hugepage_subpool)."""
+"""hugelab.model.subpool: a mount's size= and min_size= budget (kernel: struct hugepage_subpool)."""
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hugelab.hstate import HState
-from hugelab.subpool import HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool, put_pages
+from hugelab.model.hstate import HState
+from hugelab.model.subpool import HugepageSubpool, get_pages, hugepage_new_subpool, hugepage_put_subpool, put_pages
 
 
 def pool(n: int) -> HState:
@@ -29,7 +29,7 @@ def test_size_caps_what_the_mount_may_hold():
 
 
 def test_min_size_is_reserved_at_mount_and_lent_first():
-    # kernel-semantics table O: mount min_size=4M,size=12M (min 2, max 6) on a pool of 8
+    # docs/measured-tables.md O: mount min_size=4M,size=12M (min 2, max 6) on a pool of 8
     hs = pool(8)
     spool = hugepage_new_subpool(hs, 6, 2)
     assert spool is not None and hs.resv_huge_pages == 2
@@ -57,7 +57,7 @@ def test_umount_gives_the_minimum_back_only_when_nothing_is_charged():
     assert spool.released() and hs.resv_huge_pages == 0
 
     leaky = hugepage_new_subpool(hs, 6, 3)
-    leaky.used_hpages += 1  # a used count that never comes back (kernel-findings 1)
+    leaky.used_hpages += 1  # a used count that never comes back (docs/findings.md §1)
     hugepage_put_subpool(hs, leaky)
     assert not leaky.released() and hs.resv_huge_pages == 3
 

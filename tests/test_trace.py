@@ -3,7 +3,7 @@
 import pytest
 
 from hugelab import TraceError, parse_trace, replay
-from hugelab.trace import Fork, Mmap, Mprotect, Touch
+from hugelab.trace.language import Fork, Mmap, Mprotect, Touch
 
 
 def test_ops_keep_their_line_numbers_and_text_without_comments():
@@ -60,7 +60,7 @@ def test_kernel_rejections_are_outcomes_not_text_errors():
 
 
 def test_the_grammar_table_gives_the_parser_its_messages_and_help_its_lines():
-    from hugelab.trace import GRAMMAR, OPERATIONS, grammar_help
+    from hugelab.trace.language import GRAMMAR, OPERATIONS, grammar_help
     assert len(GRAMMAR.splitlines()) == len(OPERATIONS)
     for op, syntax in OPERATIONS.items():
         assert syntax.usage in GRAMMAR and syntax.means in grammar_help()

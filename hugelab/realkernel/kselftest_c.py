@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .. import limits
 from ..replay import Step, replay
-from ..trace import (
+from ..trace.language import (
     MAIN,
     CloseFile,
     Exit,

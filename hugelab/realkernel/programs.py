@@ -54,9 +54,9 @@ def build(source: Path, folder: Path) -> Path:
 def run_program(source: Path, specs: list[str], args: list[str], out: TextIO, timeout: float = 120,
                 err: TextIO = sys.stderr) -> int:
     """Run ``source`` (built if C) with ``args`` in a guest of each kernel of ``specs``, one guest at a time."""
-    from ..kernel.guest import Guest
-    from ..kernel.machine import KernelUnavailable
-    from ..kernel.targets import is_host, open_kernel
+    from .guest import Guest
+    from .machine import KernelUnavailable
+    from .targets import is_host, open_kernel
 
     for spec in specs:
         if is_host(spec):

@@ -1,1 +1,1 @@
-"""Records replayed on real kernels, with their provenance (see hugelab.matrix)."""
+"""Records replayed on real kernels, with their provenance (see hugelab.tools.matrix)."""

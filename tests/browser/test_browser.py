@@ -14,7 +14,7 @@ import pytest
 from harness import REPO, free_port, run_all
 
 pytestmark = pytest.mark.browser
-FIGURES = pytest.importorskip("hugelab.widgets").FIGURES
+FIGURES = pytest.importorskip("hugelab.widgets.controls").FIGURES
 NOTEBOOKS = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 
 
@@ -24,9 +24,10 @@ def code_cells(name):
 
 
 def widgets_saved(name, kind):
-    """How many widgets of ``kind`` the executed notebook shows (one cell may display several)."""
+    """How many widgets of ``kind`` the executed notebook shows (one cell may display several): its
+    repr, or, for one whose state is not saved (it needs a kernel), "Predict: run this cell..."."""
     nb = json.loads((REPO / "notebooks" / name).read_text())
-    return sum("".join(o.get("data", {}).get("text/plain", "")).startswith(f"{kind}(")
+    return sum("".join(o.get("data", {}).get("text/plain", "")).startswith((f"{kind}(", f"{kind}: "))
                for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []))
 
 

@@ -14,13 +14,13 @@ from playwright.sync_api import expect
 from harness import REPO, run_all
 
 pytestmark = pytest.mark.browser
-# the numbered path and the notebooks beside it (many-kernels, files-and-mounts)
+# the numbered path, 00 to 09
 COURSE = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if p.name != "glossary.ipynb")
 
 
 def questions():
     """Every question of the lessons module, by its prompt as the widget shows it."""
-    from hugelab import lessons
+    from hugelab.teaching import lessons
     found = [fn() for fn in lessons.ALL.values()] + lessons.self_test()
     return {q.prompt: q for q in found}
 
@@ -40,7 +40,7 @@ ON_SCREEN = """() => {
 
 @pytest.mark.parametrize("name", COURSE)
 def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
-    from hugelab import lessons
+    from hugelab.teaching import lessons
     known = questions()
     page.goto(lab.url(name))
     run_all(page)

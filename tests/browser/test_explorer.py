@@ -29,7 +29,7 @@ def explorer_lab():
     # as 03 and 04 show it (no file controls), and as 06 does (files=True)
     for name, call in (("explorer", "SplitExplorer()"), ("explorer-files", "SplitExplorer(files=True)")):
         nb = nbf.v4.new_notebook()
-        nb.cells = [nbf.v4.new_code_cell(f"from hugelab.widgets import SplitExplorer\n{call}")]
+        nb.cells = [nbf.v4.new_code_cell(f"from hugelab.widgets.controls import SplitExplorer\n{call}")]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nbf.write(nb, folder / f"{name}.ipynb")
     lab = Lab(notebooks=folder)

@@ -112,7 +112,9 @@ def test_readme_first_command_from_a_fresh_clone_with_debians_python(tmp_path, r
         pytest.skip(reason)
     repo = clone(tmp_path / "hugelab")
     port = free_port()
-    run = Running(["bash", "scripts/notebooks.sh", "--no-browser"], repo, clean_env(PATH=DEBIAN_PATH, PORT=str(port)))
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # hugelab lab refuses root unless told
+    run = Running(["bash", "scripts/notebooks.sh", "--no-browser", *as_root], repo,
+                  clean_env(PATH=DEBIAN_PATH, PORT=str(port)))
     try:
         url, seconds = run.wait_for("hugelab course:", 900)
         print(f"fresh clone -> notebook URL: {seconds:.1f} s")
@@ -156,7 +158,8 @@ def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(
     done = subprocess.run([hugelab, "--version"], capture_output=True, text=True, env=env, cwd=learner)
     assert done.stdout.strip() == f"hugelab {__version__}"
     done = subprocess.run([str(venv / "bin" / "python"), "-c",
-                           "import hugelab, hugelab.lab; print(hugelab.__file__); print(hugelab.lab.course_dir())"],
+                           "import hugelab, hugelab.teaching.lab as lab; print(hugelab.__file__); "
+                           "print(lab.course_dir())"],
                           capture_output=True, text=True, env=env, cwd=learner)
     module, course = map(Path, done.stdout.split())
     site_packages = next((venv / "lib").glob("python3*/site-packages"))
@@ -165,7 +168,8 @@ def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(
     assert sorted(p.name for p in course.glob("*.ipynb")) == shipped
 
     port = free_port()
-    lab = Running([hugelab, "lab", "course", "--port", str(port), "--no-browser"], learner, env)
+    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # lab and app refuse root unless told
+    lab = Running([hugelab, "lab", "course", "--port", str(port), "--no-browser", *as_root], learner, env)
     try:
         url, _ = lab.wait_for("hugelab course:", 300)
         assert lab.lines[0] == f"hugelab: course in {learner / 'course'}: {len(shipped)} file(s) copied, 0 updated"
@@ -177,7 +181,6 @@ def test_wheel_from_a_fresh_clone_runs_the_course_and_the_app_from_a_fresh_venv(
         assert (learner / "course" / name).read_bytes() == (course / name).read_bytes()
 
     port = free_port()
-    as_root = ["--allow-root"] if os.geteuid() == 0 else []  # the app refuses root unless told
     app = Running([hugelab, "app", "--port", str(port), *as_root], learner, env)
     try:
         url, _ = app.wait_for("hugelab split explorer:", 300)

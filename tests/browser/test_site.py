@@ -33,10 +33,16 @@ def site(tmp_path_factory):
     return out
 
 
-def test_index_links_every_notebook(site, page):
+def test_index_links_every_notebook_in_the_courses_order(site, page):
+    """00 first, then the numbered notebooks by their number (06, 07, 08, 09, whatever their file
+    names), the glossary last (issue 22: the index read 6, 9, 8, Glossary, 7)."""
     page.goto((site / "index.html").as_uri())
     links = page.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
-    assert links == [f"{p.stem}.html" for p in NOTEBOOKS]
+    assert sorted(links) == sorted(f"{p.stem}.html" for p in NOTEBOOKS)
+    titles = page.locator("li a").all_inner_texts()
+    numbers = [int(t.split(".")[0]) for t in titles if t.split(".")[0].isdigit()]
+    assert links[0] == "00-start-here.html" and numbers == sorted(numbers) and len(numbers) >= 8, titles
+    assert links[-1] == "glossary.html"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -62,5 +68,7 @@ def test_every_page_draws_its_widgets_from_files(site, page, path):
                                ".every(f => f.querySelector('svg rect.bar, svg path.line'))", timeout=30_000)
     text = page.locator("body").inner_text()
     assert "Explorer(children=" not in text and "Predict(children=" not in text
+    # a chart sized below zero (a hidden one) logs "<rect> attribute width: A negative value is not valid"
+    assert not [e for e in page.console_errors if "negative" in e], page.console_errors
     assert "Error displaying widget" not in text
     assert not [u for u in failed if u.startswith("file:")], failed

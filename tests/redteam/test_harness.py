@@ -25,9 +25,9 @@ from bounded import NOBODY, REPO, as_user, can_switch_user, hugelab, one_line
 
 from hugelab import limits
 from hugelab.cli import main
-from hugelab.kernel import KernelReplayError, KernelSession, KernelUnavailable, replay_kernel, sysfs
-from hugelab.kernel import machine as machine_module
-from hugelab.kernel.lock import Journal, PoolLock
+from hugelab.realkernel import KernelReplayError, KernelSession, KernelUnavailable, replay_kernel, sysfs
+from hugelab.realkernel import machine as machine_module
+from hugelab.realkernel.lock import Journal, PoolLock
 
 ROOT = os.geteuid() == 0
 HUGETLB = sysfs.NR_HUGEPAGES.exists()
@@ -162,7 +162,7 @@ def test_a_lock_held_elsewhere_says_who_holds_it(tmp_path):
     directory = tmp_path / "lockdir"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from pathlib import Path\n"
-        "from hugelab.kernel.lock import Journal, PoolLock\n"
+        "from hugelab.realkernel.lock import Journal, PoolLock\n"
         f"lock = PoolLock(Path({str(directory)!r})); lock.acquire()\n"
         "lock.write_journal(Journal(__import__('os').getpid(), (0, 0), (0, 0)))\n"
         "print('held', flush=True); time.sleep(60)\n")], stdout=subprocess.PIPE, text=True,

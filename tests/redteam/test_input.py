@@ -15,8 +15,8 @@ import pytest
 from bounded import REPO, hugelab, one_line
 
 from hugelab import limits, replay
-from hugelab.explorer import Explorer
-from hugelab.trace import TraceError, parse_trace
+from hugelab.teaching.explorer import Explorer
+from hugelab.trace.language import TraceError, parse_trace
 
 
 # -- lines are lines -----------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_a_failing_replay_during_load_leaves_the_old_history(monkeypatch):
     explorer = Explorer()
     explorer.do("mmap a 2 private")
     before = (list(explorer.history), explorer.sides)
-    import hugelab.explorer as module
+    import hugelab.teaching.explorer as module
 
     def broken(self, op):
         raise MemoryError("simulated")

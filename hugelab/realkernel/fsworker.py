@@ -1,0 +1,210 @@
+"""The trace's own process on the real kernel: mounts, files, memfds and segments (trace v2).
+
+File and segment operations are done "by the trace itself", not by a trace
+process, so a separate worker does them and holds what the trace holds
+(open descriptors). It first enters private mount and IPC namespaces
+(``unshare(CLONE_NEWNS | CLONE_NEWIPC)``) and mounts a private tmpfs to
+make its hugetlbfs mounts in; the trace's processes are started *from it*
+(``spawn``), so they share those namespaces. When the last of these
+processes goes (a normal end, an error, or a SIGKILLed controller: their
+command pipes then read end-of-file), the kernel itself unmounts
+everything and destroys every segment: nothing is left mounted on the host
+and ``ipcs -m`` shows nothing.
+
+Commands are JSON lines as for :mod:`hugelab.realkernel.worker`; answers are
+``ok``, ``err ENAME``, ``pid N``, ``path P``, ``id N`` or ``statfs {json}``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+from pathlib import Path
+from typing import NoReturn
+
+from .worker import start_worker
+
+CLONE_NEWNS, CLONE_NEWIPC = 0x00020000, 0x08000000
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+MFD_HUGETLB = 0x0004
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+IPC_PRIVATE, IPC_CREAT, IPC_RMID = 0, 0o1000, 0
+SHM_HUGETLB, SHM_NORESERVE = 0o4000, 0o10000
+DEFAULT_MOUNT = ".trace"  # the mount made for 'file F' without 'on M'
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+_libc.shmget.argtypes = [ctypes.c_int, ctypes.c_size_t, ctypes.c_int]
+_libc.shmctl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+
+
+class CallFailed(Exception):
+    """A call failed with errno; ``str()`` is the errno's name."""
+
+
+def _check(result: int) -> int:
+    if result < 0:
+        raise CallFailed(errno.errorcode.get(ctypes.get_errno(), "EIO"))
+    return result
+
+
+def enter_private_namespaces(root: Path) -> None:
+    """unshare mount + IPC namespaces, keep mounts from propagating, mount our tmpfs on ``root``.
+
+    ``root`` is the session lock's directory: root's alone (mode 0700, so nobody can plant a link
+    there), there for as long as the session holds the lock, and covered by the tmpfs only in our
+    private namespace. Nothing is made on the host, so nothing is left behind, even by a run
+    killed with SIGKILL (a directory made in /tmp was: issue 22).
+    """
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC))
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None))
+    _check(_libc.mount(b"hugelab", str(root).encode(), b"tmpfs", 0, b"mode=0700"))
+
+
+class FsWorker:
+    def __init__(self, commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
+        self.root = root  # our private tmpfs: the mounts' directories go in it
+        self.commands = open(commands, "rb", buffering=0, closefd=False)  # noqa: SIM115
+        self.answers = answers
+        self.hpage = hpage
+        self.workers, self.keep = workers, keep  # for 'spawn': the trace processes' pipe ends
+        self.mounts: dict[str, Path] = {}
+        self.sized: set[str] = set()  # mounts made with size=, while mounted
+        self.files: dict[str, dict] = {}  # name -> {"path": Path | None, "fd": int | None}
+        self.segments: dict[str, int] = {}
+
+    def run(self) -> NoReturn:
+        while True:
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = self.commands.read(1)
+                if not chunk:  # the controller is gone: so are we (and, with us, the namespaces)
+                    os._exit(0)
+                line += chunk
+            cmd = json.loads(line)
+            try:
+                answer = self.execute(cmd)
+            except CallFailed as failed:
+                answer = f"err {failed}"
+            except OSError as failed:
+                answer = "err " + errno.errorcode.get(failed.errno or 0, "EIO")
+            except Exception as bug:  # say it, rather than die without a word
+                answer = f"bug {type(bug).__name__}: {bug}"
+            os.write(self.answers, answer.encode() + b"\n")
+
+    def _fd(self, name: str) -> tuple[int, bool]:
+        """A descriptor for file ``name``: the trace's own, or one opened by name (to close)."""
+        info = self.files[name]
+        if info["fd"] is not None:
+            return info["fd"], False
+        return os.open(info["path"], os.O_RDWR), True
+
+    def _mount(self, name: str, options: str) -> Path:
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        _check(_libc.mount(b"none", str(path).encode(), b"hugetlbfs", 0, options.encode() or None))
+        self.mounts[name] = path
+        return path
+
+    def execute(self, cmd: dict) -> str:
+        op, hp = cmd["op"], self.hpage
+        if op == "spawn":  # start a trace process inside our namespaces
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the trace process
+                start_worker(cmd["name"], self.workers, self.keep, hp)
+            for fd in self.keep:  # the trace processes hold their own ends now
+                os.close(fd)
+            self.keep = set()
+            return f"pid {pid}"
+        if op == "statfs":  # of the named size= mounts still mounted (asked: those a step may have changed)
+            found = {}
+            for name in sorted(self.sized.intersection(cmd["mounts"])):
+                st = os.statvfs(self.mounts[name])
+                found[name] = [st.f_blocks, st.f_bfree]
+            return "statfs " + json.dumps(found)
+        if op == "mount":
+            options = ",".join(f"{key}={cmd[key] * hp}" for key in ("size", "min_size") if cmd[key] is not None)
+            self._mount(cmd["mount"], options)
+            if cmd["size"] is not None:
+                self.sized.add(cmd["mount"])
+            return "ok"
+        if op == "umount":
+            _check(_libc.umount2(str(self.mounts[cmd["mount"]]).encode(), 0))
+            self.sized.discard(cmd["mount"])
+            return "ok"
+        if op == "fileop":
+            mount = cmd["mount"]
+            if mount is None:
+                mount = DEFAULT_MOUNT
+                if mount not in self.mounts:
+                    self._mount(mount, "")
+            path = self.mounts[mount] / cmd["file"]
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            self.files[cmd["file"]] = {"path": path, "fd": fd}
+            return "ok"
+        if op == "memfd":
+            self.files[cmd["file"]] = {"path": None, "fd": os.memfd_create(cmd["file"], MFD_HUGETLB)}
+            return "ok"
+        if op == "closefile":
+            info = self.files[cmd["file"]]
+            if info["fd"] is None:
+                return "err EBADF"
+            os.close(info["fd"])
+            info["fd"] = None
+            return "ok"
+        if op == "unlink":
+            info = self.files[cmd["file"]]
+            if info["path"] is None:
+                return "err ENOENT"  # unlinked already
+            os.unlink(info["path"])
+            info["path"] = None
+            return "ok"
+        if op == "path":  # how a trace process opens the file for an mmap
+            info = self.files[cmd["file"]]
+            fd = info["fd"]
+            return "path " + (f"/proc/{os.getpid()}/fd/{fd}" if fd is not None else str(info["path"]))
+        if op in ("truncate", "fallocate", "punch"):
+            fd, opened = self._fd(cmd["file"])
+            try:
+                if op == "truncate":
+                    os.ftruncate(fd, cmd["pages"] * hp)
+                else:
+                    mode = 0 if op == "fallocate" else FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+                    _check(_libc.fallocate(fd, mode, cmd["start"] * hp, cmd["count"] * hp))
+            finally:
+                if opened:
+                    os.close(fd)
+            return "ok"
+        if op == "shmget":
+            flags = IPC_CREAT | SHM_HUGETLB | 0o600 | (SHM_NORESERVE if cmd["noreserve"] else 0)
+            self.segments[cmd["segment"]] = _check(_libc.shmget(IPC_PRIVATE, cmd["pages"] * hp, flags))
+            return "ok"
+        if op == "shmid":
+            return f"id {self.segments[cmd['segment']]}"
+        if op == "shmrm":
+            _check(_libc.shmctl(self.segments[cmd["segment"]], IPC_RMID, None))
+            return "ok"
+        return "err EINVAL"
+
+
+def start_fs_worker(commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
+    """Body of the freshly forked trace worker: namespaces first, then serve forever."""
+    try:
+        import faulthandler
+        import resource
+        import signal
+
+        low = 3
+        for fd in sorted(keep | {commands, answers}) + [resource.getrlimit(resource.RLIMIT_NOFILE)[0]]:
+            os.closerange(low, fd)
+            low = fd + 1
+        faulthandler.disable()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        enter_private_namespaces(root)
+        FsWorker(commands, answers, hpage, workers, keep, root).run()
+    finally:
+        os._exit(0)

@@ -1,0 +1,103 @@
+"""Which real kernel a command means: this machine's, or one booted in a QEMU guest.
+
+``open_kernel(spec)`` gives a context manager with ``.release`` and
+``.replay(trace) -> list[Step]`` for either:
+
+* ``host`` (or this machine's own series, e.g. ``6.18``, or its full
+  release): the running kernel, through :class:`~hugelab.realkernel.KernelSession`
+  (root, an idle pool; on a shared machine wrap the command in the pool's
+  ``flock``);
+* anything else (``6.1``, ``6.12``, a release name, a kernel image path): a
+  :class:`~hugelab.realkernel.guest.Guest`, fetched and booted on first use.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..replay import Step
+from ..trace.language import Trace
+from .images import ImageUnavailable, resolve, series_of
+from .machine import CLEANUP_CODES, KernelSession, KernelUnavailable, check_limits
+
+HOST = "host"
+
+
+def host_release() -> str:
+    return os.uname().release
+
+
+def is_host(spec: str) -> bool:
+    """Does ``spec`` name this machine's running kernel?"""
+    release = host_release()
+    return spec in (HOST, release) or spec == series_of(release)
+
+
+def describe(spec: str) -> str:
+    """A short name for the kernel ``spec`` means (for headers and messages)."""
+    return f"{host_release()} (this machine)" if is_host(spec) else spec
+
+
+class HostKernel:
+    """The running kernel behind the same face as a guest."""
+
+    def __init__(self) -> None:
+        self.release = host_release()
+        self.upstream = ""  # the release says it (6.18.44-...)
+        self._session: KernelSession | None = None
+
+    def __enter__(self) -> HostKernel:
+        self._session = KernelSession().__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._session is not None:
+            self._session.__exit__(*exc)
+            self._session = None
+
+
+    def replay(self, trace: Trace, label: str = "the trace") -> list[Step]:
+        """``label`` names the trace if the pool is not bare after it."""
+        from . import replay_on
+        assert self._session is not None
+        return replay_on(self._session, trace, label)
+
+
+CLEANUP_CODES.add(HostKernel.__exit__.__code__)  # a signal here must not skip the session's cleanup
+
+
+def open_kernel(spec: str):
+    """The kernel ``spec`` names, ready to enter (``with open_kernel("6.12") as k: k.replay(t)``).
+
+    Raises :class:`KernelUnavailable` (one line) when it cannot be had here.
+    """
+    if is_host(spec):
+        return HostKernel()
+    from .guest import Guest, why_no_guest
+    reason = why_no_guest()
+    if reason:
+        raise KernelUnavailable(reason)
+    try:
+        image = resolve(spec)
+    except ImageUnavailable as e:
+        raise KernelUnavailable(str(e)) from None
+    return Guest(image)
+
+
+def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -> list[Step]:
+    """Replay one trace on the kernel ``spec`` names (one boot, for a guest).
+
+    On this machine's kernel, a trace :func:`hugelab.realkernel.refusal` refuses
+    (a ``min_size`` mount) or one past this machine's limits
+    (:mod:`hugelab.limits`) is refused before the lock, the pool or any sysctl.
+    """
+    if is_host(spec):
+        from . import refusal
+        reason = refusal(trace)
+        if reason:
+            raise KernelUnavailable(reason)
+        check_limits(trace)
+        with HostKernel() as host:
+            return host.replay(trace, label)
+    with open_kernel(spec) as kernel:
+        return kernel.replay(trace)

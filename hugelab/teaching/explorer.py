@@ -1,0 +1,665 @@
+"""The split explorer's logic, with no widgets: one history, two policies.
+
+A learner's clicks become trace lines; each line is replayed under both
+policies as it comes (one operation each, not the whole history). Undo,
+scrubbing and loading replay a prefix. The widgets in
+:mod:`hugelab.widgets.controls` only turn events into calls here and views into
+marks; everything a view says (states, notes, the arithmetic of a close) is
+computed here, so it is tested without a browser.
+
+Every trace v1 operation can be clicked: ``pool``, ``mmap`` (private or
+shared, with or without ``noreserve``), ``touch`` (write or ``read``),
+``munmap``, ``mprotect``, ``madvise ... dontneed``, ``fork`` and ``exit``.
+Any process can act (``in PROC``): the explorer keeps an *actor* and a
+*selected mapping*; the views show every mapping of the actor, as that
+process sees it.
+
+Trace v2's files too: ``mount M size=N`` (never ``min_size``: on Linux
+6.18 a min_size mount can leak reservations for good, so the explorer
+leaves it to loaded traces), ``file F [on M]``, ``mmap ... file F
+[offset K]`` shared or private, ``truncate``, ``close``, ``unlink`` and
+``umount`` (EBUSY while a file of the mount is open or mapped: the mount
+and its files are then used on; a umount that succeeds takes them away,
+and a later click naming them is skipped, saying which umount took
+them). The *selected file* is drawn too: its inode's map, whose
+entries mean "reserved" and outlive every mapping, beside the mappings'
+own. A line the era of either side did not have (``fallocate``,
+``min_size``, ``memfd``... under a 2008 policy) is refused, one line,
+naming the kernel that brought it.
+
+What a view shows of a mapping or a file is computed in
+:mod:`hugelab.teaching.explorer_views`; a mapping whose mmap failed is drawn as
+nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..limits import EXPLORER_MAX_STEPS
+from ..model.hstate import Counters, signed
+from ..model.invariants import violations
+from ..model.policies import Close, check_supported, get_policy
+from ..replay import SIGNALS, ModelReplay, Step
+from ..trace.language import (
+    MAIN,
+    Exit,
+    FileOp,
+    Memfd,
+    Mmap,
+    Mount,
+    Munmap,
+    Operation,
+    TraceBuilder,
+    TraceError,
+    parse_trace,
+)
+from .explorer_views import (
+    MAPPINGS_DRAWN,
+    PAGE_STATES,
+    PAGES_DRAWN,
+    SPANS_DRAWN,
+    FileView,
+    MappingView,
+    Unreserve,
+    file_view,
+    mapping_view,
+    reserved_without_page,
+    unreserve_line,
+    unreserves,
+)
+
+#: what the widgets and charts take from here (the views are computed in explorer_views)
+__all__ = ["MAPPINGS_DRAWN", "PAGES_DRAWN", "PAGE_STATES", "SPANS_DRAWN", "Explorer", "FileView", "MappingView",
+           "Refused", "SideView", "arithmetic", "close_arithmetic", "status_line"]
+
+class Refused(ValueError):
+    """An action the explorer cannot take now (nothing to undo, no mapping yet...)."""
+
+
+#: why a mount's size= refusal reads as it does (ENOMEM in every era: hugetlbfs_file_mmap
+#: sets ret = -ENOMEM before it asks hugetlb_reserve_pages, whatever refuses)
+ERRNO_OF_A_FULL_MOUNT = {
+    "ENOMEM": "ENOMEM: mmap says it for a full mount too, in every era (2008's hugetlb_reserve_pages "
+              "returned the quota's -ENOSPC, and hugetlbfs_file_mmap replaced it). ",
+}
+
+
+@dataclass(frozen=True)
+class SideView:
+    """Everything one side of the explorer shows, at the current step."""
+
+    policy: str
+    steps: tuple[Step, ...]
+    #: the selected mapping first, then the newest others, at most MAPPINGS_DRAWN
+    mappings: tuple[MappingView, ...]
+    #: the names of the process's other mappings, not drawn
+    more: tuple[str, ...]
+    status: str
+    problems: tuple[str, ...]
+    #: the arithmetic of this step's closes, one line each (empty when nothing closed)
+    action: tuple[str, ...]
+    #: a hint when an outcome came from a pool too small for the action
+    hint: str
+    closes: tuple[tuple[int, Close], ...]  # (trace line, close), every close so far
+    #: the first step (1-based) where the two sides' counters differ, if any
+    diverged_at: int | None
+    #: v2: the selected file, drawn from its inode (None: no file yet)
+    file: FileView | None = None
+
+    @property
+    def counters(self) -> Counters:
+        return self.steps[-1].counters
+
+    @property
+    def mapping(self) -> MappingView | None:
+        """The selected mapping's view (the first one listed)."""
+        return self.mappings[0] if self.mappings else None
+
+
+def status_line(step: Step) -> tuple[str, tuple[str, ...]]:
+    """The status a side shows after ``step``: its outcome, and what is wrong."""
+    problems = tuple(violations(step.counters))
+    if step.error == "skipped":
+        text = f"line {step.line}: skipped (the process or mapping is gone)"
+    elif step.error:
+        text = f"line {step.line} {step.op}: {step.error}"
+    else:
+        text = f"line {step.line} {step.op}: ok"
+    return text, problems
+
+
+def close_arithmetic(closes: tuple[Close, ...], rsvd_before: int, rsvd_after: int,
+                     files: tuple[Unreserve, ...] = ()) -> tuple[str, ...]:
+    """What one step's closes credited, against what was really unused, and what it took out of
+    files' maps (truncate, eviction); then Rsvd before -> after.
+
+    A close that credits more than was unused is marked where it happens.
+    """
+    lines = []
+    for c in closes:
+        mark = "" if c.credit == c.unused else f"  \u2717 over-credited by {c.credit - c.unused}"
+        lines.append(f"close {c.mapping}[{c.start}, {c.end}): credited {c.credit}, really unused {c.unused}{mark}")
+    lines += [unreserve_line(u) for u in files]
+    if lines:
+        change = f"Rsvd {signed(rsvd_before)} -> {signed(rsvd_after)}"
+        if len(lines) == 1:
+            head, _, mark = lines[0].partition("  \u2717")
+            lines[0] = f"{head}, {change}" + (f"  \u2717{mark}" if mark else "")
+        else:
+            lines.append(change)
+    return tuple(lines)
+
+
+def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str]:
+    """The arithmetic behind the last ``last`` closes so far, then the running totals."""
+    lines = [f"line {line}: close {c.mapping}[{c.start}, {c.end}): {c.formula}"
+             + ("" if c.credit == c.unused else f"  \u2717 {c.credit - c.unused} more than was unused")
+             for line, c in closes[-last:]]
+    if len(closes) > last:
+        lines.insert(0, f"({len(closes) - last} earlier closes not listed)")
+    unused = sum(c.unused for _, c in closes)
+    credited = sum(c.credit for _, c in closes)
+    lines.append(f"really unused: {unused} · credited back: {credited}"
+                 + ("" if unused == credited else f" · over-credited by {credited - unused}"))
+    return lines
+
+
+class _Side:
+    def __init__(self, policy: str) -> None:
+        self.policy = get_policy(policy).name
+        self.run = ModelReplay(self.policy)
+        self.model = self.run.model
+        self.steps: list[Step] = []
+        #: the outcome of each mmap that failed on this side, by mapping name
+        self.failed: dict[str, str] = {}
+        #: why each process that is gone went: "killed by SIGBUS at line 5", "exited at line 7"
+        self.gone: dict[str, str] = {}
+        #: what each step took out of files' maps, by step index (only steps that took something)
+        self.unreserves: dict[int, tuple[Unreserve, ...]] = {}
+        #: every close so far, with its trace line (kept as steps come: a view never walks them all)
+        self.closes: list[tuple[int, Close]] = []
+        #: the step of each ``file`` and ``memfd`` line, by file name
+        self.file_steps: dict[str, Step] = {}
+
+    def feed(self, op: Operation) -> None:
+        model = self.model
+        step = self.run.feed(op)
+        self.steps.append(step)
+        self.closes += ((op.line, c) for c in step.closes)
+        if isinstance(op, FileOp | Memfd):
+            self.file_steps[op.file] = step
+        if model.files_shrunk and step.error != "skipped":  # (a skipped line never reached the model)
+            found = unreserves(model, op)
+            if found:
+                self.unreserves[len(self.steps) - 1] = found
+        taken = self.run.live.taken_by_umount(op) if step.error == "skipped" else None
+        if isinstance(op, Mmap) and taken is not None:
+            self.failed[op.name] = f"mmap was skipped: {taken[0]} {taken[1]} went with mount {taken[2]} " \
+                                   f"(unmounted at line {taken[3]})"
+        elif isinstance(op, Mmap) and step.error not in (None, "skipped"):
+            self.failed[op.name] = f"mmap failed: {step.error}"
+        elif isinstance(op, Exit) and step.error is None:
+            self.gone.setdefault(op.proc, f"exited at line {op.line}")
+        elif step.error in SIGNALS:
+            proc = getattr(op, "proc", None)  # (only a process's own operation can kill it)
+            if proc is not None:
+                self.gone[proc] = f"killed by {step.error} at line {op.line}"
+
+    def file_failed(self, name: str) -> str:
+        """Why file ``name`` is not there on this side ("" when its line made it)."""
+        step = self.file_steps.get(name)
+        if step is None or step.error is None:
+            taken = self.run.live.unmounted.get(("file", name))
+            return f"it went with mount {taken[0]} (its umount at line {taken[1]} succeeded)" if taken else ""
+        return f"its line {step.line} {'was skipped' if step.error == 'skipped' else 'failed: ' + step.error}"
+
+    def why_skipped(self, op: Operation) -> str:
+        proc = getattr(op, "proc", None)
+        if proc is not None and proc in self.gone:
+            return f"process {proc} is gone ({self.gone[proc]})"
+        name = getattr(op, "name", None)
+        if name in self.failed and not self.failed[name].startswith("mmap was skipped:"):
+            return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"
+        taken = self.run.live.taken_by_umount(op)
+        if taken is not None:
+            kind, what, mount, line = taken
+            gone = f"mount {mount}" if kind == "mount" else f"{kind} {what} went with mount {mount}, which"
+            return f"{gone} was unmounted at line {line} (nothing of it was open or mapped: the umount succeeded)"
+        if name in self.failed:
+            return f"mapping {name}: its {self.failed[name]}"
+        return "the process or mapping is gone"
+
+
+class _LineIndex:
+    """The mmap lines and mounts among a builder's lines, kept up as lines come: a
+    history may hold thousands of lines, and a refresh asks many times."""
+
+    def __init__(self, ops: list[Operation]) -> None:
+        self.ops = ops
+        self.seen = 0
+        #: every mmap line so far by mapping name, oldest first
+        self.mmaps: dict[str, Mmap] = {}
+        #: size= (or None) of every mount made so far, unmounted ones too, oldest first
+        self.mount_sizes: dict[str, int | None] = {}
+
+    def catch_up(self) -> None:
+        for op in self.ops[self.seen:]:
+            if isinstance(op, Mmap):
+                self.mmaps[op.name] = op
+            elif isinstance(op, Mount):
+                self.mount_sizes[op.mount] = op.size
+        self.seen = len(self.ops)
+
+
+class Explorer:
+    """One history of trace lines, replayed under two policies side by side.
+
+    ``history`` holds every line; ``cursor`` lines of it are on show (the
+    rest can be redone). Acting while scrubbed back drops the later lines;
+    the next undo brings them back.
+    """
+
+    def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8) -> None:
+        self.policies = [get_policy(p).name for p in policies]
+        self.history: list[str] = []
+        self.cursor = 0
+        self.actor = MAIN
+        self.selected: str | None = None
+        #: the file the file controls act on, and the views draw
+        self.file: str | None = None
+        self._index = _LineIndex([])
+        #: the rows of :attr:`processes` and what they were computed from
+        self._process_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
+        #: (sides, steps compared on both, first step that differs or None): diverged_at goes on from there
+        self._diverged: tuple[object, int, int | None] = (None, 0, None)
+        #: (history, cursor, actor, selected) before the last action that dropped later steps
+        self._before_drop: tuple[list[str], int, str, str | None] | None = None
+        self.reset(pool)
+
+    # -- history -------------------------------------------------------------
+    def _restart(self) -> None:
+        """Nothing replayed yet: a fresh builder and a fresh machine on each side."""
+        self.cursor = 0
+        self.builder = TraceBuilder()
+        self.sides = [_Side(p) for p in self.policies]
+
+    def _replay_to(self, cursor: int) -> None:
+        """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
+        if cursor < self.cursor:
+            self._restart()
+        for line in self.history[self.cursor:cursor]:
+            op = self.builder.add(line)
+            assert op is not None  # history holds operation lines only
+            for side in self.sides:
+                side.feed(op)
+        self.cursor = cursor
+        self._fix_selection()
+
+    def _fix_selection(self) -> None:
+        """After undo or load: an actor or mapping that no longer exists is replaced."""
+        if self.actor not in self.builder.process_names:
+            self.actor = MAIN
+        names = self.mapping_names(self.actor)
+        if self.selected not in names:
+            self.selected = names[-1] if names else None
+        files = self.builder.file_names
+        if self.file not in files:
+            self.file = files[-1] if files else None
+
+    def do(self, line: str) -> str:
+        """Add one trace line after the current step; return a notice (or "").
+
+        Acting while scrubbed back drops the later steps, and says so; the
+        next undo restores them. A line that is not valid here raises
+        :class:`TraceError`; nothing changes.
+        """
+        if self.cursor >= EXPLORER_MAX_STEPS:
+            raise TraceError(self.builder.lines + 1, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} steps: "
+                                                     "undo, scrub back or load a shorter trace")
+        dropped = len(self.history) - self.cursor
+        op = self.builder.add(line, self._supported) if line.split("#", 1)[0].strip() else None  # raises first
+        if op is None:
+            raise TraceError(self.builder.lines + 1, "no operation on this line")
+        notice = ""
+        if dropped:
+            self._before_drop = (list(self.history), self.cursor, self.actor, self.selected)
+            notice = (f"you acted at step {self.cursor} of {len(self.history)}: the {dropped} later "
+                      f"step{'s' if dropped > 1 else ''} (from line {self.cursor + 1}) were dropped; "
+                      "undo brings them back")
+            del self.history[self.cursor:]
+        else:
+            self._before_drop = None
+        self.history.append(op.text)
+        self.cursor = len(self.history)
+        for side in self.sides:
+            side.feed(op)
+        return notice
+
+    def _supported(self, op: Operation) -> None:
+        """Refuse (TraceError, one line) an operation the era of either side did not have."""
+        for policy in self.policies:
+            check_supported((op,), get_policy(policy))
+
+    def reset(self, pool: int = 8, overcommit: int = 0) -> None:
+        """Start a new history: one ``pool`` line."""
+        self.history = [f"pool {pool}" + (f" overcommit {overcommit}" if overcommit else "")]
+        self.actor, self.selected, self._before_drop = MAIN, None, None
+        self._restart()
+        self._replay_to(1)
+
+    @property
+    def can_undo(self) -> bool:
+        return self.cursor > 1 or (self._before_drop is not None and self.cursor == len(self.history))
+
+    def undo(self) -> str:
+        """Step back one line (it stays, for redo); after a drop, bring the dropped lines back."""
+        if self._before_drop is not None and self.cursor == len(self.history):
+            history, cursor, actor, selected = self._before_drop
+            self._before_drop = None
+            self.history = history
+            self._restart()
+            self.actor, self.selected = actor, selected
+            self._replay_to(cursor)
+            return f"the dropped steps are back: step {cursor} of {len(history)}"
+        if self.cursor <= 1:
+            raise Refused("nothing to undo: step 1 is the pool line (press reset to start again)")
+        self._replay_to(self.cursor - 1)
+        return ""
+
+    def redo(self) -> str:
+        if self.cursor >= len(self.history):
+            raise Refused("nothing to redo: this is the last step")
+        self._replay_to(self.cursor + 1)
+        return ""
+
+    def scrub(self, step: int) -> None:
+        """Show the state after ``step`` lines (1 .. len(history))."""
+        self._replay_to(max(1, min(step, len(self.history))))
+
+    def load(self, text: str) -> None:
+        """Replace the history with a trace; TraceError (``line N: ...``) leaves it as it was.
+
+        The trace is replayed into a new history, which replaces the old one
+        only once the whole replay succeeded.
+        """
+        ops = parse_trace(text).ops
+        if not ops:
+            raise TraceError(1, "the trace has no operation")
+        for policy in self.policies:  # a 2008 era refuses fallocate, min_size, memfd...
+            check_supported(ops, get_policy(policy))
+        if len(ops) > EXPLORER_MAX_STEPS:
+            raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
+                                                           "steps (it replays them at every undo)")
+        before = (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor, self.selected)
+        self.history = [op.text for op in ops]
+        try:
+            self._before_drop = None
+            self.actor, self.selected = MAIN, None
+            self._restart()
+            self._replay_to(len(self.history))
+        except BaseException:
+            (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor,
+             self.selected) = before
+            raise
+
+    def set_policy(self, side: int, policy: str) -> None:
+        """Show ``policy`` on ``side``; TraceError (nothing changed) if the history uses what its era lacked."""
+        check_supported(parse_trace("\n".join(self.history)).ops, get_policy(policy))
+        self.policies[side] = get_policy(policy).name
+        cursor = self.cursor
+        self._restart()
+        self._replay_to(cursor)
+
+    def trace_text(self) -> str:
+        return "".join(line + "\n" for line in self.history[: self.cursor])
+
+    # -- choosing who acts on what ----------------------------------------------
+    def mapping_names(self, proc: str) -> list[str]:
+        """The mappings ``proc`` knows (made or inherited), oldest first."""
+        known = self.builder.mappings_of(proc)
+        return [name for name in self._mmaps() if name in known]
+
+    def _lines(self) -> _LineIndex:
+        """The index of the builder's lines, brought up to date."""
+        if self._index.ops is not self.builder.ops:  # a new builder (undo, load): start again
+            self._index = _LineIndex(self.builder.ops)
+        self._index.catch_up()
+        return self._index
+
+    def _mmaps(self) -> dict[str, Mmap]:
+        """Every mmap line so far by mapping name, oldest first."""
+        return self._lines().mmaps
+
+    def act_as(self, proc: str) -> None:
+        if proc not in self.builder.process_names:
+            raise Refused(f"no process {proc!r}: fork one first")
+        self.actor = proc
+        self._fix_selection()
+
+    def select(self, name: str) -> None:
+        if name not in self.mapping_names(self.actor):
+            raise Refused(f"process {self.actor} has no mapping {name!r}")
+        self.selected = name
+
+    def select_file(self, name: str) -> None:
+        if name not in self.builder.file_names:
+            raise Refused(f"no file {name!r}: press 'new file' first")
+        self.file = name
+
+    # -- actions (each one trace line) ------------------------------------------
+    def _prefix(self, proc: str | None) -> str:
+        proc = proc or self.actor
+        return "" if proc == MAIN else f"in {proc} "
+
+    def _target(self, name: str | None) -> str:
+        name = name or self.selected
+        if name is None:
+            raise Refused(f"process {self.actor} has no mapping yet: press mmap first")
+        return name
+
+    def _next_name(self, taken: set[str], stem: str, letters: bool) -> str:
+        for i in range(1, 10_000):
+            name = chr(ord("a") + i - 1) if letters and i <= 26 else f"{stem}{i}"
+            if name not in taken:
+                return name
+        raise Refused("no free name left")
+
+    def set_pool(self, pages: int, overcommit: int = 0) -> str:
+        return self.do(f"pool {pages}" + (f" overcommit {overcommit}" if overcommit else ""))
+
+    def mmap(self, pages: int, shared: bool = False, noreserve: bool = False) -> str:
+        name = self._next_name(self.builder.mapping_names, "m", letters=True)
+        notice = self.do(f"{self._prefix(None)}mmap {name} {pages} {'shared' if shared else 'private'}"
+                         + (" noreserve" if noreserve else ""))
+        self.selected = name
+        return notice
+
+    def fault(self, page: int, write: bool = True, proc: str | None = None, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(proc)}touch {self._target(name)} {page}" + ("" if write else " read"))
+
+    def munmap(self, start: int, count: int, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}munmap {self._target(name)} {start} {count}")
+
+    def mprotect(self, start: int, count: int, prot: str = "r", name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}mprotect {self._target(name)} {start} {count} {prot}")
+
+    def madvise_dontneed(self, start: int, count: int, name: str | None = None) -> str:
+        return self.do(f"{self._prefix(None)}madvise {self._target(name)} {start} {count} dontneed")
+
+    # -- files (trace v2) ----------------------------------------------------------
+    def _file(self, name: str | None) -> str:
+        name = name or self.file
+        if name is None:
+            raise Refused("no file yet: press 'new file' first")
+        return name
+
+    def mount(self, size: int) -> str:
+        """A hugetlbfs mount whose size= caps what its files reserve and hold; return its name.
+
+        Never min_size: on Linux 6.18 a min_size mount can leak reservations for good.
+        """
+        name = self._next_name(set(self.builder.mount_names), "mnt", letters=False)
+        self.do(f"mount {name} size={size}")
+        return name
+
+    @property
+    def mounts(self) -> list[tuple[str, int | None]]:
+        """(name, size= in pages or None) of every mount still mounted on either side, oldest first
+        (a umount refused with EBUSY keeps its mount; one that succeeded takes it)."""
+        return [(name, size) for name, size in self._lines().mount_sizes.items()
+                if any(name in s.model.mounts for s in self.sides)]
+
+    def file_gone(self, name: str) -> str:
+        """Why file ``name`` is gone for good ("" while it is not): the text can no longer
+        name it, or a umount took it with its mount."""
+        if self.builder.file_gone(name):
+            return "can no longer be named"
+        taken = [s.run.live.unmounted.get(("file", name)) for s in self.sides]
+        mount = next((t[0] for t in taken if t is not None), None)
+        return f"went with {mount}" if mount else ""
+
+    def create_file(self, mount: str | None = None) -> str:
+        """``file F [on M]``: a new empty file, held open by the trace, and selected."""
+        name = self._next_name(set(self.builder.file_names), "f", letters=False)
+        notice = self.do(f"file {name}" + (f" on {mount}" if mount else ""))
+        self.file = name
+        return notice
+
+    def mmap_file(self, pages: int, shared: bool, offset: int = 0, noreserve: bool = False,
+                  file: str | None = None) -> str:
+        """The actor maps ``pages`` pages of the selected file from its page ``offset``."""
+        file = self._file(file)
+        name = self._next_name(self.builder.mapping_names, "m", letters=True)
+        notice = self.do(f"{self._prefix(None)}mmap {name} {pages} {'shared' if shared else 'private'}"
+                         + (" noreserve" if noreserve else "") + f" file {file}"
+                         + (f" offset {offset}" if offset else ""))
+        self.selected = name
+        return notice
+
+    def truncate(self, pages: int, file: str | None = None) -> str:
+        return self.do(f"truncate {self._file(file)} {pages}")
+
+    def close_file(self, file: str | None = None) -> str:
+        return self.do(f"close {self._file(file)}")
+
+    def unlink(self, file: str | None = None) -> str:
+        return self.do(f"unlink {self._file(file)}")
+
+    def umount(self, mount: str) -> str:
+        return self.do(f"umount {mount}")
+
+    def fork(self) -> str:
+        """The actor forks a child (``c1``, ``c2``...); return the child's name."""
+        child = self._next_name(set(self.builder.process_names), "c", letters=False)
+        self.do(f"{self._prefix(None)}fork {child}")
+        return child
+
+    def exit(self, proc: str | None = None) -> str:
+        """The actor (or ``proc``) exits: every mapping it has is torn down."""
+        return self.do(f"exit {proc or self.actor}")
+
+    # -- what to show ----------------------------------------------------------------
+    @property
+    def processes(self) -> tuple[tuple[str, str], ...]:
+        """(name, how it is) for every process so far: "", or why it is gone on each side.
+
+        The same tuple until a process is made or goes (then a new one): a
+        refresh after a click then costs nothing per process.
+        """
+        made_from = (self.builder.process_count, *(len(s.gone) for s in self.sides))
+        sides, counts, rows = self._process_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((proc, self._process_state(proc)) for proc in self.builder.process_names)
+        self._process_rows = (self.sides, made_from, rows)
+        return rows
+
+    def _process_state(self, proc: str) -> str:
+        gone = [s.gone.get(proc) for s in self.sides]
+        if gone[0] == gone[1]:
+            return gone[0] or ""
+        return "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
+
+    def mmap_op(self, name: str) -> Mmap:
+        return self._mmaps()[name]
+
+    @property
+    def mapping_pages(self) -> int:
+        return self.mmap_op(self.selected).pages if self.selected else 0
+
+    def diverged_at(self) -> int | None:
+        """The first step (1-based) where the two sides' counters differ, if any.
+
+        Steps only ever come after those compared, until a restart (new
+        sides): so each call compares only the steps new since the last.
+        """
+        a, b = self.sides[0].steps, self.sides[1].steps
+        sides, compared, found = self._diverged
+        if sides is not self.sides or compared > min(len(a), len(b)):
+            compared, found = 0, None
+        if found is None:
+            found = next((i for i in range(compared, min(len(a), len(b))) if a[i].counters != b[i].counters), None)
+            found = None if found is None else found + 1
+        self._diverged = (self.sides, min(len(a), len(b)), found)
+        return found
+
+    def _kept_by_file(self, s: _Side, op: Munmap) -> tuple[str, ...]:
+        """After a munmap of a shared file mapping: what the file still reserves (munmap gave none back)."""
+        mmap = self.mmap_op(op.name)
+        waiting = reserved_without_page(s.model, mmap.file) if mmap.file and mmap.shared else None
+        if not waiting:
+            return ()
+        return (f"munmap gave back nothing: {mmap.file}'s own map still reserves {waiting} offset"
+                f"{'s' if waiting > 1 else ''} with no page (a shared mapping's reservations belong to the file; "
+                "truncate, or unlink and close, gives them back)",)
+
+    def _hint(self, s: _Side, op: Operation, step: Step) -> str:
+        """Say what to change when the pool was too small for this step."""
+        hs = s.model.hstate
+        spare = hs.free_huge_pages - hs.resv_huge_pages
+        room = max(0, hs.nr_overcommit_huge_pages - hs.surplus_huge_pages)
+        if isinstance(op, Mmap) and step.error in ("ENOMEM", "ENOSPC"):
+            need = op.pages
+            inode = s.model.inodes.get(op.file) if op.file else None
+            if inode is not None and op.shared:  # only what the file's map does not hold yet
+                need -= inode.resv_map.region_count(op.offset, op.offset + op.pages)
+            sb = inode.sb if inode is not None else None
+            statfs = sb.statfs() if sb is not None else None
+            if sb is not None and statfs is not None and need > statfs[1]:
+                return (f"{ERRNO_OF_A_FULL_MOUNT.get(step.error or '', '')}the mount is too small: {sb.name}'s "
+                        f"size={statfs[0]} caps what its files reserve and hold ({statfs[1]} free); this mmap "
+                        f"needs {need}. Map fewer pages, or mount a larger one, make a new file on it and map that")
+            return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
+                    f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
+                    "and press 'set pool', then mmap again")
+        if step.error == "SIGBUS":
+            return (f"no huge page was left for this fault (Free {hs.free_huge_pages}, Rsvd "
+                    f"{signed(hs.resv_huge_pages)}): raise pool and press 'set pool' before it")
+        return ""
+
+    def view(self, side: int, proc: str | None = None) -> SideView:
+        s = self.sides[side]
+        proc = proc or self.actor
+        step = s.steps[-1]
+        op = self.builder.ops[self.cursor - 1]
+        names = self.mapping_names(proc)[::-1]  # newest first
+        if self.selected in names:  # the selected mapping first
+            names.remove(self.selected)
+            names.insert(0, self.selected)
+        gone = f"{proc} {s.gone[proc]}" if proc in s.gone else ""  # its mappings went with it
+        mappings = tuple(mapping_view(s.model, proc, self.mmap_op(n), s.failed.get(n, gone), step.closes)
+                         for n in names[:MAPPINGS_DRAWN])
+        text, problems = status_line(step)
+        if step.error == "skipped":
+            text = f"line {step.line} {step.op}: skipped: {s.why_skipped(op)}"
+        before = s.steps[-2].counters.rsvd if len(s.steps) > 1 else 0
+        action = close_arithmetic(step.closes, before, step.counters.rsvd,
+                                  s.unreserves.get(len(s.steps) - 1, ()))
+        if isinstance(op, Munmap) and step.error is None:
+            action += self._kept_by_file(s, op)
+        closes = tuple(s.closes)
+        hint = self._hint(s, op, step) if step.error else ""
+        file = file_view(s.model, self.file, s.file_failed(self.file)) if self.file else None
+        return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,
+                        action, hint, closes, self.diverged_at(), file)

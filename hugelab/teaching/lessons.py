@@ -1,0 +1,1129 @@
+"""Every predict-then-check question of the notebooks, in one place so that
+each answer, hint and reveal is tested (``tests/test_lessons.py``).
+
+An answer is always computed by replaying the trace under the question's
+policy, never written by hand. The hints are keyed to the two or three
+likeliest wrong answers, each naming the misconception behind it; where a
+wrong answer is what another era of the kernel gives, it is computed from
+that era too. ``reveal`` is the table up to the step asked about: the
+notebook shows it only once the learner has committed.
+"""
+
+from __future__ import annotations
+
+from ..model.hstate import show, u64
+from ..model.resv_map import ResvMap
+from ..replay import ModelReplay, replay
+from ..scenarios import load
+from ..tools.matrix import BEHAVIOURS, recorded_steps
+from ..tools.tables import outcome, table
+from ..trace.language import parse_trace
+from .predict import Choice, Option, Question, Row
+
+SEED = load("seed")
+FIELDS = {"Total": "total", "Free": "free", "Rsvd": "rsvd", "Surp": "surp"}
+
+
+def counter(trace: str, step: int, field: str, policy: str = "modern") -> int:
+    """HugePages_<field> after step ``step`` (numbered from 1) of ``trace``."""
+    return getattr(replay(trace, policy)[step - 1].counters, FIELDS[field])
+
+
+def failing_step(trace: str, error: str, policy: str = "modern") -> int:
+    """The number of the first step whose outcome is ``error``."""
+    return next(n for n, s in enumerate(replay(trace, policy), 1) if s.error == error)
+
+
+def upto(trace: str, step: int, policy: str = "modern") -> str:
+    """The replay table of the first ``step`` steps: what a question's reveal shows."""
+    return f"{policy}:\n" + table(replay(trace, policy)[:step])
+
+
+#: question prompt -> (trace, step, policy) it asks about, for :func:`giveaways`
+ASKED: dict[str, tuple[str, int, str]] = {}
+
+
+def giveaways(q: Question | Row | Choice) -> list[str]:
+    """What would answer ``q`` if it were on screen before the learner answers: the asked step's row
+    as a table prints it, as a side-by-side (T/F/R/S) cell prints it, and a walk-through's heading for it
+    (whitespace squashed, as the tests compare); for a why question, its right option's words."""
+    if isinstance(q, Choice):
+        return [" ".join(q.right.text.split())]
+    if q.prompt not in ASKED:  # the reveal's arithmetic
+        return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line]
+    trace, step, policy = ASKED[q.prompt]
+    s = replay(trace, policy)[step - 1]
+    c = s.counters
+    return [" ".join(table([s]).splitlines()[1].split()[1:]),  # the row without its step number
+            " ".join(f"{s.op} {c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}".split()),
+            f"step {step}: {s.op} ->"]
+
+
+def _counter_question(prompt: str, trace: str, step: int, field: str, hints: dict[int, str], why: str,
+                      policy: str = "modern") -> Question:
+    """A question about one counter after one step. Its reveal is the table up to the step before, then
+    the asked counter alone: a reveal never answers another question about the same step."""
+    answer = counter(trace, step, field, policy)
+    asked = replay(trace, policy)[step - 1]
+    reveal = (upto(trace, step - 1, policy) + "\n" if step > 1 else "") + \
+        f"after step {step} ({asked.op}): HugePages_{field} = {show(u64(answer))}"
+    ASKED[prompt] = (trace, step, policy)
+    return Question(prompt, answer, hints, why=why, reveal=reveal)
+
+
+def _step_question(prompt: str, trace: str, answer: int, hints: dict[int, str], why: str,
+                   policy: str = "modern") -> Question:
+    """A question whose answer is a step number: the reveal is the table up to that step."""
+    ASKED[prompt] = (trace, answer, policy)
+    return Question(prompt, answer, hints, why=why, reveal=upto(trace, answer, policy))
+
+
+def _row_question(prompt: str, trace: str, step: int, hints: dict[str, dict[int, str]], why: str,
+                  policy: str = "modern") -> Row:
+    """Predict the whole row after one step: its reveal is the table up to the step before, then that row."""
+    asked = replay(trace, policy)[step - 1]
+    c = asked.counters
+    ASKED[prompt] = (trace, step, policy)
+    reveal = (upto(trace, step - 1, policy) + "\n" if step > 1 else "") + \
+        f"after step {step} ({asked.op}): Total {c.total}  Free {c.free}  Rsvd {show(c.rsvd)}  Surp {c.surp}"
+    return Row(prompt, (c.total, c.free, c.rsvd, c.surp), hints, why=why, reveal=reveal)
+
+
+def _why(prompt: str, right: str, wrong: list[tuple[str, str]], why: str, at: int = 0, reveal: str = "") -> Choice:
+    """A why question: the right explanation at position ``at`` among the wrong ones, each wrong one
+    (a usual misconception) with its hint. Its reveal is the explanation, shown only once committed."""
+    options = [Option(text, hint) for text, hint in wrong]
+    options.insert(at, Option(right))
+    return Choice(prompt, tuple(options), at, why=why, reveal=reveal or why)
+
+
+# -- 00 start here ---------------------------------------------------------------
+
+def q00_row() -> Row:
+    return _row_question(
+        "After step 2 (pool 8, then mmap a 4 private; nothing touched yet): Total, Free, Rsvd and Surp?", SEED, 2,
+        {"Free": {4: "A reservation is a promise, not a page taken: reserved pages still count in HugePages_Free.",
+                  0: "Nothing has been touched yet, so no page is in use: every page of the pool is still free."},
+         "Rsvd": {0: "A private mapping reserves its whole size at mmap time (since Linux 2.6.27), not at the fault.",
+                  8: "Only the mapping's own pages are promised, not the whole pool.",
+                  1: "One reservation per page of the mapping, not one per mapping."},
+         "Total": {12: "mmap adds no page to the pool: the pool is what `pool 8` set.",
+                   4: "Total counts the whole pool, whoever has reserved or used its pages."},
+         "Surp": {4: "Surplus pages are borrowed only when the pool cannot back a reservation: 8 pages back 4."}},
+        "mmap promises one page per page of the mapping and takes none: Free stays, Rsvd rises.")
+
+
+def q00_why_free() -> Choice:
+    return _why(
+        "After step 2 Free still counts every page of the pool, although 4 are reserved. Why?",
+        "A reservation only promises a page; a page leaves Free when a fault takes it.",
+        [("The mmap has not finished: the kernel reserves the pages in the background.",
+          "mmap is a system call: when it returns, its reservation is made (Rsvd shows it at once)."),
+         ("Free counts pages that are neither in use nor reserved, and reserved pages come back to it later.",
+          "If Free left out reserved pages it would drop at the mmap. Free counts pages nobody has faulted in; "
+          "Rsvd counts the promises on them."),
+         ("The pool is larger than the mapping, so the kernel did not need to take pages yet.",
+          "Even a mapping as large as the pool takes no page at mmap: the pool's size decides only whether the "
+          "promise can be made.")],
+        "Reserving moves nothing out of Free; only faults do.", at=1)
+
+
+def q00_why_touch() -> Choice:
+    return _why(
+        "Step 3 (touch a 0) lowers Free by one and Rsvd by one. Why Rsvd too?",
+        "The fault took the page that page 0 was promised: a kept promise is no longer outstanding.",
+        [("A touch gives a reservation back to the pool.",
+          "Nothing is given back: the page is now in use, and Free fell with it. The promise was kept, not "
+          "returned."),
+         ("Rsvd counts free pages, and the page is no longer free, so any reservation drops.",
+          "Close: Rsvd is the promised part of Free. But it is page 0's own promise that goes, because that "
+          "page is what was promised; a fault in a mapping without a reservation would leave Rsvd alone."),
+         ("Rsvd counts mappings that have not been touched yet.",
+          "Rsvd counted 4 after mapping one mapping of 4 pages: it counts pages promised, not mappings.")],
+        "A fault consumes exactly the reservation of the page it faults in.", at=2)
+
+
+# -- 01 the pool and reservations -------------------------------------------------
+
+RESERVE_CONSUME = "pool 8\nmmap a 4 private\ntouch a 0\ntouch a 1 read\n"
+LATE = "pool 2\nmmap a 4 private\ntouch a 0\ntouch a 1\ntouch a 2\n"
+FOUR = "pool 4\nmmap a 5 private\nmmap b 3 private\nmmap c 2 private\nmmap d 1 private\n"
+
+
+def q01_free() -> Question:
+    return _counter_question(
+        "After step 3 (touch a 0), what is HugePages_Free?", RESERVE_CONSUME, 3, "Free",
+        {8: "A fault takes a page out of Free: page 0 is now in use.",
+         4: "Reservations do not leave Free; only the faulted page does.",
+         5: "Free counts free pages, not free pages minus reserved ones."},
+        "Free counts pages nobody has faulted in.")
+
+
+def q01_rsvd() -> Question:
+    return _counter_question(
+        "...and HugePages_Rsvd after step 3?", RESERVE_CONSUME, 3, "Rsvd",
+        {4: "The fault used up the reservation for page 0: one promise kept.",
+         0: "Only page 0 was touched; pages 1, 2 and 3 are still promised.",
+         2: "One fault uses one reservation, and only page 0 has been touched so far."},
+        "A fault consumes exactly the reservation of the page it faults in.")
+
+
+def q01_row() -> Row:
+    return _row_question(
+        "Step 4 only reads page 1 (touch a 1 read). The whole row after it?", RESERVE_CONSUME, 4,
+        {"Free": {counter(RESERVE_CONSUME, 3, "Free"): "A read fault needs a page as much as a write does: "
+                                                       "page 1 leaves Free."},
+         "Rsvd": {counter(RESERVE_CONSUME, 3, "Rsvd"): "A read fault uses the page's reservation just as a "
+                                                       "write does.",
+                  1: "Count the pages touched so far: 0 and 1, two of the four promises used."}},
+        "Read or write, the first touch of a page takes a page and uses its reservation.")
+
+
+def q01_sigbus() -> Question:
+    answer = failing_step(LATE, "SIGBUS", "unreserved")
+    return _step_question(
+        "Under unreserved (no reservations at all), at which step does the process die?", LATE, answer,
+        {2: "Without reservations mmap cannot fail: it promises nothing, so it checks nothing.",
+         3: "Page 0 finds one of the 2 free pages.",
+         4: "Page 1 takes the second of the 2 pages: only the third fault finds none."},
+        "Without reservations the failure comes at the first fault that finds no page, long after mmap.",
+        "unreserved")
+
+
+def q01_enomem() -> Question:
+    return _counter_question(
+        "pool 4, then four mmaps of 5, 3, 2 and 1 pages: HugePages_Rsvd after the last (step 5)?", FOUR, 5, "Rsvd",
+        {11: "A mapping the pool cannot back fails with ENOMEM and reserves nothing.",
+         6: "After b's 3 pages only 1 page is left unpromised: c's 2 cannot be backed, so c fails.",
+         3: "d's 1 page still fits: 4 pages, 3 promised."},
+        "Each mmap reserves only if free pages nobody else was promised can back all of it.")
+
+
+def q01_why_reserve() -> Choice:
+    return _why(
+        "Why did Linux 2.6.27 start reserving a private mapping's pages at mmap?",
+        "So that a program learns at mmap, with an error it can handle (ENOMEM), instead of dying at a fault "
+        "much later (SIGBUS).",
+        [("To make faults faster: a reserved page is already set aside for its fault.",
+          "A reserved fault still takes a page from the free list: what changed is when a shortage shows, not "
+          "how fast a fault is."),
+         ("So that mmap takes the pages at once, as it does for ordinary memory.",
+          "mmap takes no page: Free did not move at the mmap. Ordinary memory is not taken at mmap either."),
+         ("To stop other processes from using the pool at all.",
+          "Other mappings can still use every page nobody was promised; only the promised ones are held back.")],
+        "Reservations turn a late SIGBUS into an early ENOMEM.", at=0)
+
+
+def q01_why_enomem() -> Choice:
+    return _why(
+        "In the trace of 4 mmaps, c (2 pages) fails and d (1 page) then succeeds. Why?",
+        "After b's 3 pages only 1 page of the 4 is free and unpromised: c's 2 do not fit, d's 1 does.",
+        [("a's failed mmap still holds its 5 reservations, so nothing after it can fit.",
+          "A failed mmap reserves nothing: then b would have failed too."),
+         ("mmap fails when Free is smaller than the size asked.",
+          "Free is 4 when c asks for 2: Free alone is not the test. Free minus Rsvd is."),
+         ("Mappings are served in order of size, so the smaller d goes first.",
+          "The steps run in order: c's mmap runs and fails before d's starts.")],
+        "Each mmap reserves only if free pages nobody else was promised can back all of it.", at=1)
+
+
+# -- 02 the region map ------------------------------------------------------------
+
+SIX = "pool 8\nmmap a 6 private\ntouch a 1\ntouch a 4\nmunmap a 3 3\n"
+SHARED = "pool 8\nmmap s 4 shared\ntouch s 0\nmunmap s 1 1\nmunmap s 0 1\nmunmap s 2 2\n"
+
+
+def example_map() -> ResvMap:
+    """A private mapping's map after faults at offsets 0 and 3: [0, 1) and [3, 4)."""
+    m = ResvMap()
+    m.region_add(0, 1)
+    m.region_add(3, 4)
+    return m
+
+
+def q02_count() -> Question:
+    m = example_map()
+    return Question(
+        "A map holds [0, 1) and [3, 4). What is region_count(map, 0, 3)?", m.region_count(0, 3),
+        {2: "[0, 3) is half-open: it stops before 3, so offset 3 is not in it.",
+         3: "region_count counts the offsets that are in the map, not the width of the window.",
+         0: "Offset 0 is in the window [0, 3) and in the map."},
+        why="Half-open windows never overlap their neighbours: [0, 3) and [3, 4) share nothing.",
+        reveal=f"region_count(map, 0, 3) = {m.region_count(0, 3)}; map = {m.regions()}")
+
+
+def q02_unused() -> Question:
+    steps = replay(SIX, "region-count")
+    (close,) = steps[-1].closes
+    ASKED["A 6-page private mapping had pages 1 and 4 faulted. munmap a 3 3 unmaps [3, 6): how many "
+          "reservations does that close give back?"] = (SIX, 5, "region-count")
+    return Question(
+        "A 6-page private mapping had pages 1 and 4 faulted. munmap a 3 3 unmaps [3, 6): "
+        "how many reservations does that close give back?", close.unused,
+        {3: "Page 4 is inside [3, 6) and was faulted: its reservation is used up.",
+         1: "Only page 4 of the window was faulted; pages 3 and 5 still hold theirs.",
+         4: "Count only the window [3, 6): pages 0, 1 and 2 stay mapped and keep theirs."},
+        why="unused = (end - start) - region_count(map, start, end), over the window [3, 6) only.",
+        reveal=close.formula + "\n\n" + upto(SIX, 5, "region-count"))
+
+
+def q02_shared() -> Question:
+    return _counter_question(
+        "A 4-page shared mapping, page 0 touched, then munmap s 1 1 (step 4). HugePages_Rsvd after it?",
+        SHARED, 4, "Rsvd",
+        {2: "That is what a private mapping would give back. A shared mapping's reservations belong to the "
+            "file, which is still mapped: nothing comes back yet.",
+         0: "The file keeps its reservations until its last mapping goes."},
+        "A shared mapping's map is on the file and means 'reserved'; unmapping part of it gives nothing back.")
+
+
+def q02_row() -> Row:
+    return _row_question(
+        "The 6-page mapping again (pages 1 and 4 faulted), on today's kernel: the row after munmap a 3 3 (step 5)?",
+        SIX, 5,
+        {"Free": {counter(SIX, 4, "Free"): "Page 4 is inside [3, 6): unmapping it frees its page.",
+                  counter(SIX, 4, "Free") + 3: "Only page 4 of the window had a page; 3 and 5 were never faulted."},
+         "Rsvd": {counter(SIX, 4, "Rsvd"): "The close gives back the unused reservations of [3, 6).",
+                  counter(SIX, 4, "Rsvd") - 3: "Page 4's reservation was used by its fault: only 3 and 5 give one "
+                                               "back."}},
+        "The window's page goes back to Free; its unused reservations leave Rsvd.")
+
+
+def q02_why_count() -> Choice:
+    return _why(
+        "Why can the close of a private piece work out what it still holds from region_count alone?",
+        "Every offset in a private map is one whose fault used its reservation; every other offset of the window "
+        "still holds its own.",
+        [("The private map lists the reserved offsets: counting them gives what is still held.",
+          "That is the shared (file's) map's meaning. A private map records what was consumed: counting it gives "
+          "what is used, so the close subtracts it."),
+         ("region_count counts the free pages of the pool inside the window.",
+          "The map knows nothing of the pool: it holds offsets of one mapping, and the count is over the "
+          "window only."),
+         ("The map keeps one count per VMA piece, updated at every split.",
+          "The map keeps offsets, not counts, and a split does not touch it: that is why it stays right.")],
+        "unused = (end - start) - region_count(map, start, end).", at=0)
+
+
+def q02_why_shared() -> Choice:
+    return _why(
+        "Why does unmapping part of a shared mapping give no reservation back?",
+        "Its reservations are entries in the file's map, and the file is still mapped: they are the file's, "
+        "not the piece's, to give back.",
+        [("A shared mapping reserves nothing at mmap: it reserves at the fault.",
+          "Rsvd rose by the mapping's size at its mmap: a shared mapping reserves at mmap too."),
+         ("The unmapped page had been touched, so its reservation was used.",
+          "Page 1 was never touched: it still has its reservation."),
+         ("munmap never gives back reservations, private or shared.",
+          "A private piece's close does give back its unused reservations: the 6-page example above.")],
+        "A shared mapping's map is on the file and means 'reserved'.", at=2)
+
+
+# -- 03 the double credit ---------------------------------------------------------
+
+def q03_split() -> Question:
+    return _counter_question(
+        "Under double-credit, what is HugePages_Rsvd right after step 4 (munmap a 1 1)?", SEED, 4, "Rsvd",
+        {counter(SEED, 4, "Rsvd", "region-count"):
+             "That is the right answer on a fixed kernel. Here the removed piece [1, 2) carries a copy of the "
+             "whole remaining count.",
+         counter(SEED, 3, "Rsvd", "double-credit"):
+             "The piece [1, 2) closes at once, and a close hands back the count its VMA carries."},
+        "The removed piece hands back the whole copied count, not its own one page.", "double-credit")
+
+
+def q03_end() -> Question:
+    steps = replay(SEED, "double-credit")
+    return _counter_question(
+        "Under double-credit, what does Rsvd end at after step 6? (As a signed number, or as the kernel prints it.)",
+        SEED, 6, "Rsvd",
+        {steps[4].counters.rsvd: "That is after step 5: the last piece [2, 4) hands back the copied count too.",
+         counter(SEED, 6, "Rsvd", "region-count"): "That is the fixed kernel. Here every piece hands back the "
+                                                    "whole copied count.",
+         -9: "Start from the 4 reserved at mmap, less the 1 used by the fault, then subtract what the closes "
+             "credited."},
+        "4 reserved, 1 used, and three closes that each credited the copied count.", "double-credit")
+
+
+def q03_lost() -> Question:
+    trace = load("lost-reservation")
+    answer = failing_step(trace, "SIGBUS", "double-credit")
+    return _step_question(
+        "In lost-reservation under double-credit, at which step does a process die?", trace, answer,
+        {6: "b's mmap of 7 succeeds: Rsvd already (wrongly) reads 0, so 7 free pages look unpromised.",
+         answer - 1: "b's faults use b's own reservations: they all succeed.",
+         3: "main's own fault at step 3 happens before the split: it finds a page."},
+        "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit")
+
+
+#: the seed, then a new mapping after the wrap, and a pool shrink
+WRAP_THEN = SEED + "mmap b 2 private\ntouch b 0\ntouch b 1\npool 0\n"
+
+
+def q03_why_copy() -> Choice:
+    return _why(
+        "Under double-credit each piece's close handed back a whole count. Why did every piece have one?",
+        "The count lived in the VMA (vm_private_data), and a split copies the VMA, that field included, into the "
+        "new piece.",
+        [("The close divides the count by the number of pieces, but rounds up.",
+          "Nothing is divided: then three closes would give back about the count, not three times it."),
+         ("Each piece reserved again at the split.",
+          "Rsvd did not rise at the split: nothing was reserved again. The copy is only in the VMA's field."),
+         ("The kernel keeps one count per page, and each piece sums its own pages.",
+          "That would be right, and is close to what the fix does with its map: the bug is that there was "
+          "only one number, and it was copied.")],
+        "split_vma copies the VMA, vm_private_data included: k pieces, k copies, k credits.", at=1)
+
+
+def q03_claim() -> Choice:
+    return _why(
+        "After step 6, Rsvd has wrapped below zero. The commit message says that prevents all later huge page "
+        "allocations. Under double-credit, what happens at steps 7 to 9 (mmap b 2 private, touch b 0, touch b 1)?",
+        "All three succeed: b reserves 2 and its faults take 2 pages.",
+        [("The mmap fails with ENOMEM: with so much promised, nothing is left to promise.",
+          "That is what the message predicts. Open the two kernel tests below once you have tried: the test at "
+          "mmap works in a signed int, where the wrapped count is negative."),
+         ("The mmap succeeds, but the faults die with SIGBUS.",
+          "b's faults use b's own reservations; and the kernel's test for a fault works in unsigned arithmetic, "
+          "where free minus a wrapped count is not zero."),
+         ("The mmap succeeds, but its Rsvd rise is lost, so Rsvd does not move.",
+          "Rsvd is one counter: it still rises by 2, from its wrapped value.")],
+        "In the code 84afd99b fixed, a wrapped Rsvd blocks neither mmap nor faults.", at=0,
+        reveal=upto(WRAP_THEN, 9, "double-credit"))
+
+
+def q03_row() -> Row:
+    return _row_question(
+        "Step 10 lowers the pool to 0 (pool 0). Lowering the pool frees the free pages nobody was promised; pages "
+        "in use, or promised, stay, counted as surplus (Surp: pages above the pool's new size). The row after it, "
+        "under double-credit?", WRAP_THEN, 10,
+        {"Total": {counter(WRAP_THEN, 10, "Total", "region-count"):
+                       "That is the fixed kernel: b's 2 pages stay, the 6 free ones leave. Here Rsvd is wrapped: "
+                       "how many free pages look promised?",
+                   0: "A page in use never leaves: b still has 2."},
+         "Free": {0: "The free pages leave only if nothing seems to promise them: with Rsvd wrapped, every free "
+                     "page looks promised."},
+         "Surp": {0: "Every page above the new size 0 is surplus: all the pages that stay.",
+                  counter(WRAP_THEN, 10, "Surp", "region-count"): "That is the fixed kernel, where only b's pages "
+                                                                  "stay."}},
+        "The wrap's one victim: the pool shrink keeps at least reserved + total - free pages, and with a wrapped "
+        "Rsvd that is all of them.", "double-credit")
+
+
+def q03_why_message() -> Choice:
+    return _why(
+        "The commit message says the wrap 'prevents all subsequent hugepage allocations'; hugelab showed b's mmap "
+        "and faults succeed. Which explains both?",
+        "The message fits 2.6.26's test (a page only while free is greater than reserved); a1e78772 had replaced "
+        "it by a zero test on unsigned numbers, which a wrap does not trip.",
+        [("hugelab is wrong: on the real kernel the allocations failed.",
+          "Read the two tests in the fold above: the code 84afd99b fixed has no 'greater than' test, and hugelab "
+          "follows that code."),
+         ("On Jon Tollefson's ppc64 the counters are 32 bits wide, so the wrap behaved differently there.",
+          "unsigned long is 64 bits on ppc64 too: his counter read 2^64 - 2."),
+         ("The allocations fail only once Rsvd has wrapped twice.",
+          "A counter wraps once below zero; nothing in either test counts wraps.")],
+        "Commit messages describe what their author expected; the code of the time is the judge.", at=0)
+
+
+# -- 04 the fix -------------------------------------------------------------------
+
+def q04_close() -> Question:
+    steps = replay(SEED, "region-count")
+    (close,) = steps[5].closes
+    return Question(
+        "Under region-count, how many reservations does the close of the piece [2, 4) give back (step 6)?",
+        close.credit,
+        {3: "3 is the count the old kernel copied. Now only the window [2, 4) counts.",
+         1: "Neither page 2 nor page 3 was ever touched.",
+         0: "Nothing in [2, 4) was faulted: both reservations are unused."},
+        why="(4 - 2) - region_count(map, 2, 4): a window with no fault gives back its whole width.",
+        reveal=close.formula)
+
+
+def q04_total() -> Question:
+    steps = replay(SEED, "region-count")
+    return Question(
+        "In total, how many reservations do the three closes of the seed give back under region-count?",
+        sum(c.credit for s in steps for c in s.closes),
+        {sum(c.credit for s in replay(SEED, "double-credit") for c in s.closes):
+             "That is the double credit: every piece handing back the copied count.",
+         4: "Page 0 used its reservation at the fault: it has nothing to give back."},
+        why="4 reserved - 1 consumed: the unused reservations come back exactly once.",
+        reveal="\n".join([*(f"step {n}: close [{c.start}, {c.end}): {c.formula}"
+                            for n, s in enumerate(steps, 1) for c in s.closes),
+                          f"given back in total: {sum(c.credit for s in steps for c in s.closes)}"]))
+
+
+def q04_mprotect() -> Question:
+    trace = load("mprotect-split")
+    return _counter_question(
+        "mprotect-split under double-credit: HugePages_Rsvd after step 7 (munmap a 3 1)? "
+        "(Signed, or as the kernel prints it.)", trace, 7, "Rsvd",
+        {counter(trace, 7, "Rsvd", "region-count"): "That is the fix's answer. Under double-credit the piece "
+                                                     "[2, 4) kept its own copied count, and munmap a 3 1 copies it "
+                                                     "once more into [3, 4).",
+         counter(trace, 6, "Rsvd", "double-credit"): "The piece [3, 4) closes here and hands back a count."},
+        "A split copies whatever count the VMA holds at that moment; each close hands it all back.", "double-credit")
+
+
+def q04_why_open() -> Choice:
+    return _why(
+        "Why did the fix not keep the count and share it out between the two pieces at the split?",
+        "vm_ops->open sees only the new piece: it cannot know which of the mapping's pages were faulted on each "
+        "side, so it cannot know what each side still holds.",
+        [("Dividing a count needs arithmetic the kernel avoids in the fault path.",
+          "Sharing out a whole number is one subtraction. What is missing is information, not arithmetic."),
+         ("The pieces' sizes are not known at the split.",
+          "Each VMA knows its start and end. What it does not know is which of its pages were faulted."),
+         ("Sharing it out would be right, but slower than a map.",
+          "It would be wrong: with page 0 faulted, [0, 1) holds 0 and [1, 4) holds 3, but a count of 3 does not "
+          "say which side the fault was on.")],
+        "A count says how many, not where. The map of consumed offsets says where, so each piece counts its own "
+        "window at close.", at=2)
+
+
+def q04_row() -> Row:
+    return _row_question(
+        "Under region-count, the row after step 5 (munmap a 0 1, the piece with the faulted page 0)?", SEED, 5,
+        {"Free": {counter(SEED, 4, "Free", "region-count"): "Page 0 was in [0, 1): unmapping it frees its page."},
+         "Rsvd": {counter(SEED, 4, "Rsvd", "region-count") - 1: "Page 0's reservation was used by its fault: its "
+                                                                 "piece has none to give back.",
+                  counter(SEED, 4, "Rsvd", "double-credit"): "That is the old kernel's count. Now the piece's "
+                                                              "window [0, 1) holds one consumed offset."}},
+        "(1 - 0) - region_count(map, 0, 1) = 0: the freed page goes back to Free, nothing to Rsvd.", "region-count")
+
+
+def q04_why_once() -> Choice:
+    return _why(
+        "Why do the three closes under region-count give back the unused reservations exactly once?",
+        "Each close counts only its own window [start, end), and the windows of the pieces never overlap.",
+        [("The map is freed at the first close, so later closes give back nothing.",
+          "The map is freed by the last close (the last kref), not the first: every piece reads it."),
+         ("The kernel remembers which pieces have already closed.",
+          "There is no such list: each close knows only its own window and the shared map."),
+         ("Each close subtracts what the earlier closes gave back.",
+          "No close knows what the others gave: the non-overlapping windows make that unnecessary.")],
+        "Disjoint windows over one shared map: every unused offset is counted by exactly one close.", at=0)
+
+
+# -- 05 today's kernel ----------------------------------------------------------
+
+FORK = "pool 8\nmmap a 4 private\ntouch a 0\nfork c\nin c touch a 0\nin c touch a 1\nexit c\n"
+
+
+def q05_child_rsvd() -> Question:
+    return _counter_question(
+        "Step 6: the child c touches page 1 of the parent's mapping (never touched before). Rsvd after it?",
+        FORK, 6, "Rsvd",
+        {counter(FORK, 5, "Rsvd") - 1: "A child holds no reservation: its fault takes an unreserved page and "
+                                       "leaves the parent's promise for page 1 alone.",
+         counter(FORK, 5, "Rsvd") + 1: "Nothing gives a reservation back here: the parent still holds its "
+                                       "promises for pages 1, 2 and 3."},
+        "Only the owner (the process that called mmap) holds reservations.")
+
+
+def q05_row() -> Row:
+    return _row_question(
+        "Step 5: the child c writes page 0, which it shares with main since the fork. The row after it?", FORK, 5,
+        {"Free": {counter(FORK, 4, "Free"): "A write to a page shared after fork copies it (copy-on-write): a "
+                                            "new page.",
+                  counter(FORK, 4, "Free") - 2: "One copy, one page."},
+         "Rsvd": {counter(FORK, 4, "Rsvd") - 1: "The child holds no reservation: its copy takes an unreserved page."}},
+        "Copy-on-write takes one new page for the writer, and a child's page uses no reservation.")
+
+
+def q05_why_owner() -> Choice:
+    return _why(
+        "Why does only the owner (the process that called mmap) hold a private mapping's reservations?",
+        "Reserving for every child would need free pages at every fork, and fork would fail for lack of them; "
+        "so only the mmap's promise is kept, and a child risks SIGBUS at its faults.",
+        [("The child shares the parent's reservations.",
+          "Then the child's fault at page 1 would have used one: Rsvd did not move."),
+         ("A child cannot fault huge pages at all.",
+          "The child's writes did take pages: Free fell at steps 5 and 6."),
+         ("The child's reservations are made at its first fault instead.",
+          "Nothing is reserved at a fault: the child's faults take pages without touching Rsvd.")],
+        "Only the owner holds reservations; a child runs unreserved.", at=1)
+
+
+def q05_cow() -> Question:
+    trace = load("fork-cow-full-pool")
+    answer = failing_step(trace, "SIGBUS")
+    return _step_question(
+        "fork-cow-full-pool: at which step does the child die?", trace, answer,
+        {answer - 1: "The owner's write at that step succeeds: its copy-on-write is guaranteed.",
+         answer + 1: "The child dies at its own next fault, before main unmaps.",
+         4: "fork itself takes no page and cannot fail here."},
+        "The owner keeps the page; the child pays at its next fault in that mapping.")
+
+
+def q05_surplus() -> Question:
+    trace = load("overcommit-surplus")
+    return _counter_question(
+        "pool 2 overcommit 4, then mmap a 4 private (step 2): HugePages_Surp?", trace, 2, "Surp",
+        {4: "Only the pages the pool lacks are borrowed: 4 to reserve, 2 free already.",
+         0: "A reservation must be backed by pages: surplus pages join the pool at mmap, not at the fault."},
+        "Surplus pages come in to back reservations, and leave when freed.")
+
+
+def q05_shrink() -> Question:
+    trace = load("shrink-under-reservations")
+    return _counter_question(
+        "shrink-under-reservations: pool 6, a 4-page mapping with page 0 touched, then pool 0 (step 4). "
+        "HugePages_Total after it?", trace, 4, "Total",
+        {0: "The kernel never takes away a page that is in use or that backs a reservation.",
+         6: "Free pages that nobody was promised do leave the pool at once.",
+         1: "The 3 unused reservations are promises on free pages: those pages stay too."},
+        "A shrink keeps every page in use or reserved, counted as surplus until it is freed.")
+
+
+def q05_dontneed() -> Question:
+    trace = load("dontneed-restore")
+    return _counter_question(
+        "dontneed-restore on today's kernel: HugePages_Rsvd after step 4 (madvise a 0 1 dontneed)?", trace, 4, "Rsvd",
+        {counter(trace, 3, "Rsvd"): "Since Linux 6.9 the page's reservation comes back when MADV_DONTNEED "
+                                    "drops the owner's page.",
+         0: "Only page 0's reservation comes back; page 1's was never used."},
+        "The v6.9 restore: the owner can fault page 0 in again with a reservation.")
+
+
+def q05_wrap() -> Question:
+    trace = load("fork-unmap-wrap")
+    return _counter_question(
+        "fork-unmap-wrap: main unmaps the whole mapping while the child still maps page 0 (step 5). "
+        "HugePages_Rsvd after it? (Signed, or as the kernel prints it.)", trace, 5, "Rsvd",
+        {0: "The close hands back the whole mapping at once, page 0 included, but page 0 is still mapped by the "
+            "child, so its +1 has not come yet.",
+         1: "Page 1's reservation comes back, and page 0's is handed back early too."},
+        "The v6.9 restore: handed back at unmap, put back on Rsvd only when the page is freed.")
+
+
+LOST = load("modern-lost-reservation")
+
+
+def q05_lost_wrap() -> Question:
+    return _counter_question(
+        "modern-lost-reservation: HugePages_Rsvd after step 7 (munmap m0 0 1)? (Signed, or as the kernel prints it.)",
+        LOST, 7, "Rsvd",
+        {0: "Page 0 is still mapped by p1 and p2: its restore +1 comes only when it is freed.",
+         1: "Nothing was outstanding: the close hands back page 0's reservation early, before its +1."},
+        "The same early hand-back as fork-unmap-wrap.")
+
+
+def q05_lost_free() -> Question:
+    return _counter_question(
+        "modern-lost-reservation: HugePages_Free after step 11 (exit p2, page 0 freed)?", LOST, 11, "Free",
+        {1: "The pool was shrunk to 0 at step 10: page 0 was surplus, so it leaves the pool as it is freed.",
+         2: "pool 0 at step 10 already took the free page away."},
+        "Rsvd comes back to 1 here, with no free page behind it: the reservation is lost.")
+
+
+def q05_why_cow() -> Choice:
+    return _why(
+        "In fork-cow-full-pool, why does the child die rather than the owner?",
+        "The owner's reservation guarantees its copy: with no spare page the kernel unmaps the page from the "
+        "child and gives the owner its copy, and the child's next fault there finds nothing.",
+        [("The child faulted last, and the last fault always loses.",
+          "Order does not decide: the owner is guaranteed its page whenever it writes."),
+         ("The child used up its own reservations.",
+          "A child holds none: that is why it is the one to pay."),
+         ("The kernel kills the process with the fewest pages.",
+          "There is no such choice: the page goes to whoever holds the reservation.")],
+        "The owner keeps the page; the child pays at its next fault in that mapping.", at=2)
+
+
+# -- 07 many kernels: the answers are the records measured on each real kernel ---------
+
+def _recorded_question(prompt: str, series: str, key: str, hints: dict[int, str], why: str) -> Question:
+    """HugePages_Rsvd at a behaviour's telling step, as Linux ``series`` recorded it (hugelab/recorded/).
+
+    The giveaways are that kernel's policy's rows, which reproduce the records step for step
+    (``tests/test_matrix.py``); the reveal is the records up to the step."""
+    behaviour = next(b for b in BEHAVIOURS if b.key == key)
+    steps = recorded_steps(series, key)
+    answer = behaviour.rsvd(steps)
+    ASKED[prompt] = (behaviour.trace, behaviour.step, f"linux-{series}")
+    reveal = (f"measured on Linux {series}:\n" + table(steps[:behaviour.step - 1]) + "\n"
+              f"after step {behaviour.step} ({steps[behaviour.step - 1].op}): HugePages_Rsvd = {show(u64(answer))}")
+    return Question(prompt, answer, hints, why=why, reveal=reveal)
+
+
+def q07_dontneed_61() -> Question:
+    return _recorded_question(
+        "dontneed on Linux 6.1: HugePages_Rsvd right after step 4 (madvise a 0 1 dontneed)?", "6.1", "dontneed",
+        {2: "That is what 6.12 and 6.18 show: the v6.9 restore gives the reservation back. 6.1 is older.",
+         0: "Page 1 was never touched: its reservation is still there."},
+        "Without the v6.9 restore the dropped page's offset stays consumed in the private resv_map: only the "
+        "untouched page 1 still holds a reservation.")
+
+
+def q07_fork_612() -> Question:
+    return _recorded_question(
+        "fork-unmap on Linux 6.12: HugePages_Rsvd after step 5, the owner's munmap while the child still maps "
+        "page 0? (Signed, or as the kernel prints it.)", "6.12", "fork-unmap",
+        {1: "The close hands back page 1's reservation, the one never used.",
+         -1: "That is 6.18. 6.12 restores a reservation only when no other process still maps the page: the "
+             "child does."},
+        "Page 0's reservation stays used (the child maps the page); the close hands back only page 1's.")
+
+
+def q07_fork_618() -> Question:
+    return _recorded_question(
+        "fork-unmap on Linux 6.18: HugePages_Rsvd after the same munmap (step 5)? (Signed, or as the kernel "
+        "prints it.)", "6.18", "fork-unmap",
+        {0: "That is 6.12's answer. 6.18 restores page 0's reservation even though the child still maps it.",
+         1: "The close hands back both pages now, page 0 included, and page 0's +1 waits until the child "
+            "frees it."},
+        "The owner's unmap un-consumes offset 0, the close hands back both pages, and the +1 comes only when "
+        "the child lets go: one below zero in between.")
+
+
+def q07_why_612() -> Choice:
+    return _why(
+        "6.12 and 6.18 both have the v6.9 restore, yet at the munmap 6.12 gives back one page and 6.18 both. Why?",
+        "6.12 carries a stable fix that restores a reservation only when the unmap leaves the page mapped nowhere; "
+        "the child still maps page 0.",
+        [("6.12 has no v6.9 restore.",
+          "6.12 is newer than 6.9, and its dontneed record gave the reservation back: it has the restore."),
+         ("On 6.12 the child had exited before the munmap.",
+          "It is the same trace on both: exit c is the last step."),
+         ("6.18 counts the child's page as reserved because the child faulted it.",
+          "The child never faulted page 0: it inherited it at fork. 6.18's extra credit is page 0's own "
+          "reservation, handed back early.")],
+        "The stable fix (6.12.110): adjust the reservation during unmapping only if the mapcount is 0.", at=0)
+
+
+def q07_why_model() -> Choice:
+    return _why(
+        "How does one model reproduce all three kernels without ever testing a kernel's name?",
+        "Each kernel's policy carries one setting, when an unmap gives a faulted page's reservation back, and the "
+        "model asks the setting.",
+        [("It replays the recorded records of each kernel.",
+          "The records are what each policy is checked against, not what the model plays back: random traces "
+          "that were never recorded replay too."),
+         ("It boots the kernel in QEMU whenever a policy of a real kernel is chosen.",
+          "Nothing here needs QEMU: the policies are the model's own, run in Python."),
+         ("Each kernel has its own copy of the model.",
+          "There is one model and one replay; the policies differ only in their settings.")],
+        "One model, one setting per kernel: the model never tests a policy's name.", at=1)
+
+
+def q07_row() -> Row:
+    behaviour = next(b for b in BEHAVIOURS if b.key == "fork-unmap")
+    steps = recorded_steps("6.18", "fork-unmap")
+    before = steps[4].counters
+    return _row_question(
+        "fork-unmap on Linux 6.18: the child c exits (step 6), freeing page 0. The row after it?",
+        behaviour.trace, 6,
+        {"Rsvd": {before.rsvd: "The restore's +1 for page 0 comes when the page is freed: now.",
+                  1: "The close already handed back page 0's reservation at the munmap; the +1 only "
+                     "cancels that early hand-back."},
+         "Free": {before.free: "c was the last to map page 0: its exit frees the page."}},
+        "The +1 arrives as the page is freed, and Rsvd is back to 0: a bare pool.", "linux-6.18")
+
+
+# -- 06 lab ---------------------------------------------------------------------------
+
+#: the generated exercise 06 checks two steps of (``hugelab exercise --seed 1``)
+EXERCISE_SEED = 1
+
+
+def _exercise() -> tuple[str, tuple]:
+    from .exercise import make_exercise  # the generator, only when a 06 question is asked
+    ex = make_exercise(EXERCISE_SEED)
+    return "".join(f"{s.op}\n" for s in ex.steps), ex.steps
+
+
+def q06_exercise_split() -> Question:
+    trace, steps = _exercise()
+    n = next(n for n in range(2, len(steps) + 1) if steps[n - 1].op.split()[0] in ("munmap", "mprotect"))
+    before = steps[n - 2].counters.rsvd
+    return _counter_question(
+        f"Exercise {EXERCISE_SEED}, step {n} ({steps[n - 1].op}): HugePages_Rsvd?", trace, n, "Rsvd",
+        {before - 1: "m1 is shared: the reservation of the page unmapped belongs to its file (the mapping's "
+                     "inode), and munmap gives nothing back.",
+         before + 1: "munmap never reserves: it only lets go."},
+        "Unmapping part of a shared mapping gives back no reservation: they stay with its (hidden) file.")
+
+
+def q06_exercise_free() -> Question:
+    trace, steps = _exercise()
+    n = len(steps)
+    before = steps[n - 2].counters.free
+    return _counter_question(
+        f"Exercise {EXERCISE_SEED}, last step ({steps[-1].op}): HugePages_Free?", trace, n, "Free",
+        {before - 1: "m1's page 0 was unmapped at step 5: p1's touch finds no mapping there (SIGSEGV) and takes "
+                     "no page.",
+         before + 1: "The page faulted at step 4 is still mapped by main and, since the fork, by p1: it is not "
+                     "freed."},
+        "Free moves only when pages are faulted in or freed.")
+
+
+def q06_row() -> Row:
+    trace, steps = _exercise()
+    n = next(n for n in range(2, len(steps) + 1) if steps[n - 1].op.split()[0] == "touch")
+    before = steps[n - 2].counters
+    return _row_question(
+        f"Exercise {EXERCISE_SEED}, step {n} ({steps[n - 1].op}): the whole row?", trace, n,
+        {"Rsvd": {before.rsvd: "m1 is shared: its fault uses the reservation its file holds for the page."},
+         "Free": {before.free: "A fault takes a page, in a shared mapping as in a private one."}},
+        "A fault in a shared mapping takes a page and uses the file's reservation for it.")
+
+
+def q06_why_segv() -> Choice:
+    _trace, steps = _exercise()
+    n = len(steps)
+    return _why(
+        f"Exercise {EXERCISE_SEED} ends with {steps[-1].op} killed by SIGSEGV, not SIGBUS. Why?",
+        "m1's page 0 was unmapped before the fork: nothing is mapped there, in main or in p1.",
+        [("A child holds no reservation, so its fault finds no page.",
+          "That would be SIGBUS, and only with no free page left: the pool still has free pages."),
+         ("A child may not fault a shared mapping.",
+          "A child shares its parent's shared mappings and may fault them: look at what is mapped at page 0."),
+         ("The madvise at the step before dropped the page, so it cannot be faulted again.",
+          "That madvise failed (part of its range is not mapped); a dropped page can be faulted again anyway.")],
+        f"SIGSEGV: nothing mapped at the address. SIGBUS: mapped, but no huge page for it (step {n}).", at=0)
+
+
+def q06_why_hunt() -> Choice:
+    return _why(
+        "hunt replays random traces under double-credit until an invariant breaks. What must a random trace "
+        "contain to break one?",
+        "A split of a private mapping holding unused reservations, and the closes of at least two of its pieces: "
+        "each hands back the copied count.",
+        [("A fork: children are where reservations go wrong.",
+          "The seed has no fork and breaks the invariants: a split is enough."),
+         ("A mapping larger than the pool.",
+          "Such an mmap fails with ENOMEM and changes nothing."),
+         ("Many faults, until the pool runs out.",
+          "Running out of pages is SIGBUS, a correct outcome: no invariant breaks by it.")],
+        "A split and two closes: that is why hunt finds the bug in a few operations.", at=1)
+
+
+# -- 08 files and mounts -------------------------------------------------------------
+
+OUTLIVES = load("file-reservation-outlives-mapping")
+#: the same file mapped shared (s) and private (p): the two meanings of a map entry
+TWO_MAPS = ("pool 8\nfile f\nmmap s 2 shared file f\ntouch s 0\nmmap p 2 private file f\ntouch p 0 read\n"
+            "touch p 0\ntouch p 1 read\nmunmap p 0 2\nmunmap s 0 2\nclose f\nunlink f\n")
+TRUNCATE = ("pool 8\nfile f\nmmap a 4 shared file f\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\n"
+            "mmap c 6 shared file f\nmunmap c 0 6\ntruncate f 3\ntruncate f 0\nclose f\nunlink f\n")
+PUNCH = ("pool 8\nfile f\nmmap a 4 shared file f\ntouch a 0\ntouch a 1\npunch f 1 2\ntouch a 1\nmunmap a 0 4\n"
+         "fallocate f 4 2\nclose f\nunlink f\n")
+CAPPED = ("pool 8\nmount q size=3\nfile f on q\nmmap a 2 shared file f\nmmap b 2 shared file f\n"
+          "mmap c 2 private file f\nmmap d 1 private file f\nclose f\nunlink f\n")
+MIN_SIZE = ("pool 8\nmount q size=6 min_size=2\nfile f on q\nmmap a 1 shared file f\nmmap b 3 shared file f\n"
+            "mmap p 4 private file f\nmmap p2 3 private file f\ntouch p2 0\nmunmap p2 0 3\nmunmap a 0 1\n"
+            "munmap b 0 3\ntruncate f 0\nclose f\nunlink f\numount q\n")
+SEGMENT = "pool 8\nshmget s 3\nshmat s a\ntouch a 0\nshmrm s\nmunmap a 0 3\n"
+
+
+def map_entries(trace: str, step: int, file: str, mapping: str) -> tuple[int, int]:
+    """After step ``step``: how many offsets ``file``'s (inode's) map holds (reserved), and how many the
+    private mapping ``mapping``'s resv_map holds (consumed)."""
+    run = ModelReplay("modern")
+    for number, op in enumerate(parse_trace(trace), 1):
+        if number > step:
+            break
+        run.feed(op)
+    model = run.model
+    private = next(vma.private_data for proc in model.procs.values() for name, vma in proc.all_vmas()
+                   if name == mapping and isinstance(vma.private_data, ResvMap))
+    return len(model.inodes[file].resv_map), len(private)
+
+
+def statfs(trace: str, step: int, mount: str) -> tuple[int, int]:
+    """(blocks, free blocks) that statfs reports for the size= mount ``mount`` after step ``step``."""
+    mounts = replay(trace)[step - 1].mounts
+    assert mounts is not None, "a size= mount is needed for statfs"
+    return mounts[mount]
+
+
+def q08_outlives() -> Question:
+    return _counter_question(
+        "A 4-page shared mapping of file f, page 0 touched, then munmap a 0 4 (step 5). HugePages_Rsvd after it?",
+        OUTLIVES, 5, "Rsvd",
+        {0: "That is what a private mapping's close would do. A shared mapping's reservations belong to the "
+            "file, and the file f is still there.",
+         counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
+                                      "f's page cache."},
+        "munmap leaves the file alone: its reservations stay until a truncate or its eviction.")
+
+
+def q08_second() -> Question:
+    before = counter(OUTLIVES, 5, "Rsvd")
+    return _counter_question(
+        "Step 6 maps 6 pages of the same file: mmap b 6 shared file f. HugePages_Rsvd after it?", OUTLIVES, 6, "Rsvd",
+        {before + 6: "f's map already holds [0, 4) from step 3: a shared mapping reserves only the offsets the "
+                     "file's map lacks.",
+         before + 5: "Offset 0 has its page, but offsets 1, 2 and 3 are reserved in f's map too: only [4, 6) is "
+                     "new.",
+         6: "The munmap at step 5 gave nothing back: the file's reservations are still there, and b adds to them."},
+        "A second mapping of the file reserves only [4, 6): 2 more.")
+
+
+def q08_shared_entries() -> Question:
+    inode, _ = map_entries(TWO_MAPS, 7, "f", "p")
+    return Question(
+        "After step 7 (p writes page 0), how many offsets does f's own map (the inode's) hold?", inode,
+        {1: "An entry in the file's map means 'reserved', and it stays when the page arrives: offset 0 is still "
+            "in it.",
+         0: "s reserved [0, 2) in the file's map at step 3, and nothing has taken those entries away."},
+        why="The file's map holds [0, 2): both offsets s reserved, one with its page in the page cache.",
+        reveal=f"after step 7 (touch p 0): f's map (reserved) holds {inode} offsets = [(0, 2)]")
+
+
+def q08_private_entries() -> Question:
+    _, private = map_entries(TWO_MAPS, 7, "f", "p")
+    return Question(
+        "...and how many offsets does p's private resv_map hold after step 7?", private,
+        {2: "p reserved 2 pages at mmap, but a private map records what was *consumed*, not what was reserved.",
+         0: "The write copied page 0 into a page of p's own, which used p's reservation: the map records that."},
+        why="Only the copy-on-write at step 7 consumed a reservation of p: offset 0.",
+        reveal=f"after step 7 (touch p 0): p's resv_map (consumed) holds {private} offset = [(0, 1)]")
+
+
+def q08_private_write_free() -> Question:
+    return _counter_question(
+        "Step 7: p writes page 0 (touch p 0), which s faulted into f's page cache at step 4 and p read at step 6. "
+        "HugePages_Free after it?", TWO_MAPS, 7, "Free",
+        {counter(TWO_MAPS, 6, "Free"): "A write to a private mapping must not change the file: the kernel copies "
+                                       "the cached page into a new page of p's own.",
+         counter(TWO_MAPS, 6, "Free") - 2: "One copy, one page."},
+        "A private write copies the file's page: one new page, and p's reservation for it is consumed.")
+
+
+def q08_truncate() -> Question:
+    return _counter_question(
+        "Step 9: truncate f 3 cuts f down to 3 pages. HugePages_Rsvd after it?", TRUNCATE, 9, "Rsvd",
+        {counter(TRUNCATE, 8, "Rsvd"): "truncate is not munmap: it removes the file's entries of [3, inf), and "
+                                       "with them their reservations.",
+         0: "Only offsets 3, 4 and 5 are cut off; offset 2 keeps its reservation (0 and 1 have pages).",
+         counter(TRUNCATE, 8, "Rsvd") - 1: "Three entries are cut off, none of them with a page: all three come "
+                                           "back."},
+        "truncate gives back the reservations of the offsets cut off that have no page.")
+
+
+def q08_row() -> Row:
+    return _row_question(
+        "Step 10: truncate f 0. The whole row after it?", TRUNCATE, 10,
+        {"Free": {counter(TRUNCATE, 9, "Free"): "truncate frees the file's pages past the new size: the pages in "
+                                                "f's page cache go back to the pool, although nothing maps them.",
+                  counter(TRUNCATE, 9, "Free") + 1: "Both cached pages, 0 and 1, are past the new size 0."},
+         "Rsvd": {counter(TRUNCATE, 9, "Rsvd"): "Offset 2 has an entry and no page: its reservation comes back."}},
+        "truncate frees the pages it cuts off, and gives back the reservations of the offsets without one.")
+
+
+def q08_why_outlives() -> Choice:
+    return _why(
+        "Why did munmap a 0 4, which unmapped the whole shared mapping, give no reservation back?",
+        "The reservations are entries in f's map, and f still exists (it has a name and is open): they stay with "
+        "the file.",
+        [("munmap never gives back reservations.",
+          "A private piece's close does (notebooks 02 and 04): this one is shared."),
+         ("Page 0 was touched, so the whole mapping's reservations were used.",
+          "One fault uses one reservation: pages 1 to 3 were never touched."),
+         ("The kernel gives them back later, at the next mmap of the file.",
+          "The next mmap reserves only what f's map lacks: the entries are still there, not waiting to be "
+          "given back.")],
+        "A shared mapping's reservations belong to the file: they outlive every mapping.", at=0)
+
+
+def q08_punch() -> Question:
+    return _counter_question(
+        "Step 6: punch f 1 2 punches a hole over pages [1, 3). HugePages_Rsvd after it?", PUNCH, 6, "Rsvd",
+        {counter(PUNCH, 5, "Rsvd") - 1: "Offset 2 is in the hole too, but has no page: it keeps its reservation.",
+         counter(PUNCH, 5, "Rsvd") + 1: "The page at offset 1 goes, and its entry with it: nothing to give back "
+                                        "there, its reservation was used by the fault.",
+         0: "A hole punch removes pages with their entries; offsets with no page keep theirs (unlike truncate)."},
+        "Entries {0, 1, 2, 3}, pages at 0 and 1: page 1 goes with its entry, offsets 2 and 3 keep theirs.")
+
+
+def q08_why_punch() -> Choice:
+    return _why(
+        "Why does a hole punch keep the reservation of an offset with no page, while truncate gives it back?",
+        "After a punch the file keeps its size, so the offset may still be faulted and its promise must hold; "
+        "truncate removes the offsets themselves.",
+        [("A punch only frees pages that are mapped.",
+          "A punch frees the file's pages whether or not anything maps them; the question is the offsets "
+          "without a page."),
+         ("Punching is a newer call, and keeping the entry is an oversight.",
+          "It is deliberate: a later fault in the hole must still find its reservation."),
+         ("Offsets with no page have no entry, so there is nothing to give back.",
+          "A shared mapping's mmap made an entry for every offset: the entry is there, page or not.")],
+        "An entry means 'reserved for the file'; an offset that still exists keeps it.", at=0)
+
+
+def q08_statfs() -> Question:
+    answer = statfs(CAPPED, 5, "q")[1]
+    return Question(
+        "mount q size=3, then two shared mappings of the same 2 pages of f (steps 4 and 5). "
+        "How many pages does statfs report free on q after step 5?", answer,
+        {0: "b maps the same offsets [0, 2) of the same file: f's map already holds them, so nothing new "
+            "is charged to the mount.",
+         3: "A shared mapping charges the mount at mmap, when it reserves, not at the fault."},
+        why="Only a's mmap charged q: 3 - 2.",
+        reveal="\n".join(f"after step {n} ({s.op}): statfs free on q = {statfs(CAPPED, n, 'q')[1]} "
+                         f"of {statfs(CAPPED, n, 'q')[0]}" for n, s in enumerate(replay(CAPPED)[:5], 1) if s.mounts))
+
+
+def q08_capped() -> Question:
+    answer = failing_step(CAPPED, "ENOMEM")
+    return _step_question(
+        "At which step does an mmap fail with ENOMEM?", CAPPED, answer,
+        {answer - 1: "b maps offsets f's map already holds: nothing new to reserve or to charge.",
+         answer + 1: "d's 1 page fits in what is left of q's size.",
+         4: "a's 2 pages fit in q's size=3."},
+        "A private mapping of a file reserves its whole size at mmap, charged to the mount: 2 more do not fit "
+        "in the 1 left.")
+
+
+def q08_min_size() -> Question:
+    return _counter_question(
+        "Step 4 (mmap a 1 shared file f, on the mount with min_size=2). HugePages_Rsvd after it?", MIN_SIZE, 4,
+        "Rsvd",
+        {counter(MIN_SIZE, 3, "Rsvd") + 1: "The mount already holds two reservations for its files: a's page "
+                                           "comes out of them, not out of the pool.",
+         counter(MIN_SIZE, 3, "Rsvd") - 1: "A reservation handed from the mount's minimum to the file is still "
+                                           "a reservation: Rsvd counts it once, before and after."},
+        "The mount's minimum lends its reservations to the file: Rsvd does not move.")
+
+
+def q08_shmat() -> Question:
+    return _counter_question(
+        "pool 8, shmget s 3, then shmat s a (step 3). HugePages_Rsvd after it?", SEGMENT, 3, "Rsvd",
+        {6: "shmat reserves nothing: shmget reserved the whole segment already.",
+         0: "shmget reserves the whole segment at once, like a shared mmap."},
+        "A segment is reserved at shmget; attaching maps it and reserves nothing.")
+
+
+def q08_shmrm() -> Question:
+    return _counter_question(
+        "Then touch a 0 and shmrm s (step 5), with a still attached. HugePages_Rsvd after it?", SEGMENT, 5, "Rsvd",
+        {0: "IPC_RMID destroys the segment only when the last attachment goes: a is still attached.",
+         counter(SEGMENT, 3, "Rsvd"): "The touch at step 4 used one of the three reservations."},
+        "The segment lives while attached: 3 reserved, 1 used.")
+
+
+# -- 08 self-test -----------------------------------------------------------------
+
+SELF = "pool 6\nmmap a 4 private\ntouch a 1\nmunmap a 2 1\nfork b\nin b touch a 0\nmunmap a 0 4\nexit b\n"
+
+
+#: for each self-test question, in order, the notebook that teaches it: the one to revisit after a miss
+SELF_WHERE = ["01", "02 and 04", "03", "05", "05", "05", "05 and 07", "04", "05"]
+
+
+def self_test() -> list[Question | Row | Choice]:
+    """Questions with no table on screen: the trace is given as text only. Each is scored, and a miss names
+    the notebook to revisit (:data:`SELF_WHERE`)."""
+    return [
+        _counter_question("Step 3 (touch a 1): HugePages_Free?", SELF, 3, "Free",
+                          {6: "A fault takes a page out of Free.", 2: "Reservations do not leave Free."},
+                          "Free counts pages nobody has faulted in."),
+        _counter_question("Step 4 (munmap a 2 1) on today's kernel: HugePages_Rsvd?", SELF, 4, "Rsvd",
+                          {3: "Page 2 was never touched: its reservation comes back.",
+                           0: "Only the window [2, 3) closes; the other pieces keep theirs."},
+                          "unused = (3 - 2) - region_count(map, 2, 3)."),
+        _counter_question("Step 4 under double-credit: HugePages_Rsvd? (Signed, or as the kernel prints it.)",
+                          SELF, 4, "Rsvd",
+                          {counter(SELF, 4, "Rsvd"): "That is the fixed kernel: under double-credit the piece "
+                                                     "[2, 3) carries a copy of the whole count.",
+                           counter(SELF, 3, "Rsvd", "double-credit"): "The piece closes at once and hands back "
+                                                                      "its count."},
+                          "The closing piece hands back the whole copied count.", "double-credit"),
+        _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Rsvd today?", SELF, 6, "Rsvd",
+                          {counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
+                           counter(SELF, 5, "Rsvd") - 2: "b uses no reservation, and copy-on-write of a page "
+                                                         "never uses one either."},
+                          "Only the owner holds reservations."),
+        _counter_question("Step 7 (main unmaps all of a) today: HugePages_Free?", SELF, 7, "Free",
+                          {counter(SELF, 6, "Free") + 1: "b inherited page 1 at fork and still maps it: "
+                                                         "a page is freed only when its last user goes.",
+                           6: "Both pages are still mapped by b: page 1 since the fork, page 0 since its write."},
+                          "A page is freed when its last user goes."),
+        _counter_question("Step 7 today: HugePages_Rsvd? (Signed, or as the kernel prints it.)", SELF, 7, "Rsvd",
+                          {0: "Page 1 is still mapped by b: the close hands its reservation back now, but the "
+                              "+1 comes only when b lets the page go.",
+                           2: "main's close hands back what main still reserves, and more."},
+                          "The v6.9 restore again: Rsvd wraps until b exits."),
+        _row_question("Step 8 (exit b) today: the whole row?", SELF, 8,
+                      {"Free": {counter(SELF, 7, "Free"): "b was the last to map pages 0 and 1: its exit frees both.",
+                                counter(SELF, 7, "Free") + 1: "b maps two pages at its exit: page 1 since the fork, "
+                                                              "page 0 since its write."},
+                       "Rsvd": {counter(SELF, 7, "Rsvd"): "Freeing page 1 brings the restore's +1.",
+                                1: "The +1 only cancels the early hand-back: the pool ends bare."}},
+                      "Every process gone: a bare pool, Free equal to Total and Rsvd 0."),
+        _why("Step 4 (munmap a 2 1) gives back 1 reservation today, and the whole count under double-credit. Why "
+             "the difference?",
+             "Today the piece's close counts its own window [2, 3) in the map of consumed offsets; under "
+             "double-credit the piece carries a copy of the mapping's whole remaining count.",
+             [("Today's kernel gives back reservations only at exit.",
+               "Rsvd fell at step 4 today too: a close gives back its unused reservations at once."),
+              ("Under double-credit page 2 had been touched.",
+               "Only page 1 was touched, under either kernel: the trace is the same."),
+              ("Double-credit gives back the whole mapping at the first munmap, on purpose.",
+               "It is not a choice: the count was copied into the piece by the split, and its close hands it "
+               "all back.")],
+             "A count copied at a split against a map of consumed offsets: the 2008 bug and its fix.", at=1),
+        _why("Step 6: b writes page 0 and Rsvd does not move. Why?",
+             "b is a child, not the owner: it holds no reservation, so its fault takes an unreserved page.",
+             [("Page 0's reservation was used by main's fault at step 3.",
+               "main touched page 1 at step 3, not page 0: page 0's promise was still there."),
+              ("Writes never change Rsvd; only reads do.",
+               "Any first touch of a reserved page uses its reservation, write or read."),
+              ("The fork gave b a copy of main's reservations, and b used one of its own.",
+               "A child gets no reservation at fork: Rsvd did not rise at step 5.")],
+             "Only the owner holds reservations.", at=0),
+    ]
+
+
+#: explanations the notebooks show folded, after the questions they would otherwise answer
+WHY = {
+    "punch": (
+        "punch removes each page of the hole together with its entry (its reservation was used when the page "
+        "came). An offset of the hole that had no page keeps its entry, so its reservation stays; a later fault "
+        "at a punched offset that lost its page finds no entry: it takes a page without a reservation, and adds "
+        "the entry."),
+    "cow-full-pool": (
+        "The child's faults take pages without touching Rsvd: it has no reservation. When the pool has no "
+        "spare page, the owner's copy-on-write still succeeds: the kernel takes the page away from the child, "
+        "which dies with SIGBUS at its next fault there."),
+    "dontneed-restore": (
+        "In 2.6.27 MADV_DONTNEED was not even allowed on hugetlb (EINVAL); today it drops the page, and its "
+        "reservation returns, so the next fault there uses a reservation again."),
+    "dontneed-6.1": (
+        "On 6.1 page 0's offset stays consumed in the private resv_map after the madvise, so Rsvd stays one "
+        "lower than on 6.12 until munmap, and the fault at step 5 takes a page without a reservation. 6.12 "
+        "gives the reservation back at the madvise, as 6.18 does."),
+    "file-outlives": (
+        "A shared mapping of a file reserves what the file's map does not hold yet, and records it there. The "
+        "reservation belongs to the file: munmap gives nothing back, and a second mapping reserves only the "
+        "offsets that are new. The truncate at step 8 gives the rest back; the next sections take truncate "
+        "and eviction one at a time."),
+    "two-maps": (
+        "p's read of page 0 maps the cached page: nothing is taken. Its write must not reach the file, so the "
+        "kernel copies the page into a new page of p's own (copy-on-write, as after fork in notebook 05), and "
+        "that copy uses one of p's reservations. One structure, two meanings: f's map lists what is reserved "
+        "for the file (an entry stays when its page arrives, so page 0 still has one), p's map lists what p "
+        "has consumed. Rsvd counts the file's entries that have no page yet, plus each private mapping's "
+        "pages not consumed."),
+    "reserve-consume": (
+        "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
+        "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "
+        "reservation may still take."),
+    "fork-unmap-wrap": (
+        "Hunting with hugelab, then asking the kernel, showed what happens here: the reservation is handed "
+        "back at once, but put back on Rsvd only when the child lets go of the page, so Rsvd wraps in "
+        "between. The real Linux 6.18 does exactly this."),
+    "lost-walk": (
+        "main unmaps page 0 while p1 and p2 still map it. The v6.9 restore hands main's reservation back at "
+        "once (Rsvd goes below zero) and marks the page restore_reserve, to put the +1 back when the page is "
+        "freed. p1's new mapping reserves onto that deficit without any page held back for it; the pool "
+        "shrink takes the one free page, since nothing says it is promised; and when p2 exits and page 0 is "
+        "freed, the +1 arrives with no page behind it. p1's reserved fault finds nothing: SIGBUS."),
+}
+
+
+ALL = {name: fn for name, fn in globals().items() if name.startswith("q0") and callable(fn)}

@@ -1,0 +1,699 @@
+"""ipywidgets for the explorer. The only module that imports ipywidgets.
+
+Compound widgets are ``VBox``/``HBox`` subclasses built once; callbacks call
+:class:`hugelab.teaching.explorer.Explorer` and push its views into the charts. No
+exception ever escapes a callback: a bad action or a bad loaded trace shows
+its message (``line N: ...``) next to the control that caused it.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+
+import ipywidgets as w
+
+from ..model.hstate import show
+from ..model.policies import POLICIES
+from ..teaching.explorer import (
+    MAPPINGS_DRAWN,
+    PAGE_STATES,
+    PAGES_DRAWN,
+    Explorer,
+    FileView,
+    MappingView,
+    Refused,
+    SideView,
+    arithmetic,
+)
+from ..teaching.predict import Choice, Row, Score, letter
+from ..trace.language import Mprotect, Pool, Touch
+from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
+
+#: bqplot figures in one explorer: each side's file chart, mapping charts and counters chart
+FIGURES = 2 * (MAPPINGS_DRAWN + 2)
+#: the box of what a step did: its least height, its line height (px), and the characters a line holds
+#: at a normal notebook's width (a ~1068 px window: each side ~360 px of 13 px text), for its height
+STATUS_MIN, STATUS_LINE, STATUS_CHARS = 118, 20, 44
+
+
+def _swatch(colour: str, border: str = "#888") -> str:
+    return f"<span style='background:{colour};border:1px solid {border};padding:0 6px'>&nbsp;</span>"
+
+
+def _item(text: str) -> str:
+    """One legend entry: it may move to the next line as a whole, never break inside."""
+    return f"<span style='white-space:nowrap'>{text}</span>"
+
+
+LEGEND = " &nbsp; ".join(_item(text) for text in (
+    *(f"{_swatch(STATE_COLOURS[s])} {label}" for s, label in zip(
+        PAGE_STATES, ("reserved, not faulted", "faulted (a page is there)", "no reservation",
+                      "unmapped (or past a file's end)"))),)) + "<br>" + " &nbsp; ".join(_item(text) for text in (
+    "<b>- - -</b> VMA split",
+    f"<span style='color:{MAP_COLOURS['private']}'><b>&#9473;&#9473;</b></span> private map: offsets "
+    "whose reservation was <i>consumed</i>",
+    f"<span style='color:{MAP_COLOURS['shared']}'><b>&#9473;&#9473;</b></span> shared or file map: offsets "
+    "<i>reserved</i>"))
+
+_SERIES_GLYPHS = {"solid": "&#9473;&#9473;", "dashed": "&#9549;&#9549;", "dotted": "&#9480;&#9480;"}
+_MARKER_GLYPHS = {None: "", "square": "&#9632;", "circle": "&#9679;", "triangle-up": "&#9650;"}
+COUNTER_LEGEND = " &nbsp; ".join(
+    f"<span style='color:{colour};{'opacity:.6;' if width > 6 else ''}font-weight:bold'>"
+    f"{_SERIES_GLYPHS[dash]}{_MARKER_GLYPHS[marker]}{_SERIES_GLYPHS[dash]}</span> {label}"
+    for label, colour, width, dash, marker in SERIES_STYLES) + (
+    " &nbsp; <span style='color:#d62728'>&#9660;</span> below zero: drawn at its signed value, "
+    "labelled with what the kernel prints")
+
+_RED, _GREEN = "#b00000", "#006000"
+
+
+def _error(text: str) -> str:
+    return f"<span class='hugelab-error' style='color:{_RED}'>{html.escape(text)}</span>"
+
+
+def _notice(text: str) -> str:
+    return f"<span class='hugelab-notice' style='color:#805000'>{html.escape(text)}</span>" if text else ""
+
+
+def guarded(where: str):
+    """Run a callback; show its notice, or any problem, in the message beside control ``where``."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def run(self, *args, **kwargs):
+            box = self.messages[where]
+            try:
+                result = method(self, *args, **kwargs)
+            except ValueError as e:  # TraceError and Refused: the learner's to fix
+                box.value = _error(str(e))
+                return None
+            except Exception as e:
+                box.value = _error(f"hugelab could not do that: {e!r}")
+                return None
+            for other in self.messages.values():
+                other.value = ""
+            box.value = _notice(result) if isinstance(result, str) else ""
+            return result
+
+        return run
+
+    return wrap
+
+
+class MapPanel(w.VBox):
+    """One mapping's caption and chart."""
+
+    def __init__(self, on_page_click) -> None:
+        self.caption = w.HTML()
+        self.chart = MappingChart(on_page_click=lambda page: on_page_click(self.name, page))
+        self.name: str | None = None
+        super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
+
+    def update(self, view: MappingView | None, selected: bool) -> None:
+        self.layout.display = "none" if view is None else ""
+        if view is None:
+            return
+        self.name = view.name
+        weight = "bold" if selected else "normal"
+        title, line = caption(view, selected), map_line(view)
+        # the title is the same on both sides, so it wraps alike; the map line (the policy's own) is one
+        # short line, there or blank on both: the two sides' charts stay in line
+        self.caption.value = (f"<div class='hugelab-caption' style='line-height:20px'>"
+                              f"<div style='font-weight:{weight}'>{html.escape(title)}</div>"
+                              f"<div class='hugelab-map-line' style='font-size:12px'>"
+                              f"{html.escape(line) if line else '&nbsp;'}</div></div>")
+        self.chart.update(view)
+
+
+class FilePanel(w.VBox):
+    """The selected file's caption and chart: its inode's page cache and map."""
+
+    def __init__(self) -> None:
+        self.caption = w.HTML()
+        self.chart = MappingChart(css_class="hugelab-file")
+        super().__init__([self.caption, self.chart.figure], layout=w.Layout(display="none"))
+
+    def update(self, view: FileView | None) -> None:
+        self.layout.display = "none" if view is None else ""
+        if view is None:
+            return
+        self.caption.value = "".join(
+            f"<div class='hugelab-file-caption' style='line-height:20px'>{html.escape(line)}</div>"
+            for line in file_caption(view))
+        self.chart.update(view)
+
+
+def file_caption(view: FileView) -> tuple[str, ...]:
+    """What the file's chart is, in three short lines: the file; what holds it; what its map line means."""
+    where = f", on {view.mount}" if view.mount else ""
+    head = f"file {view.name} ({view.size} page{'s' if view.size != 1 else ''}{where})"
+    if view.failed:
+        return head, view.failed
+    if not view.drawn:
+        counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
+        return head, f"too long to draw page by page; pages by state: {counts}"
+    held = f"held by {view.holders}" if view.holders else "held by nothing"
+    line = "map line: the file's own map, offsets reserved (outlive munmap)"
+    return head, held, line if view.regions else "its map is empty: no offset reserved"
+
+
+def unmapped(view: MappingView) -> bool:
+    """Is nothing of the mapping mapped any more (munmap took every page)?"""
+    pages = view.summary[PAGE_STATES.index("unmapped")] if not view.drawn else view.states.count("unmapped")
+    return not view.failed and view.pages > 0 and pages == view.pages
+
+
+def caption(view: MappingView, selected: bool) -> str:
+    """What a mapping's chart is: name, kind, size, who sees it, what is not drawn (the same on both sides)."""
+    of = f" of {view.file}" + (f" from page {view.offset}" if view.offset else "") if view.file else ""
+    text = f"{view.name} ({view.kind}, {view.pages} pages{of}) as {view.proc} sees it"
+    if selected:
+        text = "\u25b6 " + text
+    if view.failed:
+        return text + f": {view.failed}, nothing mapped"
+    if unmapped(view):
+        return text + ": unmapped, nothing of it is mapped any more"
+    if not view.drawn:
+        counts = ", ".join(f"{n} {s}" for s, n in zip(PAGE_STATES, view.summary) if n)
+        return text + f": too long to draw page by page; pages by state: {counts}"
+    return text
+
+
+def map_line(view: MappingView) -> str:
+    """What the policy's map line over the mapping means ("" where it keeps no map: a count, or nothing)."""
+    if view.failed or not view.drawn or unmapped(view) or not view.regions:
+        return ""
+    return f"map line: {view.regions_mean.split(' (')[0]}"
+
+
+class PolicySide(w.VBox):
+    """One policy's view: what this step did, the mappings, the counters chart, the arithmetic."""
+
+    def __init__(self, policy: str, on_policy, on_page_click) -> None:
+        self.choice = w.Dropdown(options=list(POLICIES), value=policy, description="policy",
+                                 layout=w.Layout(width="260px"))
+        self.choice.observe(lambda change: on_policy(change["new"]), names="value")
+        self.numbers = w.HTML(layout=w.Layout(height="28px"))  # one line of a widget (no overflow)
+        # the same height on both sides (the taller side's text, see SplitExplorer.refresh): a warning on
+        # one side never pushes its charts out of line, and no line is cut
+        self.status = w.HTML(layout=w.Layout(height=f"{STATUS_MIN}px", overflow="auto", border="1px solid #eee",
+                                             padding="2px 4px"))
+        self.status.add_class("hugelab-status-box")
+        self.status_lines = 0
+        self.file = FilePanel()
+        self.maps = [MapPanel(on_page_click) for _ in range(MAPPINGS_DRAWN)]
+        self.more = w.HTML(layout=w.Layout(height="22px"))
+        self.counters = CountersChart()
+        self.arithmetic = w.HTML()
+        super().__init__([self.choice, self.numbers, self.status, self.file, *self.maps, self.more,
+                          w.HTML(f"<small>{COUNTER_LEGEND}</small>"), self.counters.figure, self.arithmetic],
+                         layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
+        self.add_class("hugelab-side")
+
+    @property
+    def mapping(self) -> MappingChart:
+        """The chart of the selected mapping."""
+        return self.maps[0].chart
+
+    def update(self, view: SideView, step: int) -> None:
+        self.update_charts(view)
+        self.update_text(view, step)
+
+    def update_charts(self, view: SideView) -> None:
+        self.file.update(view.file)
+        for i, panel in enumerate(self.maps):
+            panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
+        self.counters.update(view)
+
+    def update_text(self, view: SideView, step: int) -> None:
+        c = view.counters
+        self.numbers.value = (f"<b>Total</b> {c.total} &nbsp; <b>Free</b> {c.free} &nbsp; "
+                              f"<b>Rsvd</b> {html.escape(show(c.rsvd))} &nbsp; <b>Surp</b> {c.surp}")
+        bad = view.steps[-1].error not in (None, "skipped") or view.problems
+        rows = [f"<span class='hugelab-status' style='color:{_RED if bad else _GREEN}'>"
+                f"{html.escape(view.status)}</span>"]
+        rows += [f"<span class='hugelab-close' style='color:{_RED if 'over-credited' in a else '#000'}'>"
+                 f"{html.escape(a)}</span>" for a in view.action]
+        if view.hint:
+            rows.append(f"<span class='hugelab-hint' style='color:#805000'>hint: {html.escape(view.hint)}</span>")
+        rows += [f"<span style='color:{_RED}'>&#9888; {html.escape(p)}</span>" for p in view.problems]
+        if view.diverged_at == step:
+            rows.append("<b class='hugelab-parted'>&#9873; the two sides part here: their counters differ "
+                        "from this step on</b>")
+        self.status.value = f"<div style='line-height:{STATUS_LINE}px;overflow-wrap:anywhere'>{'<br>'.join(rows)}</div>"
+        self.status_lines = sum(-(-len(html.unescape(re.sub("<[^>]*>", "", row))) // STATUS_CHARS) for row in rows)
+        hidden = list(view.more[:20]) + ([f"and {len(view.more) - 20} more"] if len(view.more) > 20 else [])
+        self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
+                           "<i>mapping</i> to draw it)</small>" if hidden else "")
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
+        self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0'>{items}</ul>"
+
+
+class SplitExplorer(w.VBox):
+    """Every trace operation by clicks; watch two policies count it, side by side."""
+
+    def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8,
+                 pages: int = 4, files: bool = False) -> None:
+        self.explorer = Explorer(policies, pool)
+        #: show the controls of mounts and files (trace v2) from the start; without it they appear once
+        #: the history has a file or a mount (a loaded trace), so 03 and 04 show only what they teach
+        self.files = files
+        self._updating = False
+        #: the explorer's process rows the process menu shows (rebuilt only when they change)
+        self._process_rows: object = None
+        narrow = w.Layout(width="100px")
+        self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
+        self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
+        self.size = w.IntSlider(value=pages, min=1, max=PAGES_DRAWN, description="pages")
+        # never squeezed by its row (squeezed, its two buttons wrap onto two lines)
+        self.kind = w.ToggleButtons(options=["private", "shared"], value="private", style={"button_width": "80px"},
+                                    layout=w.Layout(flex="0 0 auto"))
+        self.noreserve = w.Checkbox(value=False, description="noreserve", indent=False, layout=narrow)
+        self.process = w.Dropdown(options=["main"], value="main", description="process",
+                                  layout=w.Layout(width="330px"))
+        self.mapping_choice = w.Dropdown(options=[], description="mapping", layout=w.Layout(width="280px"))
+        self.page = w.IntSlider(value=0, min=0, max=max(pages - 1, 0), description="page")
+        self.access = w.ToggleButtons(options=["write", "read"], value="write", style={"button_width": "64px"},
+                                      tooltips=["touch NAME PAGE", "touch NAME PAGE read"],
+                                      layout=w.Layout(flex="0 0 auto"))
+        self.range = w.IntRangeSlider(value=(1, 2), min=0, max=pages, description="range [f, t)")
+        self.prot = w.Dropdown(options=["r", "rw", "none"], value="r", description="prot",
+                               layout=w.Layout(width="140px"))
+        # trace v2: mounts and files (never min_size: it can leak reservations on 6.18)
+        self.mount_size = w.IntSlider(value=4, min=1, max=PAGES_DRAWN, description="size=")
+        self.mount_choice = w.Dropdown(options=[("the trace's own", "")], value="", description="on",
+                                       layout=w.Layout(width="240px"))
+        self.file_choice = w.Dropdown(options=[], description="file", layout=w.Layout(width="300px"))
+        self.offset = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="offset",
+                                  tooltip="the file page the mapping starts at")
+        self.truncate_to = w.IntSlider(value=0, min=0, max=PAGES_DRAWN, description="truncate to")
+        self.step = w.IntSlider(value=1, min=1, max=1, description="step")
+        self.step_label = w.HTML()
+        self.trace = w.Textarea(description="trace", disabled=True,
+                                layout=w.Layout(width="98%", height="140px"))
+        self.load_box = w.Textarea(placeholder="paste a trace here, then press load (this replaces the history)",
+                                   description="load", layout=w.Layout(width="98%", height="140px"))
+        # beside its control, two lines at most: a message never pushes the charts down
+        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="120px", max_height="36px",
+                                                   overflow="auto"))
+                         for k in ("pool", "mmap", "file", "mmap file", "truncate", "process", "fault", "range",
+                                   "history", "load")}
+        self.message = self.messages["load"]
+        actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
+                   ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
+                   ("munmap", self.on_munmap), ("mprotect", self.on_mprotect), ("dontneed", self.on_dontneed),
+                   ("undo", self.on_undo), ("redo", self.on_redo), ("load", self.on_load),
+                   ("mount", self.on_mount), ("umount", self.on_umount), ("new file", self.on_new_file),
+                   ("mmap file", self.on_mmap_file), ("truncate", self.on_truncate), ("close", self.on_close),
+                   ("unlink", self.on_unlink)]
+        self.buttons = {}
+        for label, action in actions:
+            button = w.Button(description=label, layout=narrow)
+            button.on_click(lambda _b, action=action: action())
+            self.buttons[label] = button
+        b = self.buttons
+        b["set pool"].tooltip = "add a 'pool N' line here: resize the pool, keep the history"
+        b["reset"].tooltip = "start a new history with this pool"
+        b["dontneed"].tooltip = "madvise NAME START COUNT dontneed"
+        b["mount"].tooltip = "mount M size=N: a hugetlbfs mount; its files reserve and hold at most N pages"
+        b["umount"].tooltip = "umount the mount chosen in 'on' (EBUSY while a file of it is open or mapped)"
+        b["new file"].tooltip = "file F [on M]: a new empty file on the mount chosen in 'on', held open"
+        b["mmap file"].tooltip = "mmap NAME PAGES private|shared file F offset K: map the chosen file from page K"
+        b["truncate"].tooltip = "truncate F PAGES: drop the file's pages and map entries from PAGES on"
+        b["close"].tooltip = "close F: drop the trace's descriptor (mappings keep the file alive)"
+        b["unlink"].tooltip = "unlink F: remove the name; the file goes when nothing holds it"
+        self.sides = [PolicySide(p, functools.partial(self.on_policy, i), self.on_page_click)
+                      for i, p in enumerate(policies)]
+        self.step.observe(self._on_step, names="value")
+        self.process.observe(self._on_process, names="value")
+        self.mapping_choice.observe(self._on_mapping, names="value")
+        self.file_choice.observe(self._on_file, names="value")
+        self.range.observe(self._on_range, names="value")
+        m = self.messages
+        self.file_rows = [
+            w.HBox([self.mount_size, b["mount"], b["umount"], self.mount_choice, b["new file"], m["file"]]),
+            w.HBox([self.file_choice, self.offset, b["mmap file"], m["mmap file"]]),
+            w.HBox([self.truncate_to, b["truncate"], b["close"], b["unlink"], m["truncate"]])]
+        for row in self.file_rows:
+            row.add_class("hugelab-file-controls")
+        controls = w.VBox([
+            w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
+            w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
+            *self.file_rows,
+            w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
+            w.HBox([self.page, self.access, b["fault"], m["fault"]]),
+            w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
+            w.HBox([self.step, self.step_label, b["undo"], b["redo"], m["history"]]),
+        ])
+        super().__init__([controls, w.HTML(f"<small>{LEGEND}</small>"), w.HBox(self.sides),
+                          w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
+                                 "load box below):</small>"), self.trace,
+                          self.load_box, w.HBox([b["load"], m["load"]])])
+        self.add_class("hugelab-explorer")
+        self.refresh()
+
+    # -- events ------------------------------------------------------------------
+    @guarded("pool")
+    def on_set_pool(self):
+        return self._act(lambda: self.explorer.set_pool(self.pool.value, self.overcommit.value))
+
+    @guarded("pool")
+    def on_reset(self):
+        self.explorer.reset(self.pool.value, self.overcommit.value)
+        self.refresh()
+
+    @guarded("mmap")
+    def on_mmap(self):
+        return self._act(lambda: self.explorer.mmap(self.size.value, shared=self.kind.value == "shared",
+                                                    noreserve=self.noreserve.value))
+
+    @guarded("mmap file")
+    def on_mmap_file(self):
+        return self._act(lambda: self.explorer.mmap_file(self.size.value, shared=self.kind.value == "shared",
+                                                         offset=self.offset.value, noreserve=self.noreserve.value,
+                                                         file=self.file_choice.value))
+
+    @guarded("file")
+    def on_mount(self):
+        before = len(self.explorer.history) - self.explorer.cursor
+        name = self.explorer.mount(self.mount_size.value)
+        self.refresh()
+        self.mount_choice.value = name  # the next new file goes on it
+        dropped = f" (the {before} later steps were dropped; undo brings them back)" if before else ""
+        return f"mounted {name}: 'new file' now makes its files on {name}{dropped}"
+
+    @guarded("file")
+    def on_umount(self):
+        if not self.mount_choice.value:
+            raise Refused("choose a mount in 'on' first (the trace's own cannot be unmounted)")
+        return self._act(lambda: self.explorer.umount(self.mount_choice.value))
+
+    @guarded("file")
+    def on_new_file(self):
+        return self._act(lambda: self.explorer.create_file(self.mount_choice.value or None))
+
+    @guarded("truncate")
+    def on_truncate(self):
+        return self._act(lambda: self.explorer.truncate(self.truncate_to.value, self.file_choice.value))
+
+    @guarded("truncate")
+    def on_close(self):
+        return self._act(lambda: self.explorer.close_file(self.file_choice.value))
+
+    @guarded("truncate")
+    def on_unlink(self):
+        return self._act(lambda: self.explorer.unlink(self.file_choice.value))
+
+    @guarded("fault")
+    def on_fault(self):
+        return self._act(lambda: self.explorer.fault(self.page.value, write=self.access.value == "write"))
+
+    @guarded("fault")
+    def on_page_click(self, name: str, page: int):
+        self.explorer.select(name)
+        return self._act(lambda: self.explorer.fault(page, write=self.access.value == "write"))
+
+    def _span(self) -> tuple[int, int]:
+        start, end = self.range.value
+        return start, end - start
+
+    @guarded("range")
+    def on_munmap(self):
+        return self._act(lambda: self.explorer.munmap(*self._span()))
+
+    @guarded("range")
+    def on_mprotect(self):
+        return self._act(lambda: self.explorer.mprotect(*self._span(), self.prot.value))
+
+    @guarded("range")
+    def on_dontneed(self):
+        return self._act(lambda: self.explorer.madvise_dontneed(*self._span()))
+
+    @guarded("process")
+    def on_fork(self):
+        parent = self.explorer.actor
+        child = self.explorer.fork()
+        self.refresh()
+        return f"{parent} forked {child}: choose {child} in 'process' to act as it"
+
+    @guarded("process")
+    def on_exit(self):
+        return self._act(lambda: self.explorer.exit())
+
+    @guarded("history")
+    def on_undo(self):
+        return self._act(lambda: self.explorer.undo())
+
+    @guarded("history")
+    def on_redo(self):
+        return self._act(lambda: self.explorer.redo())
+
+    @guarded("load")
+    def on_load(self):
+        self.explorer.load(self.load_box.value)
+        self.match_controls()
+        self.refresh()
+        return f"loaded {len(self.explorer.history)} lines"
+
+    @guarded("history")
+    def on_policy(self, side: int, policy: str):
+        if self._updating:
+            return
+        try:
+            self.explorer.set_policy(side, policy)
+        except ValueError:  # an era without what the history uses: the menu goes back
+            self._updating = True
+            try:
+                self.sides[side].choice.value = self.explorer.policies[side]
+            finally:
+                self._updating = False
+            raise
+        self.refresh()
+
+    @guarded("history")
+    def _on_step(self, change):
+        if not self._updating:
+            self.explorer.scrub(change["new"])
+            self.refresh()
+
+    @guarded("process")
+    def _on_process(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.act_as(change["new"])
+            self.refresh()
+
+    @guarded("truncate")
+    def _on_file(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.select_file(change["new"])
+            self.refresh()
+
+    @guarded("process")
+    def _on_mapping(self, change):
+        if not self._updating and change["new"] is not None:
+            self.explorer.select(change["new"])
+            self.refresh()
+
+    def _on_range(self, change):
+        """No empty range: [f, f) would be EINVAL for munmap and nothing for the others."""
+        start, end = change["new"]
+        if start == end:
+            self.range.value = (start, end + 1) if end < self.range.max else (start - 1, end)
+
+    # -- views --------------------------------------------------------------------
+    def _act(self, action) -> str:
+        """Take one action (a trace line), show its outcome; return its notice."""
+        notice = action()
+        self.refresh()
+        return notice
+
+    def match_controls(self) -> None:
+        """Set every control to what the history on show says: pool, mapping kind and size, last choices."""
+        ops = self.explorer.builder.ops[: self.explorer.cursor]
+
+        def last(kind):
+            return next((op for op in reversed(ops) if isinstance(op, kind)), None)
+
+        pool, mprotect, touch = last(Pool), last(Mprotect), last(Touch)
+        mmap = self.explorer.mmap_op(self.explorer.selected) if self.explorer.selected else None
+        if pool is not None:
+            for slider, value in ((self.pool, pool.pages), (self.overcommit, pool.overcommit)):
+                slider.max = max(slider.max, value)
+                slider.value = value
+        if mmap is not None:
+            self.size.max = max(PAGES_DRAWN, mmap.pages)
+            self.size.value = max(mmap.pages, 1)
+            self.kind.value = "shared" if mmap.shared else "private"
+            self.noreserve.value = mmap.noreserve
+        if mprotect is not None:
+            self.prot.value = mprotect.prot
+        if touch is not None:
+            self.access.value = "write" if touch.write else "read"
+
+    def refresh(self) -> None:
+        e = self.explorer
+        # the charts first, then the words, then the controls: the browser applies messages in
+        # order, so what the learner is watching changes first
+        views = [e.view(i) for i in range(len(self.sides))]
+        for side, view in zip(self.sides, views):
+            side.update_charts(view)
+        for side, view in zip(self.sides, views):
+            side.update_text(view, e.cursor)
+        height = f"{max(STATUS_MIN, max(side.status_lines for side in self.sides) * STATUS_LINE + 8)}px"
+        for side in self.sides:
+            side.status.layout.height = height
+        shown = "" if self.files or e.builder.file_names or e.mounts else "none"
+        for row in self.file_rows:
+            row.layout.display = shown
+        self._updating = True
+        try:
+            n = len(e.history)
+            self.step.max = max(n, 1)
+            self.step.value = e.cursor
+            later = f" &middot; {n - e.cursor} later step{'s' if n - e.cursor > 1 else ''} to redo" \
+                if e.cursor < n else ""
+            self.step_label.value = f"<b class='hugelab-step'>step {e.cursor} of {n}</b>{later}"
+            self.buttons["redo"].disabled = e.cursor >= n
+            self.buttons["undo"].disabled = not e.can_undo
+            rows = e.processes
+            if rows is not self._process_rows:  # a process was made or went: new options
+                self._process_rows = rows
+                procs = tuple((f"{p} ({state})" if state else p, p) for p, state in rows)
+                if tuple(self.process.options) != procs:
+                    self.process.options = procs
+            self.process.value = e.actor
+            maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'}"
+                          + (f", {op.file}" if op.file else "") + ")", name)
+                         for name in e.mapping_names(e.actor) for op in [e.mmap_op(name)])
+            if tuple(self.mapping_choice.options) != maps:
+                self.mapping_choice.options = maps
+            self.mapping_choice.value = e.selected
+            files = tuple((f"{name} ({gone})" if gone else name, name)
+                          for name in e.builder.file_names for gone in [e.file_gone(name)])
+            if tuple(self.file_choice.options) != files:
+                self.file_choice.options = files
+            self.file_choice.value = e.file
+            mounts = (("the trace's own", ""), *((f"{name} (size={size})" if size is not None else name, name)
+                                                 for name, size in e.mounts))
+            if tuple(self.mount_choice.options) != mounts:
+                chosen = self.mount_choice.value
+                self.mount_choice.options = mounts
+                self.mount_choice.value = chosen if chosen in {value for _, value in mounts} else ""
+            pages = e.mapping_pages
+            if pages:
+                self._fit_sliders(pages)
+            self.trace.value = e.trace_text()
+        finally:
+            self._updating = False
+
+    def _fit_sliders(self, pages: int) -> None:
+        """Page and range sliders span the selected mapping: [0, pages)."""
+        if self.page.max != pages - 1:
+            self.page.value = min(self.page.value, pages - 1)
+            self.page.max = pages - 1
+        if self.range.max != pages:
+            start, end = self.range.value
+            if pages < self.range.max:
+                end = min(end, pages)
+                start = min(start, end - 1)
+            self.range.max = pages
+            self.range.value = (start, end)
+
+
+class Predict(w.VBox):
+    """A question to predict, a check button, feedback at once; the answer only after a try.
+
+    A :class:`~hugelab.teaching.predict.Question` takes a number, a
+    :class:`~hugelab.teaching.predict.Row` the four counters of a step in one box, a
+    :class:`~hugelab.teaching.predict.Choice` one lettered option (its options are written out in full
+    above the letters, so no label is ever cut). The question's ``reveal`` (the table that answers it)
+    is not in the page until the learner commits: it appears after a right answer, or when the learner,
+    having tried at least once, presses "show answer". ``on_first(right)`` is called once, with whether
+    the first answer was right (a "show answer" before any right answer counts as a miss).
+    """
+
+    def __init__(self, question, on_first=None) -> None:
+        self.question = question
+        self.on_first = on_first
+        self.answered = False
+        self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
+        self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
+        self.feedback = w.HTML()
+        self.reveal = w.HTML()
+        self.check.on_click(lambda _b: self.on_check())
+        self.show.on_click(lambda _b: self.on_show())
+        prompt = html.escape(question.prompt).replace("\n", "<br>")
+        if isinstance(question, Choice):
+            kind = "Why?"
+            self.entry = w.ToggleButtons(options=[letter(n) for n in range(len(question.options))], value=None,
+                                         style={"button_width": "36px"}, layout=w.Layout(width="auto"))
+            options = "".join(f"<div class='hugelab-option'><b>{letter(n)})</b> {html.escape(o.text)}</div>"
+                              for n, o in enumerate(question.options))
+            head = [w.HTML(f"<b>{kind}</b> {prompt}"), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
+        else:
+            kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
+            holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
+            # continuous_update=False: the value arrives on Enter (or on leaving
+            # the box), so the check runs then, not at every keystroke
+            self.entry = w.Text(placeholder=holder, continuous_update=False,
+                                layout=w.Layout(width="240px" if isinstance(question, Row) else "200px"))
+            self.entry.observe(lambda _change: self.on_check(), names="value")
+            head = [w.HTML(f"<b>{kind}</b> {prompt}")]
+        self.add_class("hugelab-predict")
+        super().__init__([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
+
+    def _first(self, right: bool) -> None:
+        if not self.answered:
+            self.answered = True
+            if self.on_first is not None:
+                self.on_first(right)
+
+    def on_check(self) -> None:
+        if self.entry.value is None or not str(self.entry.value).strip():
+            return
+        try:
+            right, message = self.question.check(self.entry.value)
+        except Exception as e:
+            right, message = False, f"hugelab could not check that: {e!r}"
+        colour = _GREEN if right else _RED
+        self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
+        if message.startswith(("Type ", "Pick ")):
+            return  # not an answer yet: no try counted
+        self._first(right)
+        if right:
+            self._reveal()
+        else:
+            self.show.layout.display = None  # a try was made: the answer may be shown
+
+    def on_show(self) -> None:
+        self._first(False)
+        self.feedback.value = f"<span class='hugelab-feedback'>{html.escape(self.question.give_up())}</span>"
+        self._reveal()
+
+    def _reveal(self) -> None:
+        if self.question.reveal:
+            self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"
+
+
+class SelfTest(w.VBox):
+    """Questions with a running score: right the first time or not, and for each miss the notebook to
+    revisit (:class:`hugelab.teaching.predict.Score`)."""
+
+    def __init__(self, questions, where: list[str]) -> None:
+        self.score = Score(where)
+        self.total = w.HTML()
+        self.add_class("hugelab-selftest")
+        boxes = [Predict(q, on_first=functools.partial(self._record, n)) for n, q in enumerate(questions, 1)]
+        self.predicts = boxes
+        self._show()
+        super().__init__([*(w.VBox([w.HTML(f"<b>Question {n}</b>"), b]) for n, b in enumerate(boxes, 1)),
+                          self.total])
+
+    def _record(self, number: int, right: bool) -> None:
+        self.score.record(number, right)
+        self._show()
+
+    def _show(self) -> None:
+        self.total.value = f"<div class='hugelab-score'><b>{html.escape(self.score.summary())}</b></div>"
