@@ -247,6 +247,13 @@ def _cmd_lab(args) -> int:
     return run(args.dir, args.port, browser=not args.no_browser, allow_root=args.allow_root, terminals=args.terminals)
 
 
+def _cmd_assignments(args) -> int:
+    from pathlib import Path
+
+    from .teaching.nbgrader_source import write
+    return write(Path(args.dir), args.only, sys.stdout, sys.stderr)
+
+
 def _cmd_course(args) -> int:
     from .teaching.lab import copy_only
     return copy_only(args.dir)
@@ -393,6 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-root", action="store_true", help="run as root anyway (the notebooks run as root too)")
     p.add_argument("--terminals", action="store_true", help="let JupyterLab open terminals (off by default)")
     p.set_defaults(run=_cmd_lab)
+
+    p = sub.add_parser("assignments", help="graded notebooks for nbgrader: one source notebook per numbered "
+                       "notebook, made from the course's questions (COURSE/source/hugelab-NN)")
+    p.add_argument("dir", help="the nbgrader course folder (made if missing)")
+    p.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks (00 to 09)")
+    p.set_defaults(run=_cmd_assignments)
 
     p = sub.add_parser("course", help="copy the course's notebooks into DIR, start nothing (for a JupyterHub)")
     p.add_argument("dir", nargs="?", default="hugelab-course",

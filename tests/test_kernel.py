@@ -333,7 +333,7 @@ def test_verify_files_runs_v2_traces_here_without_min_size():
     summary, umounts = done.stdout.strip().splitlines()[-2:]
     assert summary == "verified 10 v2 traces, 300 steps: all match"
     # what the umounts did, counted from the kernel's records, as the model counts them (issue 20)
-    from hugelab.verify import UmountTally
+    from hugelab.tools.verify import UmountTally
     tally = UmountTally()
     for seed in range(10):
         trace = parse_trace(random_v2_trace(random.Random(seed), 30, min_size=False))
