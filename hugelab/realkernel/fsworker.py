@@ -75,7 +75,6 @@ class FsWorker:
         self.workers, self.keep = workers, keep  # for 'spawn': the trace processes' pipe ends
         self.mounts: dict[str, Path] = {}
         self.sized: set[str] = set()  # mounts made with size=, while mounted
-        self.sized_made = False
         self.files: dict[str, dict] = {}  # name -> {"path": Path | None, "fd": int | None}
         self.segments: dict[str, int] = {}
 
@@ -128,11 +127,12 @@ class FsWorker:
         return f"pid {pid}"
 
     def statfs(self, cmd: dict) -> str:
+        """Of the named size= mounts still mounted (asked: those a step may have changed)."""
         found = {}
-        for name in sorted(self.sized):
+        for name in sorted(self.sized.intersection(cmd["mounts"])):
             st = os.statvfs(self.mounts[name])
             found[name] = [st.f_blocks, st.f_bfree]
-        return "statfs " + json.dumps(found if self.sized_made else None)
+        return "statfs " + json.dumps(found)
 
     def path(self, cmd: dict) -> str:
         """How a trace process opens the file for an mmap."""
@@ -149,7 +149,6 @@ class FsWorker:
         self._mount(cmd["mount"], options)
         if cmd["size"] is not None:
             self.sized.add(cmd["mount"])
-            self.sized_made = True
         return "ok"
 
     def umount(self, cmd: dict) -> str:

@@ -261,6 +261,8 @@ class SplitExplorer(w.VBox):
         #: the history has a file or a mount (a loaded trace), so 03 and 04 show only what they teach
         self.files = files
         self._updating = False
+        #: the explorer's process rows the process menu shows (rebuilt only when they change)
+        self._process_rows: object = None
         narrow = w.Layout(width="100px")
         self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
         self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
@@ -555,9 +557,12 @@ class SplitExplorer(w.VBox):
             self.step_label.value = f"<b class='hugelab-step'>step {e.cursor} of {n}</b>{later}"
             self.buttons["redo"].disabled = e.cursor >= n
             self.buttons["undo"].disabled = not e.can_undo
-            procs = tuple((f"{p} ({state})" if state else p, p) for p, state in e.processes)
-            if tuple(self.process.options) != procs:
-                self.process.options = procs
+            rows = e.processes
+            if rows is not self._process_rows:  # a process was made or went: new options
+                self._process_rows = rows
+                procs = tuple((f"{p} ({state})" if state else p, p) for p, state in rows)
+                if tuple(self.process.options) != procs:
+                    self.process.options = procs
             self.process.value = e.actor
             maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'}"
                           + (f", {op.file}" if op.file else "") + ")", name)
