@@ -468,6 +468,57 @@ def test_predict_reveals_its_answer_only_after_the_learner_commits():
     assert "Right." in q.feedback.value and "the table" in q.reveal.value
 
 
+def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    p = Predict(q)
+    options = p.children[1].value
+    for option in q.options:  # every option in full, where it wraps: no label to cut
+        assert html.escape(option.text) in options
+    wrong = next(n for n in range(len(q.options)) if n != q.answer)
+    p.entry.value = "abc"[wrong]
+    p.check.click()
+    assert q.options[wrong].hint in html.unescape(p.feedback.value) and p.reveal.value == ""
+    p.entry.value = "abcd"[q.answer]
+    p.check.click()
+    assert "Right." in p.feedback.value and p.reveal.value
+
+
+def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    p = Predict(lessons.q00_row())
+    assert p.entry.placeholder == "Total Free Rsvd Surp"
+    p.entry.value = "8 4 4 0"
+    assert "Free is not 4" in html.unescape(p.feedback.value) and "Total, Rsvd, Surp right" in p.feedback.value
+    p.entry.value = "8/8/4/0"
+    assert "Right, the whole row." in p.feedback.value and "Total 8" in p.reveal.value
+
+
+def test_the_self_test_scores_first_answers_and_names_the_notebook_for_each_miss():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import SelfTest
+
+    questions = lessons.self_test()
+    t = SelfTest(questions, lessons.SELF_WHERE)
+    first, second = t.predicts[0], t.predicts[2]
+    first.entry.value = str(questions[0].answer)
+    second.entry.value = "12345"  # wrong, then right: still a miss
+    second.entry.value = str(questions[2].answer)
+    said = html.unescape(t.total.value)
+    assert "Score so far: 1 of 2" in said and f"question 3: notebook {lessons.SELF_WHERE[2]}" in said
+    for n, p in enumerate(t.predicts):
+        if n not in (0, 2):
+            p.show.layout.display = None
+            p.show.click()  # giving up is a miss too
+    said = html.unescape(t.total.value)
+    assert f"Score: 1 of {len(questions)} right the first time." in said
+    assert f"question {len(questions)}: notebook {lessons.SELF_WHERE[-1]}" in said
+
+
 def test_the_widgets_pass_only_arguments_the_libraries_know():
     # traitlets only warns about an unknown argument (a font size or an axis
     # side silently ignored): make that an error here.
@@ -480,6 +531,9 @@ def test_the_widgets_pass_only_arguments_the_libraries_know():
         warnings.simplefilter("error", DeprecationWarning)
         seed_by_clicks(SplitExplorer())
         Predict(Question("?", answer=1, hints={}, why="."))
+        from hugelab.teaching import lessons
+        Predict(lessons.q00_row())
+        Predict(lessons.q00_why_free())
 
 
 # -- trace v2 by clicks: files, mounts, truncate ------------------------------------------------
@@ -649,6 +703,44 @@ def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offse
     x.mount_choice.value = ""
     press(x, "umount")
     assert "choose a mount in 'on' first" in text(x.messages["file"])
+
+
+def test_a_umount_refused_with_ebusy_keeps_mount_and_file_for_later_clicks_and_a_successful_one_takes_them():
+    x = SplitExplorer(policies=("region-count", "modern"), files=True)
+    x.mount_size.value = 4
+    press(x, "mount")
+    press(x, "new file")  # f1 on mnt1, held open by the trace
+    press(x, "umount")
+    for side in x.sides:  # EBUSY, and mnt1 and f1 stay: the next clicks use them
+        assert "umount mnt1: EBUSY" in side.status.value
+    assert ("mnt1 (size=4)", "mnt1") in x.mount_choice.options and x.mount_choice.value == "mnt1"
+    assert x.file_choice.options == (("f1", "f1"),)
+    mmap_file(x, 2, "shared")
+    touch(x, "a", 0)
+    for side in x.sides:
+        assert "mmap a 2 shared file f1: ok" in side.status.value or "touch a 0: ok" in side.status.value
+        assert "<b>Free</b> 7 " in side.numbers.value and "<b>Rsvd</b> 1 " in side.numbers.value
+        assert "file f1 (2 pages, on mnt1 (size=4: 2 free))" in text(side.file.caption)
+    press(x, "close")
+    unmap_all(x, "a", 2)
+    press(x, "umount")  # nothing holds mnt1 now: it goes, and f1's page with it
+    for side in x.sides:
+        assert "umount mnt1: ok" in side.status.value and "<b>Free</b> 8 " in side.numbers.value
+    assert x.mount_choice.options == (("the trace's own", ""),) and x.mount_choice.value == ""
+    assert x.file_choice.options == (("f1 (went with mnt1)", "f1"),)
+    for side in x.sides:
+        assert "went with mount mnt1 (its umount at line 9 succeeded)" in text(side.file.caption)
+    mmap_file(x, 2, "shared")  # f1 is gone: skipped, saying which umount took it
+    for side in x.sides:
+        assert "mmap b 2 shared file f1: skipped: file f1 went with mount mnt1, which was unmounted at line 9" \
+            in text(side.status)
+    touch(x, "b", 0)
+    for side in x.sides:
+        assert "touch b 0: skipped: mapping b: its mmap was skipped: file f1 went with mount mnt1 (unmounted at " \
+            "line 9)" in text(side.status)
+    assert x.trace.value == ("pool 8\nmount mnt1 size=4\nfile f1 on mnt1\numount mnt1\nmmap a 2 shared file f1\n"
+                             "touch a 0\nclose f1\nmunmap a 0 2\numount mnt1\nmmap b 2 shared file f1\n"
+                             "touch b 0\n")
 
 
 def test_a_2008_policy_refuses_what_its_era_lacked_in_one_line_and_nothing_changes():

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..ownfiles import Folder, UnsafePath, check_ancestors
+from .saving import SERVER_OPTION as KEEP_RECORDED_PYTHON
 
 FIRST = "00-start-here.ipynb"
 STATE = ".hugelab"  # in DIR: the copy record, the settings overrides, the workspaces, the server's log
@@ -217,7 +218,9 @@ def lab_command(root: Path, port: int, settings: Path, workspaces: Path, browser
                f"--ServerApp.default_url=/lab/tree/{FIRST}", f"--LabApp.app_settings_dir={settings}",
                # the course's own workspaces: tabs a learner left open in any other JupyterLab
                # (~/.jupyter/lab/workspaces) never come back over 00-start-here
-               f"--LabApp.workspaces_dir={workspaces}"]
+               f"--LabApp.workspaces_dir={workspaces}",
+               # opening a notebook with another Python leaves it as committed (hugelab.teaching.saving)
+               KEEP_RECORDED_PYTHON]
     if not browser:
         command.append("--no-browser")
     if allow_root:

@@ -5,6 +5,7 @@ Never `playwright install`: the browser is /usr/bin/chromium from Debian.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,7 +18,9 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from hugelab.ownfiles import Folder
 from hugelab.teaching.lab import settings_dir as lab_settings_dir
+from hugelab.teaching.saving import SERVER_OPTION as KEEP_RECORDED_PYTHON
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,27 +58,54 @@ def _wait_http(url: str, proc: subprocess.Popen, seconds: float = 90) -> None:
     raise RuntimeError(f"no answer from {url} within {seconds} s")
 
 
-class Lab:
-    """A JupyterLab server on a copy of the notebooks, with its own config, data and settings."""
+# A python3 kernel that reports another Python version: this interpreter's ipykernel, with the
+# version in its kernel_info reply replaced (as Debian 12's 3.11.2 would report it, say).
+OTHER_PYTHON_KERNEL = """import sys
+from ipykernel.ipkernel import IPythonKernel
+IPythonKernel.language_info = {**IPythonKernel.language_info, "version": sys.argv.pop(1)}
+from ipykernel.kernelapp import launch_new_instance
+launch_new_instance()
+"""
 
-    def __init__(self, notebooks: Path = REPO / "notebooks") -> None:
+
+def python3_kernelspec(folder: Path, version: str) -> Path:
+    """A kernelspec named python3 (displayed as ipykernel's own) whose kernel says it is Python
+    ``version``; put ``folder`` first on JUPYTER_PATH to have JupyterLab start it."""
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", OTHER_PYTHON_KERNEL, version, "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)", "language": "python", "metadata": {"debugger": True}}))
+    return folder
+
+
+class Lab:
+    """A JupyterLab server on a copy of the notebooks, with its own config, data and settings, and
+    the options `hugelab lab` gives its own (the save hook). ``python_version``: the python3 kernel
+    reports that version instead of this interpreter's (a learner's other Python)."""
+
+    def __init__(self, notebooks: Path = REPO / "notebooks", python_version: str | None = None) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="hugelab-lab-"))
         self.root = self.home / "notebooks"
         shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
         settings = self.home / "settings"  # the user's settings: empty
         # The "official Jupyter news?" toast is turned off as `hugelab lab` does it (overrides).
-        app_settings = lab_settings_dir(self.home)
+        with Folder.open(self.home) as home:
+            app_settings = lab_settings_dir(home)
         env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.home / "config"), JUPYTER_DATA_DIR=str(self.home / "data"),
                    JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(self.home / "workspaces"),
                    JUPYTER_RUNTIME_DIR=str(self.home / "runtime"))
         # the kernel must find the installed kernelspec although JUPYTER_DATA_DIR moved
-        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(Path(sys.prefix) / "share" / "jupyter"),
+        other = str(python3_kernelspec(self.home / "other-python", python_version)) if python_version else None
+        env["JUPYTER_PATH"] = os.pathsep.join(filter(None, [other, str(Path(sys.prefix) / "share" / "jupyter"),
                                                             os.environ.get("JUPYTER_PATH")]))
         self.port, self.token = free_port(), uuid.uuid4().hex
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
              f"--ServerApp.token={self.token}", "--allow-root", f"--ServerApp.root_dir={self.root}",
-             f"--LabApp.app_settings_dir={app_settings}"],
+             f"--LabApp.app_settings_dir={app_settings}", KEEP_RECORDED_PYTHON,
+             # window.jupyterapp: tests wait on the notebook model's own state, not on the clock
+             "--LabApp.expose_app_in_browser=True"],
             env=env, stdout=subprocess.DEVNULL, stderr=(self.home / "server.log").open("w"), start_new_session=True)
         _wait_http(f"http://127.0.0.1:{self.port}/api/status?token={self.token}", self.proc)
 
