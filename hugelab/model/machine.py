@@ -459,7 +459,10 @@ class Model:
         if end == start:
             return None
         if not self.policy.madvise_dontneed:
-            return "EINVAL"
+            # before 5.18 the first hugetlb VMA of the range refuses (can_madv_lru_vma):
+            # EINVAL, unless the range holds no VMA at all (ENOMEM, as for any hole)
+            hit = any(v.start < end and start < v.end for v in proc.pieces(name))
+            return "EINVAL" if hit else "ENOMEM"
         # No split: the pages go, the VMAs stay; holes are reported after.
         # Unlike munmap and exit, madvise zaps and frees one VMA at a time,
         # so the zap of a later VMA sees the pool after the earlier frees
