@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 hugelab_venv test
 
-# Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "hugelab: installing Debian's chromium with apt, for the browser tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Debian's chromium for the browser tests (never `playwright install`: it downloads a browser),
+# and poppler (pdftotext, pdftoppm) to read back what `hugelab print` makes.
+if ! { command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null 2>&1; then
+    echo "hugelab: installing Debian's chromium and poppler-utils with apt, for the browser and print tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
 fi
 
 # QEMU and static busybox for the guest-kernel tests (Linux 6.1 and 6.12 in throw-away guests;
