@@ -17,10 +17,13 @@ from . import __version__, interrupts, scenarios
 from .limits import (
     APP_KERNEL_IDLE_SECONDS,
     APP_MIN_IDLE_SECONDS,
+    KERNEL_MAX_RUN_STEPS,
     MAX_GENERATED_LENGTH,
     MAX_GENERATED_TRACES,
+    MAX_RUN_STEPS,
     echo,
     echo_number,
+    run_too_long,
 )
 from .model.policies import DEFAULT, KERNEL_NAMES, POLICIES
 from .replay import as_trace, replay
@@ -98,11 +101,20 @@ def _cmd_verify(args) -> int:
     from .tools.verify import verify
     if args.min_size is not None and not args.files:
         raise UsageError("--min-size and --no-min-size go with --files (trace-v2 traces)")
+    _within_run_bound(args, on_kernels=True)
     return verify(args.traces, args.length, args.seed, out=sys.stdout, progress=sys.stderr, policy=args.policy,
                   kernel=args.kernel, files=args.files, min_size=args.min_size)
 
 
+def _within_run_bound(args, on_kernels: bool) -> None:
+    """Refuse, in one line, a run longer than hugelab's bound for it (before anything runs)."""
+    refusal = run_too_long(args.traces, args.length, on_kernels)
+    if refusal is not None:
+        raise UsageError(refusal)
+
+
 def _cmd_hunt(args) -> int:
+    _within_run_bound(args, on_kernels=bool(args.kernels))
     if args.kernels:
         from .tools.hunt_kernels import hunt_kernels
         specs = [s.strip() for s in args.kernels.split(",") if s.strip()]
@@ -351,8 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_policies)
 
     p = sub.add_parser("verify", help="random traces on the kernel and under modern, step by step")
-    p.add_argument("--traces", type=int, default=100)
-    p.add_argument("--length", type=int, default=30)
+    p.add_argument("--traces", type=int, default=100,
+                   help=f"how many random traces (traces x length: at most {KERNEL_MAX_RUN_STEPS:,} steps a run)")
+    p.add_argument("--length", type=int, default=30, help="lines in each trace")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--policy", default=None, type=_policy,
                    help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
@@ -368,8 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("hunt", help="search random traces for a broken invariant under a policy")
     p.add_argument("--policy", default="double-credit", type=_policy)
-    p.add_argument("--traces", type=int, default=2000)
-    p.add_argument("--length", type=int, default=12)
+    p.add_argument("--traces", type=int, default=2000,
+                   help=f"how many random traces (traces x length: at most {MAX_RUN_STEPS:,} steps a run, "
+                        f"{KERNEL_MAX_RUN_STEPS:,} with --kernels)")
+    p.add_argument("--length", type=int, default=12, help="lines in each trace")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kernels", metavar="A,B",
                    help="hunt for a trace on which two real kernels disagree (e.g. 6.12,6.18), not a policy")

@@ -468,6 +468,57 @@ def test_predict_reveals_its_answer_only_after_the_learner_commits():
     assert "Right." in q.feedback.value and "the table" in q.reveal.value
 
 
+def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    p = Predict(q)
+    options = p.children[1].value
+    for option in q.options:  # every option in full, where it wraps: no label to cut
+        assert html.escape(option.text) in options
+    wrong = next(n for n in range(len(q.options)) if n != q.answer)
+    p.entry.value = "abc"[wrong]
+    p.check.click()
+    assert q.options[wrong].hint in html.unescape(p.feedback.value) and p.reveal.value == ""
+    p.entry.value = "abcd"[q.answer]
+    p.check.click()
+    assert "Right." in p.feedback.value and p.reveal.value
+
+
+def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    p = Predict(lessons.q00_row())
+    assert p.entry.placeholder == "Total Free Rsvd Surp"
+    p.entry.value = "8 4 4 0"
+    assert "Free is not 4" in html.unescape(p.feedback.value) and "Total, Rsvd, Surp right" in p.feedback.value
+    p.entry.value = "8/8/4/0"
+    assert "Right, the whole row." in p.feedback.value and "Total 8" in p.reveal.value
+
+
+def test_the_self_test_scores_first_answers_and_names_the_notebook_for_each_miss():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import SelfTest
+
+    questions = lessons.self_test()
+    t = SelfTest(questions, lessons.SELF_WHERE)
+    first, second = t.predicts[0], t.predicts[2]
+    first.entry.value = str(questions[0].answer)
+    second.entry.value = "12345"  # wrong, then right: still a miss
+    second.entry.value = str(questions[2].answer)
+    said = html.unescape(t.total.value)
+    assert "Score so far: 1 of 2" in said and f"question 3: notebook {lessons.SELF_WHERE[2]}" in said
+    for n, p in enumerate(t.predicts):
+        if n not in (0, 2):
+            p.show.layout.display = None
+            p.show.click()  # giving up is a miss too
+    said = html.unescape(t.total.value)
+    assert f"Score: 1 of {len(questions)} right the first time." in said
+    assert f"question {len(questions)}: notebook {lessons.SELF_WHERE[-1]}" in said
+
+
 def test_the_widgets_pass_only_arguments_the_libraries_know():
     # traitlets only warns about an unknown argument (a font size or an axis
     # side silently ignored): make that an error here.
@@ -480,6 +531,9 @@ def test_the_widgets_pass_only_arguments_the_libraries_know():
         warnings.simplefilter("error", DeprecationWarning)
         seed_by_clicks(SplitExplorer())
         Predict(Question("?", answer=1, hints={}, why="."))
+        from hugelab.teaching import lessons
+        Predict(lessons.q00_row())
+        Predict(lessons.q00_why_free())
 
 
 # -- trace v2 by clicks: files, mounts, truncate ------------------------------------------------

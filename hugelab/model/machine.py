@@ -91,10 +91,19 @@ class Model:
         self.segments: dict[str, shm.Segment] = {}
         #: has the trace made a mount with size= (step records then carry statfs)
         self.sized_mounts = False
+        #: statfs of each size= mount as :meth:`statfs` last answered, and the
+        #: names of the mounts made, unmounted or charged since (noted by
+        #: hugetlbfs.mount, umount and the subpool itself): each answer re-reads
+        #: only those, so a step costs the same with 1 mount or 64
+        self._statfs: dict[str, tuple[int, int]] = {}
+        self.statfs_changed: set[str] = set()
         #: the file offset each mapping starts at ('mmap ... offset K'); absent: 0
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
+        #: (map entries, cached pages) before the last operation of each file it
+        #: truncated, punched or evicted (for the arithmetic panel; hugetlbfs.note_shrinking)
+        self.files_shrunk: dict[HugetlbFile, tuple[int, int]] = {}
         #: VMAs in every process together, at most limits.MAX_VMAS
         self.nr_vmas = 0
 
@@ -102,10 +111,32 @@ class Model:
         return self.hstate.counters()
 
     def statfs(self) -> dict[str, tuple[int, int]] | None:
-        """statfs (size, free) of each mounted mount made with size=; None before the first."""
+        """statfs (size, free) of each mounted mount made with size=, in the order they were mounted;
+        None before the first.
+
+        The answer is shared by the step records until a mount changes (a new
+        dict then): never change it.
+        """
         if not self.sized_mounts:
             return None
-        return {name: sb.statfs() for name, sb in self.mounts.items() if sb.statfs() is not None}  # type: ignore[misc]
+        if self.statfs_changed:
+            answer = dict(self._statfs)
+            new = []
+            for name in self.statfs_changed:
+                sb = self.mounts.get(name)
+                if sb is None:  # unmounted
+                    answer.pop(name, None)
+                elif name in answer:
+                    answer[name] = sb.statfs()  # type: ignore[assignment]
+                else:
+                    new.append(name)
+            if len(new) > 1:  # asked after several mounts: in the order they were mounted, as self.mounts
+                new.sort(key=list(self.mounts).index)
+            for name in new:  # a name is never mounted twice: a new one goes last
+                answer[name] = self.mounts[name].statfs()  # type: ignore[assignment]
+            self._statfs = answer
+            self.statfs_changed.clear()
+        return self._statfs
 
     def outstanding_reservations(self) -> int:
         """Reservations that should be on Rsvd now, counted from the mappings.
@@ -142,6 +173,7 @@ class Model:
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
         self.closes = []
+        self.files_shrunk = {}
         in_process = _PROCESS_OPS.get(op.__class__)  # one lookup: this runs once a line
         if in_process is None:
             return _MACHINE_OPS[op.__class__](self, op)

@@ -74,7 +74,6 @@ class FsWorker:
         self.workers, self.keep = workers, keep  # for 'spawn': the trace processes' pipe ends
         self.mounts: dict[str, Path] = {}
         self.sized: set[str] = set()  # mounts made with size=, while mounted
-        self.sized_made = False
         self.files: dict[str, dict] = {}  # name -> {"path": Path | None, "fd": int | None}
         self.segments: dict[str, int] = {}
 
@@ -121,18 +120,17 @@ class FsWorker:
                 os.close(fd)
             self.keep = set()
             return f"pid {pid}"
-        if op == "statfs":
+        if op == "statfs":  # of the named size= mounts still mounted (asked: those a step may have changed)
             found = {}
-            for name in sorted(self.sized):
+            for name in sorted(self.sized.intersection(cmd["mounts"])):
                 st = os.statvfs(self.mounts[name])
                 found[name] = [st.f_blocks, st.f_bfree]
-            return "statfs " + json.dumps(found if self.sized_made else None)
+            return "statfs " + json.dumps(found)
         if op == "mount":
             options = ",".join(f"{key}={cmd[key] * hp}" for key in ("size", "min_size") if cmd[key] is not None)
             self._mount(cmd["mount"], options)
             if cmd["size"] is not None:
                 self.sized.add(cmd["mount"])
-                self.sized_made = True
             return "ok"
         if op == "umount":
             _check(_libc.umount2(str(self.mounts[cmd["mount"]]).encode(), 0))

@@ -41,7 +41,19 @@ from ..model.hstate import Counters, signed
 from ..model.invariants import violations
 from ..model.policies import Close, check_supported, get_policy
 from ..replay import SIGNALS, ModelReplay, Step
-from ..trace.language import MAIN, Exit, Mmap, Mount, Munmap, Operation, TraceBuilder, TraceError, parse_trace
+from ..trace.language import (
+    MAIN,
+    Exit,
+    FileOp,
+    Memfd,
+    Mmap,
+    Mount,
+    Munmap,
+    Operation,
+    TraceBuilder,
+    TraceError,
+    parse_trace,
+)
 from .explorer_views import (
     MAPPINGS_DRAWN,
     PAGE_STATES,
@@ -51,7 +63,6 @@ from .explorer_views import (
     MappingView,
     Unreserve,
     file_view,
-    inode_counts,
     mapping_view,
     reserved_without_page,
     unreserve_line,
@@ -166,14 +177,20 @@ class _Side:
         self.gone: dict[str, str] = {}
         #: what each step took out of files' maps, by step index (only steps that took something)
         self.unreserves: dict[int, tuple[Unreserve, ...]] = {}
+        #: every close so far, with its trace line (kept as steps come: a view never walks them all)
+        self.closes: list[tuple[int, Close]] = []
+        #: the step of each ``file`` and ``memfd`` line, by file name
+        self.file_steps: dict[str, Step] = {}
 
     def feed(self, op: Operation) -> None:
         model = self.model
-        before = inode_counts(model) if model.inodes else {}
         step = self.run.feed(op)
         self.steps.append(step)
-        if before:
-            found = unreserves(model, op, before)
+        self.closes += ((op.line, c) for c in step.closes)
+        if isinstance(op, FileOp | Memfd):
+            self.file_steps[op.file] = step
+        if model.files_shrunk and step.error != "skipped":  # (a skipped line never reached the model)
+            found = unreserves(model, op)
             if found:
                 self.unreserves[len(self.steps) - 1] = found
         taken = self.run.live.taken_by_umount(op) if step.error == "skipped" else None
@@ -191,8 +208,7 @@ class _Side:
 
     def file_failed(self, name: str) -> str:
         """Why file ``name`` is not there on this side ("" when its line made it)."""
-        step = next((st for st in self.steps if st.op.split()[:2] in
-                     (["file", name], ["memfd", name])), None)
+        step = self.file_steps.get(name)
         if step is None or step.error is None:
             taken = self.run.live.unmounted.get(("file", name))
             return f"it went with mount {taken[0]} (its umount at line {taken[1]} succeeded)" if taken else ""
@@ -215,6 +231,27 @@ class _Side:
         return "the process or mapping is gone"
 
 
+class _LineIndex:
+    """The mmap lines and mounts among a builder's lines, kept up as lines come: a
+    history may hold thousands of lines, and a refresh asks many times."""
+
+    def __init__(self, ops: list[Operation]) -> None:
+        self.ops = ops
+        self.seen = 0
+        #: every mmap line so far by mapping name, oldest first
+        self.mmaps: dict[str, Mmap] = {}
+        #: size= (or None) of every mount made so far, unmounted ones too, oldest first
+        self.mount_sizes: dict[str, int | None] = {}
+
+    def catch_up(self) -> None:
+        for op in self.ops[self.seen:]:
+            if isinstance(op, Mmap):
+                self.mmaps[op.name] = op
+            elif isinstance(op, Mount):
+                self.mount_sizes[op.mount] = op.size
+        self.seen = len(self.ops)
+
+
 class Explorer:
     """One history of trace lines, replayed under two policies side by side.
 
@@ -231,7 +268,11 @@ class Explorer:
         self.selected: str | None = None
         #: the file the file controls act on, and the views draw
         self.file: str | None = None
-        self._mmap_index: tuple[list[Operation], int, dict[str, Mmap]] = ([], 0, {})
+        self._index = _LineIndex([])
+        #: the rows of :attr:`processes` and what they were computed from
+        self._process_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
+        #: (sides, steps compared on both, first step that differs or None): diverged_at goes on from there
+        self._diverged: tuple[object, int, int | None] = (None, 0, None)
         #: (history, cursor, actor, selected) before the last action that dropped later steps
         self._before_drop: tuple[list[str], int, str, str | None] | None = None
         self.reset(pool)
@@ -379,17 +420,16 @@ class Explorer:
         known = self.builder.mappings_of(proc)
         return [name for name in self._mmaps() if name in known]
 
+    def _lines(self) -> _LineIndex:
+        """The index of the builder's lines, brought up to date."""
+        if self._index.ops is not self.builder.ops:  # a new builder (undo, load): start again
+            self._index = _LineIndex(self.builder.ops)
+        self._index.catch_up()
+        return self._index
+
     def _mmaps(self) -> dict[str, Mmap]:
-        """Every mmap line so far by mapping name, oldest first (kept between calls: a trace may
-        hold thousands of lines and hundreds of mappings, and a refresh asks many times)."""
-        ops = self.builder.ops
-        if self._mmap_index[0] is not ops or self._mmap_index[1] != len(ops):
-            index = self._mmap_index[2] if self._mmap_index[0] is ops else {}
-            for op in ops[self._mmap_index[1] if self._mmap_index[0] is ops else 0:]:
-                if isinstance(op, Mmap):
-                    index[op.name] = op
-            self._mmap_index = (ops, len(ops), index)
-        return self._mmap_index[2]
+        """Every mmap line so far by mapping name, oldest first."""
+        return self._lines().mmaps
 
     def act_as(self, proc: str) -> None:
         if proc not in self.builder.process_names:
@@ -467,8 +507,8 @@ class Explorer:
     def mounts(self) -> list[tuple[str, int | None]]:
         """(name, size= in pages or None) of every mount still mounted on either side, oldest first
         (a umount refused with EBUSY keeps its mount; one that succeeded takes it)."""
-        return [(op.mount, op.size) for op in self.builder.ops
-                if isinstance(op, Mount) and any(op.mount in s.model.mounts for s in self.sides)]
+        return [(name, size) for name, size in self._lines().mount_sizes.items()
+                if any(name in s.model.mounts for s in self.sides)]
 
     def file_gone(self, name: str) -> str:
         """Why file ``name`` is gone for good ("" while it is not): the text can no longer
@@ -521,17 +561,25 @@ class Explorer:
 
     # -- what to show ----------------------------------------------------------------
     @property
-    def processes(self) -> list[tuple[str, str]]:
-        """(name, how it is) for every process so far: "", or why it is gone on each side."""
-        rows = []
-        for proc in self.builder.process_names:
-            gone = [s.gone.get(proc) for s in self.sides]
-            if gone[0] == gone[1]:
-                state = gone[0] or ""
-            else:
-                state = "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
-            rows.append((proc, state))
+    def processes(self) -> tuple[tuple[str, str], ...]:
+        """(name, how it is) for every process so far: "", or why it is gone on each side.
+
+        The same tuple until a process is made or goes (then a new one): a
+        refresh after a click then costs nothing per process.
+        """
+        made_from = (self.builder.process_count, *(len(s.gone) for s in self.sides))
+        sides, counts, rows = self._process_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((proc, self._process_state(proc)) for proc in self.builder.process_names)
+        self._process_rows = (self.sides, made_from, rows)
         return rows
+
+    def _process_state(self, proc: str) -> str:
+        gone = [s.gone.get(proc) for s in self.sides]
+        if gone[0] == gone[1]:
+            return gone[0] or ""
+        return "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
 
     def mmap_op(self, name: str) -> Mmap:
         return self._mmaps()[name]
@@ -541,8 +589,20 @@ class Explorer:
         return self.mmap_op(self.selected).pages if self.selected else 0
 
     def diverged_at(self) -> int | None:
+        """The first step (1-based) where the two sides' counters differ, if any.
+
+        Steps only ever come after those compared, until a restart (new
+        sides): so each call compares only the steps new since the last.
+        """
         a, b = self.sides[0].steps, self.sides[1].steps
-        return next((i for i, (x, y) in enumerate(zip(a, b), start=1) if x.counters != y.counters), None)
+        sides, compared, found = self._diverged
+        if sides is not self.sides or compared > min(len(a), len(b)):
+            compared, found = 0, None
+        if found is None:
+            found = next((i for i in range(compared, min(len(a), len(b))) if a[i].counters != b[i].counters), None)
+            found = None if found is None else found + 1
+        self._diverged = (self.sides, min(len(a), len(b)), found)
+        return found
 
     def _kept_by_file(self, s: _Side, op: Munmap) -> tuple[str, ...]:
         """After a munmap of a shared file mapping: what the file still reserves (munmap gave none back)."""
@@ -598,7 +658,7 @@ class Explorer:
                                   s.unreserves.get(len(s.steps) - 1, ()))
         if isinstance(op, Munmap) and step.error is None:
             action += self._kept_by_file(s, op)
-        closes = tuple((st.line, c) for st in s.steps for c in st.closes)
+        closes = tuple(s.closes)
         hint = self._hint(s, op, step) if step.error else ""
         file = file_view(s.model, self.file, s.file_failed(self.file)) if self.file else None
         return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,

@@ -12,6 +12,7 @@ import contextlib
 import random
 from typing import TextIO
 
+from ..limits import run_too_long
 from ..model.invariants import bare_pool_violations, violations
 from ..model.policies import get_policy
 from ..replay import replay
@@ -57,6 +58,9 @@ def broken(text: str, policy: str) -> list[str]:
 def hunt(policy: str, traces: int, length: int, seed: int, out: TextIO, files: bool = False) -> int:
     """Search ``traces`` random traces; ``files``: trace-v2 traces with files, mounts
     (min_size included), memfds and segments, as far as ``policy``'s era has them."""
+    refusal = run_too_long(traces, length, on_kernels=False)
+    if refusal is not None:
+        raise ValueError(refusal)
     modern = not get_policy(policy).missing
     for n in range(traces):
         rng = random.Random(seed + n)

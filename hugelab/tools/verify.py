@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import TextIO
 
+from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
 from ..replay import Liveness, Step, replay
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import FileOp, Mmap, Trace, Umount, parse_trace
@@ -97,8 +98,11 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     such traces found a reservation leak that lasts until reboot (scenario
     ``min-size-leak-6.18``). Without it the same seeds give the same traces
     in a guest and on the host, so a throw-away guest of the same series can
-    replay them first.
+    replay them first. A run longer than ``limits.KERNEL_MAX_RUN_STEPS`` is refused (ValueError).
     """
+    refusal = run_too_long(traces, length, on_kernels=True)
+    if refusal is not None:
+        raise ValueError(refusal)
     from ..model.policies import policy_for_kernel
     from ..realkernel.machine import KernelUnavailable
     from ..realkernel.targets import HostKernel, is_host, open_kernel
@@ -127,7 +131,8 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         if progress:
             kind = ("trace-v2 traces, " + ("min_size mounts included" if min_size else "no min_size mount")
                     if files else "trace-v1 traces")
-            print(f"  Linux {machine.release} against {policy}: {kind}", file=progress)
+            print(f"  Linux {machine.release} against {policy}: {kind}; {traces:,} x {length:,} = "
+                  f"{traces * length:,} steps (a run replays at most {KERNEL_MAX_RUN_STEPS:,})", file=progress)
         label = ""
 
         def on_kernel(trace: Trace, what: str) -> list[Step]:

@@ -129,7 +129,7 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     the umounts first close the mount's files the text still holds open,
     so that both outcomes are common.
     """
-    from .language import FileOp, Mmap, TraceBuilder, TraceError, Umount
+    from .language import FileOp, Fork, Mmap, Shmat, TraceBuilder, TraceError, Umount
 
     builder = TraceBuilder()
     later = () if since_2008 else ("remove", "fallocate", "punch", "memfd")
@@ -145,6 +145,11 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     focus: list[str] = []
     segments: list[str] = []
     pages: dict[str, int] = {}
+    # what the builder knows, kept here as lines are accepted (asking it at
+    # every line made long traces quadratic): the processes in the order
+    # they were made, and the mappings each knows in the order they were made
+    process_names = [MAIN]
+    knows: dict[str, list[str]] = {MAIN: []}
     made = 0
 
     def new(prefix: str) -> str:
@@ -162,10 +167,10 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     builder.add(pool_line())
     while len(builder.ops) < length:
         kind = rng.choices(kinds, kind_weights)[0]
-        procs = builder.process_names
+        procs = process_names
         proc = rng.choice(procs)
         prefix = "" if proc == MAIN else f"in {proc} "
-        known = [m for m in pages if m in builder.mappings_of(proc)]
+        known = knows[proc]
         near = [m for m in known if mapping_file.get(m) in focus] if focus else []
         if near and rng.random() < 0.6:
             known = near
@@ -255,6 +260,11 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
             mapping_file[op.name] = op.file
         elif isinstance(op, Umount):
             focus_mount, focus = op.mount, files_on.get(op.mount, [])
+        if isinstance(op, Mmap | Shmat):
+            knows[op.proc].append(op.name)
+        elif isinstance(op, Fork):
+            knows[op.child] = list(knows[op.proc])
+            process_names.append(op.child)
     return "".join(op.text + "\n" for op in builder.ops)
 
 

@@ -25,7 +25,18 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from ..limits import ECHO_CHARS, MAX_LINE_CHARS, MAX_OPS, MAX_PAGES, MAX_PROCESSES, MAX_TRACE_BYTES, echo
+from ..limits import (
+    ECHO_CHARS,
+    MAX_FILES,
+    MAX_LINE_CHARS,
+    MAX_MOUNTS,
+    MAX_OPS,
+    MAX_PAGES,
+    MAX_PROCESSES,
+    MAX_SEGMENTS,
+    MAX_TRACE_BYTES,
+    echo,
+)
 
 
 @dataclass(frozen=True)
@@ -315,8 +326,16 @@ class _FileText:
     closed: bool = False
 
 
+#: the most of each kind a trace may create (limits.py says why); a memfd counts as a file
+_MOST = {"mount": MAX_MOUNTS, "file": MAX_FILES, "segment": MAX_SEGMENTS}
+
+
 class _Checker:
-    """Tracks what the text has created so far, process by process."""
+    """Tracks what the text has created so far, process by process.
+
+    :func:`_parse_line` changes it only once a line has passed every check,
+    so a line refused with :class:`TraceError` leaves it as it was.
+    """
 
     def __init__(self) -> None:
         self.processes: dict[str, set[str]] = {MAIN: set()}  # process -> mapping names it knows
@@ -325,15 +344,35 @@ class _Checker:
         self.mounts: set[str] = set()
         self.files: dict[str, _FileText] = {}
         self.segments: dict[str, int] = {}  # name -> pages
+        #: True while this checker shares its sets and file records with another
+        #: (a trial copy): it then replaces them rather than change them
+        self.shared = False
 
     def copy(self) -> _Checker:
+        """A checker to try a line on: as cheap as copying five dicts, whatever their contents hold."""
         trial = _Checker()
-        trial.processes = {p: set(names) for p, names in self.processes.items()}
+        trial.processes = dict(self.processes)
         trial.mappings = dict(self.mappings)
         trial.mounts = set(self.mounts)
-        trial.files = {f: _FileText(**vars(info)) for f, info in self.files.items()}
+        trial.files = dict(self.files)
         trial.segments = dict(self.segments)
+        trial.shared = True
         return trial
+
+    def know(self, proc: str, name: str) -> None:
+        """Process ``proc`` now knows mapping ``name``."""
+        if self.shared:
+            self.processes[proc] = self.processes[proc] | {name}
+        else:
+            self.processes[proc].add(name)
+
+    def file_is(self, name: str, **flags: bool) -> None:
+        """Set flags (``closed``, ``unlinked``) of file ``name``'s record."""
+        if self.shared:
+            self.files[name] = _FileText(**{**vars(self.files[name]), **flags})
+        else:
+            for flag, value in flags.items():
+                setattr(self.files[name], flag, value)
 
     def file(self, name: str, line: int) -> _FileText:
         """A file the line may name: created and still nameable (a file whose mount a
@@ -358,6 +397,9 @@ class _Checker:
     def new(self, space: Collection[str], name: str, what: str, line: int) -> str:
         if name in space:
             raise TraceError(line, f"{what} {name!r} is created twice (names are unique within a trace)")
+        most = _MOST.get(what)
+        if most is not None and len(space) >= most:
+            raise TraceError(line, f"more than {most:,} {what}s in one trace (hugelab's limit)")
         return name
 
     def process(self, proc: str, line: int) -> set[str]:
@@ -383,6 +425,12 @@ class _Checker:
 
 
 def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Operation:
+    """The operation of one line's words, recorded in ``check``.
+
+    Every branch raises before it changes ``check``: a refused line leaves it
+    as it was (the explorer and the generators add lines one at a time and
+    go on after a refusal, without a copy of the checker per line).
+    """
     proc = MAIN
     in_proc = words[0] == "in"
     if in_proc:
@@ -428,7 +476,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
             if len(rest) == 4:
                 offset = _number(rest[3], "offset", line)
         check.mappings[name] = pages
-        check.processes[proc].add(name)
+        check.know(proc, name)
         return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
     if op == "touch":
         name = args[0]
@@ -469,7 +517,7 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         pages = check.segment(args[0], line)
         name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
         check.mappings[name] = pages
-        check.processes[proc].add(name)
+        check.know(proc, name)
         return Shmat(line, text, proc, args[0], name)
     return _parse_trace_op(op, args, line, text, check)
 
@@ -514,12 +562,12 @@ def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Chec
         return Shmget(line, text, name, pages, len(args) == 3)
     info = check.file(args[0], line)
     if op == "close":
-        info.closed = True
+        check.file_is(args[0], closed=True)
         return CloseFile(line, text, args[0])
     if op == "unlink":
         if info.memfd:
             raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
-        info.unlinked = True
+        check.file_is(args[0], unlinked=True)
         return Unlink(line, text, args[0])
     if op == "truncate":
         return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
@@ -557,6 +605,11 @@ class TraceBuilder:
         return list(self._check.processes)
 
     @property
+    def process_count(self) -> int:
+        """How many processes the lines so far have created, ``main`` included."""
+        return len(self._check.processes)
+
+    @property
     def file_names(self) -> list[str]:
         """Every file (and memfd) the lines so far have created, oldest first."""
         return list(self._check.files)
@@ -592,11 +645,15 @@ class TraceBuilder:
         if not words:
             self.lines = number
             return None
-        trial = self._check.copy()
-        op = _parse_line(words, number, " ".join(words), trial)
-        if check is not None:
+        if check is None:  # a refused line leaves the checker as it was (see _Checker)
+            op = _parse_line(words, number, " ".join(words), self._check)
+        else:  # ``check`` may still refuse a valid line: parse into a copy, kept only if it does not
+            trial = self._check.copy()
+            op = _parse_line(words, number, " ".join(words), trial)
             check(op)
-        self._check, self.lines = trial, number
+            trial.shared = False  # the old checker goes: nothing is shared any more
+            self._check = trial
+        self.lines = number
         self.ops.append(op)
         return op
 

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from harness import REPO, run_all
 
 pytestmark = pytest.mark.browser
-# the numbered path and the notebooks beside it (many-kernels, files-and-mounts)
+# the numbered path, 00 to 09
 COURSE = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb") if p.name != "glossary.ipynb")
 
 
