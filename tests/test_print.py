@@ -30,7 +30,9 @@ def text_of(pdf, layout=False):
 
 
 def squash(text):
-    return " ".join(text.split())
+    """Words as pdftotext gives them back: spaces squashed, and hyphens dropped (a word broken at a
+    line's end, "double-" + "credit", comes back as "doublecredit")."""
+    return " ".join(text.replace("-", "").split())
 
 
 def first_page_png(pdf, tmp_path):
@@ -70,17 +72,33 @@ def test_a_class_sheets_carry_each_students_name_and_id(tmp_path):
 
 
 def test_a_notebook_prints_with_a_box_for_each_question_and_its_key_answers(tmp_path):
+    import nbformat
+
+    from hugelab.teaching.lab import course_dir
+    from hugelab.teaching.predict import Choice, Question, Row, letter
+    from hugelab.teaching.printing import _asked
+
     blank, key = tmp_path / "03.pdf", tmp_path / "03-key.pdf"
     assert hugelab_print("notebooks", "03", "--out", str(blank)).returncode == 0
     assert hugelab_print("notebooks", "03", "--key", "--out", str(key)).returncode == 0
-    asked = [lessons.q03_split(), lessons.q03_end(), lessons.q03_lost()]
+    (path,) = course_dir().glob("03-*.ipynb")
+    asked = [q for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"
+             for q in _asked(cell.source)]
+    assert any(isinstance(q, Question) for q in asked)
     blank_text, key_text = squash(text_of(blank)), squash(text_of(key))
-    assert blank_text.count("Your answer:") == len(asked)
+    assert blank_text.count("Your answer:") == sum(type(q) is Question for q in asked)
+    assert blank_text.count("Your letter:") == sum(isinstance(q, Choice) for q in asked)
     assert "Predict(" not in blank_text and "import" not in blank_text  # prose, not code
     assert "interactive explorer" in blank_text
     for q in asked:
         assert squash(q.prompt) in blank_text
-        assert f"Answer: {both_forms(q.answer)}" in key_text
+        if type(q) is Question:
+            assert squash(f"Answer: {both_forms(q.answer)}") in key_text
+        elif isinstance(q, Choice):
+            assert squash(f"Your letter: {letter(q.answer)}") in key_text
+        elif isinstance(q, Row):
+            assert squash(" ".join(f"{f} {both_forms(v)}" for f, v in zip(("Total", "Free", "Rsvd", "Surp"),
+                                                                           q.answer))) in key_text
     first_page_png(blank, tmp_path)
 
 
@@ -88,9 +106,13 @@ def test_the_course_key_has_every_answer_and_the_misconceptions(tmp_path):
     out = tmp_path / "key.pdf"
     assert hugelab_print("key", "--out", str(out)).returncode == 0
     text = squash(text_of(out))
-    for q in (lessons.q03_split(), lessons.q05_cow(), lessons.self_test()[0]):
+    from hugelab.teaching.printing import misconceptions
+
+    for q in (lessons.q03_split(), lessons.q05_cow(), lessons.self_test()[0], lessons.q03_why_copy(),
+              lessons.q03_row()):
         assert squash(q.prompt) in text
-        for hint in q.hints.values():
+        assert misconceptions(q)
+        for _, hint in misconceptions(q):
             assert squash(hint)[:50] in text
 
 

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .predict import Question, both_forms
+from .predict import ROW_FIELDS, Choice, Question, Row, both_forms, letter
 
 PRINT_CSS = """
 @page { size: A4; margin: 16mm 14mm; }
@@ -41,6 +41,9 @@ pre, code { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; 
 .hl-why { font-style: italic; }
 .hl-note { color: #555; font-style: italic; border-left: 3px solid #aaa; padding-left: 8px; }
 .hl-wrong li { margin: 2px 0; }
+.hl-options { list-style: none; padding-left: 8px; margin: 4px 0; }
+.hl-box.hl-letter { min-width: 4ch; }
+.hl-field { display: inline-block; white-space: nowrap; margin-right: 10px; }
 h1 { font-size: 16pt; } h2 { font-size: 13pt; } h3 { font-size: 11.5pt; }
 """
 
@@ -95,13 +98,32 @@ def to_pdf(page: str, out: Path, timeout: float = 180) -> None:
 
 # -- questions -------------------------------------------------------------------------------------
 
-def question_html(q: Question, key: bool, number: str = "") -> str:
+def question_html(q, key: bool, number: str = "") -> str:
+    """A question as printed: a box for a number, four for a whole row, letters for a why question;
+    with ``key``, filled in, and why."""
     prompt = f"<div class='prompt'>{html.escape(number)}{html.escape(q.prompt)}</div>"
-    if not key:
-        return f"<div class='hl-q'>{prompt}Your answer: <span class='hl-box'></span></div>"
-    why = f" <span class='hl-why'>{html.escape(q.why)}</span>" if q.why else ""
-    return (f"<div class='hl-q'>{prompt}Answer: <span class='hl-box'>{html.escape(both_forms(q.answer))}</span>"
-            f"{why}</div>")
+    why = f" <span class='hl-why'>{html.escape(q.why)}</span>" if key and q.why else ""
+    if isinstance(q, Choice):
+        options = "".join(f"<li>{letter(n)}) {html.escape(o.text)}</li>" for n, o in enumerate(q.options))
+        said = letter(q.answer) if key else ""
+        return (f"<div class='hl-q'>{prompt}<ul class='hl-options'>{options}</ul>"
+                f"Your letter: <span class='hl-box hl-letter'>{said}</span>{why}</div>")
+    if isinstance(q, Row):
+        boxes = " ".join(f"<span class='hl-field'>{name} <span class='hl-box'>"
+                         f"{html.escape(both_forms(v)) if key else ''}</span></span>"
+                         for name, v in zip(ROW_FIELDS, q.answer))
+        return f"<div class='hl-q'>{prompt}{boxes}{why}</div>"
+    said, label = (html.escape(both_forms(q.answer)), "Answer") if key else ("", "Your answer")
+    return f"<div class='hl-q'>{prompt}{label}: <span class='hl-box'>{said}</span>{why}</div>"
+
+
+def misconceptions(q) -> list[tuple[str, str]]:
+    """(the wrong answer, the idea behind it) for each hint a question has."""
+    if isinstance(q, Choice):
+        return [(f"{letter(n)}) {o.text}", o.hint) for n, o in enumerate(q.options) if o.hint]
+    if isinstance(q, Row):
+        return [(f"{name} {both_forms(w)}", h) for name, wrongs in q.hints.items() for w, h in wrongs.items()]
+    return [(both_forms(w), h) for w, h in q.hints.items()]
 
 
 def key_html(with_answers: bool = True) -> str:
@@ -119,10 +141,10 @@ def key_html(with_answers: bool = True) -> str:
         parts.append(f"<h2>{number}. {html.escape(title)}</h2>")
         for i, q in enumerate(found, 1):
             parts.append(question_html(q, with_answers, f"{number}.{i} "))
-            if with_answers and q.hints:
-                wrong = "".join(f"<li><b>{html.escape(both_forms(w))}</b>: {html.escape(h)}</li>"
-                                for w, h in q.hints.items())
-                parts.append(f"<div class='hl-wrong'>Likely wrong answers and the idea behind each:<ul>{wrong}</ul>"
+            wrong = misconceptions(q)
+            if with_answers and wrong:
+                items = "".join(f"<li><b>{html.escape(w)}</b>: {html.escape(h)}</li>" for w, h in wrong)
+                parts.append(f"<div class='hl-wrong'>Likely wrong answers and the idea behind each:<ul>{items}</ul>"
                              "</div>")
     return _page("hugelab course key", "".join(parts), PRINT_CSS)
 
@@ -133,10 +155,10 @@ _ASKS = re.compile(r"lessons\.(q\d\d_\w+)\(\)")
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
-def _asked(source: str) -> list[Question]:
+def _asked(source: str) -> list[Question | Row | Choice]:
     from . import lessons
 
-    asked = [lessons.ALL[name]() for name in _ASKS.findall(source) if name in lessons.ALL]
+    asked: list[Question | Row | Choice] = [lessons.ALL[n]() for n in _ASKS.findall(source) if n in lessons.ALL]
     if "lessons.self_test()" in source:
         asked += lessons.self_test()
     return asked
