@@ -35,7 +35,8 @@ def test_every_numbered_notebook_has_its_questions_graded_and_03_all_of_them():
         graded, left_out = questions(number)
         assert graded, number
         assert left_out == [], (number, left_out)
-    assert [g.name for g in questions("03")[0]] == ["q03_split", "q03_end", "q03_lost"]
+    assert [g.name for g in questions("03")[0]] == ["q03_split", "q03_end", "q03_lost", "q03_row_total",
+                                                    "q03_row_free", "q03_row_rsvd", "q03_row_surp"]
 
 
 @pytest.mark.parametrize("number", list(TITLES))

@@ -39,7 +39,7 @@ from pathlib import Path
 from ..replay import ModelReplay, replay
 from .difficulty import ANY, PRESETS
 from .exercise import make_exercise
-from .predict import Question, same_number
+from .predict import ROW_FIELDS, Choice, Question, Row, same_number
 
 PREFIX = "hugelab-"
 TITLES = {"00": "Start here", "01": "The pool and reservations", "02": "The region map",
@@ -103,8 +103,6 @@ SPECIAL: dict[str, tuple[str | None, str | None, str]] = {
     "q04_close": ("SEED", "region-count", "_right = _replay(_trace, 'region-count')[5].closes[0].credit"),
     "q04_total": ("SEED", "region-count",
                   "_right = sum(c.credit for s in _replay(_trace, 'region-count') for c in s.closes)"),
-    "q06_file_truncate": ("FILE_CLICKS", "modern",
-                          "_steps = _replay(_trace)\n_right = _steps[5].counters.rsvd - _steps[6].counters.rsvd"),
     "q08_statfs": ("CAPPED", "modern", "_right = _replay(_trace)[4].mounts['q'][1]"),
     "q08_shared_entries": ("TWO_MAPS", "modern", _MAP_AFTER.format(step=7)
                            + "_right = len(_run.model.inodes['f'].resv_map)"),
@@ -166,8 +164,15 @@ def questions(number: str) -> tuple[list[Graded], list[tuple[str, str]]]:
     found: list[tuple[str, object]] = [(name, fn()) for name, fn in makers]
     if number == "09":
         found = [(f"q09_{n}", q) for n, q in enumerate(lessons.self_test(), 1)]
+    # a why question (predict.Choice) is practice in the notebook, with its hints there; a whole-row
+    # prediction (predict.Row) is graded as its four counters, one answer each
     graded, left_out = [], []
     for name, q in found:
+        if isinstance(q, Choice):
+            continue
+        if isinstance(q, Row):
+            graded.extend(_row_fields(name, q))
+            continue
         if not isinstance(q, Question) or not isinstance(q.answer, int):
             left_out.append((name, f"a {type(q).__name__}, not a question with a number for an answer"))
             continue
@@ -177,6 +182,22 @@ def questions(number: str) -> tuple[list[Graded], list[tuple[str, str]]]:
         else:
             graded.append(Graded(name, q, r))
     return graded, left_out
+
+
+def _row_fields(name: str, row: Row) -> list[Graded]:
+    """A whole-row question as four graded numbers (q00_row_total, ...), each with its field's hints."""
+    from . import lessons
+
+    trace, step, policy = lessons.ASKED[row.prompt]
+    graded = []
+    for field, value in zip(ROW_FIELDS, row.answer):
+        q = Question(f"{row.prompt} HugePages_{field}?", value, row.hints.get(field, {}), why=row.why,
+                     reveal=row.reveal)
+        r = Recipe(trace, policy, f"_right = _replay(_trace, {policy!r})[{step - 1}].counters.{field.lower()}")
+        got = run_recipe(r)
+        assert isinstance(got, int) and same_number(got, value), (name, field, got, value)
+        graded.append(Graded(f"{name}_{field.lower()}", q, r))
+    return graded
 
 
 def numbers() -> list[str]:
