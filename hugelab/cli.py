@@ -133,14 +133,32 @@ def _cmd_kernels(args) -> int:
 
 
 def _cmd_export_c(args) -> int:
-    from .realkernel.export_c import export_c
-    text = export_c(_read_trace(args.trace), args.expect)
+    trace = _read_trace(args.trace)
+    if args.kselftest:
+        from .realkernel.kselftest_c import export_kselftest
+        text = export_kselftest(trace, args.expect)
+    else:
+        from .realkernel.export_c import export_c
+        text = export_c(trace, args.expect)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
     else:
         print(text, end="")
     return 0
+
+
+def _cmd_run(args) -> int:
+    from pathlib import Path
+
+    from .realkernel.programs import ProgramError, run_program
+    specs = [s.strip() for specs in args.kernel for s in specs.split(",") if s.strip()]
+    if not specs:
+        raise UsageError("run needs --kernel K (a guest kernel: 6.12, a release name...; several: A,B)")
+    try:
+        return run_program(Path(args.program), specs, args.args, sys.stdout, args.timeout)
+    except ProgramError as e:
+        raise UsageError(str(e)) from None
 
 
 def _difficulty(args):
@@ -405,7 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect", default=DEFAULT, type=_policy,
                    help="the policy whose counters the program expects (default modern)")
     p.add_argument("-o", "--output", help="write the program here (default: standard output)")
+    p.add_argument("--kselftest", action="store_true",
+                   help="a short test for tools/testing/selftests/mm (kselftest helpers, TAP, straight-line C, "
+                        "labelled counters); one-process traces")
     p.set_defaults(run=_cmd_export_c)
+
+    p = sub.add_parser("run", help="run a C reproducer (built statically) or a static program in QEMU guests",
+                       epilog="e.g. hugelab run repro.c --kernel 6.12,7.3 -- --may-leak")
+    p.add_argument("program", help="a .c file (built with cc -static) or a static executable")
+    p.add_argument("--kernel", action="append", default=[], metavar="K",
+                   help="the guest kernel (6.12, a release name; A,B or again: one guest after the other)")
+    p.add_argument("--timeout", type=float, default=120, help="seconds the program may take (default 120)")
+    p.add_argument("args", nargs="*", help="the program's own arguments, after --")
+    p.set_defaults(run=_cmd_run)
 
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score filled-in sheets",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
@@ -512,7 +542,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        tail: list[str] = []
+        if words[:1] == ["run"] and "--" in words:  # the program's own arguments (argparse mixes them up)
+            words, tail = words[:words.index("--")], words[words.index("--") + 1:]
+        args = build_parser().parse_args(words)
+        if tail:
+            args.args = tail
         for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):
             value = getattr(args, name, None)
             if value is not None and not 1 <= value <= most:

@@ -22,6 +22,12 @@ if ! { command -v qemu-system-x86_64 && command -v busybox; } >/dev/null 2>&1 &&
         && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static cpio >/dev/null
 fi
+# gpgv and Debian's archive keyring check the signed index of every suite hugelab fetches kernels
+# from itself (hugelab/realkernel/signed_index.py): without them those suites are not believed.
+if ! { command -v gpgv >/dev/null 2>&1 && [ -f /usr/share/keyrings/debian-archive-keyring.gpg ]; } \
+        && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends gpgv debian-archive-keyring >/dev/null
+fi
 # Debian's 6.12 kernels come from bookworm-security: stale package lists do not offer them
 if [ "$(id -u)" = 0 ] && command -v apt-cache >/dev/null 2>&1 \
         && ! apt-cache search --names-only '^linux-image-6\.12.*-cloud-amd64-unsigned$' | grep -q .; then
