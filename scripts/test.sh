@@ -16,6 +16,12 @@ if ! { command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 && [ "$(id 
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
 fi
 
+# JupyterHub's proxy (npm's configurable-http-proxy) for the hub test (tests/test_hub.py)
+if ! command -v configurable-http-proxy >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then
+    echo "hugelab: installing configurable-http-proxy with npm, for the JupyterHub test"
+    npm install -g --silent configurable-http-proxy >/dev/null 2>&1 || echo "hugelab: npm could not install configurable-http-proxy: the hub test will skip"
+fi
+
 # QEMU and static busybox for the guest-kernel tests (Linux 6.1 and 6.12 in throw-away guests;
 # the kernels themselves are fetched with apt-get download on first use, into ~/.cache/hugelab).
 if ! { command -v qemu-system-x86_64 && command -v busybox; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
