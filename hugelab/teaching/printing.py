@@ -33,7 +33,8 @@ PRINT_CSS = """
 body { font-family: "DejaVu Sans", sans-serif; font-size: 10.5pt; }
 pre, code { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; font-size: 9pt;
             font-family: "DejaVu Sans Mono", monospace !important; }
-.jp-OutputArea-output pre { white-space: pre; overflow: visible; font-size: 8pt; }
+.jp-OutputArea-output pre { white-space: pre-wrap !important; word-break: normal !important;
+                            overflow-wrap: break-word !important; font-size: 8pt; }
 .hl-q { border: 1px solid #555; border-radius: 4px; padding: 6px 10px; margin: 8px 0; break-inside: avoid; }
 .hl-q .prompt { font-weight: bold; }
 .hl-box { display: inline-block; border: 1px solid #000; min-width: 24ch; height: 1.8em; margin: 6px 0 2px 0;
@@ -79,6 +80,8 @@ def to_pdf(page: str, out: Path, timeout: float = 180) -> None:
     if browser is None:
         raise PrintError("printing needs chromium (Debian: apt-get install chromium)")
     out = out.resolve()
+    if not out.parent.is_dir():
+        raise PrintError(f"no folder {out.parent} to write {out.name} into")
     with tempfile.TemporaryDirectory(prefix="hugelab-print-") as tmp:
         source = Path(tmp) / "page.html"
         source.write_text(page, encoding="utf-8")
