@@ -123,14 +123,19 @@ class Guest:
         if name:
             state, cpio = snapshots.paths(name)
             if state.is_file() and cpio.is_file():
+                qmp = tmp / "qmp-restore"
                 try:
-                    self._start(cpio, ["-incoming", f"exec:cat {shlex.quote(str(state))}"])
+                    self._start(cpio, ["-incoming", f"exec:cat {shlex.quote(str(state))}",
+                                       "-qmp", f"unix:{qmp},server=on,wait=off"])
+                    self._wait_running(qmp)  # bytes sent while QEMU still loads the machine are lost
                     self._send({"hello": True})
                     self._hello(self._receive(RESTORE_TIMEOUT, "restore"), start)
                     self.restored = True
                     snapshots.used(name)
                     return
-                except KernelReplayError:  # a snapshot that does not come back is not kept
+                except (OSError, ValueError, KernelReplayError) as e:  # a snapshot that does not come back goes
+                    print(f"hugelab: the saved {self.image.release} guest did not come back ({e}); booting it",
+                          file=sys.stderr)
                     self._kill()
                     snapshots.forget(name)
         try:
@@ -149,6 +154,22 @@ class Guest:
                 if self._qemu is None or self._qemu.poll() is not None:
                     raise KernelReplayError(f"the {self.image.release} guest stopped while being saved") from None
             self.boot_seconds = time.monotonic() - start
+
+    def _wait_running(self, qmp: Path) -> None:
+        """Until QEMU has loaded the saved machine and runs it."""
+        deadline = time.monotonic() + RESTORE_TIMEOUT
+        while not qmp.exists():  # QEMU makes its monitor's socket as it starts
+            if time.monotonic() > deadline or (self._qemu is not None and self._qemu.poll() is not None):
+                raise KernelReplayError("QEMU did not start")
+            time.sleep(0.01)
+        monitor = Monitor(qmp)
+        try:
+            while (status := monitor.call("query-status").get("status")) != "running":
+                if status not in ("inmigrate", "prelaunch") or time.monotonic() > deadline:
+                    raise KernelReplayError(f"QEMU is {status} instead of running the saved guest")
+                time.sleep(0.01)
+        finally:
+            monitor.close()
 
     def _save(self, name: str, qmp: Path, initrd: Path) -> None:
         """Save the running guest as snapshot ``name`` (QEMU migrates it into a file), then go on with it."""
