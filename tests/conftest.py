@@ -10,6 +10,26 @@ sys.path.insert(0, str(Path(__file__).parent))
 from skips import EXPECTED
 from summary_lines import SUMMARY
 
+#: what the quick subset leaves out: everything that touches the kernel's pool (kernel), boots a
+#: guest, drives a browser, or makes fresh clones and venvs (slow)
+NOT_QUICK = ("kernel", "guest", "browser", "slow")
+QUICK = " and ".join(f"not {marker}" for marker in NOT_QUICK)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help=f"the quick subset: -m '{QUICK}' (never touches the kernel; minutes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--quick"):
+        return
+    kept = [item for item in items if not any(item.get_closest_marker(m) for m in NOT_QUICK)]
+    if len(kept) < len(items):
+        quick = set(kept)
+        config.hook.pytest_deselected(items=[item for item in items if item not in quick])
+        items[:] = kept
+
 
 def pytest_terminal_summary(terminalreporter):
     for line in SUMMARY:

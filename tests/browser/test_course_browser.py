@@ -11,7 +11,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from harness import REPO, run_all
+from harness import EVENT_BOUND, REPO, run_all, wait_settled
 
 pytestmark = pytest.mark.browser
 # the numbered path and the notebooks beside it (many-kernels, files-and-mounts)
@@ -44,16 +44,21 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
     known = questions()
     page.goto(lab.url(name))
     run_all(page)
-    page.wait_for_timeout(1500)
     widgets = page.locator(".jp-OutputArea-output .widget-vbox").filter(
         has=page.locator("button.widget-button:text-is('check')"))
-    assert widgets.count() > 0
+    expected = sum(str(o.get("data", {}).get("text/plain", "")).startswith(("Predict(", "Predict: "))
+                   for c in json.loads((REPO / "notebooks" / name).read_text())["cells"] for o in c.get("outputs", []))
+    assert expected > 0
+    page.wait_for_function(  # every question has rendered (its check button is there)
+        "n => document.querySelectorAll(\".jp-OutputArea-output .widget-vbox button.widget-button\").length >= n",
+        arg=expected, timeout=120_000)
+    wait_settled(page)
     assert page.locator("pre.hugelab-reveal").count() == 0  # nothing revealed before any try
     stem = name.removesuffix(".ipynb")
     for i in range(widgets.count()):
         widget = widgets.nth(i)
         widget.scroll_into_view_if_needed()
-        page.wait_for_timeout(200)
+        wait_settled(page)  # scrolled, and laid out where it stays
         prompt = widget.locator("b:text-is('Predict:')").locator("xpath=..").inner_text()
         prompt = squash(prompt.removeprefix("Predict:"))
         q = next((v for k, v in known.items() if squash(k) == prompt), None)
@@ -89,7 +94,7 @@ def test_the_glossary_opens_from_00(lab, page, shots):
     page.goto(lab.url("00-start-here.ipynb"))
     page.wait_for_selector(".jp-Notebook")
     page.locator(".jp-RenderedMarkdown a:text-is('glossary')").first.click()
-    page.wait_for_selector(".jp-RenderedMarkdown h1:has-text('Glossary')", timeout=60_000)
+    page.wait_for_selector(".jp-RenderedMarkdown h1:has-text('Glossary')", timeout=EVENT_BOUND)
     page.screenshot(path=str(shots / "course-glossary.png"))
     nb = json.loads((REPO / "notebooks" / "glossary.ipynb").read_text())
     assert any("kref" in "".join(c["source"]) for c in nb["cells"])
