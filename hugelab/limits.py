@@ -240,3 +240,11 @@ def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
     if digits <= limit:
         return text
     return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"
+
+
+# -- QEMU guests ------------------------------------------------------------------
+
+#: Longest answer line a guest may send, in bytes. A guest replays at ~10 ms a step, so within its
+#: 600 s (``guest.TRACE_TIMEOUT``) some 60,000 steps at ~300 bytes a record: 18 MB. Four times that
+#: leaves room for records with mounts; past it the guest is cut off, never buffered without end.
+GUEST_MAX_ANSWER_BYTES = 64 << 20

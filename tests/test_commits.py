@@ -140,3 +140,11 @@ def test_hugelab_policies_says_what_a_release_carries_and_why(capsys):
     assert "rollback-fix" in capsys.readouterr().out
     assert main(["policies", "3.10"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_before_5_18_madvise_dontneed_is_einval_on_hugetlb_and_enomem_where_nothing_is_mapped():
+    # measured in a 5.10.251 guest: EINVAL from the first hugetlb VMA of the range, ENOMEM for a range
+    # with no VMA at all (90e7e7f5ef3f brought MADV_DONTNEED to hugetlb in 5.18)
+    text = "pool 4\nmmap m 2 private\nmunmap m 1 1\nmadvise m 0 2 dontneed\nmadvise m 1 1 dontneed\n"
+    assert [s.error for s in replay(text, "linux-5.10.251")][-2:] == ["EINVAL", "ENOMEM"]
+    assert [s.error for s in replay(text, "linux-6.1.192")][-2:] == ["ENOMEM", "ENOMEM"]

@@ -40,9 +40,10 @@ from ..limits import EXPLORER_MAX_STEPS
 from ..model.hstate import Counters, signed
 from ..model.invariants import violations
 from ..model.policies import Close, check_supported, get_policy
-from ..replay import SIGNALS, ModelReplay, Step
+from ..replay import SIGNALS, ModelReplay, Step, cyclic_gc_paused
 from ..trace.language import (
     MAIN,
+    CloseFile,
     Exit,
     FileOp,
     Memfd,
@@ -53,6 +54,8 @@ from ..trace.language import (
     Touch,
     TraceBuilder,
     TraceError,
+    Umount,
+    Unlink,
     parse_trace,
 )
 from .explorer_views import (
@@ -243,6 +246,8 @@ class _LineIndex:
         self.mmaps: dict[str, Mmap] = {}
         #: size= (or None) of every mount made so far, unmounted ones too, oldest first
         self.mount_sizes: dict[str, int | None] = {}
+        #: lines that made, closed, unlinked or unmounted a file (what can change a file's state)
+        self.file_events = 0
 
     def catch_up(self) -> None:
         for op in self.ops[self.seen:]:
@@ -250,6 +255,8 @@ class _LineIndex:
                 self.mmaps[op.name] = op
             elif isinstance(op, Mount):
                 self.mount_sizes[op.mount] = op.size
+            if isinstance(op, FileOp | Memfd | CloseFile | Unlink | Umount):
+                self.file_events += 1
         self.seen = len(self.ops)
 
 
@@ -270,6 +277,8 @@ class Explorer:
         #: the file the file controls act on, and the views draw
         self.file: str | None = None
         self._index = _LineIndex([])
+        #: the rows of :attr:`file_rows` and what they were computed from
+        self._file_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
         #: the rows of :attr:`processes` and what they were computed from
         self._process_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
         #: (sides, steps compared on both, first step that differs or None): diverged_at goes on from there
@@ -289,11 +298,12 @@ class Explorer:
         """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
         if cursor < self.cursor:
             self._restart()
-        for line in self.history[self.cursor:cursor]:
-            op = self.builder.add(line)
-            assert op is not None  # history holds operation lines only
-            for side in self.sides:
-                side.feed(op)
+        with cyclic_gc_paused():  # as replay() does: thousands of steps make objects, no cycles
+            for line in self.history[self.cursor:cursor]:
+                op = self.builder.add(line)
+                assert op is not None  # history holds operation lines only
+                for side in self.sides:
+                    side.feed(op)
         self.cursor = cursor
         self._fix_selection()
 
@@ -510,6 +520,20 @@ class Explorer:
         (a umount refused with EBUSY keeps its mount; one that succeeded takes it)."""
         return [(name, size) for name, size in self._lines().mount_sizes.items()
                 if any(name in s.model.mounts for s in self.sides)]
+
+    @property
+    def file_rows(self) -> tuple[tuple[str, str], ...]:
+        """(name, why it is gone or "") of every file so far, oldest first.
+
+        The same tuple until a line makes, closes, unlinks or unmounts one.
+        """
+        made_from = (self._lines().file_events, *(len(s.run.live.unmounted) for s in self.sides))
+        sides, counts, rows = self._file_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((name, self.file_gone(name)) for name in self.builder.file_names)
+        self._file_rows = (self.sides, made_from, rows)
+        return rows
 
     def file_gone(self, name: str) -> str:
         """Why file ``name`` is gone for good ("" while it is not): the text can no longer
