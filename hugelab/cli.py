@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -565,7 +566,8 @@ def _run(argv: Sequence[str] | None) -> int:
             print(f"hugelab: interrupted by {e}: {e.outcome}", file=sys.stderr)
         else:
             print("hugelab: interrupted", file=sys.stderr)
-        return 130
+        # 128 + the signal's number, as a shell reports a process its signal ended (SIGTERM: 143)
+        return 128 + e.signum if isinstance(e, interrupts.Interrupted) else 128 + signal.SIGINT
     except Exception as e:  # the kernel cannot be used: one line, not a traceback
         from .realkernel import KernelReplayError, KernelUnavailable
         if isinstance(e, KernelUnavailable):
