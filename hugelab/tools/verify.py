@@ -88,7 +88,8 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
 
     ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
     see :mod:`hugelab.realkernel.targets`). ``policy`` defaults to the one made
-    for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
+    as the commits it carries (``linux-6.12.118``; one line if the commit
+    table cannot name it). Under the kernel's own
     policy a mismatch is a model bug; under an older one it shows where that
     era differs from the kernel.
 
