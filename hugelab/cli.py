@@ -387,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=30, help="lines in each trace")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--policy", default=None, type=_policy,
-                   help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
-                        "else modern; older ones show how they differ)")
+                   help="the model to hold against the kernel (default: its own commits, e.g. linux-6.12.118; "
+                        "older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
