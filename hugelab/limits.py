@@ -45,11 +45,37 @@ MAX_TRACE_BYTES = 32 << 20
 #: How many characters of a bad word an error message shows.
 ECHO_CHARS = 40
 
+#: Most ``mount`` lines in one trace. Once a trace has made a mount with
+#: ``size=``, every step record carries the statfs of every such mount
+#: still mounted (docs/trace-language.md), so a record grows with the
+#: mounts: 64 keep one at about 2 KB of JSON (2,110 bytes measured), where
+#: 4,000 mounts made records of 130 KB, and a replay of 4,000 mount lines
+#: 52 s and 745 MB. Real programs use a handful of mounts; random traces
+#: make about one per 20 lines (so those of 1,300 lines and more stop at 64).
+MAX_MOUNTS = 64
+
+#: Most ``file`` and ``memfd`` lines in one trace. Each is an inode with its
+#: own reservation map and page cache (about 1.1 KB empty, measured); a kernel replay
+#: holds a descriptor for each (:data:`KERNEL_MAX_FILES`). Random traces make
+#: about one per 11 lines: some 900 at the longest generated length.
+MAX_FILES = 4096
+
+#: Most ``shmget`` lines in one trace: Linux's default ``kernel.shmmni``
+#: (SHMMNI, 4096), the most segments a machine holds at once by default.
+MAX_SEGMENTS = 4096
+
 #: Longest random trace ``verify``, ``hunt`` and ``exercise`` generate
-#: (``--length``), and most traces per run (``--traces``). ``verify`` holds
-#: the kernel lock for its whole run; these bound that run to minutes.
+#: (``--length``), and most traces per run (``--traces``).
 MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
+
+#: Most steps one ``hunt`` run may replay under the model, ``--traces``
+#: times ``--length`` (its shrinking after a find comes on top). Measured
+#: here, generation and checks included: 1,000,000 trace-v1 steps in 12.5 s
+#: of CPU, 500,000 trace-v2 steps (``--files``) in 13.5 s; so two to five
+#: minutes of CPU. ``--traces 1000000 --length 10000`` (10^10 steps) is
+#: refused, not run for days.
+MAX_RUN_STEPS = 10_000_000
 
 #: Most VMAs one process may have: the kernel's ``vm.max_map_count``, whose
 #: default is 65530 (``DEFAULT_MAX_MAP_COUNT``: 65535 less a margin for the
@@ -70,6 +96,12 @@ MAX_MAP_COUNT = 65530
 #: :data:`MAX_MAP_COUNT` costs another 13 MB, with no end. Nearly five times
 #: what the 100,000-line benchmark traces reach (220,000 VMAs).
 MAX_VMAS = 1 << 20
+
+#: Largest exercise sheet ``exercise --check`` reads, in bytes. The longest sheet (a pair, 40
+#: steps each: ``--seed 6 --pair --length 40 --key``) is 6,597 bytes; 1 MiB leaves room for any
+#: student's notes in comments, and bounds what checking holds (a 28 MB sheet of blank lines took
+#: 509 MB and 21 s; 1 MiB of them takes 37 MB and under a second).
+EXERCISE_MAX_SHEET_BYTES = 1 << 20
 
 #: Most steps in the explorer's history: undo and scrubbing back replay it
 #: from the start, so each costs up to this many replayed lines.
@@ -119,6 +151,24 @@ KERNEL_FDS_SPARE = 64
 #: gets its own range plus one guard page) is refused.
 KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
 
+#: Most steps one ``verify`` or ``hunt --kernel`` run may replay on kernels,
+#: ``--traces`` times ``--length``: such a run holds the host's pool lock
+#: (or a guest) throughout, and a kernel step costs about a millisecond
+#: (a pipe round trip to a real process and a read of /proc/meminfo;
+#: measured: 20 traces of 50 steps in 1.6 s on the host), so this keeps it
+#: to about half an hour.
+KERNEL_MAX_RUN_STEPS = 1_000_000
+
+#: Most mounts, files (each a descriptor held open by the replay's own
+#: worker) and System V segments a kernel replay makes, checked on the text
+#: before anything runs. The mounts are the model's :data:`MAX_MOUNTS`; the
+#: files stay far below any open-file limit; the segments leave most of
+#: the machine's SHMMNI (4096) to its other programs. The longest random
+#: trace (:data:`MAX_GENERATED_LENGTH`) stays within all three.
+KERNEL_MAX_MOUNTS = MAX_MOUNTS
+KERNEL_MAX_FILES = 2048
+KERNEL_MAX_SEGMENTS = 1024
+
 #: Most VMAs a kernel replay's trace may make in one process, counted from the
 #: text before anything runs (each mmap or shmat one, each munmap one more,
 #: each mprotect two more, and a child starts with its parent's). A trace
@@ -164,6 +214,20 @@ def kernel_max_trace_vmas(sysctl: Path = MAX_MAP_COUNT_SYSCTL) -> int:
     return max(0, min(KERNEL_MAX_TRACE_VMAS, host - KERNEL_OWN_VMAS))
 
 
+def run_too_long(traces: int, length: int, on_kernels: bool) -> str | None:
+    """Why one run of ``traces`` random traces of ``length`` lines is refused, in one line; None if it is not.
+
+    ``on_kernels``: ``verify`` and ``hunt --kernels`` (:data:`KERNEL_MAX_RUN_STEPS`);
+    else ``hunt`` under the model (:data:`MAX_RUN_STEPS`).
+    """
+    most = KERNEL_MAX_RUN_STEPS if on_kernels else MAX_RUN_STEPS
+    if traces * length <= most:
+        return None
+    where = "on kernels (it holds the pool lock or a guest throughout)" if on_kernels else "under the model"
+    return (f"--traces {traces:,} x --length {length:,} is {traces * length:,} steps; one run replays at most "
+            f"{most:,} {where}: ask for fewer or shorter traces")
+
+
 def echo(word: str, limit: int = ECHO_CHARS) -> str:
     """``repr(word)``, cut to about ``limit`` characters with its length said, for error messages."""
     if len(word) <= limit:
@@ -182,3 +246,11 @@ def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
     if digits <= limit:
         return text
     return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"
+
+
+# -- QEMU guests ------------------------------------------------------------------
+
+#: Longest answer line a guest may send, in bytes. A guest replays at ~10 ms a step, so within its
+#: 600 s (``guest.TRACE_TIMEOUT``) some 60,000 steps at ~300 bytes a record: 18 MB. Four times that
+#: leaves room for records with mounts; past it the guest is cut off, never buffered without end.
+GUEST_MAX_ANSWER_BYTES = 64 << 20

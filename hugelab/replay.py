@@ -5,8 +5,10 @@ It walks a checked trace and produces one :class:`Step` per operation line:
 the outcome, and the counters after the step (as JSON, one object a line:
 ``{"line": N, "op": TEXT, "ok": BOOL, "error": null|NAME, "counters":
 {"total", "free", "rsvd", "surp"}}``, the format ``replay --json`` prints).
-A line that names a process which has exited or was killed, or a mapping
-whose mmap failed, is skipped (``error == "skipped"``, counters unchanged).
+A line that names a process which has exited or was killed, a mapping
+whose mmap failed, or (v2) a mount a ``umount`` took away, one of its files
+or a mapping made from one, is skipped (``error == "skipped"``, counters
+unchanged).
 
 Anything that can carry out an operation and read counters (a
 :class:`~hugelab.model.machine.Model`, or the real kernel in
@@ -20,12 +22,26 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from .model.hstate import Counters
 from .model.machine import Model
 from .model.policies import Close, Policy, check_supported
-from .trace.language import MAIN, Exit, FileOp, Fork, Memfd, Mmap, Operation, Pool, Shmat, Shmget, Trace, parse_trace
+from .trace.language import (
+    MAIN,
+    Exit,
+    FileOp,
+    Fork,
+    Memfd,
+    Mmap,
+    Operation,
+    Pool,
+    Shmat,
+    Shmget,
+    Trace,
+    Umount,
+    parse_trace,
+)
 from .trace.language import Mount as MountOp
 
 SIGNALS = ("SIGBUS", "SIGSEGV")
@@ -76,13 +92,21 @@ class Liveness:
     Shared by every machine so that the model and the real kernel skip the
     same lines for the same reasons. A line that creates something and is
     skipped or fails leaves that thing missing: later lines naming it are
-    skipped too.
+    skipped too. So is what a ``umount M`` that succeeded took away: M,
+    the files made on it and the mappings made from them (a umount that
+    failed, with EBUSY, takes nothing: M and its files are used on).
     """
 
     def __init__(self) -> None:
         self.alive = {MAIN}
-        self.failed_mmaps: set[str] = set()
-        self.failed: set[tuple[str, str]] = set()  # (kind, name): v2 files, mounts, segments
+        self.failed_mmaps: set[str] = set()  # mappings never made, or made from a file a umount took away
+        self.failed: set[tuple[str, str]] = set()  # (kind, name): v2 files, mounts, segments missing
+        #: v2: the files made on each mount, and the mappings made from each file (what a umount takes)
+        self.files_on: dict[str, list[str]] = {}
+        self.mapped_from: dict[str, list[str]] = {}
+        #: v2: what a umount that succeeded took away -> (that mount, the umount's line);
+        #: keyed ("mount" | "file" | "mapping", name)
+        self.unmounted: dict[tuple[str, str], tuple[str, int]] = {}
 
     def skips(self, op: Operation) -> bool:
         if op.__class__ is Pool:
@@ -103,11 +127,21 @@ class Liveness:
 
     def record(self, op: Operation, error: str | None) -> None:
         kind = op.__class__  # compared by identity: once a line, and no class is subclassed
-        if error is None:  # most lines: only a fork or an exit changes anything
+        if error is None:  # most lines: only a fork, an exit or (v2) what a umount may take changes anything
             if kind is Fork:
                 self.alive.add(op.child)  # type: ignore[union-attr]
             elif kind is Exit:
                 self.alive.discard(op.proc)  # type: ignore[union-attr]
+            elif kind is Mmap:
+                mmap = cast(Mmap, op)
+                if mmap.file is not None:
+                    self.mapped_from.setdefault(mmap.file, []).append(mmap.name)
+            elif kind is FileOp:
+                made = cast(FileOp, op)
+                if made.mount is not None:
+                    self.files_on.setdefault(made.mount, []).append(made.file)
+            elif kind is Umount:
+                self._unmounted(cast(Umount, op).mount, op.line)
             return
         if kind is Pool:
             return
@@ -117,6 +151,29 @@ class Liveness:
             self.alive.discard(op.proc)  # type: ignore[union-attr]
         elif kind in _CREATES:
             self.failed.add(_CREATES[kind](op))
+
+    def _unmounted(self, mount: str, line: int) -> None:
+        """A umount succeeded: the mount, its files and their mappings are gone for good."""
+        gone = [("mount", mount)]
+        for file in self.files_on.pop(mount, ()):
+            gone.append(("file", file))
+            gone += [("mapping", name) for name in self.mapped_from.pop(file, ())]
+        for kind, name in gone:
+            self.unmounted[kind, name] = (mount, line)
+            if kind == "mapping":
+                self.failed_mmaps.add(name)
+            else:
+                self.failed.add((kind, name))
+
+    def taken_by_umount(self, op: Operation) -> tuple[str, str, str, int] | None:
+        """What of ``op``'s a umount took away: (kind, name, mount, that umount's line), or None."""
+        if not self.unmounted:
+            return None
+        for kind, attr in (("mount", "mount"), ("file", "file"), ("mapping", "name")):
+            name = getattr(op, attr, None)
+            if name is not None and (kind, name) in self.unmounted:
+                return (kind, name, *self.unmounted[kind, name])
+        return None
 
     def record_skip(self, op: Operation) -> None:
         """A skipped line made nothing: what it would have created is missing."""
@@ -208,6 +265,11 @@ class ModelReplay:
         check_supported(trace, self.policy)
         self._checked = trace
         self._replayer = Replayer(self.model, statfs=statfs)
+
+    @property
+    def live(self) -> Liveness:
+        """What is alive and what is gone, from the outcomes so far (why a line was skipped)."""
+        return self._replayer.live
 
     def feed(self, op: Operation) -> Step:
         """Carry out one line; TraceError (nothing changed) if the policy's era lacked it."""

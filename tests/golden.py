@@ -280,6 +280,38 @@ umount q
 pool 1
 mount q min_size=2
 """, "1/1/0/0 1/1/0/0:ENOMEM"),
+    # docs/measured-tables.md U and V (issue 20): a umount refused with EBUSY keeps its mount and files,
+    # and the kernel goes on using them; one that succeeded takes them, and the lines naming them after
+    # it are skipped
+    "U umount refused (EBUSY), then used": ("""
+pool 8
+mount q size=4
+file f on q
+umount q                 # EBUSY: f is open
+mmap a 2 shared file f   # the kernel maps it
+touch a 0
+close f
+munmap a 0 2
+umount q                 # nothing holds q now: it goes, and f's page with it
+""", "8/8/0/0 8/8/0/0 8/8/0/0 8/8/0/0:EBUSY 8/8/2/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0"),
+    "V umount succeeded, then skipped": ("""
+pool 8
+mount q size=4
+file f on q
+mmap a 2 shared file f
+touch a 0
+munmap a 0 2
+close f
+umount q                 # nothing open or mapped: q goes, with f and its page
+touch a 0                # a was made from f: skipped
+mmap b 2 shared file f   # skipped, and so is every line naming b
+touch b 0
+truncate f 1
+file g on q
+umount q
+memfd m                  # lines that name nothing of q still run
+""", "8/8/0/0 8/8/0/0 8/8/0/0 8/8/2/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0 8/8/0/0:skipped 8/8/0/0:skipped "
+     "8/8/0/0:skipped 8/8/0/0:skipped 8/8/0/0:skipped 8/8/0/0:skipped 8/8/0/0"),
     "R SHM_HUGETLB": ("""
 pool 8
 shmget s 3

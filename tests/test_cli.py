@@ -144,6 +144,8 @@ def test_min_size_goes_with_files_only():
 
 
 def test_hunt_searches_v2_traces_under_the_model():
-    done = run("hunt", "--policy", "modern", "--files", "--traces", "60", "--length", "14")
+    # finds under modern are rare (the fork + owner munmap wrap, docs/findings.md §2): seeds 0-399 of
+    # the v2 generator as issue 20 left it hold one, at seed 376
+    done = run("hunt", "--policy", "modern", "--files", "--traces", "10", "--length", "14", "--seed", "370")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("found after ")

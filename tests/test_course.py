@@ -11,9 +11,10 @@ import pytest
 
 from hugelab import scenarios
 from hugelab.teaching import lessons
+from hugelab.teaching.predict import Choice, Question, Row
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-# the numbered path and the notebooks beside it (many-kernels, files-and-mounts): every one obeys the rules
+# the numbered path, 00 to 09 (07-many-kernels and 08-files-and-mounts included): every one obeys the rules
 COURSE = sorted(p for p in NOTEBOOKS.glob("*.ipynb") if p.name != "glossary.ipynb")
 
 
@@ -73,12 +74,12 @@ def test_every_notebook_links_the_glossary(path):
     assert "(glossary.ipynb)" in "".join(source(c) for c in cells(path) if c["cell_type"] == "markdown")
 
 
-GLOSSARY = "".join(source(c) for c in cells(NOTEBOOKS / "glossary.ipynb"))
+GLOSSARY = "\n\n".join(source(c) for c in cells(NOTEBOOKS / "glossary.ipynb"))
 TERMS = ["-mm", "kref", "buddy allocator", "owner", "bare pool", "v6.9 restore", "surplus", "overcommit",
          "copy-on-write (COW)", "VMA", "resv_map", "restore_reserve", "MAP_NORESERVE", "MADV_DONTNEED", "fault",
          "reservation", "hstate", "inode", "page cache", "invariant", "split", "skipped", "SIGBUS", "ENOMEM",
          "EINVAL", "merge window", "vm_private_data", "vm_ops->open", "wrap", "step",
-         # files-and-mounts and many-kernels
+         # 07-many-kernels and 08-files-and-mounts
          "subpool", "statfs", "size=", "min_size=", "truncate", "hole punch", "fallocate", "MADV_REMOVE",
          "eviction", "unlink", "memfd", "System V segment", "shmget", "shmat", "IPC_RMID", "ENOSPC", "EBUSY",
          "mapcount", "zap", "namespace", "golden trace", "LTP", "kernel selftests", "libhugetlbfs",
@@ -87,7 +88,128 @@ TERMS = ["-mm", "kref", "buddy allocator", "owner", "bare pool", "v6.9 restore",
 
 @pytest.mark.parametrize("term", TERMS)
 def test_the_glossary_explains_every_kernel_term_the_course_uses(term):
-    assert re.search(r"\*\*[^*]*" + re.escape(term) + r"[^*]*\*\*:", GLOSSARY), term
+    assert re.search(r"^### [^\n]*" + re.escape(term), GLOSSARY, re.M), term
+
+
+def glossary_terms():
+    """Each glossary entry's heading (a cell of its own, so a link to it lands on the term), and its terms."""
+    found = []
+    for cell in cells(NOTEBOOKS / "glossary.ipynb")[1:]:
+        heading = source(cell).splitlines()[0]
+        assert heading.startswith("### "), heading
+        found.append((heading[4:], [t.strip() for t in re.split(r",(?![^(]*\))", heading[4:])]))
+    return found
+
+
+def test_the_glossary_is_one_entry_per_cell_and_links_to_it_name_an_entry():
+    """A link lands on its entry as glossary.ipynb#cell-id=ID: JupyterLab finds the cell in the notebook's
+    model, rendered or not (a heading's own anchor is looked for in the page, before the cells are drawn),
+    and nbconvert's HTML gives each cell that id too."""
+    entries = glossary_terms()
+    assert len(entries) >= 50
+    ids = {c["id"] for c in cells(NOTEBOOKS / "glossary.ipynb")[1:]}
+    linked = 0
+    for path in COURSE:
+        for cell in cells(path):
+            for target in re.findall(r"\(glossary\.ipynb#([^)]*\)?)\)", source(cell)):
+                assert target.startswith("cell-id=") and target[8:] in ids, \
+                    f"{path.name}: the link glossary.ipynb#{target} lands on no entry"
+                linked += 1
+    assert linked >= 15
+
+
+def visible(path):
+    """What Run All Cells leaves on screen before any answer: markdown outside its folds, code, and every
+    output but the folded ones (an answers() fold's HTML is a closed <details>)."""
+    text = []
+    for cell in cells(path):
+        if cell["cell_type"] == "markdown":
+            text.append(re.sub(r"<details.*?</details>", "", source(cell), flags=re.S))
+            continue
+        text.append(source(cell))
+        for o in cell.get("outputs", []):
+            if o.get("data", {}).get("text/html", "") and "".join(o["data"]["text/html"]).startswith("<details"):
+                continue
+            text.append(outputs({"outputs": [o]}))
+    return "\n".join(text)
+
+
+def asked_in(path):
+    """The questions a notebook asks, by lessons' function name (the self-test's by position)."""
+    text = "".join(source(c) for c in cells(path) if c["cell_type"] == "code")
+    asked = {name: getattr(lessons, name)() for name in re.findall(r"lessons\.(q\w+)\(\)", text)}
+    if "lessons.self_test()" in text:
+        asked.update({f"self_test[{n}]": q for n, q in enumerate(lessons.self_test())})
+    return asked
+
+
+def wrapped_forms(q):
+    """A wrapped answer in the forms a page could print it: 2^64 - k and '(= -k)'."""
+    values = (q.answer,) if isinstance(q, Question) else ()  # a row's own giveaway is the row
+    return [form for v in values if v >= 2**63 for form in (str(v), f"(= {v - 2**64})")]
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_after_run_all_nothing_unfolded_answers_any_of_the_notebooks_questions(path):
+    """Run All scrolls to the end: summaries, grids and explanations below a question are on screen
+    before it is answered, so whatever states an answer is folded."""
+    shown = visible(path)
+    for name, q in asked_in(path).items():
+        for giveaway in lessons.giveaways(q) + wrapped_forms(q):
+            assert giveaway not in squash(shown), f"{path.name}: {name}'s answer is on screen: {giveaway}"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/using.md", "notebooks/glossary.ipynb"])
+def test_the_readme_the_docs_for_learners_and_the_glossary_answer_no_question(doc):
+    path = NOTEBOOKS.parent / doc
+    text = ("".join(source(c) for c in cells(path)) if doc.endswith(".ipynb") else path.read_text())
+    text = squash(re.sub(r"<details.*?</details>", "", text, flags=re.S))
+    every = [fn() for fn in lessons.ALL.values()] + lessons.self_test()
+    for q in every:
+        for giveaway in lessons.giveaways(q) + wrapped_forms(q):
+            assert giveaway not in text, f"{doc}: {q.prompt!r} is answered there: {giveaway}"
+
+
+NUMBERED = [p for p in COURSE if re.match(r"\d\d-", p.name)]
+
+
+@pytest.mark.parametrize("path", NUMBERED, ids=lambda p: p.stem)
+def test_each_notebook_asks_two_why_questions_and_a_whole_row(path):
+    asked = asked_in(path).values()
+    assert sum(isinstance(q, Choice) for q in asked) >= 2, f"{path.name}: fewer than two why questions"
+    assert sum(isinstance(q, Row) for q in asked) >= 1, f"{path.name}: no whole-row prediction"
+
+
+def test_the_path_is_numbered_in_file_order():
+    from hugelab.teaching.notebook import course
+    path, beside = course(str(NOTEBOOKS))
+    assert [number for number, _stem, _title in path] == list(range(10))
+    assert [stem for _n, stem, _t in path] == sorted(stem for _n, stem, _t in path)
+    assert all(stem.startswith(f"{number:02d}-") for number, stem, _t in path)
+    assert not beside
+
+
+# glossary terms everyone knows before the course, or that the course uses only in passing
+ANY_TIME = {"step", "trace", "huge page", "hugetlb", "hugetlbfs", "mmap", "munmap", "mprotect", "commit", "fork",
+            "child", "policy (era)", "namespace", "2.6.27", "6.1", "6.9", "6.12", "6.18"}
+
+
+def test_every_glossary_term_a_question_uses_is_taught_before_it():
+    """Walk the path in order; a question may use a glossary term only once a markdown cell (of this notebook,
+    before the question, or of an earlier one) has named it."""
+    taught = ""
+    terms = [t for _heading, names in glossary_terms() for t in names if t not in ANY_TIME and len(t) > 2]
+    for path in NUMBERED:
+        for cell in cells(path):
+            if cell["cell_type"] == "markdown":
+                taught += re.sub(r"<details.*?</details>", "", source(cell), flags=re.S).lower() + "\n"
+                continue
+            for name in re.findall(r"lessons\.(q\w+)\(\)", source(cell)):
+                q = getattr(lessons, name)()
+                words = q.prompt + " " + " ".join(o.text for o in getattr(q, "options", ()))
+                for term in terms:
+                    if re.search(rf"(?<![\w-]){re.escape(term)}(?![\w-])", words, re.I):
+                        assert term.lower() in taught, f"{path.name}: {name} uses {term!r} before it is taught"
 
 
 def test_every_shipped_scenario_is_used_in_the_course():
@@ -124,10 +246,10 @@ def test_notebooks_import_only_from_hugelab():
                     assert m.group(1).split(".")[0] == "hugelab", (path.name, line)
 
 
-def test_the_seed_steps_in_the_readme_are_the_steps_hugelab_prints():
+def test_the_seed_steps_in_the_docs_are_the_steps_hugelab_prints():
     import subprocess
     import sys
-    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    readme = (NOTEBOOKS.parent / "docs" / "using.md").read_text()
     done = subprocess.run([sys.executable, "-m", "hugelab", "replay", "seed"], capture_output=True, text=True)
     printed = [line.split(None, 1) for line in done.stdout.splitlines()[1:]]
     block = readme.split("hugelab replay seed` prints:")[1].split("```")[1]

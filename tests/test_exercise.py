@@ -249,3 +249,18 @@ def test_check_refuses_what_the_sheet_already_says_in_one_line(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == ("hugelab: --check reads the exercise (seed, length, policies, difficulty) from each "
                            "sheet: leave out --seed\n")
+
+
+def test_a_paired_sheet_never_asks_a_shared_fault_that_borrows_a_surplus_page():
+    """Both 2008 eras predate 7f09ca51: a shared fault with every free page promised takes a surplus
+    page. No notebook teaches it, so paired sheets leave it out (seeds 12, 36, 43, 55, 90 and 118 had it)."""
+    from hugelab.teaching.exercise import make_exercise, shared_fault_borrows
+    from hugelab.trace.language import parse_trace
+
+    for seed in range(120):
+        ex = make_exercise(seed, pair=True)
+        assert not any(shared_fault_borrows(ex.trace, steps) for steps in ex.runs), seed
+    # what it refuses: every free page promised, then a shared fault under double-credit
+    trace = parse_trace("pool 2 overcommit 2\nmmap a 2 private\nmmap s 1 shared noreserve\ntouch s 0\n")
+    from hugelab.replay import replay
+    assert shared_fault_borrows(trace, tuple(replay(trace, "double-credit")))

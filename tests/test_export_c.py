@@ -249,3 +249,23 @@ def test_the_hunts_closing_hint_says_what_the_program_checks_and_where_a_min_siz
     leak = reproducer_hint(parse_trace(scenarios.load("min-size-leak-6.18")))
     assert "--may-leak" in leak and "throw-away machine" in leak
     assert "--may-leak" not in reproducer_hint(parse_trace(STATFS_HUNTED))
+
+
+@needs_cc
+@pytest.mark.kernel
+def test_a_refused_umount_is_used_on_and_what_a_successful_one_took_is_skipped_here(tmp_path):
+    """Issue 20's trace and its twin as C programs on this 6.18 kernel: every step, skips included."""
+    from golden import FILE_TABLES
+    host_618()
+    for table, skipped in (("U umount refused (EBUSY), then used", 0), ("V umount succeeded, then skipped", 6)):
+        text = FILE_TABLES[table][0]
+        folder = tmp_path / table.split()[0]
+        folder.mkdir()
+        _, binary = build(folder, text, "linux-6.18")
+        done = run(binary)
+        steps = len(parse_trace(text))
+        assert done.returncode == 0, f"{table}:\n{done.stdout}"
+        assert f"# {steps} of {steps} steps match" in done.stdout and "not ok" not in done.stdout
+        assert done.stdout.count(" skipped\n") == skipped
+        assert ("EBUSY" in done.stdout) == (skipped == 0)
+        assert_pool_bare_and_nothing_left()

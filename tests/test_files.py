@@ -67,8 +67,8 @@ def test_a_line_naming_what_failed_to_be_made_is_skipped():
     ("memfd m\nunlink m\n", 2, "is a memfd"),
     ("memfd m\nclose m\nmmap a 1 shared file m\n", 3, "was closed"),
     ("file f on m\n", 1, "no mount 'm'"),
-    ("mount m\numount m\nfile f on m\n", 3, "unmounted"),
-    ("mount m\nfile f on m\numount m\nfallocate f 0 1\n", 4, "went with its mount"),
+    ("mount m\nmount m\n", 2, "created twice"),
+    ("mount m\numount m\nmount m\n", 3, "created twice"),  # a umount frees no name
     ("file f\nfile f\n", 2, "created twice"),
     ("shmget s 2\nshmget s 1\n", 2, "created twice"),
     ("shmat s a\n", 1, "no segment 's'"),
@@ -82,6 +82,25 @@ def test_bad_v2_text_is_rejected_with_its_line(text, line, words):
     with pytest.raises(TraceError) as caught:
         parse_trace(text)
     assert caught.value.line == line and words in str(caught.value)
+
+
+UMOUNT_EBUSY = TABLES["U umount refused (EBUSY), then used"][0]
+UMOUNT_SUCCEEDS = TABLES["V umount succeeded, then skipped"][0]
+
+
+def test_a_umount_that_fails_keeps_its_mount_and_files_for_later_lines():
+    steps = replay(UMOUNT_EBUSY, "modern")
+    assert [s.error for s in steps] == [None, None, None, "EBUSY", None, None, None, None, None]
+    assert rows(steps) == "8/8/0/0 8/8/0/0 8/8/0/0 8/8/0/0:EBUSY 8/8/2/0 8/7/1/0 8/7/1/0 8/7/1/0 8/8/0/0"
+    assert [s.mounts for s in steps[1:]] == [{"q": (4, 4)}] * 3 + [{"q": (4, 2)}] * 4 + [{}]
+
+
+def test_a_umount_that_succeeded_takes_the_mount_its_files_and_their_mappings():
+    steps = replay(UMOUNT_SUCCEEDS, "modern")
+    assert [s.error for s in steps] == [None] * 8 + ["skipped"] * 6 + [None]
+    assert rows(steps[7:9]) == "8/8/0/0 8/8/0/0:skipped"  # the umount evicted f: its page is free again
+    records = [json.loads(s.to_json()) for s in steps]
+    assert all(r["mounts"] == {} for r in records[7:])  # every sized mount is gone: an empty object
 
 
 def test_file_namespaces_are_separate():

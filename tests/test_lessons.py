@@ -6,10 +6,14 @@ import pytest
 
 from hugelab.model.hstate import u64
 from hugelab.teaching import lessons
-from hugelab.teaching.predict import GENERIC_HINT
+from hugelab.teaching.predict import GENERIC_HINT, ROW_FIELDS, Choice, Question, Row
 
-QUESTIONS = {name: fn() for name, fn in lessons.ALL.items()}
-QUESTIONS.update({f"self_test[{i}]": q for i, q in enumerate(lessons.self_test())})
+EVERY = {name: fn() for name, fn in lessons.ALL.items()}
+EVERY.update({f"self_test[{i}]": q for i, q in enumerate(lessons.self_test())})
+#: the questions with one number for an answer
+QUESTIONS = {name: q for name, q in EVERY.items() if isinstance(q, Question)}
+ROWS = {name: q for name, q in EVERY.items() if isinstance(q, Row)}
+CHOICES = {name: q for name, q in EVERY.items() if isinstance(q, Choice)}
 
 
 def test_every_notebook_asks_its_questions_from_the_lessons_module():
@@ -69,3 +73,56 @@ def test_the_two_meanings_questions_read_both_maps_from_the_model():
     assert "file f's map: reserved [(0, 2)]" in after and "resv_map of p (owner main): consumed [(0, 1)]" in after
     assert (QUESTIONS["q08_shared_entries"].answer, QUESTIONS["q08_private_entries"].answer) == (2, 1)
     assert QUESTIONS["q08_statfs"].answer == lessons.statfs(lessons.CAPPED, 5, "q")[1] == 1
+
+
+def test_the_self_test_names_a_notebook_for_every_question():
+    assert len(lessons.SELF_WHERE) == len(lessons.self_test())
+
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_a_row_is_the_replays_row_and_each_wrong_field_gets_its_own_hint(name):
+    q = ROWS[name]
+    trace, step, policy = lessons.ASKED[q.prompt]
+    from hugelab.replay import replay
+    c = replay(trace, policy)[step - 1].counters
+    assert q.answer == (c.total, c.free, c.rsvd, c.surp)
+    assert q.check(" ".join(map(str, q.answer)))[0]
+    assert q.check("/".join(str(v - 2**64 if v >= 2**63 else v) for v in q.answer))[0]  # signed, T/F/R/S form
+    assert sum(len(h) for h in q.hints.values()) >= 2, "two or more likely wrong values each deserve a hint"
+    for field, wrongs in q.hints.items():
+        for wrong, hint in wrongs.items():
+            typed = list(q.answer)
+            typed[ROW_FIELDS.index(field)] = wrong
+            right, said = q.check(" ".join(map(str, typed)))
+            assert not right and hint in said and f"{field} is not {wrong}" in said
+    assert q.reveal.splitlines()[-1].startswith(f"after step {step} ")
+    assert not q.check("8 8 8")[0] and "four whole numbers" in q.check("8 8 8")[1]
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES))
+def test_a_why_question_has_misconceptions_each_with_its_own_hint(name):
+    q = CHOICES[name]
+    wrong = [o for n, o in enumerate(q.options) if n != q.answer]
+    assert len(wrong) >= 2 and len({o.hint for o in wrong}) == len(wrong)
+    for n, option in enumerate(q.options):
+        right, said = q.check("abcdefgh"[n])
+        assert right == (n == q.answer)
+        if not right:
+            assert said.endswith(option.hint) and option.hint != GENERIC_HINT
+    assert q.why and q.reveal
+    assert q.give_up().startswith(f"The answer is {'abcdefgh'[q.answer]})")
+
+
+def test_the_right_option_is_not_always_in_the_same_place():
+    assert len({q.answer for q in CHOICES.values()}) >= 3
+
+
+def test_no_two_questions_say_the_same_explanation():
+    """A question's explanation shows once it is answered: the same words under an earlier question of the
+    same notebook would answer a later one (a why question's most of all)."""
+    seen: dict[tuple[str, str], str] = {}
+    for name, q in EVERY.items():
+        notebook = name[:3]  # q03, or self (the self-test)
+        if q.why:
+            assert (notebook, q.why) not in seen, f"{name} says {seen.get((notebook, q.why))}'s explanation"
+            seen[notebook, q.why] = name

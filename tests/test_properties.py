@@ -12,10 +12,16 @@ from strategies import traces
 
 def walk(text, policy):
     """Replay ``text`` then every process's exit, yielding the model after each step."""
+    for _, _, model in walk_outcomes(text, policy):
+        yield model
+
+
+def walk_outcomes(text, policy):
+    """As :func:`walk`, yielding (operation, outcome, model) after each step."""
     run = ModelReplay(policy)
     for op in parse_trace(_with_exits(text)):
-        run.feed(op)
-        yield run.model
+        error = run.feed(op).error
+        yield op, error, run.model
 
 
 def check_invariants(model, restore_seen):
@@ -91,26 +97,38 @@ def v2_texts(count, **options):
 
 
 def test_v2_modern_keeps_rsvd_equal_to_what_files_mappings_and_mounts_hold():
-    """Without min_size: every invariant, and a bare pool once everything is closed (unless an
-    umount failed with EBUSY: the text can then never close that mount's files)."""
+    """Without min_size: every invariant, and a bare pool once everything is closed and every
+    mount unmounted (the ending closes the files of a mount whose umount failed with EBUSY, then
+    umounts it again)."""
     from hugelab import replay
     for text in v2_texts(200):
         restore_seen = False
         for model in walk(text, "modern"):
             restore_seen = restore_seen or model.pending_restores() > 0
             check_invariants(model, restore_seen)
-        if "EBUSY" not in [s.error for s in replay(_with_exits(text), "modern")]:
-            c = model.counters()
-            assert (c.free, c.rsvd, c.surp) == (c.total, 0, 0), text
+        ending = replay(_with_exits(text), "modern")
+        assert "EBUSY" not in [s.error for s in ending[len(parse_trace(text)):]], text
+        c = ending[-1].counters
+        assert (c.free, c.rsvd, c.surp) == (c.total, 0, 0), text
 
 
 def test_v2_modern_with_min_size_keeps_rsvd_consistent():
     """With min_size the kernel's own invariants do not hold (a min-only mount refills its
     minimum from every freed page, even one leaving a surplus pool); Rsvd still equals
-    what files, mappings and mounts hold."""
+    what files, mappings and mounts hold, until the kernel's own bug of docs/findings.md §4: an
+    mmap of a file on a min_size mount that the global pool refuses hands the minimum it had lent
+    back to the mount (1d3f9bb4c8af's order), which Rsvd no longer counts (at umount it wraps)."""
+    from hugelab.trace.language import Mmap
+    cut = 0
     for text in v2_texts(200, min_size=True):
-        for model in walk(text, "modern"):
+        for op, error, model in walk_outcomes(text, "modern"):
+            inode = model.inodes.get(op.file) if isinstance(op, Mmap) and op.file else None
+            spool = inode.spool if inode is not None else None
+            if error == "ENOMEM" and spool is not None and spool.min_hpages:
+                cut += 1
+                break
             assert held_violations(model) == []
+    assert cut < 20  # most traces are checked to their end (3 of 200 stop early, 2026-12)
 
 
 def test_v2_2008_eras_replay_files_and_segments():

@@ -151,7 +151,7 @@ def test_a_child_acts_after_fork_and_its_view_is_shown():
     press(x, "mmap")
     x.on_page_click("a", 0)
     press(x, "fork")
-    assert "main forked c1: choose c1 in 'process' to act as it" in text(x.messages["process"])
+    assert "choose c1 in 'process' to act as it (main forked it)" in text(x.messages["process"])
     x.process.value = "c1"
     assert "as c1 sees it" in text(x.sides[0].maps[0].caption)
     # the child sees page 0 (shared with main since fork) and no reservation of its own
@@ -468,6 +468,57 @@ def test_predict_reveals_its_answer_only_after_the_learner_commits():
     assert "Right." in q.feedback.value and "the table" in q.reveal.value
 
 
+def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    p = Predict(q)
+    options = p.children[1].value
+    for option in q.options:  # every option in full, where it wraps: no label to cut
+        assert html.escape(option.text) in options
+    wrong = next(n for n in range(len(q.options)) if n != q.answer)
+    p.entry.value = "abc"[wrong]
+    p.check.click()
+    assert q.options[wrong].hint in html.unescape(p.feedback.value) and p.reveal.value == ""
+    p.entry.value = "abcd"[q.answer]
+    p.check.click()
+    assert "Right." in p.feedback.value and p.reveal.value
+
+
+def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    p = Predict(lessons.q00_row())
+    assert p.entry.placeholder == "Total Free Rsvd Surp"
+    p.entry.value = "8 4 4 0"
+    assert "Free is not 4" in html.unescape(p.feedback.value) and "Total, Rsvd, Surp right" in p.feedback.value
+    p.entry.value = "8/8/4/0"
+    assert "Right, the whole row." in p.feedback.value and "Total 8" in p.reveal.value
+
+
+def test_the_self_test_scores_first_answers_and_names_the_notebook_for_each_miss():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import SelfTest
+
+    questions = lessons.self_test()
+    t = SelfTest(questions, lessons.SELF_WHERE)
+    first, second = t.predicts[0], t.predicts[2]
+    first.entry.value = str(questions[0].answer)
+    second.entry.value = "12345"  # wrong, then right: still a miss
+    second.entry.value = str(questions[2].answer)
+    said = html.unescape(t.total.value)
+    assert "Score so far: 1 of 2" in said and f"question 3: notebook {lessons.SELF_WHERE[2]}" in said
+    for n, p in enumerate(t.predicts):
+        if n not in (0, 2):
+            p.show.layout.display = None
+            p.show.click()  # giving up is a miss too
+    said = html.unescape(t.total.value)
+    assert f"Score: 1 of {len(questions)} right the first time." in said
+    assert f"question {len(questions)}: notebook {lessons.SELF_WHERE[-1]}" in said
+
+
 def test_the_widgets_pass_only_arguments_the_libraries_know():
     # traitlets only warns about an unknown argument (a font size or an axis
     # side silently ignored): make that an error here.
@@ -480,6 +531,9 @@ def test_the_widgets_pass_only_arguments_the_libraries_know():
         warnings.simplefilter("error", DeprecationWarning)
         seed_by_clicks(SplitExplorer())
         Predict(Question("?", answer=1, hints={}, why="."))
+        from hugelab.teaching import lessons
+        Predict(lessons.q00_row())
+        Predict(lessons.q00_why_free())
 
 
 # -- trace v2 by clicks: files, mounts, truncate ------------------------------------------------
@@ -651,6 +705,44 @@ def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offse
     assert "choose a mount in 'on' first" in text(x.messages["file"])
 
 
+def test_a_umount_refused_with_ebusy_keeps_mount_and_file_for_later_clicks_and_a_successful_one_takes_them():
+    x = SplitExplorer(policies=("region-count", "modern"), files=True)
+    x.mount_size.value = 4
+    press(x, "mount")
+    press(x, "new file")  # f1 on mnt1, held open by the trace
+    press(x, "umount")
+    for side in x.sides:  # EBUSY, and mnt1 and f1 stay: the next clicks use them
+        assert "umount mnt1: EBUSY" in side.status.value
+    assert ("mnt1 (size=4)", "mnt1") in x.mount_choice.options and x.mount_choice.value == "mnt1"
+    assert x.file_choice.options == (("f1", "f1"),)
+    mmap_file(x, 2, "shared")
+    touch(x, "a", 0)
+    for side in x.sides:
+        assert "mmap a 2 shared file f1: ok" in side.status.value or "touch a 0: ok" in side.status.value
+        assert "<b>Free</b> 7 " in side.numbers.value and "<b>Rsvd</b> 1 " in side.numbers.value
+        assert "file f1 (2 pages, on mnt1 (size=4: 2 free))" in text(side.file.caption)
+    press(x, "close")
+    unmap_all(x, "a", 2)
+    press(x, "umount")  # nothing holds mnt1 now: it goes, and f1's page with it
+    for side in x.sides:
+        assert "umount mnt1: ok" in side.status.value and "<b>Free</b> 8 " in side.numbers.value
+    assert x.mount_choice.options == (("the trace's own", ""),) and x.mount_choice.value == ""
+    assert x.file_choice.options == (("f1 (went with mnt1)", "f1"),)
+    for side in x.sides:
+        assert "went with mount mnt1 (its umount at line 9 succeeded)" in text(side.file.caption)
+    mmap_file(x, 2, "shared")  # f1 is gone: skipped, saying which umount took it
+    for side in x.sides:
+        assert "mmap b 2 shared file f1: skipped: file f1 went with mount mnt1, which was unmounted at line 9" \
+            in text(side.status)
+    touch(x, "b", 0)
+    for side in x.sides:
+        assert "touch b 0: skipped: mapping b: its mmap was skipped: file f1 went with mount mnt1 (unmounted at " \
+            "line 9)" in text(side.status)
+    assert x.trace.value == ("pool 8\nmount mnt1 size=4\nfile f1 on mnt1\numount mnt1\nmmap a 2 shared file f1\n"
+                             "touch a 0\nclose f1\nmunmap a 0 2\numount mnt1\nmmap b 2 shared file f1\n"
+                             "touch b 0\n")
+
+
 def test_a_2008_policy_refuses_what_its_era_lacked_in_one_line_and_nothing_changes():
     x = SplitExplorer()  # double-credit and region-count: 2.6.27's era
     x.load_box.value = "pool 8\nfile f\nfallocate f 0 2\n"
@@ -697,3 +789,30 @@ def test_the_status_box_grows_with_its_text_the_same_on_both_sides():
     x.load_box.value = "pool 1\n" + "mmap a 4 private\n" * 1
     press(x, "load")  # short again: back to the least height
     assert left.status.layout.height == right.status.layout.height == "118px"
+
+
+def test_a_lost_reservations_sigbus_points_at_the_lost_promise_not_at_the_pool():
+    from hugelab.scenarios import load
+    from hugelab.teaching.explorer import Explorer
+
+    x = Explorer(("double-credit", "region-count"))
+    x.load(load("lost-reservation"))
+    assert "reservation was lost" in x.view(0).hint and "raise pool" not in x.view(0).hint
+    short = Explorer(("unreserved", "modern"))  # no reservation at all: the pool was too small
+    short.load("pool 2\nmmap a 4 private\ntouch a 0\ntouch a 1\ntouch a 2\n")
+    assert "raise pool" in short.view(0).hint
+
+
+def test_a_mapping_gone_with_its_process_keeps_whole_page_ticks():
+    """bqplot given no tick values picks its own, at half pages: '-1 0 1 1 2 2 3 3 4' after main exits."""
+    x = SplitExplorer(pool=8)
+    x.size.value = 4
+    press(x, "mmap")
+    press(x, "fork")
+    x.process.value = "c1"
+    press(x, "exit")
+    x.process.value = "main"
+    press(x, "exit")
+    for side in x.sides:
+        ticks = list(side.mapping.axis.tick_values)
+        assert ticks and all(int(t) == t >= 0 for t in ticks), ticks

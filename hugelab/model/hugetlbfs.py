@@ -38,6 +38,8 @@ class Model(Protocol):
     inodes: dict[str, HugetlbFile]
     segments: dict[str, Any]  # name -> shm.Segment (shm imports this module)
     sized_mounts: bool
+    statfs_changed: set[str]
+    files_shrunk: dict[HugetlbFile, tuple[int, int]]
 
     def hugetlb_vmdelete_list(self, file: HugetlbFile, start: int, end: int) -> None: ...
 
@@ -53,8 +55,9 @@ class Superblock:
 
     name: str
     spool: HugepageSubpool | None
-    #: the mount's inodes not yet evicted, named or not
-    inodes: list[HugetlbFile] = field(default_factory=list)
+    #: the mount's inodes not yet evicted, named or not, oldest first (a dict
+    #: as an ordered set: an eviction takes one out without a walk)
+    inodes: dict[HugetlbFile, None] = field(default_factory=dict)
 
     def statfs(self) -> tuple[int, int] | None:
         """(size, free) in pages for a mount made with size=, else None."""
@@ -73,7 +76,10 @@ def mount(m: Model, op: Mount) -> str | None:
         if spool is None:  # the minimum cannot be reserved
             return "ENOMEM"
     m.mounts[op.mount] = Superblock(op.mount, spool)
-    m.sized_mounts = m.sized_mounts or op.size is not None
+    if spool is not None and op.size is not None:  # statfs shows it from now on
+        m.sized_mounts = True
+        spool.noted_in = (m.statfs_changed, op.mount)
+        m.statfs_changed.add(op.mount)
     return None
 
 
@@ -88,9 +94,11 @@ def umount(m: Model, name: str) -> str | None:
         return "EBUSY"
     for inode in sb.inodes:
         inode.linked = False
+        note_shrinking(m, inode)
         hugetlbfs_evict_inode(m.hstate, inode)
     sb.inodes.clear()
     del m.mounts[name]
+    m.statfs_changed.add(name)  # gone from statfs
     if sb.spool is not None:
         hugepage_put_subpool(m.hstate, sb.spool)
     return None
@@ -101,7 +109,7 @@ def create(m: Model, op: FileOp) -> str | None:
     sb = m.mounts[op.mount] if op.mount is not None else m.default_mount
     inode = HugetlbFile(op.file, 0, True, False, spool=sb.spool, opened=1, linked=True)
     inode.sb = sb
-    sb.inodes.append(inode)
+    sb.inodes[inode] = None
     m.inodes[op.file] = inode
     return None
 
@@ -138,11 +146,20 @@ def put_inode(m: Model, inode: HugetlbFile) -> None:
     if inode.opened or inode.vmas or inode.linked or inode.evicted:
         return
     if inode.page_cache or len(inode.resv_map):
+        note_shrinking(m, inode)
         hugetlbfs_evict_inode(m.hstate, inode)
     inode.evicted = True
-    sb = inode.sb
-    if sb is not None and inode in sb.inodes:
-        sb.inodes.remove(inode)
+    if inode.sb is not None:
+        inode.sb.inodes.pop(inode, None)
+
+
+def note_shrinking(m: Model, inode: HugetlbFile) -> None:
+    """Note the file's map entries and cached pages before this operation takes some.
+
+    For the explorer's arithmetic (what each ``hugetlb_unreserve_pages``
+    gave back), which so looks only at the files an operation shrank.
+    """
+    m.files_shrunk.setdefault(inode, (len(inode.resv_map), len(inode.page_cache)))
 
 
 def truncate(m: Model, op: Truncate) -> str | None:
@@ -158,6 +175,7 @@ def truncate(m: Model, op: Truncate) -> str | None:
     """
     inode = m.inodes[op.file]
     inode.i_size = op.pages
+    note_shrinking(m, inode)
     m.hugetlb_vmdelete_list(inode, op.pages, LONG_MAX)
     remove_inode_hugepages(m.hstate, inode, op.pages, LONG_MAX, truncate_op=True)
     return None
@@ -195,6 +213,7 @@ def punch_hole(m: Model, inode: HugetlbFile, start: int, end: int) -> None:
     """
     if end <= start:
         return
+    note_shrinking(m, inode)
     m.hugetlb_vmdelete_list(inode, start, end)
     m.free_pages(remove_inode_hugepages(m.hstate, inode, start, end, truncate_op=False))
 
@@ -204,5 +223,5 @@ def punch(m: Model, op: Punch) -> str | None:
     return None
 
 
-__all__ = ["Superblock", "close", "create", "fallocate", "memfd_create", "mount", "punch", "punch_hole", "put_inode",
-           "truncate", "umount", "unlink"]
+__all__ = ["Superblock", "close", "create", "fallocate", "memfd_create", "mount", "note_shrinking", "punch",
+           "punch_hole", "put_inode", "truncate", "umount", "unlink"]

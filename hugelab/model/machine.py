@@ -29,27 +29,16 @@ from typing import Any
 from ..limits import MAX_VMAS
 from ..trace.language import (
     MAIN,
-    CloseFile,
+    OPERATIONS,
     Exit,
-    Fallocate,
-    FileOp,
     Fork,
     Madvise,
-    Memfd,
     Mmap,
-    Mount,
     Mprotect,
     Munmap,
     Operation,
     Pool,
-    Punch,
-    Shmat,
-    Shmget,
-    Shmrm,
     Touch,
-    Truncate,
-    Umount,
-    Unlink,
 )
 from . import hugetlbfs, shm
 from .hstate import Counters, HState
@@ -59,22 +48,8 @@ from .policies import Close, Policy, get_policy
 from .subpool import put_pages
 from .vma import VMA, HugetlbFile, Page
 
+
 #: v2 operations done by the trace itself, not by a process
-_FS_OPS = {
-    Mount: hugetlbfs.mount,
-    Umount: lambda m, op: hugetlbfs.umount(m, op.mount),
-    FileOp: hugetlbfs.create,
-    Memfd: hugetlbfs.memfd_create,
-    CloseFile: lambda m, op: hugetlbfs.close(m, op.file),
-    Unlink: lambda m, op: hugetlbfs.unlink(m, op.file),
-    Truncate: hugetlbfs.truncate,
-    Fallocate: hugetlbfs.fallocate,
-    Punch: hugetlbfs.punch,
-    Shmget: shm.shmget,
-    Shmrm: lambda m, op: shm.shmrm(m, op.segment),
-}
-
-
 class Model:
     """One simulated machine: an hstate, processes, and a policy."""
 
@@ -91,10 +66,19 @@ class Model:
         self.segments: dict[str, shm.Segment] = {}
         #: has the trace made a mount with size= (step records then carry statfs)
         self.sized_mounts = False
+        #: statfs of each size= mount as :meth:`statfs` last answered, and the
+        #: names of the mounts made, unmounted or charged since (noted by
+        #: hugetlbfs.mount, umount and the subpool itself): each answer re-reads
+        #: only those, so a step costs the same with 1 mount or 64
+        self._statfs: dict[str, tuple[int, int]] = {}
+        self.statfs_changed: set[str] = set()
         #: the file offset each mapping starts at ('mmap ... offset K'); absent: 0
         self.mapping_offset: dict[str, int] = {}
         #: what the last operation's closes computed (for the arithmetic panel)
         self.closes: list[Close] = []
+        #: (map entries, cached pages) before the last operation of each file it
+        #: truncated, punched or evicted (for the arithmetic panel; hugetlbfs.note_shrinking)
+        self.files_shrunk: dict[HugetlbFile, tuple[int, int]] = {}
         #: VMAs in every process together, at most limits.MAX_VMAS
         self.nr_vmas = 0
 
@@ -102,10 +86,32 @@ class Model:
         return self.hstate.counters()
 
     def statfs(self) -> dict[str, tuple[int, int]] | None:
-        """statfs (size, free) of each mounted mount made with size=; None before the first."""
+        """statfs (size, free) of each mounted mount made with size=, in the order they were mounted;
+        None before the first.
+
+        The answer is shared by the step records until a mount changes (a new
+        dict then): never change it.
+        """
         if not self.sized_mounts:
             return None
-        return {name: sb.statfs() for name, sb in self.mounts.items() if sb.statfs() is not None}  # type: ignore[misc]
+        if self.statfs_changed:
+            answer = dict(self._statfs)
+            new = []
+            for name in self.statfs_changed:
+                sb = self.mounts.get(name)
+                if sb is None:  # unmounted
+                    answer.pop(name, None)
+                elif name in answer:
+                    answer[name] = sb.statfs()  # type: ignore[assignment]
+                else:
+                    new.append(name)
+            if len(new) > 1:  # asked after several mounts: in the order they were mounted, as self.mounts
+                new.sort(key=list(self.mounts).index)
+            for name in new:  # a name is never mounted twice: a new one goes last
+                answer[name] = self.mounts[name].statfs()  # type: ignore[assignment]
+            self._statfs = answer
+            self.statfs_changed.clear()
+        return self._statfs
 
     def outstanding_reservations(self) -> int:
         """Reservations that should be on Rsvd now, counted from the mappings.
@@ -142,6 +148,7 @@ class Model:
     def apply(self, op: Operation) -> str | None:
         """Carry out ``op``; return None on success or the outcome's name."""
         self.closes = []
+        self.files_shrunk = {}
         in_process = _PROCESS_OPS.get(op.__class__)  # one lookup: this runs once a line
         if in_process is None:
             return _MACHINE_OPS[op.__class__](self, op)
@@ -452,7 +459,10 @@ class Model:
         if end == start:
             return None
         if not self.policy.madvise_dontneed:
-            return "EINVAL"
+            # before 5.18 the first hugetlb VMA of the range refuses (can_madv_lru_vma):
+            # EINVAL, unless the range holds no VMA at all (ENOMEM, as for any hole)
+            hit = any(v.start < end and start < v.end for v in proc.pieces(name))
+            return "EINVAL" if hit else "ENOMEM"
         # No split: the pages go, the VMAs stay; holes are reported after.
         # Unlike munmap and exit, madvise zaps and frees one VMA at a time,
         # so the zap of a later VMA sees the pool after the earlier frees
@@ -534,17 +544,35 @@ def _offsets_in(ptes: dict[int, Page], start: int, end: int) -> list[int]:
 #: what a signal does to the process that got it: it dies (its mappings go as at exit)
 _SIGNALS = ("SIGBUS", "SIGSEGV")
 
-#: operations a process does, by operation class: ``(model, process, op) -> outcome``
-_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
-    Touch: Model._touch,
-    Munmap: Model._munmap_op,
-    Mprotect: Model._mprotect_op,
-    Madvise: Model._madvise,
-    Mmap: Model._mmap,
-    Fork: Model._fork_op,
-    Shmat: shm.shmat,
+#: The model's handler for every operation of the language, by the operation's word (its row in
+#: :data:`hugelab.trace.language.OPERATIONS`). An operation a process does (``in PROC``) is handled
+#: as ``(model, process, op)``; the others, on the machine itself (the pool, an exit, v2's files,
+#: mounts and segments), as ``(model, op)``. ``tests/test_operations.py`` checks every row has one.
+HANDLERS: dict[str, Callable[..., str | None]] = {
+    "pool": Model._pool,
+    "mmap": Model._mmap,
+    "touch": Model._touch,
+    "munmap": Model._munmap_op,
+    "mprotect": Model._mprotect_op,
+    "madvise": Model._madvise,
+    "fork": Model._fork_op,
+    "exit": Model._exit,
+    "mount": hugetlbfs.mount,
+    "umount": lambda m, op: hugetlbfs.umount(m, op.mount),
+    "file": hugetlbfs.create,
+    "memfd": hugetlbfs.memfd_create,
+    "close": lambda m, op: hugetlbfs.close(m, op.file),
+    "unlink": lambda m, op: hugetlbfs.unlink(m, op.file),
+    "truncate": hugetlbfs.truncate,
+    "fallocate": hugetlbfs.fallocate,
+    "punch": hugetlbfs.punch,
+    "shmget": shm.shmget,
+    "shmat": shm.shmat,
+    "shmrm": lambda m, op: shm.shmrm(m, op.segment),
 }
 
-#: operations on the machine itself (the pool, an exit, v2's files, mounts and
-#: segments): ``(model, op) -> outcome``
-_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {Pool: Model._pool, Exit: Model._exit, **_FS_OPS}
+#: the same, by operation class, split by who does it (one dict lookup a line)
+_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
+    row.form: HANDLERS[row.op] for row in OPERATIONS.values() if row.in_proc}
+_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {
+    row.form: HANDLERS[row.op] for row in OPERATIONS.values() if not row.in_proc}

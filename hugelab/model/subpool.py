@@ -34,17 +34,33 @@ if TYPE_CHECKING:  # pragma: no cover
 class HugepageSubpool:
     """One mount's budget. ``None`` for a limit means "no limit" (the kernel's -1)."""
 
-    __slots__ = ("count", "max_hpages", "min_hpages", "rsv_hpages", "used_hpages")
+    __slots__ = ("_used", "count", "max_hpages", "min_hpages", "noted_in", "rsv_hpages")
 
     def __init__(self, max_hpages: int | None, min_hpages: int | None) -> None:
         self.max_hpages = max_hpages
         self.min_hpages = min_hpages
-        #: pages charged to the mount: reservations and instantiated pages
-        self.used_hpages = 0
+        #: (names, name): where to note, as ``name``, that this mount's statfs
+        #: changed, for whoever reports statfs after every step (the model's
+        #: step records re-read only the mounts noted); None: nobody asks.
+        #: Bookkeeping, not the kernel's: it computes statfs when asked.
+        self.noted_in: tuple[set[str], str] | None = None
+        self._used = 0
         #: pages of the minimum still held in the global Rsvd for the mount
         self.rsv_hpages = min_hpages or 0
         #: the superblock's reference: 1 while mounted (kernel: ``spool->count``)
         self.count = 1
+
+    @property
+    def used_hpages(self) -> int:
+        """Pages charged to the mount: reservations and instantiated pages (kernel: ``spool->used_hpages``)."""
+        return self._used
+
+    @used_hpages.setter
+    def used_hpages(self, pages: int) -> None:
+        self._used = pages
+        if self.noted_in is not None:  # the only thing statfs shows that ever changes
+            names, name = self.noted_in
+            names.add(name)
 
     def statfs(self) -> tuple[int, int]:
         """(f_blocks, f_bfree) in huge pages, as ``hugetlbfs_statfs`` reports them.

@@ -40,8 +40,10 @@ of MemAvailable, not root, a pool in use. It sets ``nr_hugepages`` and
 them; SIGINT, SIGTERM and SIGHUP stop it after cleaning up.
 
 Lines the replay skips (a process that died, a mapping, file, mount or
-segment whose creation failed) are skipped by the program too, from the
-outcomes it sees, exactly as :class:`hugelab.replay.Liveness` does.
+segment whose creation failed, or a mount a ``umount`` that succeeded took
+away with its files and their mappings) are skipped by the program too,
+from the outcomes it sees, exactly as :class:`hugelab.replay.Liveness`
+does; a ``umount`` refused with EBUSY takes nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from .. import limits
 from ..model.policies import Policy
 from ..replay import Step, replay
 from ..trace.language import (
-    CloseFile,
+    ROW_OF,
     Fallocate,
     FileOp,
     Fork,
@@ -69,13 +71,10 @@ from ..trace.language import (
     Punch,
     Shmat,
     Shmget,
-    Shmrm,
     Touch,
     Trace,
     TraceError,
     Truncate,
-    Umount,
-    Unlink,
 )
 from .guard import VMAS_ADDED
 
@@ -89,10 +88,6 @@ ERRNOS = ("EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
           "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "ERANGE", "ENAMETOOLONG", "ENOSYS", "EOVERFLOW",
           "EOPNOTSUPP", "EIDRM", "EDQUOT", "EHWPOISON")
 PROT = {"none": 0, "r": 1, "rw": 2}
-#: v2 lines the program itself does (not a trace process), by the C op's name
-TRACE_CALLS = {Mount: "MOUNT", Umount: "UMOUNT", FileOp: "FILE", Memfd: "MEMFD", CloseFile: "CLOSE",
-               Unlink: "UNLINK", Truncate: "TRUNCATE", Fallocate: "FALLOCATE", Punch: "PUNCH", Shmget: "SHMGET",
-               Shmrm: "SHMRM"}
 
 def template() -> str:
     """The C program's text, with ``@NAME@`` fields to fill in: ``repro_template.c`` beside this module
@@ -125,6 +120,12 @@ class _Names:
             mounts.append(DEFAULT_MOUNT)
         self.mounts = {m: i for i, m in enumerate(mounts)}
         self.segments = {op.segment: i for i, op in enumerate(op for op in ops if isinstance(op, Shmget))}
+        # what a umount that succeeds takes: each file's mount ('file F on M'; -1: none the trace
+        # unmounts) and each mapping's file (-1: not a file's)
+        self.file_on = [self.mounts[op.mount] if isinstance(op, FileOp) and op.mount is not None else -1
+                        for op in ops if isinstance(op, FileOp | Memfd)]
+        self.map_file = [self.files[op.file] if isinstance(op, Mmap) and op.file is not None else -1
+                         for op in ops if isinstance(op, Mmap | Shmat)]
         # each mapping's own address range, in huge pages: as hugelab.realkernel.guard.mapping_addresses
         pages = {op.segment: op.pages for op in ops if isinstance(op, Shmget)}
         self.offsets, self.span = [], 0
@@ -144,7 +145,7 @@ def _row(op: Operation, names: _Names) -> tuple[str, list[int]]:
                               index(names.segments, "segment"))
     mapping = names.maps[op.name] if isinstance(op, Mmap | Shmat | Touch | Munmap | Mprotect | Madvise) else -1
     a = b = c = d = 0
-    kind = TRACE_CALLS.get(type(op), type(op).__name__.upper())
+    kind = ROW_OF[type(op)].c  # the C program's step, OP_<kind>
     if isinstance(op, Pool):
         a, b = op.pages, op.overcommit
     elif isinstance(op, Mmap):
@@ -225,6 +226,8 @@ def export_c(trace: Trace, policy: str | Policy = "modern") -> str:
         "OFFSETS": ", ".join(map(str, names.offsets)) or "0",
         "MOUNT_NAMES": ", ".join(map(_c_string, names.mounts)) or '"-"',
         "FILE_NAMES": ", ".join(map(_c_string, names.files)) or '"-"',
+        "FILE_ON": ", ".join(map(str, names.file_on)) or "-1",
+        "MAP_FILE": ", ".join(map(str, names.map_file)) or "-1",
         "ERRNOS": errnos,
         "TRACE_COMMENT": "\n".join(f" *   {line}" for line in trace.text.splitlines()).replace("*/", "* /"),
         "STEPS": "\n".join(rows), "STATFS": "\n".join(statfs),

@@ -5,7 +5,9 @@ that would ask this machine for more huge pages than
 :func:`hugelab.limits.kernel_max_hugepages` allows, start more processes
 than :data:`~hugelab.limits.KERNEL_MAX_PROCESSES` (or than the open-file
 limit can serve), make more VMAs in one process than
-:func:`hugelab.limits.kernel_max_trace_vmas` allows, or place mappings
+:func:`hugelab.limits.kernel_max_trace_vmas` allows, make more mounts,
+files or segments than ``KERNEL_MAX_MOUNTS``, ``KERNEL_MAX_FILES`` and
+``KERNEL_MAX_SEGMENTS`` allow, or place mappings
 outside :data:`~hugelab.limits.KERNEL_ADDRESS_RANGE`. It reads /proc/meminfo
 and /proc/sys/vm/max_map_count, and writes nothing.
 """
@@ -16,12 +18,18 @@ import resource
 from collections.abc import Iterator
 
 from .. import limits
-from ..trace.language import MAIN, Fork, Mmap, Mprotect, Munmap, Pool, Shmat, Shmget, Trace
+from ..trace.language import MAIN, FileOp, Fork, Memfd, Mmap, Mount, Mprotect, Munmap, Pool, Shmat, Shmget, Trace
 
 #: the most VMAs one line can add to a process: a new mapping one, a munmap
 #: one (a hole in one VMA leaves two), an mprotect two (the middle of one
 #: VMA becomes three); madvise, touch and v2's file operations split nothing
 VMAS_ADDED = {Mmap: 1, Shmat: 1, Munmap: 1, Mprotect: 2}
+
+#: what a kernel replay makes, by the lines that make one: what it is called, and the most allowed
+MADE = {Mount: ("mounts", limits.KERNEL_MAX_MOUNTS),
+        FileOp: ("files and memfds (each a descriptor the replay holds open)", limits.KERNEL_MAX_FILES),
+        Memfd: ("files and memfds (each a descriptor the replay holds open)", limits.KERNEL_MAX_FILES),
+        Shmget: ("System V segments", limits.KERNEL_MAX_SEGMENTS)}
 
 
 class KernelLimitError(RuntimeError):
@@ -54,7 +62,13 @@ def check_trace(trace: Trace, hpage: int) -> None:
     most_vmas = limits.kernel_max_trace_vmas()
     processes = 1
     vmas = 0  # at most this many VMAs in any one process so far (a child starts with its parent's)
+    made = {what: 0 for what, _ in MADE.values()}
     for op in trace:
+        if type(op) in MADE:
+            what, most_made = MADE[type(op)]
+            made[what] += 1
+            if made[what] > most_made:
+                raise KernelLimitError(f"line {op.line}: a kernel replay makes at most {most_made:,} {what}")
         vmas += VMAS_ADDED.get(type(op), 0)
         if vmas > most_vmas:
             raise KernelLimitError(
@@ -79,12 +93,13 @@ def check_trace(trace: Trace, hpage: int) -> None:
             raise KernelLimitError(
                 f"line {op.line}: the trace's mappings need more than the {(high - low) >> 40} TiB of address "
                 f"space a kernel replay uses ([{low:#x}, {high:#x})); map fewer pages")
-    ensure_file_descriptors(processes)
+    ensure_file_descriptors(processes, made[MADE[FileOp][0]])
 
 
-def ensure_file_descriptors(processes: int) -> None:
-    """Raise the soft open-file limit if ``processes`` trace processes need it; refuse if the hard one is too low."""
-    need = processes * limits.KERNEL_FDS_PER_PROCESS + limits.KERNEL_FDS_SPARE
+def ensure_file_descriptors(processes: int, files: int = 0) -> None:
+    """Raise the soft open-file limit if ``processes`` trace processes and ``files`` open files need it;
+    refuse if the hard one is too low."""
+    need = processes * limits.KERNEL_FDS_PER_PROCESS + files + limits.KERNEL_FDS_SPARE
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < need:
         if hard == resource.RLIM_INFINITY or hard >= need:

@@ -33,20 +33,18 @@ from ..interrupts import Interrupted
 from ..model.hstate import Counters
 from ..trace.language import (
     MAIN,
+    OPERATIONS,
+    ROW_OF,
     CloseFile,
     Exit,
     Fallocate,
     FileOp,
     Fork,
-    Memfd,
     Mmap,
     Mount,
     Operation,
-    Pool,
     Punch,
     Shmat,
-    Shmget,
-    Shmrm,
     Trace,
     Truncate,
     Umount,
@@ -59,7 +57,8 @@ from .lock import Journal, LockError, PoolLock
 from .worker import start_worker
 
 #: v2 operations the trace's own worker does (not a trace process)
-FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, Punch, Shmget, Shmrm)
+#: the operations the files worker carries out (their rows say ``kernel="files"``)
+FS_OPS = tuple(row.form for row in OPERATIONS.values() if row.kernel == "files")
 
 PR_SET_CHILD_SUBREAPER = 36
 STEP_TIMEOUT = 60.0
@@ -320,6 +319,85 @@ def _inside(frame, codes: set) -> bool:
 CLEANUP_CODES = {KernelSession.__exit__.__code__}
 
 
+class StatfsKeeper:
+    """The statfs of a replay's size= mounts, re-read after a step only where it may have changed.
+
+    A mount's statfs changes only when pages or reservations of its files
+    come or go: through a line on one of its files, a line on a mapping of
+    one, a process's exit, fork or death (every mapping it has), or the
+    mount's own ``mount`` and ``umount``. After each step this notes those
+    mounts (a superset: never one too few), so a step costs as many statfs
+    calls as it touches mounts, not as many as exist;
+    ``tests/test_statfs.py`` checks on random traces, against the model,
+    that the notes never miss a change.
+    """
+
+    def __init__(self) -> None:
+        #: True once a mount with size= was made: records carry statfs from then on
+        self.sized_made = False
+        #: the size= mounts made (whether still mounted or not)
+        self.sized: set[str] = set()
+        #: the mount of each file made on a size= mount, and of each mapping of such a file
+        self.file_mount: dict[str, str] = {}
+        self.mapping_mount: dict[str, str] = {}
+        #: the mappings each process knows (its own and those it inherited)
+        self.known: dict[str, set[str]] = {MAIN: set()}
+        #: the last answer (shared by records until a mount changes), and what to re-read
+        self.answer: dict[str, tuple[int, int]] = {}
+        self.stale: set[str] = set()
+
+    def after(self, op: Operation, error: str | None) -> None:
+        """Note what step ``op`` (outcome ``error``) may have changed."""
+        if isinstance(op, Mount):
+            if error is None and op.size is not None:
+                self.sized_made = True
+                self.sized.add(op.mount)
+            self.stale.add(op.mount)
+        elif isinstance(op, Umount):
+            self.stale.add(op.mount)
+        elif isinstance(op, FileOp):
+            if op.mount is not None and op.mount in self.sized:
+                self.file_mount[op.file] = op.mount
+        elif isinstance(op, CloseFile | Unlink | Truncate | Fallocate | Punch):
+            self._touch(self.file_mount.get(op.file))
+        elif isinstance(op, Fork):
+            self.known[op.child] = set(self.known.get(op.proc, ()))
+            self._touch_all(op.proc)
+        elif isinstance(op, Exit):
+            self._touch_all(op.proc)
+        else:
+            proc, name = getattr(op, "proc", None), getattr(op, "name", None)
+            if isinstance(op, Mmap | Shmat) and proc is not None and name is not None:
+                self.known.setdefault(proc, set()).add(name)
+                mount = self.file_mount.get(op.file) if isinstance(op, Mmap) and op.file else None
+                if mount is not None:
+                    self.mapping_mount[name] = mount
+            if name is not None:
+                self._touch(self.mapping_mount.get(name))
+            if error is not None and error.startswith("SIG") and proc is not None:  # it died: its mappings went
+                self._touch_all(proc)
+        self.stale &= self.sized
+
+    def _touch(self, mount: str | None) -> None:
+        if mount is not None:
+            self.stale.add(mount)
+
+    def _touch_all(self, proc: str) -> None:
+        for name in self.known.get(proc, ()):
+            self._touch(self.mapping_mount.get(name))
+
+    def update(self, found: dict[str, tuple[int, int]]) -> None:
+        """The fresh statfs of the stale mounts still mounted (absent: unmounted)."""
+        answer = dict(self.answer)
+        for name in sorted(self.stale):
+            if name in found:
+                answer[name] = found[name]
+            else:
+                answer.pop(name, None)
+        self.answer = answer
+        self.stale.clear()
+
+
 class KernelMachine:
     """Replays one trace on the running kernel, inside a :class:`KernelSession`.
 
@@ -338,6 +416,7 @@ class KernelMachine:
         self._pidfds: dict[str, int] = {}
         self._pids: dict[str, int] = {}
         self._fs: tuple[int, int] | None = None  # the trace's own worker (v2): command, answer
+        self._statfs = StatfsKeeper()
         session.end_processes()
         session.reset_pool()
         names = [MAIN] + [op.child for op in trace if isinstance(op, Fork)]
@@ -424,18 +503,28 @@ class KernelMachine:
         return sysfs.read_counters()
 
     def statfs(self) -> dict[str, tuple[int, int]] | None:
-        """statfs (size, free) of the trace's mounts made with size=, as the model reports it."""
-        if self._fs is None:
+        """statfs (size, free) of the trace's mounts made with size=, as the model reports it; None before
+        the first. Only the mounts the last step may have changed are asked (:class:`StatfsKeeper`)."""
+        keeper = self._statfs
+        if self._fs is None or not keeper.sized_made:
             return None
-        found = json.loads(self._fs_call({"op": "statfs"}).split(" ", 1)[1])
-        return None if found is None else {name: (size, free) for name, (size, free) in found.items()}
+        if keeper.stale:
+            found = json.loads(self._fs_call({"op": "statfs", "mounts": sorted(keeper.stale)}).split(" ", 1)[1])
+            keeper.update({name: (size, free) for name, (size, free) in found.items()})
+        return keeper.answer
 
     def apply(self, op: Operation) -> str | None:
-        if isinstance(op, Pool):
-            self.session.set_pool(op.pages, op.overcommit, op.line)
+        error = self._apply(op)
+        self._statfs.after(op, error)
+        return error
+
+    def _apply(self, op: Operation) -> str | None:
+        row = ROW_OF[type(op)]
+        if row.kernel == "session":  # the pool: sysctls the session sets and puts back
+            self.session.set_pool(op.pages, op.overcommit, op.line)  # type: ignore[union-attr]
             return None
-        command = {"op": type(op).__name__.lower(), **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
-        if isinstance(op, FS_OPS):
+        command = {"op": row.op, **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
+        if row.kernel == "files":
             done = self._fs_call(command)
             return None if done == "ok" else done.split()[1]
         if isinstance(op, Mmap | Shmat):
@@ -444,7 +533,7 @@ class KernelMachine:
             command["path"] = self._fs_call({"op": "path", "file": op.file}).split(" ", 1)[1]
         if isinstance(op, Shmat):
             command["shmid"] = int(self._fs_call({"op": "shmid", "segment": op.segment}).split()[1])
-        proc = op.proc
+        proc: str = op.proc  # type: ignore[union-attr]  # kernel="process": a process does it
         os.write(self._commands[proc], json.dumps(command).encode() + b"\n")
         answer, signum = self._wait(proc)
         if isinstance(op, Exit):

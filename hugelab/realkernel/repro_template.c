@@ -133,6 +133,8 @@ static const struct statfs_row expect_statfs[NSTEPS] = {
 static const long map_offset[NMAPS] = { @OFFSETS@ };	/* in huge pages from MAPPING_BASE */
 static const char *const mount_name[NMOUNTS] = { @MOUNT_NAMES@ };
 static const char *const file_name[NFILES] = { @FILE_NAMES@ };
+static const int file_on[NFILES] = { @FILE_ON@ };	/* 'file F on M': M; -1 none the trace unmounts */
+static const int file_of_map[NMAPS] = { @MAP_FILE@ };	/* the file a mapping maps; -1 none */
 static const struct { int code; const char *name; } errnos[] = {
 @ERRNOS@
 };
@@ -629,6 +631,21 @@ static void made_nothing(const struct step *s)
 		failed_seg[s->seg] = 1;
 }
 
+/*
+ * A umount that succeeded took its mount, the files made on it and the mappings made from
+ * them: later lines naming any of them skip. (One refused with EBUSY takes nothing.)
+ */
+static void unmounted(int m)
+{
+	failed_mount[m] = 1;
+	for (int f = 0; f < NFILES; f++)
+		if (file_on[f] == m)
+			failed_file[f] = 1;
+	for (int i = 0; i < NMAPS; i++)
+		if (file_of_map[i] >= 0 && file_on[file_of_map[i]] == m)
+			failed_map[i] = 1;
+}
+
 /* A trace process's line: send it, wait for the answer (or the process's end). */
 static const char *process_call(int i)
 {
@@ -690,6 +707,8 @@ static const char *apply(int i)
 	}
 	if (s->op == OP_FORK && !strcmp(got, "ok"))
 		alive[s->a] = 1;
+	else if (s->op == OP_UMOUNT && !strcmp(got, "ok"))
+		unmounted(s->mount);
 	else if (s->op == OP_EXIT || !strncmp(got, "SIG", 3))
 		alive[s->proc] = 0;
 	else if (strcmp(got, "ok"))

@@ -18,7 +18,10 @@ Trace v2's files too: ``mount M size=N`` (never ``min_size``: on Linux
 6.18 a min_size mount can leak reservations for good, so the explorer
 leaves it to loaded traces), ``file F [on M]``, ``mmap ... file F
 [offset K]`` shared or private, ``truncate``, ``close``, ``unlink`` and
-``umount``. The *selected file* is drawn too: its inode's map, whose
+``umount`` (EBUSY while a file of the mount is open or mapped: the mount
+and its files are then used on; a umount that succeeds takes them away,
+and a later click naming them is skipped, saying which umount took
+them). The *selected file* is drawn too: its inode's map, whose
 entries mean "reserved" and outlive every mapping, beside the mappings'
 own. A line the era of either side did not have (``fallocate``,
 ``min_size``, ``memfd``... under a 2008 policy) is refused, one line,
@@ -37,8 +40,24 @@ from ..limits import EXPLORER_MAX_STEPS
 from ..model.hstate import Counters, signed
 from ..model.invariants import violations
 from ..model.policies import Close, check_supported, get_policy
-from ..replay import SIGNALS, ModelReplay, Step
-from ..trace.language import MAIN, Exit, Mmap, Mount, Munmap, Operation, TraceBuilder, TraceError, parse_trace
+from ..replay import SIGNALS, ModelReplay, Step, cyclic_gc_paused
+from ..trace.language import (
+    MAIN,
+    CloseFile,
+    Exit,
+    FileOp,
+    Memfd,
+    Mmap,
+    Mount,
+    Munmap,
+    Operation,
+    Touch,
+    TraceBuilder,
+    TraceError,
+    Umount,
+    Unlink,
+    parse_trace,
+)
 from .explorer_views import (
     MAPPINGS_DRAWN,
     PAGE_STATES,
@@ -48,7 +67,6 @@ from .explorer_views import (
     MappingView,
     Unreserve,
     file_view,
-    inode_counts,
     mapping_view,
     reserved_without_page,
     unreserve_line,
@@ -163,17 +181,27 @@ class _Side:
         self.gone: dict[str, str] = {}
         #: what each step took out of files' maps, by step index (only steps that took something)
         self.unreserves: dict[int, tuple[Unreserve, ...]] = {}
+        #: every close so far, with its trace line (kept as steps come: a view never walks them all)
+        self.closes: list[tuple[int, Close]] = []
+        #: the step of each ``file`` and ``memfd`` line, by file name
+        self.file_steps: dict[str, Step] = {}
 
     def feed(self, op: Operation) -> None:
         model = self.model
-        before = inode_counts(model) if model.inodes else {}
         step = self.run.feed(op)
         self.steps.append(step)
-        if before:
-            found = unreserves(model, op, before)
+        self.closes += ((op.line, c) for c in step.closes)
+        if isinstance(op, FileOp | Memfd):
+            self.file_steps[op.file] = step
+        if model.files_shrunk and step.error != "skipped":  # (a skipped line never reached the model)
+            found = unreserves(model, op)
             if found:
                 self.unreserves[len(self.steps) - 1] = found
-        if isinstance(op, Mmap) and step.error not in (None, "skipped"):
+        taken = self.run.live.taken_by_umount(op) if step.error == "skipped" else None
+        if isinstance(op, Mmap) and taken is not None:
+            self.failed[op.name] = f"mmap was skipped: {taken[0]} {taken[1]} went with mount {taken[2]} " \
+                                   f"(unmounted at line {taken[3]})"
+        elif isinstance(op, Mmap) and step.error not in (None, "skipped"):
             self.failed[op.name] = f"mmap failed: {step.error}"
         elif isinstance(op, Exit) and step.error is None:
             self.gone.setdefault(op.proc, f"exited at line {op.line}")
@@ -184,10 +212,10 @@ class _Side:
 
     def file_failed(self, name: str) -> str:
         """Why file ``name`` is not there on this side ("" when its line made it)."""
-        step = next((st for st in self.steps if st.op.split()[:2] in
-                     (["file", name], ["memfd", name])), None)
+        step = self.file_steps.get(name)
         if step is None or step.error is None:
-            return ""
+            taken = self.run.live.unmounted.get(("file", name))
+            return f"it went with mount {taken[0]} (its umount at line {taken[1]} succeeded)" if taken else ""
         return f"its line {step.line} {'was skipped' if step.error == 'skipped' else 'failed: ' + step.error}"
 
     def why_skipped(self, op: Operation) -> str:
@@ -195,9 +223,41 @@ class _Side:
         if proc is not None and proc in self.gone:
             return f"process {proc} is gone ({self.gone[proc]})"
         name = getattr(op, "name", None)
-        if name in self.failed:
+        if name in self.failed and not self.failed[name].startswith("mmap was skipped:"):
             return f"mapping {name}: its {self.failed[name]}; press 'set pool' with a larger pool, then mmap again"
+        taken = self.run.live.taken_by_umount(op)
+        if taken is not None:
+            kind, what, mount, line = taken
+            gone = f"mount {mount}" if kind == "mount" else f"{kind} {what} went with mount {mount}, which"
+            return f"{gone} was unmounted at line {line} (nothing of it was open or mapped: the umount succeeded)"
+        if name in self.failed:
+            return f"mapping {name}: its {self.failed[name]}"
         return "the process or mapping is gone"
+
+
+class _LineIndex:
+    """The mmap lines and mounts among a builder's lines, kept up as lines come: a
+    history may hold thousands of lines, and a refresh asks many times."""
+
+    def __init__(self, ops: list[Operation]) -> None:
+        self.ops = ops
+        self.seen = 0
+        #: every mmap line so far by mapping name, oldest first
+        self.mmaps: dict[str, Mmap] = {}
+        #: size= (or None) of every mount made so far, unmounted ones too, oldest first
+        self.mount_sizes: dict[str, int | None] = {}
+        #: lines that made, closed, unlinked or unmounted a file (what can change a file's state)
+        self.file_events = 0
+
+    def catch_up(self) -> None:
+        for op in self.ops[self.seen:]:
+            if isinstance(op, Mmap):
+                self.mmaps[op.name] = op
+            elif isinstance(op, Mount):
+                self.mount_sizes[op.mount] = op.size
+            if isinstance(op, FileOp | Memfd | CloseFile | Unlink | Umount):
+                self.file_events += 1
+        self.seen = len(self.ops)
 
 
 class Explorer:
@@ -216,7 +276,13 @@ class Explorer:
         self.selected: str | None = None
         #: the file the file controls act on, and the views draw
         self.file: str | None = None
-        self._mmap_index: tuple[list[Operation], int, dict[str, Mmap]] = ([], 0, {})
+        self._index = _LineIndex([])
+        #: the rows of :attr:`file_rows` and what they were computed from
+        self._file_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
+        #: the rows of :attr:`processes` and what they were computed from
+        self._process_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
+        #: (sides, steps compared on both, first step that differs or None): diverged_at goes on from there
+        self._diverged: tuple[object, int, int | None] = (None, 0, None)
         #: (history, cursor, actor, selected) before the last action that dropped later steps
         self._before_drop: tuple[list[str], int, str, str | None] | None = None
         self.reset(pool)
@@ -232,11 +298,12 @@ class Explorer:
         """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
         if cursor < self.cursor:
             self._restart()
-        for line in self.history[self.cursor:cursor]:
-            op = self.builder.add(line)
-            assert op is not None  # history holds operation lines only
-            for side in self.sides:
-                side.feed(op)
+        with cyclic_gc_paused():  # as replay() does: thousands of steps make objects, no cycles
+            for line in self.history[self.cursor:cursor]:
+                op = self.builder.add(line)
+                assert op is not None  # history holds operation lines only
+                for side in self.sides:
+                    side.feed(op)
         self.cursor = cursor
         self._fix_selection()
 
@@ -364,17 +431,16 @@ class Explorer:
         known = self.builder.mappings_of(proc)
         return [name for name in self._mmaps() if name in known]
 
+    def _lines(self) -> _LineIndex:
+        """The index of the builder's lines, brought up to date."""
+        if self._index.ops is not self.builder.ops:  # a new builder (undo, load): start again
+            self._index = _LineIndex(self.builder.ops)
+        self._index.catch_up()
+        return self._index
+
     def _mmaps(self) -> dict[str, Mmap]:
-        """Every mmap line so far by mapping name, oldest first (kept between calls: a trace may
-        hold thousands of lines and hundreds of mappings, and a refresh asks many times)."""
-        ops = self.builder.ops
-        if self._mmap_index[0] is not ops or self._mmap_index[1] != len(ops):
-            index = self._mmap_index[2] if self._mmap_index[0] is ops else {}
-            for op in ops[self._mmap_index[1] if self._mmap_index[0] is ops else 0:]:
-                if isinstance(op, Mmap):
-                    index[op.name] = op
-            self._mmap_index = (ops, len(ops), index)
-        return self._mmap_index[2]
+        """Every mmap line so far by mapping name, oldest first."""
+        return self._lines().mmaps
 
     def act_as(self, proc: str) -> None:
         if proc not in self.builder.process_names:
@@ -444,18 +510,39 @@ class Explorer:
 
         Never min_size: on Linux 6.18 a min_size mount can leak reservations for good.
         """
-        name = self._next_name(set(self.builder.mount_names) | set(self._mounts_made()), "mnt", letters=False)
+        name = self._next_name(set(self.builder.mount_names), "mnt", letters=False)
         self.do(f"mount {name} size={size}")
         return name
 
-    def _mounts_made(self) -> list[str]:
-        return [op.mount for op in self.builder.ops if isinstance(op, Mount)]
-
     @property
     def mounts(self) -> list[tuple[str, int | None]]:
-        """(name, size= in pages or None) of every mount still mounted, oldest first."""
-        sizes = {op.mount: op.size for op in self.builder.ops if isinstance(op, Mount)}
-        return [(name, sizes[name]) for name in self.builder.mount_names]
+        """(name, size= in pages or None) of every mount still mounted on either side, oldest first
+        (a umount refused with EBUSY keeps its mount; one that succeeded takes it)."""
+        return [(name, size) for name, size in self._lines().mount_sizes.items()
+                if any(name in s.model.mounts for s in self.sides)]
+
+    @property
+    def file_rows(self) -> tuple[tuple[str, str], ...]:
+        """(name, why it is gone or "") of every file so far, oldest first.
+
+        The same tuple until a line makes, closes, unlinks or unmounts one.
+        """
+        made_from = (self._lines().file_events, *(len(s.run.live.unmounted) for s in self.sides))
+        sides, counts, rows = self._file_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((name, self.file_gone(name)) for name in self.builder.file_names)
+        self._file_rows = (self.sides, made_from, rows)
+        return rows
+
+    def file_gone(self, name: str) -> str:
+        """Why file ``name`` is gone for good ("" while it is not): the text can no longer
+        name it, or a umount took it with its mount."""
+        if self.builder.file_gone(name):
+            return "can no longer be named"
+        taken = [s.run.live.unmounted.get(("file", name)) for s in self.sides]
+        mount = next((t[0] for t in taken if t is not None), None)
+        return f"went with {mount}" if mount else ""
 
     def create_file(self, mount: str | None = None) -> str:
         """``file F [on M]``: a new empty file, held open by the trace, and selected."""
@@ -499,17 +586,25 @@ class Explorer:
 
     # -- what to show ----------------------------------------------------------------
     @property
-    def processes(self) -> list[tuple[str, str]]:
-        """(name, how it is) for every process so far: "", or why it is gone on each side."""
-        rows = []
-        for proc in self.builder.process_names:
-            gone = [s.gone.get(proc) for s in self.sides]
-            if gone[0] == gone[1]:
-                state = gone[0] or ""
-            else:
-                state = "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
-            rows.append((proc, state))
+    def processes(self) -> tuple[tuple[str, str], ...]:
+        """(name, how it is) for every process so far: "", or why it is gone on each side.
+
+        The same tuple until a process is made or goes (then a new one): a
+        refresh after a click then costs nothing per process.
+        """
+        made_from = (self.builder.process_count, *(len(s.gone) for s in self.sides))
+        sides, counts, rows = self._process_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((proc, self._process_state(proc)) for proc in self.builder.process_names)
+        self._process_rows = (self.sides, made_from, rows)
         return rows
+
+    def _process_state(self, proc: str) -> str:
+        gone = [s.gone.get(proc) for s in self.sides]
+        if gone[0] == gone[1]:
+            return gone[0] or ""
+        return "; ".join(f"{s.policy}: {g or 'alive'}" for s, g in zip(self.sides, gone))
 
     def mmap_op(self, name: str) -> Mmap:
         return self._mmaps()[name]
@@ -519,8 +614,20 @@ class Explorer:
         return self.mmap_op(self.selected).pages if self.selected else 0
 
     def diverged_at(self) -> int | None:
+        """The first step (1-based) where the two sides' counters differ, if any.
+
+        Steps only ever come after those compared, until a restart (new
+        sides): so each call compares only the steps new since the last.
+        """
         a, b = self.sides[0].steps, self.sides[1].steps
-        return next((i for i, (x, y) in enumerate(zip(a, b), start=1) if x.counters != y.counters), None)
+        sides, compared, found = self._diverged
+        if sides is not self.sides or compared > min(len(a), len(b)):
+            compared, found = 0, None
+        if found is None:
+            found = next((i for i in range(compared, min(len(a), len(b))) if a[i].counters != b[i].counters), None)
+            found = None if found is None else found + 1
+        self._diverged = (self.sides, min(len(a), len(b)), found)
+        return found
 
     def _kept_by_file(self, s: _Side, op: Munmap) -> tuple[str, ...]:
         """After a munmap of a shared file mapping: what the file still reserves (munmap gave none back)."""
@@ -551,10 +658,32 @@ class Explorer:
             return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")
+        if step.error == "SIGBUS" and isinstance(op, Touch) and self._reserved_fault(s, op):
+            # a fault that was promised a page at mmap: a bigger pool would only hide the lost promise
+            return (f"this fault was reserved at mmap, yet found no page (Free {hs.free_huge_pages}, Rsvd "
+                    f"{signed(hs.resv_huge_pages)}): its reservation was lost. Rsvd counted fewer promises "
+                    "than were made, so other mappings took the promised pages; a bigger pool would only "
+                    "hide that")
         if step.error == "SIGBUS":
             return (f"no huge page was left for this fault (Free {hs.free_huge_pages}, Rsvd "
                     f"{signed(hs.resv_huge_pages)}): raise pool and press 'set pool' before it")
         return ""
+
+    def _reserved_fault(self, s: _Side, op: Touch) -> bool:
+        """Was this fault promised a page: the owner's first touch of a page of its private anonymous
+        mapping, whose mmap raised Rsvd on this side (an era without private reservations never did)?"""
+        mmap = self._mmaps().get(op.name)
+        if mmap is None or mmap.shared or mmap.noreserve or mmap.file is not None or op.proc != mmap.proc:
+            return False
+        earlier = self.builder.ops[:self.cursor - 1]
+        made = max((i for i, o in enumerate(earlier) if o == mmap), default=None)
+        if made is None or made >= len(s.steps) or s.steps[made].error is not None:
+            return False
+        before = s.steps[made - 1].counters.rsvd if made > 0 else 0
+        if s.steps[made].counters.rsvd == before:
+            return False
+        return not any(isinstance(o, Touch) and o.name == op.name and o.page == op.page and o.proc == op.proc
+                       for o in earlier[made:])
 
     def view(self, side: int, proc: str | None = None) -> SideView:
         s = self.sides[side]
@@ -576,7 +705,7 @@ class Explorer:
                                   s.unreserves.get(len(s.steps) - 1, ()))
         if isinstance(op, Munmap) and step.error is None:
             action += self._kept_by_file(s, op)
-        closes = tuple((st.line, c) for st in s.steps for c in st.closes)
+        closes = tuple(s.closes)
         hint = self._hint(s, op, step) if step.error else ""
         file = file_view(s.model, self.file, s.file_failed(self.file)) if self.file else None
         return SideView(s.policy, tuple(s.steps), mappings, tuple(names[MAPPINGS_DRAWN:]), text, problems,

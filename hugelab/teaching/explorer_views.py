@@ -228,16 +228,20 @@ def reserved_without_page(model: Model, name: str) -> int | None:
     return len(inode.resv_map) - cached
 
 
-def inode_counts(model: Model) -> dict[str, tuple[int, int]]:
-    """(map entries, page-cache pages) of every file not yet evicted."""
-    return {name: (len(f.resv_map), len(f.page_cache)) for name, f in model.inodes.items() if not f.evicted}
+def unreserves(model: Model, op: Operation) -> tuple[Unreserve, ...]:
+    """What ``op``, just carried out, took out of each named file's map (files, memfds; oldest first).
 
-
-def unreserves(model: Model, op: Operation, before: dict[str, tuple[int, int]]) -> tuple[Unreserve, ...]:
-    """What ``op`` took out of each file's map, from the files' state ``before`` it and now."""
+    From the files the model noted as shrinking (``Model.files_shrunk``, with
+    their state before ``op``): the cost grows with those, not with every file.
+    """
+    noted = [(inode, before) for inode, before in model.files_shrunk.items()
+             if model.inodes.get(inode.name) is inode]  # not a mapping's or a segment's own file
+    if len(noted) > 1:  # an umount or an exit: in the order the files were made
+        order = {inode: i for i, inode in enumerate(model.inodes.values())}
+        noted.sort(key=lambda pair: order[pair[0]])
     found = []
-    for name, (entries, pages) in before.items():
-        inode = model.inodes[name]
+    for inode, (entries, pages) in noted:
+        name = inode.name
         if inode.evicted:
             why, start, gone, freed = f"{name} evicted (nothing holds it)", 0, entries, pages
         else:

@@ -18,7 +18,7 @@ from ..scenarios import load
 from ..tools.matrix import BEHAVIOURS, recorded_steps
 from ..tools.tables import outcome, table
 from ..trace.language import parse_trace
-from .predict import Question
+from .predict import Choice, Option, Question, Row
 
 SEED = load("seed")
 FIELDS = {"Total": "total", "Free": "free", "Rsvd": "rsvd", "Surp": "surp"}
@@ -43,10 +43,13 @@ def upto(trace: str, step: int, policy: str = "modern") -> str:
 ASKED: dict[str, tuple[str, int, str]] = {}
 
 
-def giveaways(q: Question) -> list[str]:
+def giveaways(q: Question | Row | Choice) -> list[str]:
     """What would answer ``q`` if it were on screen before the learner answers: the asked step's row
     as a table prints it, as a side-by-side (T/F/R/S) cell prints it, and a walk-through's heading for it
-    (whitespace squashed, as the tests compare)."""
+    (whitespace squashed, as the tests compare); for a why question (whose options are all on screen by
+    design), the explanation it gives once answered."""
+    if isinstance(q, Choice):
+        return [" ".join(q.why.split())]
     if q.prompt not in ASKED:  # the reveal's arithmetic
         return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line]
     trace, step, policy = ASKED[q.prompt]
@@ -76,24 +79,69 @@ def _step_question(prompt: str, trace: str, answer: int, hints: dict[int, str], 
     return Question(prompt, answer, hints, why=why, reveal=upto(trace, answer, policy))
 
 
+def _row_question(prompt: str, trace: str, step: int, hints: dict[str, dict[int, str]], why: str,
+                  policy: str = "modern") -> Row:
+    """Predict the whole row after one step: its reveal is the table up to the step before, then that row."""
+    asked = replay(trace, policy)[step - 1]
+    c = asked.counters
+    ASKED[prompt] = (trace, step, policy)
+    reveal = (upto(trace, step - 1, policy) + "\n" if step > 1 else "") + \
+        f"after step {step} ({asked.op}): Total {c.total}  Free {c.free}  Rsvd {show(c.rsvd)}  Surp {c.surp}"
+    return Row(prompt, (c.total, c.free, c.rsvd, c.surp), hints, why=why, reveal=reveal)
+
+
+def _why(prompt: str, right: str, wrong: list[tuple[str, str]], why: str, at: int = 0, reveal: str = "") -> Choice:
+    """A why question: the right explanation at position ``at`` among the wrong ones, each wrong one
+    (a usual misconception) with its hint. Its reveal is the explanation, shown only once committed."""
+    options = [Option(text, hint) for text, hint in wrong]
+    options.insert(at, Option(right))
+    return Choice(prompt, tuple(options), at, why=why, reveal=reveal or why)
+
+
 # -- 00 start here ---------------------------------------------------------------
 
-def q00_free() -> Question:
-    return _counter_question(
-        "After step 2 (pool 8, then mmap a 4 private; nothing touched yet), what is HugePages_Free?", SEED, 2, "Free",
-        {4: "A reservation is a promise, not a page taken: reserved pages still count in HugePages_Free.",
-         0: "Nothing has been touched yet, so no page is in use: every page of the pool is still free.",
-         12: "mmap adds no page to the pool: the pool is what `pool 8` set."},
-        "Reserving moves nothing out of Free; only faults do.")
+def q00_row() -> Row:
+    return _row_question(
+        "After step 2 (pool 8, then mmap a 4 private; nothing touched yet): Total, Free, Rsvd and Surp?", SEED, 2,
+        {"Free": {4: "A reservation is a promise, not a page taken: reserved pages still count in HugePages_Free.",
+                  0: "Nothing has been touched yet, so no page is in use: every page of the pool is still free."},
+         "Rsvd": {0: "A private mapping reserves its whole size at mmap time (since Linux 2.6.27), not at the fault.",
+                  8: "Only the mapping's own pages are promised, not the whole pool.",
+                  1: "One reservation per page of the mapping, not one per mapping."},
+         "Total": {12: "mmap adds no page to the pool: the pool is what `pool 8` set.",
+                   4: "Total counts the whole pool, whoever has reserved or used its pages."},
+         "Surp": {4: "Surplus pages are borrowed only when the pool cannot back a reservation: 8 pages back 4."}},
+        "mmap promises one page per page of the mapping and takes none: Free stays, Rsvd rises.")
 
 
-def q00_rsvd() -> Question:
-    return _counter_question(
-        "And HugePages_Rsvd after step 2?", SEED, 2, "Rsvd",
-        {0: "A private mapping reserves its whole size at mmap time (since Linux 2.6.27), not at the fault.",
-         8: "Only the mapping's own pages are promised, not the whole pool.",
-         1: "One reservation per page of the mapping, not one per mapping."},
-        "mmap promises one page per page of the mapping.")
+def q00_why_free() -> Choice:
+    return _why(
+        "After step 2 Free still counts every page of the pool, although 4 are reserved. Why?",
+        "A reservation only promises a page; a page leaves Free when a fault takes it.",
+        [("The mmap has not finished: the kernel reserves the pages in the background.",
+          "mmap is a system call: when it returns, its reservation is made (Rsvd shows it at once)."),
+         ("Free counts pages that are neither in use nor reserved, and reserved pages come back to it later.",
+          "If Free left out reserved pages it would drop at the mmap. Free counts pages nobody has faulted in; "
+          "Rsvd counts the promises on them."),
+         ("The pool is larger than the mapping, so the kernel did not need to take pages yet.",
+          "Even a mapping as large as the pool takes no page at mmap: the pool's size decides only whether the "
+          "promise can be made.")],
+        "Reserving moves nothing out of Free; only faults do.", at=1)
+
+
+def q00_why_touch() -> Choice:
+    return _why(
+        "Step 3 (touch a 0) lowers Free by one and Rsvd by one. Why Rsvd too?",
+        "The fault took the page that page 0 was promised: a kept promise is no longer outstanding.",
+        [("A touch gives a reservation back to the pool.",
+          "Nothing is given back: the page is now in use, and Free fell with it. The promise was kept, not "
+          "returned."),
+         ("Rsvd counts free pages, and the page is no longer free, so any reservation drops.",
+          "Close: Rsvd is the promised part of Free. But it is page 0's own promise that goes, because that "
+          "page is what was promised; a fault in a mapping without a reservation would leave Rsvd alone."),
+         ("Rsvd counts mappings that have not been touched yet.",
+          "Rsvd counted 4 after mapping one mapping of 4 pages: it counts pages promised, not mappings.")],
+        "A fault consumes exactly the reservation of the page it faults in.", at=2)
 
 
 # -- 01 the pool and reservations -------------------------------------------------
@@ -121,12 +169,14 @@ def q01_rsvd() -> Question:
         "A fault consumes exactly the reservation of the page it faults in.")
 
 
-def q01_read() -> Question:
-    return _counter_question(
-        "Step 4 only reads page 1 (touch a 1 read). HugePages_Rsvd after step 4?", RESERVE_CONSUME, 4, "Rsvd",
-        {counter(RESERVE_CONSUME, 3, "Rsvd"): "A read fault needs a page just as a write does, and uses the "
-                                               "reservation just the same.",
-         1: "Count the pages touched so far: 0 and 1, two of the four promises used."},
+def q01_row() -> Row:
+    return _row_question(
+        "Step 4 only reads page 1 (touch a 1 read). The whole row after it?", RESERVE_CONSUME, 4,
+        {"Free": {counter(RESERVE_CONSUME, 3, "Free"): "A read fault needs a page as much as a write does: "
+                                                       "page 1 leaves Free."},
+         "Rsvd": {counter(RESERVE_CONSUME, 3, "Rsvd"): "A read fault uses the page's reservation just as a "
+                                                       "write does.",
+                  1: "Count the pages touched so far: 0 and 1, two of the four promises used."}},
         "Read or write, the first touch of a page takes a page and uses its reservation.")
 
 
@@ -147,7 +197,35 @@ def q01_enomem() -> Question:
         {11: "A mapping the pool cannot back fails with ENOMEM and reserves nothing.",
          6: "After b's 3 pages only 1 page is left unpromised: c's 2 cannot be backed, so c fails.",
          3: "d's 1 page still fits: 4 pages, 3 promised."},
-        "Each mmap reserves only if free pages nobody else was promised can back all of it.")
+        "b's 3 and d's 1 are reserved; a and c failed with ENOMEM and reserved nothing.")
+
+
+def q01_why_reserve() -> Choice:
+    return _why(
+        "Why did Linux 2.6.27 start reserving a private mapping's pages at mmap?",
+        "So that a program learns at mmap, with an error it can handle (ENOMEM), instead of dying at a fault "
+        "much later (SIGBUS).",
+        [("To make faults faster: a reserved page is already set aside for its fault.",
+          "A reserved fault still takes a page from the free list: what changed is when a shortage shows, not "
+          "how fast a fault is."),
+         ("So that mmap takes the pages at once, as it does for ordinary memory.",
+          "mmap takes no page: Free did not move at the mmap. Ordinary memory is not taken at mmap either."),
+         ("To stop other processes from using the pool at all.",
+          "Other mappings can still use every page nobody was promised; only the promised ones are held back.")],
+        "Reservations turn a late SIGBUS into an early ENOMEM.", at=0)
+
+
+def q01_why_enomem() -> Choice:
+    return _why(
+        "In the trace of 4 mmaps, c (2 pages) fails and d (1 page) then succeeds. Why?",
+        "After b's 3 pages only 1 page of the 4 is free and unpromised: c's 2 do not fit, d's 1 does.",
+        [("a's failed mmap still holds its 5 reservations, so nothing after it can fit.",
+          "A failed mmap reserves nothing: then b would have failed too."),
+         ("mmap fails when Free is smaller than the size asked.",
+          "Free is 4 when c asks for 2: Free alone is not the test. Free minus Rsvd is."),
+         ("Mappings are served in order of size, so the smaller d goes first.",
+          "The steps run in order: c's mmap runs and fails before d's starts.")],
+        "Each mmap reserves only if free pages nobody else was promised can back all of it.", at=1)
 
 
 # -- 02 the region map ------------------------------------------------------------
@@ -187,7 +265,7 @@ def q02_unused() -> Question:
          1: "Only page 4 of the window was faulted; pages 3 and 5 still hold theirs.",
          4: "Count only the window [3, 6): pages 0, 1 and 2 stay mapped and keep theirs."},
         why="unused = (end - start) - region_count(map, start, end), over the window [3, 6) only.",
-        reveal=close.formula + "\n\n" + upto(SIX, 5, "region-count"))
+        reveal=close.formula)
 
 
 def q02_shared() -> Question:
@@ -198,6 +276,48 @@ def q02_shared() -> Question:
             "file, which is still mapped: nothing comes back yet.",
          0: "The file keeps its reservations until its last mapping goes."},
         "A shared mapping's map is on the file and means 'reserved'; unmapping part of it gives nothing back.")
+
+
+def q02_row() -> Row:
+    return _row_question(
+        "The 6-page mapping again (pages 1 and 4 faulted), on today's kernel: the row after munmap a 3 3 (step 5)?",
+        SIX, 5,
+        {"Free": {counter(SIX, 4, "Free"): "Page 4 is inside [3, 6): unmapping it frees its page.",
+                  counter(SIX, 4, "Free") + 3: "Only page 4 of the window had a page; 3 and 5 were never faulted."},
+         "Rsvd": {counter(SIX, 4, "Rsvd"): "The close gives back the unused reservations of [3, 6).",
+                  counter(SIX, 4, "Rsvd") - 3: "Page 4's reservation was used by its fault: only 3 and 5 give one "
+                                               "back."}},
+        "The window's page goes back to Free; its unused reservations leave Rsvd.")
+
+
+def q02_why_count() -> Choice:
+    return _why(
+        "Why can the close of a private piece work out what it still holds from region_count alone?",
+        "Every offset in a private map is one whose fault used its reservation; every other offset of the window "
+        "still holds its own.",
+        [("The private map lists the reserved offsets: counting them gives what is still held.",
+          "That is the shared (file's) map's meaning. A private map records what was consumed: counting it gives "
+          "what is used, so the close subtracts it."),
+         ("region_count counts the free pages of the pool inside the window.",
+          "The map knows nothing of the pool: it holds offsets of one mapping, and the count is over the "
+          "window only."),
+         ("The map keeps one count per VMA piece, updated at every split.",
+          "The map keeps offsets, not counts, and a split does not touch it: that is why it stays right.")],
+        "unused = (end - start) - region_count(map, start, end).", at=0)
+
+
+def q02_why_shared() -> Choice:
+    return _why(
+        "Why does unmapping part of a shared mapping give no reservation back?",
+        "Its reservations are entries in the file's map, and the file is still mapped: they are the file's, "
+        "not the piece's, to give back.",
+        [("A shared mapping reserves nothing at mmap: it reserves at the fault.",
+          "Rsvd rose by the mapping's size at its mmap: a shared mapping reserves at mmap too."),
+         ("The unmapped page had been touched, so its reservation was used.",
+          "Page 1 was never touched: it still has its reservation."),
+         ("munmap never gives back reservations, private or shared.",
+          "A private piece's close does give back its unused reservations: the 6-page example above.")],
+        "A shared mapping's map is on the file and means 'reserved'.", at=2)
 
 
 # -- 03 the double credit ---------------------------------------------------------
@@ -235,6 +355,76 @@ def q03_lost() -> Question:
          answer - 1: "b's faults use b's own reservations: they all succeed.",
          3: "main's own fault at step 3 happens before the split: it finds a page."},
         "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit")
+
+
+#: the seed, then a new mapping after the wrap, and a pool shrink
+WRAP_THEN = SEED + "mmap b 2 private\ntouch b 0\ntouch b 1\npool 0\n"
+
+
+def q03_why_copy() -> Choice:
+    return _why(
+        "Under double-credit each piece's close handed back a whole count. Why did every piece have one?",
+        "The count lived in the VMA (vm_private_data), and a split copies the VMA, that field included, into the "
+        "new piece.",
+        [("The close divides the count by the number of pieces, but rounds up.",
+          "Nothing is divided: then three closes would give back about the count, not three times it."),
+         ("Each piece reserved again at the split.",
+          "Rsvd did not rise at the split: nothing was reserved again. The copy is only in the VMA's field."),
+         ("The kernel keeps one count per page, and each piece sums its own pages.",
+          "That would be right, and is close to what the fix does with its map: the bug is that there was "
+          "only one number, and it was copied.")],
+        "split_vma copies the VMA, vm_private_data included: k pieces, k copies, k credits.", at=1)
+
+
+def q03_claim() -> Choice:
+    return _why(
+        "After step 6, Rsvd has wrapped below zero. The commit message says that prevents all later huge page "
+        "allocations. Under double-credit, what happens at steps 7 to 9 (mmap b 2 private, touch b 0, touch b 1)?",
+        "All three succeed: b reserves 2 and its faults take 2 pages.",
+        [("The mmap fails with ENOMEM: with so much promised, nothing is left to promise.",
+          "That is what the message predicts. Open the two kernel tests below once you have tried: the test at "
+          "mmap works in a signed int, where the wrapped count is negative."),
+         ("The mmap succeeds, but the faults die with SIGBUS.",
+          "b's faults use b's own reservations; and the kernel's test for a fault works in unsigned arithmetic, "
+          "where free minus a wrapped count is not zero."),
+         ("The mmap succeeds, but its Rsvd rise is lost, so Rsvd does not move.",
+          "Rsvd is one counter: it still rises by 2, from its wrapped value.")],
+        "In the code 84afd99b fixed, a wrapped Rsvd blocks neither mmap nor faults.", at=0,
+        reveal=upto(WRAP_THEN, 9, "double-credit"))
+
+
+def q03_row() -> Row:
+    return _row_question(
+        "Step 10 lowers the pool to 0 (pool 0). Lowering the pool frees the free pages nobody was promised; pages "
+        "in use, or promised, stay, counted as surplus (Surp: pages above the pool's new size). The row after it, "
+        "under double-credit?", WRAP_THEN, 10,
+        {"Total": {counter(WRAP_THEN, 10, "Total", "region-count"):
+                       "That is the fixed kernel: b's 2 pages stay, the 6 free ones leave. Here Rsvd is wrapped: "
+                       "how many free pages look promised?",
+                   0: "A page in use never leaves: b still has 2."},
+         "Free": {0: "The free pages leave only if nothing seems to promise them: with Rsvd wrapped, every free "
+                     "page looks promised."},
+         "Surp": {0: "Every page above the new size 0 is surplus: all the pages that stay.",
+                  counter(WRAP_THEN, 10, "Surp", "region-count"): "That is the fixed kernel, where only b's pages "
+                                                                  "stay."}},
+        "The wrap's one victim: the pool shrink keeps at least reserved + total - free pages, and with a wrapped "
+        "Rsvd that is all of them.", "double-credit")
+
+
+def q03_why_message() -> Choice:
+    return _why(
+        "The commit message says the wrap 'prevents all subsequent hugepage allocations'; hugelab showed b's mmap "
+        "and faults succeed. Which explains both?",
+        "The message fits 2.6.26's test (a page only while free is greater than reserved); a1e78772 had replaced "
+        "it by a zero test on unsigned numbers, which a wrap does not trip.",
+        [("hugelab is wrong: on the real kernel the allocations failed.",
+          "Read the two tests in the fold above: the code 84afd99b fixed has no 'greater than' test, and hugelab "
+          "follows that code."),
+         ("On Jon Tollefson's ppc64 the counters are 32 bits wide, so the wrap behaved differently there.",
+          "unsigned long is 64 bits on ppc64 too: his counter read 2^64 - 2."),
+         ("The allocations fail only once Rsvd has wrapped twice.",
+          "A counter wraps once below zero; nothing in either test counts wraps.")],
+        "Commit messages describe what their author expected; the code of the time is the judge.", at=0)
 
 
 # -- 04 the fix -------------------------------------------------------------------
@@ -278,6 +468,46 @@ def q04_mprotect() -> Question:
         "A split copies whatever count the VMA holds at that moment; each close hands it all back.", "double-credit")
 
 
+def q04_why_open() -> Choice:
+    return _why(
+        "Why did the fix not keep the count and share it out between the two pieces at the split?",
+        "vm_ops->open sees only the new piece: it cannot know which of the mapping's pages were faulted on each "
+        "side, so it cannot know what each side still holds.",
+        [("Dividing a count needs arithmetic the kernel avoids in the fault path.",
+          "Sharing out a whole number is one subtraction. What is missing is information, not arithmetic."),
+         ("The pieces' sizes are not known at the split.",
+          "Each VMA knows its start and end. What it does not know is which of its pages were faulted."),
+         ("Sharing it out would be right, but slower than a map.",
+          "It would be wrong: with page 0 faulted, [0, 1) holds 0 and [1, 4) holds 3, but a count of 3 does not "
+          "say which side the fault was on.")],
+        "A count says how many, not where. The map of consumed offsets says where, so each piece counts its own "
+        "window at close.", at=2)
+
+
+def q04_row() -> Row:
+    return _row_question(
+        "Under region-count, the row after step 5 (munmap a 0 1, the piece with the faulted page 0)?", SEED, 5,
+        {"Free": {counter(SEED, 4, "Free", "region-count"): "Page 0 was in [0, 1): unmapping it frees its page."},
+         "Rsvd": {counter(SEED, 4, "Rsvd", "region-count") - 1: "Page 0's reservation was used by its fault: its "
+                                                                 "piece has none to give back.",
+                  counter(SEED, 4, "Rsvd", "double-credit"): "That is the old kernel's count. Now the piece's "
+                                                              "window [0, 1) holds one consumed offset."}},
+        "(1 - 0) - region_count(map, 0, 1) = 0: the freed page goes back to Free, nothing to Rsvd.", "region-count")
+
+
+def q04_why_once() -> Choice:
+    return _why(
+        "Why do the three closes under region-count give back the unused reservations exactly once?",
+        "Each close counts only its own window [start, end), and the windows of the pieces never overlap.",
+        [("The map is freed at the first close, so later closes give back nothing.",
+          "The map is freed by the last close (the last kref), not the first: every piece reads it."),
+         ("The kernel remembers which pieces have already closed.",
+          "There is no such list: each close knows only its own window and the shared map."),
+         ("Each close subtracts what the earlier closes gave back.",
+          "No close knows what the others gave: the non-overlapping windows make that unnecessary.")],
+        "Disjoint windows over one shared map: every unused offset is counted by exactly one close.", at=0)
+
+
 # -- 05 today's kernel ----------------------------------------------------------
 
 FORK = "pool 8\nmmap a 4 private\ntouch a 0\nfork c\nin c touch a 0\nin c touch a 1\nexit c\n"
@@ -294,12 +524,28 @@ def q05_child_rsvd() -> Question:
         "Only the owner (the process that called mmap) holds reservations.")
 
 
-def q05_child_free() -> Question:
-    return _counter_question(
-        "Step 5: the child writes page 0, which it shares with main. HugePages_Free after it?", FORK, 5, "Free",
-        {counter(FORK, 4, "Free"): "A write to a page shared after fork copies it (copy-on-write): a new page.",
-         counter(FORK, 4, "Free") - 2: "One copy, one page."},
-        "Copy-on-write takes one new page for the writer.")
+def q05_row() -> Row:
+    return _row_question(
+        "Step 5: the child c writes page 0, which it shares with main since the fork. The row after it?", FORK, 5,
+        {"Free": {counter(FORK, 4, "Free"): "A write to a page shared after fork copies it (copy-on-write): a "
+                                            "new page.",
+                  counter(FORK, 4, "Free") - 2: "One copy, one page."},
+         "Rsvd": {counter(FORK, 4, "Rsvd") - 1: "The child holds no reservation: its copy takes an unreserved page."}},
+        "Copy-on-write takes one new page for the writer, and a child's page uses no reservation.")
+
+
+def q05_why_owner() -> Choice:
+    return _why(
+        "Why does only the owner (the process that called mmap) hold a private mapping's reservations?",
+        "Reserving for every child would need free pages at every fork, and fork would fail for lack of them; "
+        "so only the mmap's promise is kept, and a child risks SIGBUS at its faults.",
+        [("The child shares the parent's reservations.",
+          "Then the child's fault at page 1 would have used one: Rsvd did not move."),
+         ("A child cannot fault huge pages at all.",
+          "The child's writes did take pages: Free fell at steps 5 and 6."),
+         ("The child's reservations are made at its first fault instead.",
+          "Nothing is reserved at a fault: the child's faults take pages without touching Rsvd.")],
+        "Only the owner holds reservations; a child runs unreserved.", at=1)
 
 
 def q05_cow() -> Question:
@@ -310,7 +556,7 @@ def q05_cow() -> Question:
         {answer - 1: "The owner's write at that step succeeds: its copy-on-write is guaranteed.",
          answer + 1: "The child dies at its own next fault, before main unmaps.",
          4: "fork itself takes no page and cannot fail here."},
-        "The owner keeps the page; the child pays at its next fault in that mapping.")
+        "The child, at its next fault in that mapping after main's write.")
 
 
 def q05_surplus() -> Question:
@@ -374,7 +620,22 @@ def q05_lost_free() -> Question:
         "Rsvd comes back to 1 here, with no free page behind it: the reservation is lost.")
 
 
-# -- many-kernels (after 05): the answers are the records measured on each real kernel ---------
+def q05_why_cow() -> Choice:
+    return _why(
+        "In fork-cow-full-pool, why does the child die rather than the owner?",
+        "The owner's reservation guarantees its copy: with no spare page the kernel unmaps the page from the "
+        "child and gives the owner its copy, and the child's next fault there finds nothing.",
+        [("The child faulted last, and the last fault always loses.",
+          "Order does not decide: the owner is guaranteed its page whenever it writes."),
+         ("The child used up its own reservations.",
+          "A child holds none: that is why it is the one to pay."),
+         ("The kernel kills the process with the fewest pages.",
+          "There is no such choice: the page goes to whoever holds the reservation.")],
+        "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
+        "page.", at=2)
+
+
+# -- 07 many kernels: the answers are the records measured on each real kernel ---------
 
 def _recorded_question(prompt: str, series: str, key: str, hints: dict[int, str], why: str) -> Question:
     """HugePages_Rsvd at a behaviour's telling step, as Linux ``series`` recorded it (hugelab/recorded/).
@@ -420,34 +681,54 @@ def q07_fork_618() -> Question:
         "the child lets go: one below zero in between.")
 
 
+def q07_why_612() -> Choice:
+    return _why(
+        "6.12 and 6.18 both have the v6.9 restore, yet at the munmap 6.12 gives back one page and 6.18 both. Why?",
+        "6.12 carries a stable fix that restores a reservation only when the unmap leaves the page mapped nowhere; "
+        "the child still maps page 0.",
+        [("6.12 has no v6.9 restore.",
+          "6.12 is newer than 6.9, and its dontneed record gave the reservation back: it has the restore."),
+         ("On 6.12 the child had exited before the munmap.",
+          "It is the same trace on both: exit c is the last step."),
+         ("6.18 counts the child's page as reserved because the child faulted it.",
+          "The child never faulted page 0: it inherited it at fork. 6.18's extra credit is page 0's own "
+          "reservation, handed back early.")],
+        "The stable fix (6.12.110): adjust the reservation during unmapping only if the mapcount is 0.", at=0)
+
+
+def q07_why_model() -> Choice:
+    return _why(
+        "How does one model reproduce all three kernels without ever testing a kernel's name?",
+        "Each kernel's policy carries one setting, when an unmap gives a faulted page's reservation back, and the "
+        "model asks the setting.",
+        [("It replays the recorded records of each kernel.",
+          "The records are what each policy is checked against, not what the model plays back: random traces "
+          "that were never recorded replay too."),
+         ("It boots the kernel in QEMU whenever a policy of a real kernel is chosen.",
+          "Nothing here needs QEMU: the policies are the model's own, run in Python."),
+         ("Each kernel has its own copy of the model.",
+          "There is one model and one replay; the policies differ only in their settings.")],
+        "One model, one setting per kernel: the model never tests a policy's name.", at=1)
+
+
+def q07_row() -> Row:
+    behaviour = next(b for b in BEHAVIOURS if b.key == "fork-unmap")
+    steps = recorded_steps("6.18", "fork-unmap")
+    before = steps[4].counters
+    return _row_question(
+        "fork-unmap on Linux 6.18: the child c exits (step 6), freeing page 0. The row after it?",
+        behaviour.trace, 6,
+        {"Rsvd": {before.rsvd: "The restore's +1 for page 0 comes when the page is freed: now.",
+                  1: "The close already handed back page 0's reservation at the munmap; the +1 only "
+                     "cancels that early hand-back."},
+         "Free": {before.free: "c was the last to map page 0: its exit frees the page."}},
+        "The +1 arrives as the page is freed, and Rsvd is back to 0: a bare pool.", "linux-6.18")
+
+
 # -- 06 lab ---------------------------------------------------------------------------
 
-#: the file the 06 explorer maps by clicks: new file, shared mmap file (4 pages), write 0, read 1, munmap
-FILE_CLICKS = ("pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\n"
-               "truncate f1 1\n")
 #: the generated exercise 06 checks two steps of (``hugelab exercise --seed 1``)
 EXERCISE_SEED = 1
-
-
-def q06_file_munmap() -> Question:
-    return _counter_question(
-        "After munmap a 0 4 (step 6: nothing maps f1 any more): HugePages_Rsvd?", FILE_CLICKS, 6, "Rsvd",
-        {counter(FILE_CLICKS, 3, "Rsvd"): "Page 0 and page 1 each used a reservation when they arrived.",
-         0: "A shared mapping reserves for the file: munmap gives nothing back."},
-        "The file's map still holds offsets 2 and 3 as reserved, with no page: reservations belong to the file "
-        "and outlive every mapping.")
-
-
-def q06_file_truncate() -> Question:
-    before, after = counter(FILE_CLICKS, 6, "Rsvd"), counter(FILE_CLICKS, 7, "Rsvd")
-    return Question(
-        "Then truncate f1 1 (step 7) cuts f1 to 1 page: how many reservations does it give back?", before - after,
-        {3: "Three entries go ([1, 4)), but page 1 had one: its reservation was used when the page came.",
-         0: "truncate is not munmap: the offsets it cuts off leave the file's map, and their reservations with "
-            "them."},
-        why="hugetlb_unreserve_pages gives back the entries removed minus the pages removed with them.",
-        reveal=f"after step 6 (munmap a 0 4): HugePages_Rsvd {before}\n"
-               f"after step 7 (truncate f1 1): HugePages_Rsvd {after}, given back = {before - after}")
 
 
 def _exercise() -> tuple[str, tuple]:
@@ -479,6 +760,47 @@ def q06_exercise_free() -> Question:
          before + 1: "The page faulted at step 4 is still mapped by main and, since the fork, by p1: it is not "
                      "freed."},
         "Free moves only when pages are faulted in or freed.")
+
+
+def q06_row() -> Row:
+    trace, steps = _exercise()
+    n = next(n for n in range(2, len(steps) + 1) if steps[n - 1].op.split()[0] == "touch")
+    before = steps[n - 2].counters
+    return _row_question(
+        f"Exercise {EXERCISE_SEED}, step {n} ({steps[n - 1].op}): the whole row?", trace, n,
+        {"Rsvd": {before.rsvd: "m1 is shared: its fault uses the reservation its file holds for the page."},
+         "Free": {before.free: "A fault takes a page, in a shared mapping as in a private one."}},
+        "A fault in a shared mapping takes a page and uses the file's reservation for it.")
+
+
+def q06_why_segv() -> Choice:
+    _trace, steps = _exercise()
+    n = len(steps)
+    return _why(
+        f"Exercise {EXERCISE_SEED} ends with {steps[-1].op} killed by SIGSEGV, not SIGBUS. Why?",
+        "m1's page 0 was unmapped before the fork: nothing is mapped there, in main or in p1.",
+        [("A child holds no reservation, so its fault finds no page.",
+          "That would be SIGBUS, and only with no free page left: the pool still has free pages."),
+         ("A child may not fault a shared mapping.",
+          "A child shares its parent's shared mappings and may fault them: look at what is mapped at page 0."),
+         ("The madvise at the step before dropped the page, so it cannot be faulted again.",
+          "That madvise failed (part of its range is not mapped); a dropped page can be faulted again anyway.")],
+        f"SIGSEGV: nothing mapped at the address. SIGBUS: mapped, but no huge page for it (step {n}).", at=0)
+
+
+def q06_why_hunt() -> Choice:
+    return _why(
+        "hunt replays random traces under double-credit until an invariant breaks. What must a random trace "
+        "contain to break one?",
+        "A split of a private mapping holding unused reservations, and the closes of at least two of its pieces: "
+        "each hands back the copied count.",
+        [("A fork: children are where reservations go wrong.",
+          "The seed has no fork and breaks the invariants: a split is enough."),
+         ("A mapping larger than the pool.",
+          "Such an mmap fails with ENOMEM and changes nothing."),
+         ("Many faults, until the pool runs out.",
+          "Running out of pages is SIGBUS, a correct outcome: no invariant breaks by it.")],
+        "A split and two closes: that is why hunt finds the bug in a few operations.", at=1)
 
 
 # -- 08 files and mounts -------------------------------------------------------------
@@ -585,13 +907,29 @@ def q08_truncate() -> Question:
         "truncate gives back the reservations of the offsets cut off that have no page.")
 
 
-def q08_truncate_free() -> Question:
-    return _counter_question(
-        "Step 10: truncate f 0. HugePages_Free after it?", TRUNCATE, 10, "Free",
-        {counter(TRUNCATE, 9, "Free"): "truncate frees the file's pages past the new size: the pages in f's page "
-                                       "cache go back to the pool, although nothing maps them.",
-         counter(TRUNCATE, 9, "Free") + 1: "Both cached pages, 0 and 1, are past the new size 0."},
+def q08_row() -> Row:
+    return _row_question(
+        "Step 10: truncate f 0. The whole row after it?", TRUNCATE, 10,
+        {"Free": {counter(TRUNCATE, 9, "Free"): "truncate frees the file's pages past the new size: the pages in "
+                                                "f's page cache go back to the pool, although nothing maps them.",
+                  counter(TRUNCATE, 9, "Free") + 1: "Both cached pages, 0 and 1, are past the new size 0."},
+         "Rsvd": {counter(TRUNCATE, 9, "Rsvd"): "Offset 2 has an entry and no page: its reservation comes back."}},
         "truncate frees the pages it cuts off, and gives back the reservations of the offsets without one.")
+
+
+def q08_why_outlives() -> Choice:
+    return _why(
+        "Why did munmap a 0 4, which unmapped the whole shared mapping, give no reservation back?",
+        "The reservations are entries in f's map, and f still exists (it has a name and is open): they stay with "
+        "the file.",
+        [("munmap never gives back reservations.",
+          "A private piece's close does (notebooks 02 and 04): this one is shared."),
+         ("Page 0 was touched, so the whole mapping's reservations were used.",
+          "One fault uses one reservation: pages 1 to 3 were never touched."),
+         ("The kernel gives them back later, at the next mmap of the file.",
+          "The next mmap reserves only what f's map lacks: the entries are still there, not waiting to be "
+          "given back.")],
+        "A shared mapping's reservations belong to the file: they outlive every mapping.", at=0)
 
 
 def q08_punch() -> Question:
@@ -602,6 +940,21 @@ def q08_punch() -> Question:
                                         "there, its reservation was used by the fault.",
          0: "A hole punch removes pages with their entries; offsets with no page keep theirs (unlike truncate)."},
         "Entries {0, 1, 2, 3}, pages at 0 and 1: page 1 goes with its entry, offsets 2 and 3 keep theirs.")
+
+
+def q08_why_punch() -> Choice:
+    return _why(
+        "Why does a hole punch keep the reservation of an offset with no page, while truncate gives it back?",
+        "After a punch the file keeps its size, so the offset may still be faulted and its promise must hold; "
+        "truncate removes the offsets themselves.",
+        [("A punch only frees pages that are mapped.",
+          "A punch frees the file's pages whether or not anything maps them; the question is the offsets "
+          "without a page."),
+         ("Punching is a newer call, and keeping the entry is an oversight.",
+          "It is deliberate: a later fault in the hole must still find its reservation."),
+         ("Offsets with no page have no entry, so there is nothing to give back.",
+          "A shared mapping's mmap made an entry for every offset: the entry is there, page or not.")],
+        "An entry means 'reserved for the file'; an offset that still exists keeps it.", at=0)
 
 
 def q08_statfs() -> Question:
@@ -660,8 +1013,13 @@ def q08_shmrm() -> Question:
 SELF = "pool 6\nmmap a 4 private\ntouch a 1\nmunmap a 2 1\nfork b\nin b touch a 0\nmunmap a 0 4\nexit b\n"
 
 
-def self_test() -> list[Question]:
-    """Questions with no table on screen: the trace is given as text only."""
+#: for each self-test question, in order, the notebook that teaches it: the one to revisit after a miss
+SELF_WHERE = ["01", "02 and 04", "03", "05", "05", "05", "05 and 07", "04", "05"]
+
+
+def self_test() -> list[Question | Row | Choice]:
+    """Questions with no table on screen: the trace is given as text only. Each is scored, and a miss names
+    the notebook to revisit (:data:`SELF_WHERE`)."""
     return [
         _counter_question("Step 3 (touch a 1): HugePages_Free?", SELF, 3, "Free",
                           {6: "A fault takes a page out of Free.", 2: "Reservations do not leave Free."},
@@ -692,11 +1050,44 @@ def self_test() -> list[Question]:
                               "+1 comes only when b lets the page go.",
                            2: "main's close hands back what main still reserves, and more."},
                           "The v6.9 restore again: Rsvd wraps until b exits."),
+        _row_question("Step 8 (exit b) today: the whole row?", SELF, 8,
+                      {"Free": {counter(SELF, 7, "Free"): "b was the last to map pages 0 and 1: its exit frees both.",
+                                counter(SELF, 7, "Free") + 1: "b maps two pages at its exit: page 1 since the fork, "
+                                                              "page 0 since its write."},
+                       "Rsvd": {counter(SELF, 7, "Rsvd"): "Freeing page 1 brings the restore's +1.",
+                                1: "The +1 only cancels the early hand-back: the pool ends bare."}},
+                      "Every process gone: a bare pool, Free equal to Total and Rsvd 0."),
+        _why("Step 4 (munmap a 2 1) gives back 1 reservation today, and the whole count under double-credit. Why "
+             "the difference?",
+             "Today the piece's close counts its own window [2, 3) in the map of consumed offsets; under "
+             "double-credit the piece carries a copy of the mapping's whole remaining count.",
+             [("Today's kernel gives back reservations only at exit.",
+               "Rsvd fell at step 4 today too: a close gives back its unused reservations at once."),
+              ("Under double-credit page 2 had been touched.",
+               "Only page 1 was touched, under either kernel: the trace is the same."),
+              ("Double-credit gives back the whole mapping at the first munmap, on purpose.",
+               "It is not a choice: the count was copied into the piece by the split, and its close hands it "
+               "all back.")],
+             "A count copied at a split against a map of consumed offsets: the 2008 bug and its fix.", at=1),
+        _why("Step 6: b writes page 0 and Rsvd does not move. Why?",
+             "b is a child, not the owner: it holds no reservation, so its fault takes an unreserved page.",
+             [("Page 0's reservation was used by main's fault at step 3.",
+               "main touched page 1 at step 3, not page 0: page 0's promise was still there."),
+              ("Writes never change Rsvd; only reads do.",
+               "Any first touch of a reserved page uses its reservation, write or read."),
+              ("The fork gave b a copy of main's reservations, and b used one of its own.",
+               "A child gets no reservation at fork: Rsvd did not rise at step 5.")],
+             "A child runs unreserved: its faults take pages, never reservations.", at=0),
     ]
 
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
 WHY = {
+    "punch": (
+        "punch removes each page of the hole together with its entry (its reservation was used when the page "
+        "came). An offset of the hole that had no page keeps its entry, so its reservation stays; a later fault "
+        "at a punched offset that lost its page finds no entry: it takes a page without a reservation, and adds "
+        "the entry."),
     "cow-full-pool": (
         "The child's faults take pages without touching Rsvd: it has no reservation. When the pool has no "
         "spare page, the owner's copy-on-write still succeeds: the kernel takes the page away from the child, "

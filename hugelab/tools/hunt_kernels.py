@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TextIO
 
+from ..limits import run_too_long
 from ..replay import Step
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import Trace, parse_trace
@@ -30,6 +31,9 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
     machine's kernel (they can leak reservations until reboot there; see :func:`hugelab.tools.verify.verify`)."""
     from ..realkernel.targets import is_host, open_kernel
 
+    refusal = run_too_long(traces, length, on_kernels=True)
+    if refusal is not None:
+        raise ValueError(refusal)
     min_size = files and not any(is_host(spec) for spec in specs)
 
     with ExitStack() as stack, ThreadPoolExecutor(len(specs)) as pool:

@@ -9,13 +9,64 @@ with both sides' counters.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import TextIO
 
-from ..replay import Step, replay
+from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
+from ..replay import Liveness, Step, replay
 from ..trace.generate import random_trace, random_v2_trace
-from ..trace.language import Trace, parse_trace
+from ..trace.language import FileOp, Mmap, Trace, Umount, parse_trace
 from ..trace.shrink import shrink
 from .tables import statfs_text
+
+
+@dataclass
+class UmountTally:
+    """What the umounts of replayed traces did (trace v2), counted from their step records."""
+
+    #: umounts that failed with EBUSY...
+    ebusy: int = 0
+    #: ...of which later lines used the mount, a file of it or a mapping of one (and were not skipped)
+    used_after: int = 0
+    #: umounts that succeeded...
+    succeeded: int = 0
+    #: ...of which later lines were skipped for naming what it took away
+    skipped_after: int = 0
+    #: lines skipped because they name what a umount that succeeded took away
+    skipped: int = 0
+
+    def add(self, trace: Trace, steps: list[Step]) -> None:
+        live = Liveness()
+        file_mount = {op.file: op.mount for op in trace if isinstance(op, FileOp)}
+        mapping_file = {op.name: op.file for op in trace if isinstance(op, Mmap)}
+        refused: dict[str, int] = {}  # mount -> its EBUSY umounts not yet followed by a use
+        takers: set[int] = set()  # the lines of the umounts whose taking made a later line skip
+        for op, step in zip(trace, steps):
+            if step.error == "skipped":
+                taken = live.taken_by_umount(op)
+                if taken is not None:
+                    self.skipped += 1
+                    takers.add(taken[3])
+                live.record_skip(op)
+                continue
+            file = getattr(op, "file", None) or mapping_file.get(getattr(op, "name", None) or "")
+            mount = getattr(op, "mount", None) or file_mount.get(file or "")
+            if mount in refused and not isinstance(op, Umount):
+                self.used_after += refused.pop(mount)
+            if isinstance(op, Umount):
+                if step.error == "EBUSY":
+                    self.ebusy += 1
+                    refused[op.mount] = refused.get(op.mount, 0) + 1
+                elif step.error is None:
+                    self.succeeded += 1
+                    refused.pop(op.mount, None)
+            live.record(op, step.error)
+        self.skipped_after += len(takers)
+
+    def __str__(self) -> str:
+        return (f"umounts: {self.ebusy} failed with EBUSY ({self.used_after} followed by a use of the mount "
+                f"or its files), {self.succeeded} succeeded ({self.skipped_after} followed by lines skipped "
+                f"for naming what it took: {self.skipped} such lines)")
 
 
 def side_by_side(kernel: list[Step], model: list[Step]) -> str:
@@ -36,10 +87,10 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
     ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
-    see :mod:`hugelab.realkernel.targets`). ``policy`` defaults to the one made
-    for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
-    policy a mismatch is a model bug; under an older one it shows where that
-    era differs from the kernel.
+    see :mod:`hugelab.realkernel.targets`). ``policy`` defaults to the kernel's own:
+    the commits it carries (``linux-6.12.118``; one line if the commit table
+    cannot name it). Under the kernel's own policy a mismatch is a model bug;
+    under another one it shows where that era differs from the kernel.
 
     ``files``: random trace-v2 traces (files, mounts, memfds, segments mixed
     with v1 operations). ``min_size``: their mounts may have ``min_size=``;
@@ -47,8 +98,11 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     such traces found a reservation leak that lasts until reboot (scenario
     ``min-size-leak-6.18``). Without it the same seeds give the same traces
     in a guest and on the host, so a throw-away guest of the same series can
-    replay them first.
+    replay them first. A run longer than ``limits.KERNEL_MAX_RUN_STEPS`` is refused (ValueError).
     """
+    refusal = run_too_long(traces, length, on_kernels=True)
+    if refusal is not None:
+        raise ValueError(refusal)
     from ..model.policies import policy_for_kernel
     from ..realkernel.machine import KernelUnavailable
     from ..realkernel.targets import HostKernel, is_host, open_kernel
@@ -65,6 +119,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         return random_v2_trace(rng, length, min_size=min_size) if files else random_trace(rng, length)
 
     steps = 0
+    umounts = UmountTally()
     with open_kernel(kernel) as machine:
         try:
             own = policy_for_kernel(machine.release, machine.upstream)
@@ -76,7 +131,8 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         if progress:
             kind = ("trace-v2 traces, " + ("min_size mounts included" if min_size else "no min_size mount")
                     if files else "trace-v1 traces")
-            print(f"  Linux {machine.release} against {policy}: {kind}", file=progress)
+            print(f"  Linux {machine.release} against {policy}: {kind}; {traces:,} x {length:,} = "
+                  f"{traces * length:,} steps (a run replays at most {KERNEL_MAX_RUN_STEPS:,})", file=progress)
         label = ""
 
         def on_kernel(trace: Trace, what: str) -> list[Step]:
@@ -92,6 +148,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
             trace = parse_trace(text)
             label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
             real, model = on_kernel(trace, label), replay(trace, policy)
+            umounts.add(trace, real)
             if real != model:
                 if progress:
                     print(file=progress)
@@ -111,4 +168,6 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     against = "" if policy == own else f" (against {policy})"
     kind = " v2" if files else ""
     print(f"verified {traces}{kind} traces, {steps} steps: all match{against}", file=out)
+    if files:
+        print(f"  {umounts}", file=out)
     return 0

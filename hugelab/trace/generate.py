@@ -10,13 +10,21 @@ from __future__ import annotations
 import bisect
 import random
 
-from .language import MAIN
+from .language import MAIN, OPERATIONS
 
 PROT_CODE = {"unmapped": 0, "none": 1, "r": 2, "rw": 3}
 
+# The weights live in each operation's row (OPERATIONS); these say only the order of the draw, kept
+# so that a seed always gives the trace it gave before (rng.choices depends on the order).
+_V1_DRAW = ("touch", "mmap", "munmap", "mprotect", "madvise", "fork", "exit", "pool")
+_V2_DRAW = ("touch", "mmap", "mmap file", "munmap", "mprotect", "madvise", "remove", "fork", "exit", "pool", "mount",
+            "umount", "file", "memfd", "close", "unlink", "truncate", "fallocate", "punch", "shmget", "shmat", "shmrm")
+_V2_VARIANTS = {kind: weight for row in OPERATIONS.values() for kind, weight in row.v2_weights.items()}
+
 #: relative weights of the operations after the first line
-WEIGHTS = {"touch": 34, "mmap": 14, "munmap": 10, "mprotect": 7, "madvise": 7,
-           "fork": 8, "exit": 4, "pool": 5}
+WEIGHTS = {kind: OPERATIONS[kind].v1_weight for kind in _V1_DRAW}
+#: relative weights of a v2 trace's operations (v1's, plus files, mounts, segments), by kind of line
+V2_WEIGHTS = {kind: _V2_VARIANTS[kind] for kind in _V2_DRAW}
 
 
 def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
@@ -104,13 +112,6 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
     return "\n".join(lines) + "\n"
 
 
-#: relative weights of a v2 trace's operations (v1's, plus files, mounts, segments)
-V2_WEIGHTS = {"touch": 30, "mmap": 6, "mmap file": 10, "munmap": 6, "mprotect": 3, "madvise": 4,
-              "remove": 3, "fork": 4, "exit": 2, "pool": 3, "mount": 3, "umount": 1, "file": 5, "memfd": 2,
-              "close": 3, "unlink": 3, "truncate": 4, "fallocate": 4, "punch": 3, "shmget": 3, "shmat": 3,
-              "shmrm": 2}
-
-
 def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
                     min_size: bool = False, since_2008: bool = True) -> str:
     """A random trace of ``length`` lines mixing v1 operations with files, mounts,
@@ -122,8 +123,14 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     reservations on Linux 6.15+ for good: never replay them on a host you need.
     ``since_2008``: use what came after 2008 (fallocate, hole punch,
     MADV_REMOVE, memfd); without it the 2008 eras can replay the trace.
+
+    Every file, mount and mapping stays in the draw after a ``umount``: one
+    that fails with EBUSY (a file open or mapped) is followed by uses of the
+    mount and its files, one that succeeds by lines the replay skips. Half
+    the umounts first close the mount's files the text still holds open,
+    so that both outcomes are common.
     """
-    from .language import TraceBuilder, TraceError
+    from .language import FileOp, Fork, Mmap, Shmat, TraceBuilder, TraceError, Umount
 
     builder = TraceBuilder()
     later = () if since_2008 else ("remove", "fallocate", "punch", "memfd")
@@ -131,8 +138,19 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
     kinds, kind_weights = list(weights), list(weights.values())
     files: list[str] = []
     mounts: list[str] = []
+    files_on: dict[str, list[str]] = {}  # mount -> the files made on it
+    mapping_file: dict[str, str] = {}  # mapping -> the file it maps
+    # after a umount: its mount and files, which the next lines favour (used on after
+    # EBUSY, skipped after a success)
+    focus_mount: str = ""
+    focus: list[str] = []
     segments: list[str] = []
     pages: dict[str, int] = {}
+    # what the builder knows, kept here as lines are accepted (asking it at
+    # every line made long traces quadratic): the processes in the order
+    # they were made, and the mappings each knows in the order they were made
+    process_names = [MAIN]
+    knows: dict[str, list[str]] = {MAIN: []}
     made = 0
 
     def new(prefix: str) -> str:
@@ -144,13 +162,19 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
         n = rng.randint(0, max_pool)
         return f"pool {n} overcommit {rng.randint(0, 4)}" if rng.random() < 0.4 else f"pool {n}"
 
+    def pick_file() -> str:
+        return rng.choice(focus if focus and rng.random() < 0.6 else files)
+
     builder.add(pool_line())
     while len(builder.ops) < length:
         kind = rng.choices(kinds, kind_weights)[0]
-        procs = builder.process_names
+        procs = process_names
         proc = rng.choice(procs)
         prefix = "" if proc == MAIN else f"in {proc} "
-        known = [m for m in pages if m in builder.mappings_of(proc)]
+        known = knows[proc]
+        near = [m for m in known if mapping_file.get(m) in focus] if focus else []
+        if near and rng.random() < 0.6:
+            known = near
         if kind == "pool":
             line = pool_line()
         elif kind == "mmap" or (kind in ("touch", "munmap", "mprotect", "madvise", "remove") and not known):
@@ -164,7 +188,7 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
             extra = " noreserve" if rng.random() < 0.15 else ""
             offset = f" offset {rng.randint(1, max_pages)}" if rng.random() < 0.25 else ""
             line = (f"{prefix}mmap {name} {pages[name]} {rng.choice(['private', 'shared', 'shared'])}{extra} "
-                    f"file {rng.choice(files)}{offset}")
+                    f"file {pick_file()}{offset}")
         elif kind == "touch":
             name = rng.choice(known)
             line = f"{prefix}touch {name} {rng.randrange(pages[name])}{' read' if rng.random() < 0.3 else ''}"
@@ -188,19 +212,30 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
             line = f"mount {name}{options}"
             mounts.append(name)
         elif kind == "umount" and mounts:
-            line = f"umount {rng.choice(mounts)}"
+            # mostly a mount with files: an empty one always goes, and its lines after are few
+            with_files = [m for m in mounts if m in files_on]
+            if not with_files and rng.random() < 0.75:
+                continue
+            mount = rng.choice(with_files if with_files and rng.random() < 0.9 else mounts)
+            if rng.random() < 0.5:  # a tidy umount: close what the text holds open on it first
+                for file in files_on.get(mount, ()):
+                    if len(builder.ops) < length - 1 and not builder.file_gone(file) and \
+                            not builder.file_closed(file):
+                        builder.add(f"close {file}")
+            line = f"umount {mount}"
         elif kind in ("file", "memfd"):
             name = new("f")
-            on = f" on {rng.choice(mounts)}" if kind == "file" and mounts and rng.random() < 0.7 else ""
-            line = f"{kind} {name}{on}"
+            on = rng.choice(mounts) if kind == "file" and mounts and rng.random() < 0.8 else ""
+            on = focus_mount if on and focus_mount and rng.random() < 0.4 else on
+            line = f"{kind} {name}" + (f" on {on}" if on else "")
             files.append(name)
         elif kind in ("close", "unlink") and files:
-            line = f"{kind} {rng.choice(files)}"
+            line = f"{kind} {pick_file()}"
         elif kind == "truncate" and files:
-            line = f"truncate {rng.choice(files)} {rng.randint(0, max_pages)}"
+            line = f"truncate {pick_file()} {rng.randint(0, max_pages)}"
         elif kind in ("fallocate", "punch") and files:
             start = rng.randint(0, max_pages)
-            line = f"{kind} {rng.choice(files)} {start} {rng.randint(1, max_pages)}"
+            line = f"{kind} {pick_file()} {start} {rng.randint(1, max_pages)}"
         elif kind == "shmget":
             name = new("s")
             line = f"shmget {name} {rng.randint(1, max_pages)}{' noreserve' if rng.random() < 0.2 else ''}"
@@ -220,6 +255,17 @@ def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_poo
             continue
         if kind == "shmat":
             pages[op.name] = builder.segment_pages(op.segment)  # type: ignore[union-attr]
+        elif isinstance(op, FileOp) and op.mount is not None:
+            files_on.setdefault(op.mount, []).append(op.file)
+        elif isinstance(op, Mmap) and op.file is not None:
+            mapping_file[op.name] = op.file
+        elif isinstance(op, Umount):
+            focus_mount, focus = op.mount, files_on.get(op.mount, [])
+        if isinstance(op, Mmap | Shmat):
+            knows[op.proc].append(op.name)
+        elif isinstance(op, Fork):
+            knows[op.child] = list(knows[op.proc])
+            process_names.append(op.child)
     return "".join(op.text + "\n" for op in builder.ops)
 
 

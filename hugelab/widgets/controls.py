@@ -27,6 +27,7 @@ from ..teaching.explorer import (
     SideView,
     arithmetic,
 )
+from ..teaching.predict import Choice, Row, Score, letter
 from ..trace.language import Mprotect, Pool, Touch
 from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
 
@@ -260,6 +261,9 @@ class SplitExplorer(w.VBox):
         #: the history has a file or a mount (a loaded trace), so 03 and 04 show only what they teach
         self.files = files
         self._updating = False
+        #: the explorer's process rows the process menu shows (rebuilt only when they change)
+        self._process_rows: object = None
+        self._file_rows: object = None  # and the file menu
         narrow = w.Layout(width="100px")
         self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
         self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
@@ -433,7 +437,8 @@ class SplitExplorer(w.VBox):
         parent = self.explorer.actor
         child = self.explorer.fork()
         self.refresh()
-        return f"{parent} forked {child}: choose {child} in 'process' to act as it"
+        # the instruction first, short: the box beside 'process' holds two lines at 1068 px
+        return f"choose {child} in 'process' to act as it ({parent} forked it)"
 
     @guarded("process")
     def on_exit(self):
@@ -554,9 +559,12 @@ class SplitExplorer(w.VBox):
             self.step_label.value = f"<b class='hugelab-step'>step {e.cursor} of {n}</b>{later}"
             self.buttons["redo"].disabled = e.cursor >= n
             self.buttons["undo"].disabled = not e.can_undo
-            procs = tuple((f"{p} ({state})" if state else p, p) for p, state in e.processes)
-            if tuple(self.process.options) != procs:
-                self.process.options = procs
+            rows = e.processes
+            if rows is not self._process_rows:  # a process was made or went: new options
+                self._process_rows = rows
+                procs = tuple((f"{p} ({state})" if state else p, p) for p, state in rows)
+                if tuple(self.process.options) != procs:
+                    self.process.options = procs
             self.process.value = e.actor
             maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'}"
                           + (f", {op.file}" if op.file else "") + ")", name)
@@ -564,10 +572,12 @@ class SplitExplorer(w.VBox):
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
-            files = tuple((f"{name} (can no longer be named)" if e.builder.file_gone(name) else name, name)
-                          for name in e.builder.file_names)
-            if tuple(self.file_choice.options) != files:
-                self.file_choice.options = files
+            file_rows = e.file_rows
+            if file_rows is not self._file_rows:  # a file was made, closed, unlinked or unmounted
+                self._file_rows = file_rows
+                files = tuple((f"{name} ({gone})" if gone else name, name) for name, gone in file_rows)
+                if tuple(self.file_choice.options) != files:
+                    self.file_choice.options = files
             self.file_choice.value = e.file
             mounts = (("the trace's own", ""), *((f"{name} (size={size})" if size is not None else name, name)
                                                  for name, size in e.mounts))
@@ -597,31 +607,55 @@ class SplitExplorer(w.VBox):
 
 
 class Predict(w.VBox):
-    """A number to predict, a check button, feedback at once; the answer only after a try.
+    """A question to predict, a check button, feedback at once; the answer only after a try.
 
-    The question's ``reveal`` (the table that answers it) is not in the page
-    until the learner commits: it appears after a right answer, or when the
-    learner, having tried at least once, presses "show answer".
+    A :class:`~hugelab.teaching.predict.Question` takes a number, a
+    :class:`~hugelab.teaching.predict.Row` the four counters of a step in one box, a
+    :class:`~hugelab.teaching.predict.Choice` one lettered option (its options are written out in full
+    above the letters, so no label is ever cut). The question's ``reveal`` (the table that answers it)
+    is not in the page until the learner commits: it appears after a right answer, or when the learner,
+    having tried at least once, presses "show answer". ``on_first(right)`` is called once, with whether
+    the first answer was right (a "show answer" before any right answer counts as a miss).
     """
 
-    def __init__(self, question) -> None:
+    def __init__(self, question, on_first=None) -> None:
         self.question = question
-        # continuous_update=False: the value arrives on Enter (or on leaving
-        # the box), so the check runs then, not at every keystroke
-        self.entry = w.Text(placeholder="your number", continuous_update=False, layout=w.Layout(width="200px"))
+        self.on_first = on_first
+        self.answered = False
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
         self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
         self.feedback = w.HTML()
         self.reveal = w.HTML()
         self.check.on_click(lambda _b: self.on_check())
         self.show.on_click(lambda _b: self.on_show())
-        self.entry.observe(lambda _change: self.on_check(), names="value")
         prompt = html.escape(question.prompt).replace("\n", "<br>")
-        super().__init__([w.HTML(f"<b>Predict:</b> {prompt}"),
-                          w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
+        if isinstance(question, Choice):
+            kind = "Why?"
+            self.entry = w.ToggleButtons(options=[letter(n) for n in range(len(question.options))], value=None,
+                                         style={"button_width": "36px"}, layout=w.Layout(width="auto"))
+            options = "".join(f"<div class='hugelab-option'><b>{letter(n)})</b> {html.escape(o.text)}</div>"
+                              for n, o in enumerate(question.options))
+            head = [w.HTML(f"<b>{kind}</b> {prompt}"), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
+        else:
+            kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
+            holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
+            # continuous_update=False: the value arrives on Enter (or on leaving
+            # the box), so the check runs then, not at every keystroke
+            self.entry = w.Text(placeholder=holder, continuous_update=False,
+                                layout=w.Layout(width="240px" if isinstance(question, Row) else "200px"))
+            self.entry.observe(lambda _change: self.on_check(), names="value")
+            head = [w.HTML(f"<b>{kind}</b> {prompt}")]
+        self.add_class("hugelab-predict")
+        super().__init__([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
+
+    def _first(self, right: bool) -> None:
+        if not self.answered:
+            self.answered = True
+            if self.on_first is not None:
+                self.on_first(right)
 
     def on_check(self) -> None:
-        if not str(self.entry.value).strip():
+        if self.entry.value is None or not str(self.entry.value).strip():
             return
         try:
             right, message = self.question.check(self.entry.value)
@@ -629,15 +663,41 @@ class Predict(w.VBox):
             right, message = False, f"hugelab could not check that: {e!r}"
         colour = _GREEN if right else _RED
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
+        if message.startswith(("Type ", "Pick ")):
+            return  # not an answer yet: no try counted
+        self._first(right)
         if right:
             self._reveal()
         else:
             self.show.layout.display = None  # a try was made: the answer may be shown
 
     def on_show(self) -> None:
+        self._first(False)
         self.feedback.value = f"<span class='hugelab-feedback'>{html.escape(self.question.give_up())}</span>"
         self._reveal()
 
     def _reveal(self) -> None:
         if self.question.reveal:
             self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"
+
+
+class SelfTest(w.VBox):
+    """Questions with a running score: right the first time or not, and for each miss the notebook to
+    revisit (:class:`hugelab.teaching.predict.Score`)."""
+
+    def __init__(self, questions, where: list[str]) -> None:
+        self.score = Score(where)
+        self.total = w.HTML()
+        self.add_class("hugelab-selftest")
+        boxes = [Predict(q, on_first=functools.partial(self._record, n)) for n, q in enumerate(questions, 1)]
+        self.predicts = boxes
+        self._show()
+        super().__init__([*(w.VBox([w.HTML(f"<b>Question {n}</b>"), b]) for n, b in enumerate(boxes, 1)),
+                          self.total])
+
+    def _record(self, number: int, right: bool) -> None:
+        self.score.record(number, right)
+        self._show()
+
+    def _show(self) -> None:
+        self.total.value = f"<div class='hugelab-score'><b>{html.escape(self.score.summary())}</b></div>"
