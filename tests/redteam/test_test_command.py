@@ -136,14 +136,14 @@ def test_the_quick_subset_selects_no_kernel_guest_browser_or_install_test(tmp_pa
     (tmp_path / "list_markers.py").write_text(LIST_MARKERS)
     # a file of each kind: kernel (and cc), guest, browser, slow, and plain ones
     files = ["tests/test_kernel.py", "tests/test_export_c.py", "tests/test_guests.py", "tests/browser/test_site.py",
-             "tests/browser/test_install.py", "tests/test_cli.py", "tests/test_trace.py"]
+             "tests/browser/test_install.py", "tests/test_lab.py", "tests/test_cli.py", "tests/test_trace.py"]
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--quick", "-p", "list_markers",
                            "-p", "no:cacheprovider", *files],
                           capture_output=True, text=True, timeout=300, cwd=REPO,
                           env=PYTEST_ENV | {"PYTHONPATH": str(tmp_path)})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     marks = [set(filter(None, line[6:].split(","))) for line in done.stdout.splitlines() if line.startswith("MARKS ")]
-    assert len(marks) > 30 and not [m for m in marks if m & {"kernel", "guest", "browser", "slow"}]
+    assert len(marks) > 30 and not [m for m in marks if m & {"kernel", "guest", "browser", "server", "slow"}]
     assert "deselected" in done.stdout  # the kernel, guest, browser and install tests were there to leave out
 
 
@@ -182,7 +182,7 @@ def run_ci_case(tmp_path: Path, ci: str) -> str:
     (case.parent / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
     for helper in ("skips.py", "summary_lines.py"):
         (case.parent / helper).write_text((REPO / "tests" / helper).read_text())
-    markers = "".join(f"    {m}: {m}\n" for m in ("kernel", "guest", "browser", "slow"))
+    markers = "".join(f"    {m}: {m}\n" for m in ("kernel", "guest", "browser", "server", "slow"))
     (tmp_path / "pytest.ini").write_text(f"[pytest]\nmarkers =\n{markers}")
     done = subprocess.run([sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", str(case.parent)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, env=PYTEST_ENV | {"CI": ci})
