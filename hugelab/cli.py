@@ -284,6 +284,48 @@ def _cmd_assignments(args) -> int:
     return write(Path(args.dir), args.only, sys.stdout, sys.stderr)
 
 
+def _cmd_print(args) -> int:
+    from pathlib import Path
+
+    from .teaching import printing
+    from .teaching.exercise import DEFAULT_LENGTH, Student, make_exercise
+    if args.what != "notebooks" and args.names:
+        raise UsageError(f"print {args.what} takes no names (those are for: print notebooks NN ...)")
+    if args.what != "sheets" and (args.seed or args.roster or args.pair or args.difficulty):
+        raise UsageError("--seed, --roster, --pair and --difficulty go with: print sheets")
+    try:
+        if args.what == "key":
+            page = printing.key_html(with_answers=not args.blank)
+        elif args.what == "notebooks":
+            from .teaching.lab import CourseMissing, course_dir
+            try:
+                paths = printing.numbered_notebooks(course_dir(), args.names)
+            except CourseMissing as e:
+                raise UsageError(str(e).removeprefix("hugelab: ")) from None
+            page = printing.notebooks_html(paths, key=args.key)
+        else:
+            length, policy = args.length or DEFAULT_LENGTH, args.policy or DEFAULT
+            students = None
+            if args.roster:
+                roster, _ = _roster(args)
+                assert roster is not None
+                seeds = [e.seed for e in roster.entries]
+                students = [Student(e.name or None, e.id) for e in roster.entries]
+            else:
+                seeds = args.seed or [0]
+            try:
+                exercises = [make_exercise(seed, length, policy, args.pair, _difficulty(args)) for seed in seeds]
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+            page = printing.sheets_html(exercises, key=args.key, students=students)
+        printing.to_pdf(page, Path(args.out))
+    except printing.PrintError as e:
+        print(f"hugelab: {e}", file=sys.stderr)
+        return 2
+    print(f"hugelab: {args.out}")
+    return 0
+
+
 def _cmd_course(args) -> int:
     from .teaching.lab import copy_only
     return copy_only(args.dir)
@@ -451,6 +493,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the nbgrader course folder (made if missing)")
     p.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks (00 to 09)")
     p.set_defaults(run=_cmd_assignments)
+
+    p = sub.add_parser("print", help="PDF for paper: the notebooks with blanks (or --key), exercise sheets, "
+                       "the course key", epilog="print notebooks [NN ...] | print sheets --seed N ... (or --roster R "
+                       "--secret-file S) | print key; --key fills in the answers")
+    p.add_argument("what", choices=["notebooks", "sheets", "key"])
+    p.add_argument("names", nargs="*", metavar="NN", help="notebooks: which (default every numbered one)")
+    p.add_argument("--out", required=True, metavar="FILE.pdf")
+    p.add_argument("--key", action="store_true", help="answers filled in (notebooks, sheets)")
+    p.add_argument("--blank", action="store_true", help="key: the questions only, boxes to write in")
+    p.add_argument("--seed", type=int, action="append", help="sheets: a sheet of this seed (repeat for more)")
+    p.add_argument("--roster", metavar="CSV", help="sheets: one per student (name, id, seed from the id)")
+    p.add_argument("--secret-file", metavar="FILE", help="sheets: the course's secret, with --roster")
+    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--pair", action="store_true", help="sheets: double-credit and region-count")
+    p.add_argument("--length", type=int, help="sheets: steps (4 to 40; default 8)")
+    p.add_argument("--difficulty", choices=["basic", "fork", "full"], help="sheets: one shape for all")
+    for aspect in ("forks", "failures", "surplus"):
+        p.add_argument(f"--{aspect}", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=_cmd_print)
 
     p = sub.add_parser("course", help="copy the course's notebooks into DIR, start nothing (for a JupyterHub)")
     p.add_argument("dir", nargs="?", default="hugelab-course",

@@ -8,10 +8,18 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 hugelab_venv test
 
-# Debian's chromium for the browser tests (never `playwright install`: it downloads a browser).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "hugelab: installing Debian's chromium with apt, for the browser tests"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+# Debian's chromium for the browser tests (never `playwright install`: it downloads a browser),
+# and poppler (pdftotext, pdftoppm) to read back what `hugelab print` makes.
+if ! { command -v chromium && command -v pdftoppm; } >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+        && command -v apt-get >/dev/null 2>&1; then
+    echo "hugelab: installing Debian's chromium and poppler-utils with apt, for the browser and print tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
+fi
+
+# JupyterHub's proxy (npm's configurable-http-proxy) for the hub test (tests/test_hub.py)
+if ! command -v configurable-http-proxy >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v npm >/dev/null 2>&1; then
+    echo "hugelab: installing configurable-http-proxy with npm, for the JupyterHub test"
+    npm install -g --silent configurable-http-proxy >/dev/null 2>&1 || echo "hugelab: npm could not install configurable-http-proxy: the hub test will skip"
 fi
 
 # QEMU and static busybox for the guest-kernel tests (Linux 6.1 and 6.12 in throw-away guests;
