@@ -97,6 +97,12 @@ MAX_MAP_COUNT = 65530
 #: what the 100,000-line benchmark traces reach (220,000 VMAs).
 MAX_VMAS = 1 << 20
 
+#: Largest exercise sheet ``exercise --check`` reads, in bytes. The longest sheet (a pair, 40
+#: steps each: ``--seed 6 --pair --length 40 --key``) is 6,597 bytes; 1 MiB leaves room for any
+#: student's notes in comments, and bounds what checking holds (a 28 MB sheet of blank lines took
+#: 509 MB and 21 s; 1 MiB of them takes 37 MB and under a second).
+EXERCISE_MAX_SHEET_BYTES = 1 << 20
+
 #: Most steps in the explorer's history: undo and scrubbing back replay it
 #: from the start, so each costs up to this many replayed lines.
 EXPLORER_MAX_STEPS = 10_000
