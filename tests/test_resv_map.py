@@ -8,10 +8,9 @@ set of offsets and the two to each other, call by call.
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from hugelab.model.resv_map import FileRegion, ResvMap
 from hugelab.model.resv_map_fast import FastResvMap, resv_map_alloc
