@@ -51,6 +51,7 @@ from ..trace.language import (
     Mount,
     Munmap,
     Operation,
+    Touch,
     TraceBuilder,
     TraceError,
     Umount,
@@ -657,10 +658,32 @@ class Explorer:
             return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")
+        if step.error == "SIGBUS" and isinstance(op, Touch) and self._reserved_fault(s, op):
+            # a fault that was promised a page at mmap: a bigger pool would only hide the lost promise
+            return (f"this fault was reserved at mmap, yet found no page (Free {hs.free_huge_pages}, Rsvd "
+                    f"{signed(hs.resv_huge_pages)}): its reservation was lost. Rsvd counted fewer promises "
+                    "than were made, so other mappings took the promised pages; a bigger pool would only "
+                    "hide that")
         if step.error == "SIGBUS":
             return (f"no huge page was left for this fault (Free {hs.free_huge_pages}, Rsvd "
                     f"{signed(hs.resv_huge_pages)}): raise pool and press 'set pool' before it")
         return ""
+
+    def _reserved_fault(self, s: _Side, op: Touch) -> bool:
+        """Was this fault promised a page: the owner's first touch of a page of its private anonymous
+        mapping, whose mmap raised Rsvd on this side (an era without private reservations never did)?"""
+        mmap = self._mmaps().get(op.name)
+        if mmap is None or mmap.shared or mmap.noreserve or mmap.file is not None or op.proc != mmap.proc:
+            return False
+        earlier = self.builder.ops[:self.cursor - 1]
+        made = max((i for i, o in enumerate(earlier) if o == mmap), default=None)
+        if made is None or made >= len(s.steps) or s.steps[made].error is not None:
+            return False
+        before = s.steps[made - 1].counters.rsvd if made > 0 else 0
+        if s.steps[made].counters.rsvd == before:
+            return False
+        return not any(isinstance(o, Touch) and o.name == op.name and o.page == op.page and o.proc == op.proc
+                       for o in earlier[made:])
 
     def view(self, side: int, proc: str | None = None) -> SideView:
         s = self.sides[side]

@@ -437,7 +437,8 @@ class SplitExplorer(w.VBox):
         parent = self.explorer.actor
         child = self.explorer.fork()
         self.refresh()
-        return f"{parent} forked {child}: choose {child} in 'process' to act as it"
+        # the instruction first, short: the box beside 'process' holds two lines at 1068 px
+        return f"choose {child} in 'process' to act as it ({parent} forked it)"
 
     @guarded("process")
     def on_exit(self):
