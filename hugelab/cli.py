@@ -387,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=30, help="lines in each trace")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--policy", default=None, type=_policy,
-                   help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
-                        "else modern; older ones show how they differ)")
+                   help="the model to hold against the kernel (default: its own commits, e.g. linux-6.12.118; "
+                        "older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
@@ -438,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("args", nargs="*", help="the program's own arguments, after --")
     p.set_defaults(run=_cmd_run)
 
+    # a sheet's policy line names one of the named policies (the checker rebuilds the sheet from it)
+    sheet_policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score filled-in sheets",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
                               "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read); "
@@ -457,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-file", metavar="FILE", help="the course's secret: a student's seed is derived "
                    "from the id and this (unless the roster has a seed column)")
     p.add_argument("--out", metavar="DIR", help="with --roster: write the sheets (or --key: the keys) here")
-    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--policy", choices=list(POLICIES), help=sheet_policy_help)
     p.add_argument("--pair", action="store_true", help="double-credit and region-count side by side, "
                                                         "on a trace where the double credit shows")
     p.add_argument("--length", type=int, help="steps in the trace (4 to 40; default 8)")
@@ -506,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, action="append", help="sheets: a sheet of this seed (repeat for more)")
     p.add_argument("--roster", metavar="CSV", help="sheets: one per student (name, id, seed from the id)")
     p.add_argument("--secret-file", metavar="FILE", help="sheets: the course's secret, with --roster")
-    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--policy", choices=list(POLICIES), help=sheet_policy_help)
     p.add_argument("--pair", action="store_true", help="sheets: double-credit and region-count")
     p.add_argument("--length", type=int, help="sheets: steps (4 to 40; default 8)")
     p.add_argument("--difficulty", choices=["basic", "fork", "full"], help="sheets: one shape for all")
