@@ -49,8 +49,9 @@ TRACE_TIMEOUT = 600.0
 RESTORE_TIMEOUT = 60.0
 SAVE_TIMEOUT = 120.0
 MEMORY_MIB = 1024
-#: no_timer_check: on a loaded host TCG can deliver the early timer interrupt late, and the kernel's
-#: IO-APIC timer check then panics at boot (seen at 0.044 s, load average 12 on 2 cores)
+#: no_timer_check: skip the early IO-APIC timer check, which needs timer interrupts on time: a cold
+#: 6.12 boot once stopped at 0.044 s, where that check runs, with a kernel stack trace (TCG, load
+#: average 12 on 2 cores); virtual machines commonly skip it
 KERNEL_ARGS = "console=ttyS0 panic=-1 rdinit=/init quiet mitigations=off no_timer_check"
 
 
