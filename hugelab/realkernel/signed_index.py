@@ -58,8 +58,11 @@ def signed_text(inrelease: bytes, suite: str) -> str:
     if reason:
         raise UnverifiedIndex(reason)
     # --status-fd 2: the machine-readable verdict on stderr; --output -: only the signed text on stdout
-    done = subprocess.run(["gpgv", "--status-fd", "2", "--keyring", str(KEYRING), "--output", "-", "-"],
-                          input=inrelease, capture_output=True, timeout=60, check=False)
+    try:
+        done = subprocess.run(["gpgv", "--status-fd", "2", "--keyring", str(KEYRING), "--output", "-", "-"],
+                              input=inrelease, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UnverifiedIndex(f"gpgv could not check {suite}'s InRelease: {e}") from None
     status = [line.split()[1] for line in done.stderr.decode(errors="replace").splitlines()
               if line.startswith("[GNUPG:] ") and len(line.split()) > 1]
     # as apt: one good signature by a key of the keyring, and no bad one (a key the keyring

@@ -241,6 +241,7 @@ def copy_course(directory: str) -> Path | None:
         return None
     dest = Path(os.path.abspath(directory))  # not resolved: a link planted at DIR is refused, not followed
     try:
+        os.makedirs(dest.parent, exist_ok=True)  # checked next, with every folder above
         check_ancestors(dest)
         if os.path.realpath(dest) == str(source.resolve()):
             print(f"hugelab: serving the course in place: {dest}")
