@@ -1,6 +1,7 @@
 """The ``hugelab`` command line (also ``python -m hugelab``).
 
-Exit status: 0 success; 1 a check found a difference (``verify``); 2 a bad
+Exit status: 0 success; 1 a check found a difference (``verify``) or a kernel
+leaked (``replay --kernel``: the table, then a line saying what stayed); 2 a bad
 trace or bad arguments, with one line saying what (``line N: ...`` for a
 trace); 3 the real kernel cannot be used here, with one line saying why.
 """
@@ -62,9 +63,14 @@ def _read_trace(source: str) -> Trace:
 
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
+    leak = None
     if args.kernel:
+        from .realkernel import KernelLeaked
         from .realkernel.targets import replay_on_kernel
-        steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
+        try:
+            steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
+        except KernelLeaked as e:  # the table first: it shows the way to the leak
+            steps, leak = e.steps, e
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -72,6 +78,16 @@ def _cmd_replay(args) -> int:
             print(s.to_json())
     else:
         print(table(steps))
+    if leak is not None:
+        sys.stdout.flush()
+        where = ""
+        if leak.step is not None:
+            op = trace.ops[leak.step - 1]
+            where = (f"; the first {leak.step} lines leak on their own: step {leak.step} "
+                     f"(line {op.line}: {echo(op.text)}) leaked")
+        print(f"hugelab: the kernel leaked: once every process, file, mount and segment of the trace was gone "
+              f"the pool showed Total/Free/Rsvd/Surp = {leak.counters}{where}", file=sys.stderr)
+        return 1
     return 0
 
 
