@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..model.commits import COMMITS, find
-from ..model.hstate import show
+from ..model.hstate import Counters, show
 from ..model.policies import Policy
 from ..model.policies.kernels import build, kernel_policy, parse_name
 from ..replay import Step, replay
@@ -90,8 +90,8 @@ def step_from_dict(record: dict) -> Step:
     return guest_records.steps({"steps": [record]}, 1, "the timeline cache")[0]
 
 
-def load_cached(release: str, trace: Trace) -> tuple[str, list[Step]] | None:
-    """(upstream, steps) cached for ``release`` and this trace's text; None if not cached."""
+def load_cached(release: str, trace: Trace) -> tuple[str, list[Step], Counters | None] | None:
+    """(upstream, steps, what the pool kept if it leaked) cached for ``release`` and this trace; None if not."""
     from ..ownfiles import UnsafePath
     from ..realkernel.images import ImageUnavailable
     from ..realkernel.machine import KernelReplayError
@@ -109,16 +109,20 @@ def load_cached(release: str, trace: Trace) -> tuple[str, list[Step]] | None:
         record = json.loads(data)
         if record.get("trace") != trace.text or record.get("kernel") != release:
             return None  # a hash collision or a stray file: boot again
-        return str(record.get("upstream") or ""), [step_from_dict(s) for s in record["steps"]]
+        leaked = record.get("leaked")
+        kept = None if leaked is None else step_from_dict(
+            {"line": 1, "op": "teardown", "error": None, "counters": leaked}).counters
+        return str(record.get("upstream") or ""), [step_from_dict(s) for s in record["steps"]], kept
     except (ValueError, KeyError, TypeError, AttributeError, KernelReplayError):
         return None  # not a record this version wrote: replay again and overwrite it
 
 
-def store(release: str, upstream: str, trace: Trace, steps: list[Step], date: str) -> None:
+def store(release: str, upstream: str, trace: Trace, steps: list[Step], date: str,
+          leaked: Counters | None = None) -> None:
     from ..ownfiles import UnsafePath
     from ..realkernel.images import ImageUnavailable
     record = {"kernel": release, "upstream": upstream, "date": date, "trace": trace.text,
-              "steps": [s.as_dict() for s in steps]}
+              "steps": [s.as_dict() for s in steps], "leaked": leaked.as_dict() if leaked else None}
     folder = _folder(create=True)
     assert folder is not None
     with folder:
@@ -138,6 +142,8 @@ class Row:
     policy: Policy | None = None
     policy_problem: str = ""
     model: list[Step] | None = None
+    #: what the pool kept once everything the trace made was gone (None: bare, as it should be)
+    leaked: Counters | None = None
 
     @property
     def predicted(self) -> bool | None:
@@ -173,12 +179,15 @@ def records(specs: list[str], trace: Trace, resolver: Resolver = guest_resolver,
 
 def records_many(specs: list[str], traces: list[Trace], resolver: Resolver = guest_resolver,
                  progress: TextIO | None = None, today: Callable[[], str] | None = None) -> list[list[Row]]:
-    """For each kernel, a row per trace: cached, else replayed in a guest booted for the kernel.
+    """For each kernel, a row per trace: cached, else replayed in the kernel's guest.
 
-    One guest at a time. Traces that may leak (a ``min_size`` mount) get a fresh guest each, so a
-    leak cannot spoil the next trace's empty pool; the others share one boot.
+    One guest at a time, booted only if a trace is not cached. A trace after which the pool is
+    not bare (a leak) keeps its records and what the pool kept; the guest starts afresh for the
+    next one (:meth:`hugelab.realkernel.guest.Guest.replay`).
     """
     import datetime
+
+    from ..realkernel.machine import KernelLeaked
     today = today or (lambda: datetime.date.today().isoformat())
     table = []
     for spec in specs:
@@ -187,18 +196,20 @@ def records_many(specs: list[str], traces: list[Trace], resolver: Resolver = gue
         for i, trace in enumerate(traces):
             hit = load_cached(release, trace)
             if hit is not None:
-                found[i] = Row(release, hit[0], hit[1], cached=True)
+                found[i] = Row(release, hit[0], hit[1], cached=True, leaked=hit[2])
         todo = [i for i in range(len(traces)) if i not in found]
-        shared = [i for i in todo if traces[i].min_size_mount() is None]
-        batches = ([shared] if shared else []) + [[i] for i in todo if i not in shared]
-        for batch in batches:
+        if todo:
             if progress:
-                print(f"  booting {release} for {len(batch)} trace(s)...", file=progress, flush=True)
+                print(f"  booting {release} for {len(todo)} trace(s)...", file=progress, flush=True)
             with boot() as guest:
-                for i in batch:
-                    steps = guest.replay(traces[i])
-                    store(release, guest.upstream, traces[i], steps, today())
-                    found[i] = Row(release, guest.upstream, steps, cached=False)
+                for i in todo:
+                    leaked = None
+                    try:
+                        steps = guest.replay(traces[i])
+                    except KernelLeaked as e:
+                        steps, leaked = list(e.steps), e.counters
+                    store(release, guest.upstream, traces[i], steps, today(), leaked)
+                    found[i] = Row(release, guest.upstream, steps, cached=False, leaked=leaked)
         table.append([found[i] for i in range(len(traces))])
     return table
 
@@ -251,6 +262,9 @@ def timeline(specs: list[str], trace: Trace, out: TextIO, progress: TextIO | Non
         if not statfs and end and end.mounts:
             end_text = end_text.split(",")[0]
         cells.append(f"end {end_text}")
+        if row.leaked:
+            c = row.leaked
+            cells.append(f"LEAKED {c.total}/{c.free}/{c.rsvd}/{c.surp} after teardown")
         if previous is not None:
             at = first_difference(previous.steps, row.steps)
             cells.append("same as above" if at is None else
