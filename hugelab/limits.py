@@ -70,7 +70,7 @@ MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
 
 #: Most steps one ``hunt`` run may replay under the model, ``--traces``
-#: times ``--length`` (its shrinking after a find comes on top). Measured
+#: times ``--length``, and as many again for shrinking what it finds. Measured
 #: here, generation and checks included: 1,000,000 trace-v1 steps in 12.5 s
 #: of CPU, 500,000 trace-v2 steps (``--files``) in 13.5 s; so two to five
 #: minutes of CPU. ``--traces 1000000 --length 10000`` (10^10 steps) is
@@ -152,7 +152,8 @@ KERNEL_FDS_SPARE = 64
 KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
 
 #: Most steps one ``verify`` or ``hunt --kernel`` run may replay on kernels,
-#: ``--traces`` times ``--length``: such a run holds the host's pool lock
+#: ``--traces`` times ``--length`` (and as many again for shrinking what it
+#: finds): such a run holds the host's pool lock
 #: (or a guest) throughout, and a kernel step costs about a millisecond
 #: (a pipe round trip to a real process and a read of /proc/meminfo;
 #: measured: 20 traces of 50 steps in 1.6 s on the host), so this keeps it

@@ -317,3 +317,39 @@ def test_hunt_finds_and_shrinks_a_trace_on_which_6_1_and_6_12_disagree():
     # the two kernels' policies disagree on it too, and each matches its kernel (the table printed)
     assert replay(trace, "linux-6.1") != replay(trace, "linux-6.12")
     assert "step(s) differ" in done.stdout
+
+
+def _image_or_skip(spec):
+    try:
+        return images.resolve(spec)
+    except ImageUnavailable as e:
+        pytest.skip(f"no {spec} guest: {e}")
+
+
+def test_a_kernel_that_leaks_gives_its_step_table_and_the_step_that_leaked():
+    """The open min_size leak (docs/findings/min-size-leak.md) in Debian's 6.18.15: never on a host."""
+    _image_or_skip(DEBIAN_6_18)
+    leak = ROOT / "docs" / "findings" / "min-size-leak.trace"
+    done = subprocess.run([sys.executable, "-m", "hugelab", "replay", str(leak), "--kernel", DEBIAN_6_18],
+                          capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert done.returncode == 1, done.stderr
+    rows = done.stdout.splitlines()
+    assert len(rows) == 5 and rows[4].split()[-1] == "ENOSPC"  # the table, every step
+    # read before the pool is emptied (nr_hugepages still 3): the kselftest reads 1/1/1/1 after it
+    assert done.stderr == ("hugelab: the kernel leaked: once every process, file, mount and segment of the trace "
+                           "was gone the pool showed Total/Free/Rsvd/Surp = 3/3/1/0; the first 4 lines leak on "
+                           "their own: step 4 (line 4: 'fallocate f 0 4') leaked\n")
+
+
+def test_a_guest_restored_from_its_snapshot_replays_as_a_booted_one(monkeypatch):
+    image = _image_or_skip("6.12")
+    traces = [parse_trace(random_v2_trace(random.Random(seed), LENGTH, min_size=True)) for seed in range(10)]
+    with Guest(image) as first:  # booted and saved, or restored if saved before
+        first_steps = [first.replay(t) for t in traces]
+    with Guest(image) as again:
+        assert again.restored
+        assert [again.replay(t) for t in traces] == first_steps
+    monkeypatch.setenv("HUGELAB_GUEST_SNAPSHOTS", "0")
+    with Guest(image) as cold:
+        assert not cold.restored
+        assert [cold.replay(t) for t in traces] == first_steps

@@ -45,7 +45,6 @@ from .hstate import Counters, HState
 from .inode import free_huge_folios, hugetlb_reserve_pages
 from .mm import Process, mmap_may_add_vma, munmap_may_split, split_may_add_vma
 from .policies import Close, Policy, get_policy
-from .subpool import put_pages
 from .vma import VMA, HugetlbFile, Page
 
 
@@ -192,17 +191,17 @@ class Model:
         return self._madvise_dontneed(proc, op.name, start, start + op.count)
 
     # -- pages -------------------------------------------------------------
-    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
+    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> list[Page]:
         """Unmap the pages of ``vma`` in ``[start, end)`` (kernel: ``__unmap_hugepage_range``).
 
-        Returns (pages whose last user went, how many of them are marked
-        restore_reserve), for the caller to free in one batch once every
-        VMA of its operation is zapped. A page is mapped at most once per
-        process, so its count after this zap is final for the operation.
+        Returns the pages whose last user went, for the caller to free
+        (:meth:`free_pages`) in one batch once every VMA of its operation is
+        zapped. A page is mapped at most once per process, so its count
+        after this zap is final for the operation.
         """
         ptes = vma.ptes
         if not ptes:
-            return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
+            return []  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
             removed = ptes  # the whole table: read, never changed (a fork may share it)
             vma.ptes, vma.ptes_shared = {}, False
@@ -215,17 +214,12 @@ class Model:
         if zap is not None:
             for idx, page in removed.items():
                 zap(idx, page)
-        freed = restores = 0
-        for page in removed.values():  # once a page: Page.unused() written out
-            mapcount = page.mapcount - 1
-            page.mapcount = mapcount
-            if mapcount == 0 and not page.in_page_cache:
-                freed += 1
-                if page.restore_reserve:
-                    restores += 1
-                elif page.spool is not None and put_pages(page.spool, 1) == 0:
-                    restores += 1  # free_huge_folio: a subpool below its minimum keeps it
-        return freed, restores
+        unused = []
+        for page in removed.values():
+            page.mapcount -= 1
+            if page.unused():
+                unused.append(page)
+        return unused
 
     def free_pages(self, pages: list[Page]) -> None:
         """Free pages nobody maps or caches any more (``free_huge_folio`` each)."""
@@ -238,14 +232,12 @@ class Model:
         and private mappings alike; the pages whose last user went are freed
         in one batch after every VMA is zapped.
         """
-        freed = restores = 0
+        unused = []
         for proc in self.procs.values():
             for _, vma in proc.all_vmas():
                 if vma.file is file and vma.start < end and start < vma.end:
-                    pages, restoring = self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
-                    freed += pages
-                    restores += restoring
-        self.hstate.free_huge_pages_many(freed, restores)
+                    unused += self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
+        self.free_pages(unused)
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
@@ -409,12 +401,10 @@ class Model:
         ``detach=False``: the process is gone already, so its VMA lists are
         left as they are rather than emptied one VMA at a time.
         """
-        freed = restores = 0
+        unused = []
         for vma in vmas:
-            pages, restoring = self._unmap_hugepage_range(vma, vma.start, vma.end)
-            freed += pages
-            restores += restoring
-        self.hstate.free_huge_pages_many(freed, restores)
+            unused += self._unmap_hugepage_range(vma, vma.start, vma.end)
+        self.free_pages(unused)
         self.nr_vmas -= len(vmas)
         close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
@@ -468,7 +458,7 @@ class Model:
         # so the zap of a later VMA sees the pool after the earlier frees
         # (observable through the v6.9 restore, which needs Surp == 0).
         for vma in list(proc.pieces(name)):
-            self.hstate.free_huge_pages_many(*self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
+            self.free_pages(self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     def _madvise_remove(self, proc: Process, name: str, start: int, end: int) -> str | None:

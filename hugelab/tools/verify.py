@@ -152,7 +152,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
             if real != model:
                 if progress:
                     print(file=progress)
-                small = shrink(text, differs)
+                small = shrink(text, differs, budget=KERNEL_MAX_RUN_STEPS)
                 trace = parse_trace(small)
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)

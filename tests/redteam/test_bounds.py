@@ -19,6 +19,7 @@ from bounded import REPO, hugelab, one_line
 from hugelab import limits
 from hugelab.realkernel.guard import KernelLimitError, check_trace
 from hugelab.trace import parse_trace
+from hugelab.trace.shrink import shrink
 
 HPAGE = 2 << 20
 
@@ -111,3 +112,16 @@ def test_the_kernel_guard_counts_mounts_files_and_segments():
         else:
             raise AssertionError(f"{most + 1} {what} passed the guard")
     assert limits.KERNEL_MAX_MOUNTS <= limits.MAX_MOUNTS  # the text refuses more mounts first
+
+
+def test_shrinking_stops_at_its_budget_with_a_trace_that_still_fails():
+    """A 10,000-line find shrunk on a kernel asked for some 10^8 replayed lines (days, holding the lock)."""
+    text = "pool 2\n" + "".join(f"mmap m{i} 1 private\n" for i in range(3000))
+    asked: list[int] = []
+
+    def fails(candidate: str) -> bool:
+        asked.append(candidate.count("\n"))
+        return "mmap m2999 " in candidate
+
+    small = shrink(text, fails, budget=20_000)
+    assert "mmap m2999 " in small and sum(asked) <= 20_000
