@@ -360,8 +360,9 @@ def test_a_timeline_boots_each_guest_once_and_then_answers_from_its_cache(tmp_pa
     import io
 
     from hugelab.tools import timeline
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty record cache (images come from the fixture)
-    image = images.resolve("6.12")
+    image = images.resolve("6.12")  # from the kernel cache, before the record cache is emptied
+    from hugelab.ownfiles import Folder
+    monkeypatch.setattr(timeline, "_folder", lambda create: Folder.open(tmp_path))  # an empty record cache
     boots = []
 
     def resolver(spec):

@@ -1106,12 +1106,12 @@ def q10_shmat() -> Question:
 
 def q10_punch() -> Question:
     return _counter_question(
-        "private-refault-after-punch before 67961f9d (5.10.251 with it taken out): HugePages_Rsvd after step 6, "
+        "private-refault-after-punch before 67961f9d (5.10.262 with it taken out): HugePages_Rsvd after step 6, "
         "the owner's second touch of page 0?", ZOO_PUNCH, 6, "Rsvd",
         {1: "That is 4.7 and later: the map says offset 0 is consumed, so the refault uses no reservation.",
          2: "The first touch consumed offset 0's reservation, and the punch did not give it back."},
         "Before 4.7 every owner fault took one off Rsvd, whatever its map said: page 1's reservation went.",
-        policy="linux-5.10.251-67961f9db8c4")
+        policy="linux-5.10.262-67961f9db8c4")
 
 
 def q10_restore_child() -> Question:

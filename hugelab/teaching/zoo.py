@@ -12,7 +12,7 @@ with the kernel's release and the date), and the model's policy for that
 kernel (``linux-RELEASE``, the commits it carries) always. One side has the
 bug, the other not (a kernel before it came, or after its fix); where no such
 kernel can be had here (anything before 5.10), the side is the policy of a
-reachable kernel with the commit taken out or put in (``linux-5.10.251-67961f9db8c4``)
+reachable kernel with the commit taken out or put in (``linux-5.10.262-67961f9db8c4``)
 or one of 2008's eras, and says so: :attr:`Side.measured` tells which.
 
 ``hugelab zoo`` lists them; ``hugelab zoo NAME`` shows one, both sides
@@ -94,7 +94,7 @@ BUGS: tuple[Bug, ...] = (
         "stayed full after the mapping was gone (model only)."),
     Bug("private-refault-after-punch", "A private owner's refault after a hole punch takes a second reservation",
         ("84afd99b8398", "70c3547e36f5"), "67961f9db8c4", "private-refault-after-punch", 6, "rsvd",
-        Side("linux-5.10.251-67961f9db8c4"), Side("linux-5.10.251", "5.10.0-46-cloud-amd64"),
+        Side("linux-5.10.262-67961f9db8c4"), Side("linux-5.10.262", "5.10.0-46-cloud-amd64"),
         "The owner's fault took one off Rsvd whatever its resv_map said; after a hole punch freed a page "
         "the map still counts as consumed, the refault took a reservation it never had, and the close "
         "gave back one too many: Rsvd wraps at munmap. 67961f9d (4.7) asks the map first."),
