@@ -16,6 +16,7 @@ from .machine import (
     KernelReplayError,
     KernelSession,
     KernelUnavailable,
+    PoolNotBare,
     check_limits,
     why_unavailable,
 )
@@ -55,7 +56,11 @@ def replay_on(session: KernelSession, trace: Trace, label: str = "the trace", th
         except KernelReplayError as e:  # the leak outranks what interrupted us
             print(f"hugelab: {e}", file=sys.stderr)
         raise
-    machine.close()
+    try:
+        machine.close()
+    except PoolNotBare as e:  # a throw-away guest reports the records with what the pool kept
+        e.steps = steps
+        raise
     return steps
 
 
@@ -74,4 +79,4 @@ def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
 
 
 __all__ = ["KernelInterrupted", "KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
-           "check_limits", "refusal", "replay_kernel", "replay_on", "why_unavailable"]
+           "PoolNotBare", "check_limits", "refusal", "replay_kernel", "replay_on", "why_unavailable"]

@@ -6,7 +6,10 @@ this machine's python3 and hugelab (:mod:`hugelab.realkernel.initramfs`). Inside
 :mod:`hugelab.realkernel.guest_agent` replays each trace with the same code as
 ``--kernel`` on the host, so the records are the same kind. One boot serves
 many traces; leaving the ``with`` block powers the guest off (and kills QEMU
-if it does not stop), and nothing of the guest outlives it.
+if it does not stop), and nothing of the guest outlives it. A trace after
+which the guest's pool is not bare once every process ended (a kernel that
+leaks or wraps a reservation) spends the guest: its records come back with
+:attr:`Guest.left`, and the next trace boots a fresh guest first.
 
 Why TCG: this machine's ``/dev/kvm`` is a paravirtualised KVM on which stock
 kernels do not boot. ``-cpu qemu64`` is about twice as fast as ``-cpu max``
@@ -76,6 +79,10 @@ class Guest:
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._buffer = b""
         self._old_sigterm: Any = None  # a signal handler, or SIG_DFL/SIG_IGN
+        #: what the pool kept after the last trace, once every process ended (None: bare)
+        self.left: Counters | None = None
+        #: fresh boots after a trace spent the guest
+        self.reboots = 0
 
     def __enter__(self) -> Guest:
         reason = why_no_guest()
@@ -114,6 +121,25 @@ class Guest:
         self.boot_seconds = time.monotonic() - start
 
     def __exit__(self, *exc) -> None:
+        try:
+            self._power_off()
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+            if self._old_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._old_sigterm)
+                self._old_sigterm = None
+
+    def _reboot(self) -> None:
+        """A fresh guest of the same kernel (the last trace left its pool in use for good)."""
+        assert self._tmp is not None
+        self._power_off()
+        self._buffer = b""
+        self._boot(Path(self._tmp.name))
+        self.reboots += 1
+
+    def _power_off(self) -> None:
         qemu = self._qemu
         if qemu is not None:
             try:
@@ -133,12 +159,6 @@ class Guest:
                     if stream:
                         stream.close()
                 self._qemu = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-        if self._old_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._old_sigterm)
-            self._old_sigterm = None
 
     # -- the serial line ----------------------------------------------------
     def _send(self, message: dict) -> None:
@@ -181,17 +201,28 @@ class Guest:
 
     # -- requests -----------------------------------------------------------
     def replay(self, trace: Trace) -> list[Step]:
-        """Replay ``trace`` in the guest (the pool starts empty); one step per operation."""
+        """Replay ``trace`` in the guest (the pool starts empty); one step per operation.
+
+        :attr:`left` says afterwards what the pool kept once every process ended (None: bare).
+        """
+        if self.left is not None:
+            self._reboot()
+        self.left = None
         self._send({"trace": trace.text})
         answer = self._receive(TRACE_TIMEOUT, "replay")
         if "error" in answer:
             raise KernelReplayError(f"in the {self.release} guest: {answer['error']}")
+        if "left" in answer:
+            self.left = Counters(**answer["left"])
         return [Step(r["line"], r["op"], r["error"], Counters(**r["counters"]), (),
                      {m: (v["size"], v["free"]) for m, v in r["mounts"].items()} if "mounts" in r else None)
                 for r in answer["steps"]]
 
     def run(self, argv: list[str], timeout: float = 120) -> tuple[int, str]:
         """Run a program of the initramfs (see ``extra``) with the pool idle; its status and output."""
+        if self.left is not None:
+            self._reboot()
+            self.left = None
         self._send({"run": argv, "timeout": timeout})
         answer = self._receive(timeout + 30, "run")
         if "error" in answer:

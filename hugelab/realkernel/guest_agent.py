@@ -6,7 +6,9 @@ answers one request a line, in order:
 
 * ``{"trace": TEXT}``  -> ``{"steps": [record, ...]}``: the trace replayed
   by :func:`hugelab.realkernel.replay_on`, the same code as on the host, each
-  record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``;
+  record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``.
+  When every process ended and the pool is not bare (the kernel leaked or
+  wrapped: the guest is spent), ``"left": counters`` is added to the records;
 * ``{"run": [ARGV...], "timeout": S}`` -> ``{"rc": N, "out": TEXT}``: a
   program of the initramfs (a C reproducer), run with the pool idle before;
 * ``{"quit": true}`` -> the agent returns and ``/init`` powers off (so it
@@ -49,12 +51,14 @@ def preload() -> None:
 
 
 def _answer(port, request: dict, session) -> dict:
-    from hugelab.realkernel import KernelReplayError, KernelUnavailable, replay_on
+    from hugelab.realkernel import KernelReplayError, KernelUnavailable, PoolNotBare, replay_on
     from hugelab.trace.language import TraceError, parse_trace
 
     if "trace" in request:
         try:  # a guest is thrown away after its run: min_size traces are welcome here
             steps = replay_on(session, parse_trace(request["trace"]), throwaway=True)
+        except PoolNotBare as e:  # the records, and what the pool kept: the host boots a fresh guest
+            return {"steps": [s.as_dict() for s in e.steps], "left": e.counters.as_dict()}
         except (TraceError, KernelReplayError, KernelUnavailable) as e:
             return {"error": str(e)}
         return {"steps": [s.as_dict() for s in steps]}

@@ -73,6 +73,19 @@ class KernelReplayError(RuntimeError):
     """Something went wrong while replaying on the kernel (not a trace outcome)."""
 
 
+class PoolNotBare(KernelReplayError):
+    """Every process of a replay ended, and the pool is not bare: the kernel leaked or wrapped.
+
+    ``counters`` is what the pool shows; ``steps`` the replay's records (set by
+    :func:`hugelab.realkernel.replay_on`), which a throw-away guest still reports.
+    """
+
+    def __init__(self, message: str, counters: Counters) -> None:
+        super().__init__(message)
+        self.counters = counters
+        self.steps: list = []
+
+
 class KernelInterrupted(Interrupted):
     """A signal stopped a kernel session; ``outcome`` says, truthfully, what was put back."""
 
@@ -496,9 +509,9 @@ class KernelMachine:
         self._commands, self._answers, self._pidfds = {}, {}, {}
         counters = wait_bare()
         if counters.rsvd or counters.surp or counters.total != counters.free:
-            raise KernelReplayError(
+            raise PoolNotBare(
                 f"after {self.label} every process ended but the pool is not bare (Total/Free/Rsvd/Surp = "
-                f"{counters}): the kernel leaked; stop replaying on this machine and report {self.label}")
+                f"{counters}): the kernel leaked; stop replaying on this machine and report {self.label}", counters)
 
     def counters(self) -> Counters:
         return sysfs.read_counters()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
+from ..model.hstate import Counters
 from ..replay import Liveness, Step, replay
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import FileOp, Mmap, Trace, Umount, parse_trace
@@ -120,6 +121,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
 
     steps = 0
     umounts = UmountTally()
+    spent: list[str] = []  # traces after which the guest's pool stayed in use, as the model's teardown says
     with open_kernel(kernel) as machine:
         try:
             own = policy_for_kernel(machine.release, machine.upstream)
@@ -149,7 +151,16 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
             label = f"random trace {n + 1} (--seed {seed + n} --length {length})"
             real, model = on_kernel(trace, label), replay(trace, policy)
             umounts.add(trace, real)
-            if real != model:
+            left = getattr(machine, "left", None)  # a guest spent by this trace: what its pool kept
+            if left is not None and real == model:
+                expected = teardown(text, policy)
+                if left != expected:
+                    print(f"MISMATCH with {policy} after trace {n + 1} (seed {seed + n}): once every process, "
+                          f"file, mount and segment was gone the pool showed Total/Free/Rsvd/Surp {left}; the "
+                          f"model's teardown ends at {expected}\n", file=out)
+                    print(text, file=out)
+                    return 1
+                spent.append(f"seed {seed + n}: {left}")
                 if progress:
                     print(file=progress)
                 small = shrink(text, differs)
@@ -170,4 +181,15 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     print(f"verified {traces}{kind} traces, {steps} steps: all match{against}", file=out)
     if files:
         print(f"  {umounts}", file=out)
+    if spent:
+        print(f"  {len(spent)} trace{'s' if len(spent) > 1 else ''} left the guest's pool in use once everything was "
+              f"gone, as the model's teardown says (a fresh guest took over each time): {'; '.join(spent)}",
+              file=out)
     return 0
+
+
+def teardown(text: str, policy: str) -> Counters:
+    """The counters the model ends at once ``text``'s processes exit and its files, segments and
+    mounts go (what a kernel replay leaves behind when its namespaces are torn down)."""
+    from .hunt import _with_exits
+    return replay(_with_exits(text), policy)[-1].counters
