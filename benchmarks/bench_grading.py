@@ -2,16 +2,16 @@
 
 The lecturer's path, end to end, through the command line as a lecturer types it:
 
-1. a roster of 120 students (id, name) and a course secret;
+1. a roster of 121 students (id, name) and a course secret;
 2. ``hugelab exercise --roster R --secret-file S --out sheets/`` (and ``--key`` into keys/): one
    sheet per student, its seed derived from the id, at a difficulty setting;
 3. the students' hand-ins, made from the keys with the mistakes a class makes: most sheets with
    a few wrong cells, some with a line mangled (a typo in the operation), one handing in another
-   student's key, one missing;
+   student's key; 120 hand in, one does not;
 4. one ``hugelab exercise --check handin/*.txt --roster R --secret-file S --csv grades.csv``,
    timed (wall clock, best of 3).
 
-The CSV is then read back and checked against what was planted: 119 sheet rows plus one missing
+The CSV is then read back and checked against what was planted: 120 sheet rows plus one missing
 student, every planted wrong cell and mangled line costing exactly its answers, the swapped sheet
 flagged and graded against its student's seed.
 
@@ -67,7 +67,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="hugelab-grading-"))
     try:
         rng = random.Random(26)
-        ids = [f"s{100000 + 7 * n}" for n in range(args.students)]
+        # one more on the roster than hand in: student 0 hands in nothing
+        ids = [f"s{100000 + 7 * n}" for n in range(args.students + 1)]
         (work / "roster.csv").write_text("id,name\n" + "".join(f"{i},Student {n}\n" for n, i in enumerate(ids)))
         (work / "secret").write_text("a course secret, kept by the lecturer\n")
         common = ["--roster", str(work / "roster.csv"), "--secret-file", str(work / "secret")]
@@ -100,7 +101,7 @@ def main() -> int:
             assert done.returncode == 1, done.stderr  # the swapped and the missing sheet are flagged
         with open(work / "grades.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-        assert len(rows) == args.students, len(rows)
+        assert len(sheets) == args.students and len(rows) == args.students + 1, (len(sheets), len(rows))
         by_id = {r["id"]: r for r in rows}
         assert by_id[ids[0]]["flags"] == "missing: no sheet"
         assert "not the student's" in by_id[ids[1]]["flags"]
@@ -109,7 +110,8 @@ def main() -> int:
             assert int(row["total"]) - int(row["right"]) == lost, (student, row["right"], row["total"], lost)
             assert row["flags"] == "", row["flags"]
         total = int(rows[1]["total"])
-        print(f"{args.students} students, --difficulty {args.setting}{' --pair' if args.pair else ''}: "
+        setting = f"--difficulty {args.setting}{' --pair' if args.pair else ''}"
+        print(f"{args.students + 1} on the roster, {args.students} hand in, {setting}: "
               f"{total} answers a sheet")
         print(f"  sheets and keys for the class (two commands): {made:.1f} s")
         print(f"  {len(sheets)} sheets graded into one CSV (one command): best {min(times):.2f} s "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -133,14 +134,32 @@ def _cmd_kernels(args) -> int:
 
 
 def _cmd_export_c(args) -> int:
-    from .realkernel.export_c import export_c
-    text = export_c(_read_trace(args.trace), args.expect)
+    trace = _read_trace(args.trace)
+    if args.kselftest:
+        from .realkernel.kselftest_c import export_kselftest
+        text = export_kselftest(trace, args.expect)
+    else:
+        from .realkernel.export_c import export_c
+        text = export_c(trace, args.expect)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
             f.write(text)
     else:
         print(text, end="")
     return 0
+
+
+def _cmd_run(args) -> int:
+    from pathlib import Path
+
+    from .realkernel.programs import ProgramError, run_program
+    specs = [s.strip() for specs in args.kernel for s in specs.split(",") if s.strip()]
+    if not specs:
+        raise UsageError("run needs --kernel K (a guest kernel: 6.12, a release name...; several: A,B)")
+    try:
+        return run_program(Path(args.program), specs, args.args, sys.stdout, args.timeout)
+    except ProgramError as e:
+        raise UsageError(str(e)) from None
 
 
 def _difficulty(args):
@@ -266,6 +285,48 @@ def _cmd_assignments(args) -> int:
     return write(Path(args.dir), args.only, sys.stdout, sys.stderr)
 
 
+def _cmd_print(args) -> int:
+    from pathlib import Path
+
+    from .teaching import printing
+    from .teaching.exercise import DEFAULT_LENGTH, Student, make_exercise
+    if args.what != "notebooks" and args.names:
+        raise UsageError(f"print {args.what} takes no names (those are for: print notebooks NN ...)")
+    if args.what != "sheets" and (args.seed or args.roster or args.pair or args.difficulty):
+        raise UsageError("--seed, --roster, --pair and --difficulty go with: print sheets")
+    try:
+        if args.what == "key":
+            page = printing.key_html(with_answers=not args.blank)
+        elif args.what == "notebooks":
+            from .teaching.lab import CourseMissing, course_dir
+            try:
+                paths = printing.numbered_notebooks(course_dir(), args.names)
+            except CourseMissing as e:
+                raise UsageError(str(e).removeprefix("hugelab: ")) from None
+            page = printing.notebooks_html(paths, key=args.key)
+        else:
+            length, policy = args.length or DEFAULT_LENGTH, args.policy or DEFAULT
+            students = None
+            if args.roster:
+                roster, _ = _roster(args)
+                assert roster is not None
+                seeds = [e.seed for e in roster.entries]
+                students = [Student(e.name or None, e.id) for e in roster.entries]
+            else:
+                seeds = args.seed or [0]
+            try:
+                exercises = [make_exercise(seed, length, policy, args.pair, _difficulty(args)) for seed in seeds]
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+            page = printing.sheets_html(exercises, key=args.key, students=students)
+        printing.to_pdf(page, Path(args.out))
+    except printing.PrintError as e:
+        print(f"hugelab: {e}", file=sys.stderr)
+        return 2
+    print(f"hugelab: {args.out}")
+    return 0
+
+
 def _cmd_course(args) -> int:
     from .teaching.lab import copy_only
     return copy_only(args.dir)
@@ -326,8 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=int, default=30, help="lines in each trace")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--policy", default=None, type=_policy,
-                   help="the model to hold against the kernel (default: the kernel's own, e.g. linux-6.12, "
-                        "else modern; older ones show how they differ)")
+                   help="the model to hold against the kernel (default: its own commits, e.g. linux-6.12.118; "
+                        "older ones show how they differ)")
     p.add_argument("--kernel", default="host", metavar="KERNEL",
                    help="host (default: this machine's kernel, root) or 6.1, 6.12, ... in a QEMU guest")
     p.add_argument("--files", action="store_true",
@@ -363,8 +424,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expect", default=DEFAULT, type=_policy,
                    help="the policy whose counters the program expects (default modern)")
     p.add_argument("-o", "--output", help="write the program here (default: standard output)")
+    p.add_argument("--kselftest", action="store_true",
+                   help="a short test for tools/testing/selftests/mm (kselftest helpers, TAP, straight-line C, "
+                        "labelled counters); one-process traces")
     p.set_defaults(run=_cmd_export_c)
 
+    p = sub.add_parser("run", help="run a C reproducer (built statically) or a static program in QEMU guests",
+                       epilog="e.g. hugelab run repro.c --kernel 6.12,7.3 -- --may-leak")
+    p.add_argument("program", help="a .c file (built with cc -static) or a static executable")
+    p.add_argument("--kernel", action="append", default=[], metavar="K",
+                   help="the guest kernel (6.12, a release name; A,B or again: one guest after the other)")
+    p.add_argument("--timeout", type=float, default=120, help="seconds the program may take (default 120)")
+    p.add_argument("args", nargs="*", help="the program's own arguments, after --")
+    p.set_defaults(run=_cmd_run)
+
+    # a sheet's policy line names one of the named policies (the checker rebuilds the sheet from it)
+    sheet_policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score filled-in sheets",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
                               "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read); "
@@ -384,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-file", metavar="FILE", help="the course's secret: a student's seed is derived "
                    "from the id and this (unless the roster has a seed column)")
     p.add_argument("--out", metavar="DIR", help="with --roster: write the sheets (or --key: the keys) here")
-    p.add_argument("--policy", choices=list(POLICIES), help=policy_help)
+    p.add_argument("--policy", choices=list(POLICIES), help=sheet_policy_help)
     p.add_argument("--pair", action="store_true", help="double-credit and region-count side by side, "
                                                         "on a trace where the double credit shows")
     p.add_argument("--length", type=int, help="steps in the trace (4 to 40; default 8)")
@@ -422,6 +497,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="NN", help="only these notebooks (00 to 09)")
     p.set_defaults(run=_cmd_assignments)
 
+    p = sub.add_parser("print", help="PDF for paper: the notebooks with blanks (or --key), exercise sheets, "
+                       "the course key", epilog="print notebooks [NN ...] | print sheets --seed N ... (or --roster R "
+                       "--secret-file S) | print key; --key fills in the answers")
+    p.add_argument("what", choices=["notebooks", "sheets", "key"])
+    p.add_argument("names", nargs="*", metavar="NN", help="notebooks: which (default every numbered one)")
+    p.add_argument("--out", required=True, metavar="FILE.pdf")
+    p.add_argument("--key", action="store_true", help="answers filled in (notebooks, sheets)")
+    p.add_argument("--blank", action="store_true", help="key: the questions only, boxes to write in")
+    p.add_argument("--seed", type=int, action="append", help="sheets: a sheet of this seed (repeat for more)")
+    p.add_argument("--roster", metavar="CSV", help="sheets: one per student (name, id, seed from the id)")
+    p.add_argument("--secret-file", metavar="FILE", help="sheets: the course's secret, with --roster")
+    p.add_argument("--policy", choices=list(POLICIES), help=sheet_policy_help)
+    p.add_argument("--pair", action="store_true", help="sheets: double-credit and region-count")
+    p.add_argument("--length", type=int, help="sheets: steps (4 to 40; default 8)")
+    p.add_argument("--difficulty", choices=["basic", "fork", "full"], help="sheets: one shape for all")
+    for aspect in ("forks", "failures", "surplus"):
+        p.add_argument(f"--{aspect}", action=argparse.BooleanOptionalAction, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=_cmd_print)
+
     p = sub.add_parser("course", help="copy the course's notebooks into DIR, start nothing (for a JupyterHub)")
     p.add_argument("dir", nargs="?", default="hugelab-course",
                    help="where the course goes (default ./hugelab-course); your edited notebooks are kept")
@@ -451,7 +545,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        tail: list[str] = []
+        if words[:1] == ["run"] and "--" in words:  # the program's own arguments (argparse mixes them up)
+            words, tail = words[:words.index("--")], words[words.index("--") + 1:]
+        args = build_parser().parse_args(words)
+        if tail:
+            args.args = tail
         for name, most in (("traces", MAX_GENERATED_TRACES), ("length", MAX_GENERATED_LENGTH)):
             value = getattr(args, name, None)
             if value is not None and not 1 <= value <= most:
@@ -468,7 +568,8 @@ def _run(argv: Sequence[str] | None) -> int:
             print(f"hugelab: interrupted by {e}: {e.outcome}", file=sys.stderr)
         else:
             print("hugelab: interrupted", file=sys.stderr)
-        return 130
+        # 128 + the signal's number, as a shell reports a process its signal ended (SIGTERM: 143)
+        return 128 + e.signum if isinstance(e, interrupts.Interrupted) else 128 + signal.SIGINT
     except Exception as e:  # the kernel cannot be used: one line, not a traceback
         from .realkernel import KernelReplayError, KernelUnavailable
         if isinstance(e, KernelUnavailable):

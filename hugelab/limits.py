@@ -70,7 +70,7 @@ MAX_GENERATED_LENGTH = 10_000
 MAX_GENERATED_TRACES = 1_000_000
 
 #: Most steps one ``hunt`` run may replay under the model, ``--traces``
-#: times ``--length`` (its shrinking after a find comes on top). Measured
+#: times ``--length``, and as many again for shrinking what it finds. Measured
 #: here, generation and checks included: 1,000,000 trace-v1 steps in 12.5 s
 #: of CPU, 500,000 trace-v2 steps (``--files``) in 13.5 s; so two to five
 #: minutes of CPU. ``--traces 1000000 --length 10000`` (10^10 steps) is
@@ -96,6 +96,12 @@ MAX_MAP_COUNT = 65530
 #: :data:`MAX_MAP_COUNT` costs another 13 MB, with no end. Nearly five times
 #: what the 100,000-line benchmark traces reach (220,000 VMAs).
 MAX_VMAS = 1 << 20
+
+#: Largest exercise sheet ``exercise --check`` reads, in bytes. The longest sheet (a pair, 40
+#: steps each: ``--seed 6 --pair --length 40 --key``) is 6,597 bytes; 1 MiB leaves room for any
+#: student's notes in comments, and bounds what checking holds (a 28 MB sheet of blank lines took
+#: 509 MB and 21 s; 1 MiB of them takes 37 MB and under a second).
+EXERCISE_MAX_SHEET_BYTES = 1 << 20
 
 #: Most steps in the explorer's history: undo and scrubbing back replay it
 #: from the start, so each costs up to this many replayed lines.
@@ -146,7 +152,8 @@ KERNEL_FDS_SPARE = 64
 KERNEL_ADDRESS_RANGE = (0x1000_0000_0000, 0x4000_0000_0000)
 
 #: Most steps one ``verify`` or ``hunt --kernel`` run may replay on kernels,
-#: ``--traces`` times ``--length``: such a run holds the host's pool lock
+#: ``--traces`` times ``--length`` (and as many again for shrinking what it
+#: finds): such a run holds the host's pool lock
 #: (or a guest) throughout, and a kernel step costs about a millisecond
 #: (a pipe round trip to a real process and a read of /proc/meminfo;
 #: measured: 20 traces of 50 steps in 1.6 s on the host), so this keeps it
@@ -240,3 +247,11 @@ def echo_number(number: int, limit: int = ECHO_DIGITS) -> str:
     if digits <= limit:
         return text
     return f"{text[:limit // 2 + (text[0] == '-')]}... ({digits:,} digits)"
+
+
+# -- QEMU guests ------------------------------------------------------------------
+
+#: Longest answer line a guest may send, in bytes. A guest replays at ~10 ms a step, so within its
+#: 600 s (``guest.TRACE_TIMEOUT``) some 60,000 steps at ~300 bytes a record: 18 MB. Four times that
+#: leaves room for records with mounts; past it the guest is cut off, never buffered without end.
+GUEST_MAX_ANSWER_BYTES = 64 << 20

@@ -140,3 +140,50 @@ def test_hugelab_policies_says_what_a_release_carries_and_why(capsys):
     assert "rollback-fix" in capsys.readouterr().out
     assert main(["policies", "3.10"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_before_5_18_madvise_dontneed_is_einval_on_hugetlb_and_enomem_where_nothing_is_mapped():
+    # measured in a 5.10.251 guest: EINVAL from the first hugetlb VMA of the range, ENOMEM for a range
+    # with no VMA at all (90e7e7f5ef3f brought MADV_DONTNEED to hugetlb in 5.18)
+    text = "pool 4\nmmap m 2 private\nmunmap m 1 1\nmadvise m 0 2 dontneed\nmadvise m 1 1 dontneed\n"
+    assert [s.error for s in replay(text, "linux-5.10.251")][-2:] == ["EINVAL", "ENOMEM"]
+    assert [s.error for s in replay(text, "linux-6.1.192")][-2:] == ["ENOMEM", "ENOMEM"]
+
+
+# -- the traces random ones miss (docs/findings.md §2, §4, §6), each kernel's own numbers ------
+SUBPOOL_ROLLBACK = ("pool 3\nmount q size=4 min_size=2\nfile f1 on q\nmmap a 1 shared file f1\nmmap b 1 private\n"
+                    "file f2 on q\nmmap c 2 shared file f2\nmunmap b 0 1\nmunmap a 0 1\nclose f1\nunlink f1\n"
+                    "close f2\nunlink f2\numount q\n")
+AVOID_RESERVE_SUBPOOL = ("pool 8\nmount q min_size=4\nfile f on q\nfallocate f 0 1\nmmap a 1 private file f\n"
+                         "touch a 0\nfork c\ntouch a 0\nexit c\nmunmap a 0 1\nclose f\nunlink f\numount q\n")
+FORK_UNMAP = ("pool 4 overcommit 3\nmmap m1 1 private\nmunmap m1 0 1\nmmap m2 3 private\nmadvise m2 0 2 dontneed\n"
+              "touch m2 1 read\nmprotect m2 1 1 rw\nfork k1\nmunmap m2 0 3\n")
+WRAP = 2**64 - 1
+#: Rsvd after every step, measured in each kernel's guest (the trace run as export-c's C program)
+MEASURED = {
+    "subpool-rollback": {
+        "before a833a693a490": ("5.10.251 6.1.190 6.1.192 6.12.107 6.12.118",
+                                [0, 2, 2, 2, 3, 3, 3, 2, 2, 2, 1, 1, 1, WRAP]),
+        "a833a693a490": ("6.18.15", [0, 2, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1]),
+        "1d3f9bb4c8af": ("6.19.14 7.0.13", [0, 2, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, WRAP]),
+        "the rollback fix": ("7.3.4", [0, 2, 2, 2, 3, 3, 3, 2, 2, 2, 2, 2, 2, 0]),
+    },
+    "avoid-reserve-subpool": {
+        "before 58db7c5fbe7d": ("5.10.251 6.1.190", [0, 4, 4, 3, 3, 2, 2, 2, 3, 4, 4, 5, 1]),
+        "58db7c5fbe7d": ("6.1.192 6.12.107 6.12.118 6.18.15 6.19.14 7.0.13 7.3.4",
+                         [0, 4, 4, 3, 3, 2, 2, 1, 2, 3, 3, 4, 0]),
+    },
+    "fork-unmap": {
+        "no v6.9 restore": ("5.10.251 6.1.190 6.1.192", [0, 1, 0, 3, 3, 2, 2, 2, 0]),
+        "df7a6d1f6405 without the mapcount fix": ("6.12.107 6.18.15 6.19.14 7.0.13", [0, 1, 0, 3, 3, 2, 2, 2, WRAP]),
+        "the mapcount fix": ("6.12.118 7.3.4", [0, 1, 0, 3, 3, 2, 2, 2, 0]),
+    },
+}
+NAMED = {"subpool-rollback": SUBPOOL_ROLLBACK, "avoid-reserve-subpool": AVOID_RESERVE_SUBPOOL, "fork-unmap": FORK_UNMAP}
+
+
+@pytest.mark.parametrize("trace, era", [(t, e) for t, eras in MEASURED.items() for e in eras])
+def test_the_findings_traces_give_each_measured_kernels_own_numbers(trace, era):
+    releases, rsvd = MEASURED[trace][era]
+    for release in releases.split():
+        assert [s.counters.rsvd for s in replay(NAMED[trace], f"linux-{release}")] == rsvd, release

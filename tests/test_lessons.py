@@ -115,3 +115,14 @@ def test_a_why_question_has_misconceptions_each_with_its_own_hint(name):
 
 def test_the_right_option_is_not_always_in_the_same_place():
     assert len({q.answer for q in CHOICES.values()}) >= 3
+
+
+def test_no_two_questions_say_the_same_explanation():
+    """A question's explanation shows once it is answered: the same words under an earlier question of the
+    same notebook would answer a later one (a why question's most of all)."""
+    seen: dict[tuple[str, str], str] = {}
+    for name, q in EVERY.items():
+        notebook = name[:3]  # q03, or self (the self-test)
+        if q.why:
+            assert (notebook, q.why) not in seen, f"{name} says {seen.get((notebook, q.why))}'s explanation"
+            seen[notebook, q.why] = name

@@ -151,7 +151,7 @@ def test_a_child_acts_after_fork_and_its_view_is_shown():
     press(x, "mmap")
     x.on_page_click("a", 0)
     press(x, "fork")
-    assert "main forked c1: choose c1 in 'process' to act as it" in text(x.messages["process"])
+    assert "choose c1 in 'process' to act as it (main forked it)" in text(x.messages["process"])
     x.process.value = "c1"
     assert "as c1 sees it" in text(x.sides[0].maps[0].caption)
     # the child sees page 0 (shared with main since fork) and no reservation of its own
@@ -789,3 +789,30 @@ def test_the_status_box_grows_with_its_text_the_same_on_both_sides():
     x.load_box.value = "pool 1\n" + "mmap a 4 private\n" * 1
     press(x, "load")  # short again: back to the least height
     assert left.status.layout.height == right.status.layout.height == "118px"
+
+
+def test_a_lost_reservations_sigbus_points_at_the_lost_promise_not_at_the_pool():
+    from hugelab.scenarios import load
+    from hugelab.teaching.explorer import Explorer
+
+    x = Explorer(("double-credit", "region-count"))
+    x.load(load("lost-reservation"))
+    assert "reservation was lost" in x.view(0).hint and "raise pool" not in x.view(0).hint
+    short = Explorer(("unreserved", "modern"))  # no reservation at all: the pool was too small
+    short.load("pool 2\nmmap a 4 private\ntouch a 0\ntouch a 1\ntouch a 2\n")
+    assert "raise pool" in short.view(0).hint
+
+
+def test_a_mapping_gone_with_its_process_keeps_whole_page_ticks():
+    """bqplot given no tick values picks its own, at half pages: '-1 0 1 1 2 2 3 3 4' after main exits."""
+    x = SplitExplorer(pool=8)
+    x.size.value = 4
+    press(x, "mmap")
+    press(x, "fork")
+    x.process.value = "c1"
+    press(x, "exit")
+    x.process.value = "main"
+    press(x, "exit")
+    for side in x.sides:
+        ticks = list(side.mapping.axis.tick_values)
+        assert ticks and all(int(t) == t >= 0 for t in ticks), ticks

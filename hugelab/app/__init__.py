@@ -11,9 +11,13 @@ The security model, in short (README, "Limits and safety"):
   :data:`~hugelab.limits.APP_KERNEL_IDLE_SECONDS` is shut down.
 * Started as root, it refuses unless ``--allow-root``: the kernels would
   run as root.
+* A kernel idle that long is shut down even while a tab is still
+  connected to it (``cull_connected``): four tabs left open must not
+  hold every slot.
 * SIGTERM, SIGINT or SIGHUP stop Voila (which shuts its kernels down);
   after :data:`~hugelab.limits.APP_STOP_SECONDS` anything left of it or
-  its kernels is killed.
+  its kernels is killed, and the app exits 128 + the signal's number
+  (SIGTERM: 143), as a shell reports it.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ def voila_config(port: int, token: str, idle_seconds: int = APP_KERNEL_IDLE_SECO
     twice within that time, so none outlives it by much more than half.
     """
     manager = {"max_kernels": APP_MAX_KERNELS, "cull_idle_timeout": idle_seconds,
-               "cull_interval": min(APP_CULL_INTERVAL_SECONDS, max(1, idle_seconds // 2)), "cull_connected": False}
+               "cull_interval": min(APP_CULL_INTERVAL_SECONDS, max(1, idle_seconds // 2)), "cull_connected": True}
     return {
         "Voila": {"ip": "127.0.0.1", "port": port, "port_retries": 0, "open_browser": False, "token": token},
         "VoilaConfiguration": {"multi_kernel_manager_class": "hugelab.app.kernels.CappedKernelManager"},
@@ -112,7 +116,7 @@ def serve(port: int = 8866, allow_root: bool = False, idle_seconds: int = APP_KE
         return 1
     except _Stop as stop:
         print(f"hugelab: stopping the app ({signal.Signals(stop.signum).name})", file=sys.stderr)
-        return 0
+        return 128 + stop.signum
     finally:
         for s in previous:
             signal.signal(s, signal.SIG_IGN)  # a second signal must not cut the shutdown short

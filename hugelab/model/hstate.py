@@ -72,10 +72,8 @@ class HState:
 
     # -- what meminfo shows ------------------------------------------------
     def counters(self) -> Counters:
-        # u64() written out: this runs once a replayed line, and four calls cost
-        # more than the rest of a skipped line
-        return Counters(self.nr_huge_pages % U64, self.free_huge_pages % U64,
-                        self.resv_huge_pages % U64, self.surplus_huge_pages % U64)
+        return Counters(u64(self.nr_huge_pages), u64(self.free_huge_pages),
+                        u64(self.resv_huge_pages), u64(self.surplus_huge_pages))
 
     def persistent_huge_pages(self) -> int:
         return self.nr_huge_pages - self.surplus_huge_pages

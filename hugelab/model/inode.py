@@ -155,18 +155,23 @@ def remove_inode_hugepages(hstate: HState, inode: HugetlbFile, start: int, end: 
     return unused
 
 
-def free_huge_folios(hstate: HState, pages: list[Page]) -> None:
-    """Free pages whose last user went (``free_huge_folio`` for each).
+def free_huge_folio(page: Page) -> bool:
+    """What freeing one page gives back, but the page itself (``free_huge_folio``); True when its
+    reservation comes back onto Rsvd.
 
-    A page charged to a mount goes back to its subpool, unless it is marked
-    restore_reserve (its reservation is restored instead, and stays charged).
-    When the subpool is below its minimum it keeps the page's reservation:
-    the kernel then restores it to Rsvd as if the page were marked.
+    A page marked restore_reserve gets its reservation restored (and stays
+    charged to its mount). Otherwise its charge goes back to the mount's
+    subpool; a subpool below its minimum keeps it as a reservation of its
+    own, and the kernel then restores it to Rsvd as if the page were marked.
+    The one copy of this rule: every path that frees pages comes here.
     """
-    restores = 0
-    for page in pages:
-        if page.restore_reserve or (page.spool is not None and put_pages(page.spool, 1) == 0):
-            restores += 1
+    return page.restore_reserve or (page.spool is not None and put_pages(page.spool, 1) == 0)
+
+
+def free_huge_folios(hstate: HState, pages: list[Page]) -> None:
+    """Free pages whose last user went: :func:`free_huge_folio` for each, then the pool counts them
+    free in one batch (as the kernel's mmu_gather frees them after the zaps)."""
+    restores = sum(free_huge_folio(page) for page in pages)
     hstate.free_huge_pages_many(len(pages), restores)
 
 

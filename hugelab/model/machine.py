@@ -29,52 +29,26 @@ from typing import Any
 from ..limits import MAX_VMAS
 from ..trace.language import (
     MAIN,
-    CloseFile,
+    OPERATIONS,
     Exit,
-    Fallocate,
-    FileOp,
     Fork,
     Madvise,
-    Memfd,
     Mmap,
-    Mount,
     Mprotect,
     Munmap,
     Operation,
     Pool,
-    Punch,
-    Shmat,
-    Shmget,
-    Shmrm,
     Touch,
-    Truncate,
-    Umount,
-    Unlink,
 )
 from . import hugetlbfs, shm
 from .hstate import Counters, HState
 from .inode import free_huge_folios, hugetlb_reserve_pages
 from .mm import Process, mmap_may_add_vma, munmap_may_split, split_may_add_vma
 from .policies import Close, Policy, get_policy
-from .subpool import put_pages
 from .vma import VMA, HugetlbFile, Page
 
+
 #: v2 operations done by the trace itself, not by a process
-_FS_OPS = {
-    Mount: hugetlbfs.mount,
-    Umount: lambda m, op: hugetlbfs.umount(m, op.mount),
-    FileOp: hugetlbfs.create,
-    Memfd: hugetlbfs.memfd_create,
-    CloseFile: lambda m, op: hugetlbfs.close(m, op.file),
-    Unlink: lambda m, op: hugetlbfs.unlink(m, op.file),
-    Truncate: hugetlbfs.truncate,
-    Fallocate: hugetlbfs.fallocate,
-    Punch: hugetlbfs.punch,
-    Shmget: shm.shmget,
-    Shmrm: lambda m, op: shm.shmrm(m, op.segment),
-}
-
-
 class Model:
     """One simulated machine: an hstate, processes, and a policy."""
 
@@ -217,17 +191,17 @@ class Model:
         return self._madvise_dontneed(proc, op.name, start, start + op.count)
 
     # -- pages -------------------------------------------------------------
-    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> tuple[int, int]:
+    def _unmap_hugepage_range(self, vma: VMA, start: int, end: int) -> list[Page]:
         """Unmap the pages of ``vma`` in ``[start, end)`` (kernel: ``__unmap_hugepage_range``).
 
-        Returns (pages whose last user went, how many of them are marked
-        restore_reserve), for the caller to free in one batch once every
-        VMA of its operation is zapped. A page is mapped at most once per
-        process, so its count after this zap is final for the operation.
+        Returns the pages whose last user went, for the caller to free
+        (:meth:`free_pages`) in one batch once every VMA of its operation is
+        zapped. A page is mapped at most once per process, so its count
+        after this zap is final for the operation.
         """
         ptes = vma.ptes
         if not ptes:
-            return 0, 0  # nothing mapped: nothing to zap (most VMAs a child inherits)
+            return []  # nothing mapped: nothing to zap (most VMAs a child inherits)
         if start <= vma.start and vma.end <= end:
             removed = ptes  # the whole table: read, never changed (a fork may share it)
             vma.ptes, vma.ptes_shared = {}, False
@@ -240,17 +214,12 @@ class Model:
         if zap is not None:
             for idx, page in removed.items():
                 zap(idx, page)
-        freed = restores = 0
-        for page in removed.values():  # once a page: Page.unused() written out
-            mapcount = page.mapcount - 1
-            page.mapcount = mapcount
-            if mapcount == 0 and not page.in_page_cache:
-                freed += 1
-                if page.restore_reserve:
-                    restores += 1
-                elif page.spool is not None and put_pages(page.spool, 1) == 0:
-                    restores += 1  # free_huge_folio: a subpool below its minimum keeps it
-        return freed, restores
+        unused = []
+        for page in removed.values():
+            page.mapcount -= 1
+            if page.unused():
+                unused.append(page)
+        return unused
 
     def free_pages(self, pages: list[Page]) -> None:
         """Free pages nobody maps or caches any more (``free_huge_folio`` each)."""
@@ -263,14 +232,12 @@ class Model:
         and private mappings alike; the pages whose last user went are freed
         in one batch after every VMA is zapped.
         """
-        freed = restores = 0
+        unused = []
         for proc in self.procs.values():
             for _, vma in proc.all_vmas():
                 if vma.file is file and vma.start < end and start < vma.end:
-                    pages, restoring = self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
-                    freed += pages
-                    restores += restoring
-        self.hstate.free_huge_pages_many(freed, restores)
+                    unused += self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end))
+        self.free_pages(unused)
 
     # -- mmap --------------------------------------------------------------
     def _mmap(self, proc: Process, op: Mmap) -> str | None:
@@ -434,12 +401,10 @@ class Model:
         ``detach=False``: the process is gone already, so its VMA lists are
         left as they are rather than emptied one VMA at a time.
         """
-        freed = restores = 0
+        unused = []
         for vma in vmas:
-            pages, restoring = self._unmap_hugepage_range(vma, vma.start, vma.end)
-            freed += pages
-            restores += restoring
-        self.hstate.free_huge_pages_many(freed, restores)
+            unused += self._unmap_hugepage_range(vma, vma.start, vma.end)
+        self.free_pages(unused)
         self.nr_vmas -= len(vmas)
         close_vma, hstate = self.policy.close, self.hstate
         for vma in vmas:
@@ -484,13 +449,16 @@ class Model:
         if end == start:
             return None
         if not self.policy.madvise_dontneed:
-            return "EINVAL"
+            # before 5.18 the first hugetlb VMA of the range refuses (can_madv_lru_vma):
+            # EINVAL, unless the range holds no VMA at all (ENOMEM, as for any hole)
+            hit = any(v.start < end and start < v.end for v in proc.pieces(name))
+            return "EINVAL" if hit else "ENOMEM"
         # No split: the pages go, the VMAs stay; holes are reported after.
         # Unlike munmap and exit, madvise zaps and frees one VMA at a time,
         # so the zap of a later VMA sees the pool after the earlier frees
         # (observable through the v6.9 restore, which needs Surp == 0).
         for vma in list(proc.pieces(name)):
-            self.hstate.free_huge_pages_many(*self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
+            self.free_pages(self._unmap_hugepage_range(vma, max(start, vma.start), min(end, vma.end)))
         return None if self._covered(proc, name, start, end) else "ENOMEM"
 
     def _madvise_remove(self, proc: Process, name: str, start: int, end: int) -> str | None:
@@ -566,17 +534,35 @@ def _offsets_in(ptes: dict[int, Page], start: int, end: int) -> list[int]:
 #: what a signal does to the process that got it: it dies (its mappings go as at exit)
 _SIGNALS = ("SIGBUS", "SIGSEGV")
 
-#: operations a process does, by operation class: ``(model, process, op) -> outcome``
-_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
-    Touch: Model._touch,
-    Munmap: Model._munmap_op,
-    Mprotect: Model._mprotect_op,
-    Madvise: Model._madvise,
-    Mmap: Model._mmap,
-    Fork: Model._fork_op,
-    Shmat: shm.shmat,
+#: The model's handler for every operation of the language, by the operation's word (its row in
+#: :data:`hugelab.trace.language.OPERATIONS`). An operation a process does (``in PROC``) is handled
+#: as ``(model, process, op)``; the others, on the machine itself (the pool, an exit, v2's files,
+#: mounts and segments), as ``(model, op)``. ``tests/test_operations.py`` checks every row has one.
+HANDLERS: dict[str, Callable[..., str | None]] = {
+    "pool": Model._pool,
+    "mmap": Model._mmap,
+    "touch": Model._touch,
+    "munmap": Model._munmap_op,
+    "mprotect": Model._mprotect_op,
+    "madvise": Model._madvise,
+    "fork": Model._fork_op,
+    "exit": Model._exit,
+    "mount": hugetlbfs.mount,
+    "umount": lambda m, op: hugetlbfs.umount(m, op.mount),
+    "file": hugetlbfs.create,
+    "memfd": hugetlbfs.memfd_create,
+    "close": lambda m, op: hugetlbfs.close(m, op.file),
+    "unlink": lambda m, op: hugetlbfs.unlink(m, op.file),
+    "truncate": hugetlbfs.truncate,
+    "fallocate": hugetlbfs.fallocate,
+    "punch": hugetlbfs.punch,
+    "shmget": shm.shmget,
+    "shmat": shm.shmat,
+    "shmrm": lambda m, op: shm.shmrm(m, op.segment),
 }
 
-#: operations on the machine itself (the pool, an exit, v2's files, mounts and
-#: segments): ``(model, op) -> outcome``
-_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {Pool: Model._pool, Exit: Model._exit, **_FS_OPS}
+#: the same, by operation class, split by who does it (one dict lookup a line)
+_PROCESS_OPS: dict[type, Callable[[Model, Process, Any], str | None]] = {
+    row.form: HANDLERS[row.op] for row in OPERATIONS.values() if row.in_proc}
+_MACHINE_OPS: dict[type, Callable[[Model, Any], str | None]] = {
+    row.form: HANDLERS[row.op] for row in OPERATIONS.values() if not row.in_proc}

@@ -26,8 +26,6 @@ Every call covers the one page ``[idx, idx + 1)``.
 
 from __future__ import annotations
 
-from functools import partial
-
 from .resv_map import ResvMap
 from .vma import VMA
 
@@ -76,15 +74,27 @@ def vma_reservation_common(vma: VMA, idx: int, mode: int) -> int:
     return 0 if ret > 0 else 1
 
 
-# The four names, each ``(vma, idx) -> int``. They are partials rather than
-# wrapper functions because a fault calls two of them: one Python frame less
-# each keeps the replay benchmark where it was before the dispatch existed.
+# The four names the kernel calls (static inline wrappers of the one function there too).
 
-#: 1 when a fault at ``idx`` has no reservation to use, 0 when it has one; announces an add
-vma_needs_reservation = partial(vma_reservation_common, mode=VMA_NEEDS_RESV)
-#: the fault got its page: record ``idx`` in the map (the add announced by needs)
-vma_commit_reservation = partial(vma_reservation_common, mode=VMA_COMMIT_RESV)
-#: the fault failed: forget the add announced by needs
-vma_end_reservation = partial(vma_reservation_common, mode=VMA_END_RESV)
-#: give ``idx`` its reservation back (private: the offset is no longer consumed)
-vma_add_reservation = partial(vma_reservation_common, mode=VMA_ADD_RESV)
+
+def vma_needs_reservation(vma: VMA, idx: int) -> int:
+    """1 when a fault at ``idx`` has no reservation to use, 0 when it has one; announces an add
+    (kernel: ``vma_needs_reservation``)."""
+    return vma_reservation_common(vma, idx, VMA_NEEDS_RESV)
+
+
+def vma_commit_reservation(vma: VMA, idx: int) -> int:
+    """The fault got its page: record ``idx`` in the map, the add announced by needs
+    (kernel: ``vma_commit_reservation``)."""
+    return vma_reservation_common(vma, idx, VMA_COMMIT_RESV)
+
+
+def vma_end_reservation(vma: VMA, idx: int) -> int:
+    """The fault failed: forget the add announced by needs (kernel: ``vma_end_reservation``)."""
+    return vma_reservation_common(vma, idx, VMA_END_RESV)
+
+
+def vma_add_reservation(vma: VMA, idx: int) -> int:
+    """Give ``idx`` its reservation back; private: the offset is no longer consumed
+    (kernel: ``vma_add_reservation``)."""
+    return vma_reservation_common(vma, idx, VMA_ADD_RESV)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .resv_map import ResvMap
+from .resv_map_fast import resv_map_alloc
 from .subpool import HugepageSubpool
 
 #: What a VMA keeps in ``vm_private_data``: nothing (a shared VMA, a forked
@@ -54,7 +55,7 @@ class HugetlbFile:
     pages: int
     shared: bool
     noreserve: bool
-    resv_map: ResvMap = field(default_factory=ResvMap)
+    resv_map: ResvMap = field(default_factory=resv_map_alloc)
     page_cache: dict[int, Page] = field(default_factory=dict)
     vmas: int = 0
     #: offsets whose reservation a fault used, noted for the "truth" of the

@@ -28,7 +28,11 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         except ImageUnavailable as e:
             raise KernelUnavailable(str(e)) from None
         print(f"cached: Linux {image.release} at {image.path}", file=out)
-    indexed = images.backports_index()
+    try:
+        indexed, unchecked = images.backports_index(), None
+    except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's offers only
+        indexed, unchecked = {}, e
+    on_offer = sorted(set(images.apt_releases()) | set(indexed), key=images.release_key)
 
     def policy_of(release: str) -> str:
         # an ABI name (6.1.0-57) hides the upstream release its package's version gives (6.1.192)
@@ -41,12 +45,15 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
 
     host = host_release()
     print(f"host     Linux {host}  (this machine; --kernel, root; policy {policy_of(host)})", file=out)
-    have = images.cached()
+    try:
+        have = images.cached()
+    except ImageUnavailable as e:
+        raise KernelUnavailable(str(e)) from None
     for image in have:
         name = image.release if image.series == images.series_of(host) else image.series  # 6.18 is the host
         print(f"cached   Linux {image.release}  (--kernel {name}; policy {policy_of(image.release)})", file=out)
     names = {k.release for k in have}
-    offered = [r for r in images.fetchable() if r not in names]
+    offered = [r for r in on_offer if r not in names]
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins
         newest[images.series_of(release)] = release
@@ -65,6 +72,8 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
             upstream = package.version.split("-")[0] if package and package.version else ""
             known = f", Linux {upstream}" if upstream and not name.startswith(upstream + "+") else ""
             print(f"fetch    Linux {name}  ({source}{known}; {how} fetches it{more})", file=out)
+    if unchecked is not None:
+        print(f"note: {unchecked}", file=out)
     reason = why_no_guest()
     if reason:
         print(f"note: guests cannot boot here: {reason}", file=out)

@@ -56,7 +56,7 @@ from .. import limits
 from ..model.policies import Policy
 from ..replay import Step, replay
 from ..trace.language import (
-    CloseFile,
+    ROW_OF,
     Fallocate,
     FileOp,
     Fork,
@@ -71,13 +71,10 @@ from ..trace.language import (
     Punch,
     Shmat,
     Shmget,
-    Shmrm,
     Touch,
     Trace,
     TraceError,
     Truncate,
-    Umount,
-    Unlink,
 )
 from .guard import VMAS_ADDED
 
@@ -91,10 +88,6 @@ ERRNOS = ("EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "EBADF",
           "ETXTBSY", "EFBIG", "ENOSPC", "ESPIPE", "EROFS", "ERANGE", "ENAMETOOLONG", "ENOSYS", "EOVERFLOW",
           "EOPNOTSUPP", "EIDRM", "EDQUOT", "EHWPOISON")
 PROT = {"none": 0, "r": 1, "rw": 2}
-#: v2 lines the program itself does (not a trace process), by the C op's name
-TRACE_CALLS = {Mount: "MOUNT", Umount: "UMOUNT", FileOp: "FILE", Memfd: "MEMFD", CloseFile: "CLOSE",
-               Unlink: "UNLINK", Truncate: "TRUNCATE", Fallocate: "FALLOCATE", Punch: "PUNCH", Shmget: "SHMGET",
-               Shmrm: "SHMRM"}
 
 def template() -> str:
     """The C program's text, with ``@NAME@`` fields to fill in: ``repro_template.c`` beside this module
@@ -152,7 +145,7 @@ def _row(op: Operation, names: _Names) -> tuple[str, list[int]]:
                               index(names.segments, "segment"))
     mapping = names.maps[op.name] if isinstance(op, Mmap | Shmat | Touch | Munmap | Mprotect | Madvise) else -1
     a = b = c = d = 0
-    kind = TRACE_CALLS.get(type(op), type(op).__name__.upper())
+    kind = ROW_OF[type(op)].c  # the C program's step, OP_<kind>
     if isinstance(op, Pool):
         a, b = op.pages, op.overcommit
     elif isinstance(op, Mmap):

@@ -21,6 +21,7 @@ import ctypes
 import errno
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -111,85 +112,119 @@ class FsWorker:
         return path
 
     def execute(self, cmd: dict) -> str:
-        op, hp = cmd["op"], self.hpage
-        if op == "spawn":  # start a trace process inside our namespaces
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - runs in the trace process
-                start_worker(cmd["name"], self.workers, self.keep, hp)
-            for fd in self.keep:  # the trace processes hold their own ends now
-                os.close(fd)
-            self.keep = set()
-            return f"pid {pid}"
-        if op == "statfs":  # of the named size= mounts still mounted (asked: those a step may have changed)
-            found = {}
-            for name in sorted(self.sized.intersection(cmd["mounts"])):
-                st = os.statvfs(self.mounts[name])
-                found[name] = [st.f_blocks, st.f_bfree]
-            return "statfs " + json.dumps(found)
-        if op == "mount":
-            options = ",".join(f"{key}={cmd[key] * hp}" for key in ("size", "min_size") if cmd[key] is not None)
-            self._mount(cmd["mount"], options)
-            if cmd["size"] is not None:
-                self.sized.add(cmd["mount"])
-            return "ok"
-        if op == "umount":
-            _check(_libc.umount2(str(self.mounts[cmd["mount"]]).encode(), 0))
-            self.sized.discard(cmd["mount"])
-            return "ok"
-        if op == "fileop":
-            mount = cmd["mount"]
-            if mount is None:
-                mount = DEFAULT_MOUNT
-                if mount not in self.mounts:
-                    self._mount(mount, "")
-            path = self.mounts[mount] / cmd["file"]
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
-            self.files[cmd["file"]] = {"path": path, "fd": fd}
-            return "ok"
-        if op == "memfd":
-            self.files[cmd["file"]] = {"path": None, "fd": os.memfd_create(cmd["file"], MFD_HUGETLB)}
-            return "ok"
-        if op == "closefile":
-            info = self.files[cmd["file"]]
-            if info["fd"] is None:
-                return "err EBADF"
-            os.close(info["fd"])
-            info["fd"] = None
-            return "ok"
-        if op == "unlink":
-            info = self.files[cmd["file"]]
-            if info["path"] is None:
-                return "err ENOENT"  # unlinked already
-            os.unlink(info["path"])
-            info["path"] = None
-            return "ok"
-        if op == "path":  # how a trace process opens the file for an mmap
-            info = self.files[cmd["file"]]
-            fd = info["fd"]
-            return "path " + (f"/proc/{os.getpid()}/fd/{fd}" if fd is not None else str(info["path"]))
-        if op in ("truncate", "fallocate", "punch"):
-            fd, opened = self._fd(cmd["file"])
-            try:
-                if op == "truncate":
-                    os.ftruncate(fd, cmd["pages"] * hp)
-                else:
-                    mode = 0 if op == "fallocate" else FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
-                    _check(_libc.fallocate(fd, mode, cmd["start"] * hp, cmd["count"] * hp))
-            finally:
-                if opened:
-                    os.close(fd)
-            return "ok"
-        if op == "shmget":
-            flags = IPC_CREAT | SHM_HUGETLB | 0o600 | (SHM_NORESERVE if cmd["noreserve"] else 0)
-            self.segments[cmd["segment"]] = _check(_libc.shmget(IPC_PRIVATE, cmd["pages"] * hp, flags))
-            return "ok"
-        if op == "shmid":
-            return f"id {self.segments[cmd['segment']]}"
-        if op == "shmrm":
-            _check(_libc.shmctl(self.segments[cmd["segment"]], IPC_RMID, None))
-            return "ok"
-        return "err EINVAL"
+        handler = COMMANDS.get(cmd["op"])
+        return "err EINVAL" if handler is None else handler(self, cmd)
 
+    # -- the harness's own commands
+    def spawn(self, cmd: dict) -> str:
+        """Start a trace process inside our namespaces."""
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the trace process
+            start_worker(cmd["name"], self.workers, self.keep, self.hpage)
+        for fd in self.keep:  # the trace processes hold their own ends now
+            os.close(fd)
+        self.keep = set()
+        return f"pid {pid}"
+
+    def statfs(self, cmd: dict) -> str:
+        """Of the named size= mounts still mounted (asked: those a step may have changed)."""
+        found = {}
+        for name in sorted(self.sized.intersection(cmd["mounts"])):
+            st = os.statvfs(self.mounts[name])
+            found[name] = [st.f_blocks, st.f_bfree]
+        return "statfs " + json.dumps(found)
+
+    def path(self, cmd: dict) -> str:
+        """How a trace process opens the file for an mmap."""
+        info = self.files[cmd["file"]]
+        fd = info["fd"]
+        return "path " + (f"/proc/{os.getpid()}/fd/{fd}" if fd is not None else str(info["path"]))
+
+    def shmid(self, cmd: dict) -> str:
+        return f"id {self.segments[cmd['segment']]}"
+
+    # -- the trace's operations
+    def mount(self, cmd: dict) -> str:
+        options = ",".join(f"{key}={cmd[key] * self.hpage}" for key in ("size", "min_size") if cmd[key] is not None)
+        self._mount(cmd["mount"], options)
+        if cmd["size"] is not None:
+            self.sized.add(cmd["mount"])
+        return "ok"
+
+    def umount(self, cmd: dict) -> str:
+        _check(_libc.umount2(str(self.mounts[cmd["mount"]]).encode(), 0))
+        self.sized.discard(cmd["mount"])
+        return "ok"
+
+    def file(self, cmd: dict) -> str:
+        mount = cmd["mount"]
+        if mount is None:
+            mount = DEFAULT_MOUNT
+            if mount not in self.mounts:
+                self._mount(mount, "")
+        path = self.mounts[mount] / cmd["file"]
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        self.files[cmd["file"]] = {"path": path, "fd": fd}
+        return "ok"
+
+    def memfd(self, cmd: dict) -> str:
+        self.files[cmd["file"]] = {"path": None, "fd": os.memfd_create(cmd["file"], MFD_HUGETLB)}
+        return "ok"
+
+    def close(self, cmd: dict) -> str:
+        info = self.files[cmd["file"]]
+        if info["fd"] is None:
+            return "err EBADF"
+        os.close(info["fd"])
+        info["fd"] = None
+        return "ok"
+
+    def unlink(self, cmd: dict) -> str:
+        info = self.files[cmd["file"]]
+        if info["path"] is None:
+            return "err ENOENT"  # unlinked already
+        os.unlink(info["path"])
+        info["path"] = None
+        return "ok"
+
+    def truncate(self, cmd: dict) -> str:
+        return self._on_file(cmd, lambda fd: os.ftruncate(fd, cmd["pages"] * self.hpage))
+
+    def fallocate(self, cmd: dict) -> str:
+        return self._on_file(cmd, lambda fd: _check(_libc.fallocate(
+            fd, 0, cmd["start"] * self.hpage, cmd["count"] * self.hpage)))
+
+    def punch(self, cmd: dict) -> str:
+        return self._on_file(cmd, lambda fd: _check(_libc.fallocate(
+            fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, cmd["start"] * self.hpage, cmd["count"] * self.hpage)))
+
+    def _on_file(self, cmd: dict, call: Callable[[int], object]) -> str:
+        fd, opened = self._fd(cmd["file"])
+        try:
+            call(fd)
+        finally:
+            if opened:
+                os.close(fd)
+        return "ok"
+
+    def shmget(self, cmd: dict) -> str:
+        flags = IPC_CREAT | SHM_HUGETLB | 0o600 | (SHM_NORESERVE if cmd["noreserve"] else 0)
+        self.segments[cmd["segment"]] = _check(_libc.shmget(IPC_PRIVATE, cmd["pages"] * self.hpage, flags))
+        return "ok"
+
+    def shmrm(self, cmd: dict) -> str:
+        _check(_libc.shmctl(self.segments[cmd["segment"]], IPC_RMID, None))
+        return "ok"
+
+
+#: what the files worker does for each command: the trace operations whose row says
+#: ``kernel="files"`` (``tests/test_operations.py`` checks every one is here), and the harness's own
+COMMANDS: dict[str, Callable[[FsWorker, dict], str]] = {
+    "spawn": FsWorker.spawn, "statfs": FsWorker.statfs, "path": FsWorker.path, "shmid": FsWorker.shmid,
+    "mount": FsWorker.mount, "umount": FsWorker.umount, "file": FsWorker.file, "memfd": FsWorker.memfd,
+    "close": FsWorker.close, "unlink": FsWorker.unlink, "truncate": FsWorker.truncate,
+    "fallocate": FsWorker.fallocate, "punch": FsWorker.punch, "shmget": FsWorker.shmget, "shmrm": FsWorker.shmrm,
+}
 
 def start_fs_worker(commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
     """Body of the freshly forked trace worker: namespaces first, then serve forever."""

@@ -32,9 +32,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..limits import GUEST_MAX_ANSWER_BYTES
 from ..model.hstate import Counters
 from ..replay import Step
 from ..trace.language import Trace
+from . import guest_records as records
 from . import initramfs
 from .images import KernelImage
 from .machine import KernelReplayError, KernelUnavailable
@@ -114,10 +116,10 @@ class Guest:
         self._qemu = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, start_new_session=True)
         hello = self._receive(BOOT_TIMEOUT, "boot")
-        self.release = hello.get("hello", "")
-        self.upstream = upstream_version(hello.get("version", ""))
-        self.hpage = hello.get("hpage", 0)
-        self.guest_uptime = hello.get("uptime", 0.0)  # of boot_seconds, the part inside the guest
+        self.release = records.text(hello, "hello", self.image.release, 200)
+        self.upstream = upstream_version(records.text(hello, "version", self.image.release, 500, default=""))
+        self.hpage = records.whole(hello, "hpage", self.image.release)
+        self.guest_uptime = records.seconds(hello, "uptime", self.image.release)  # of boot_seconds, inside the guest
         self.boot_seconds = time.monotonic() - start
 
     def __exit__(self, *exc) -> None:
@@ -168,11 +170,21 @@ class Guest:
         self._qemu.stdin.flush()
 
     def _receive(self, timeout: float, what: str, qemu: subprocess.Popen | None = None) -> dict:
+        """The guest's next answer: one JSON object on one line, at most GUEST_MAX_ANSWER_BYTES.
+
+        The guest is a machine hugelab does not control: a line that never ends is cut off at the
+        limit (never buffered without bound), and only a JSON object counts as an answer.
+        """
         qemu = qemu or self._qemu
         assert qemu is not None and qemu.stdout is not None
         deadline = time.monotonic() + timeout
         fd = qemu.stdout.fileno()
-        while b"\n" not in self._buffer:
+        parts, size = [self._buffer], len(self._buffer)
+        end = self._buffer.find(b"\n")
+        while end < 0:  # each chunk is searched once: a long answer costs its length, not its square
+            if size > GUEST_MAX_ANSWER_BYTES:
+                raise KernelReplayError(f"the {self.image.release} guest sent more than {GUEST_MAX_ANSWER_BYTES:,} "
+                                        f"bytes without ending its answer ({what})")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise KernelReplayError(f"the {self.image.release} guest gave no answer within "
@@ -183,12 +195,23 @@ class Guest:
                 if not chunk:
                     raise KernelReplayError(f"the {self.image.release} guest stopped ({what})"
                                             f"{self._last_console_line()}")
-                self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
+                at = chunk.find(b"\n")
+                if at >= 0:
+                    end = size + at
+                parts.append(chunk)
+                size += len(chunk)
+        data = b"".join(parts)
+        line, self._buffer = data[:end], data[end + 1:]
+        if len(line) > GUEST_MAX_ANSWER_BYTES:
+            raise KernelReplayError(f"the {self.image.release} guest sent an answer of {len(line):,} bytes, more "
+                                    f"than {GUEST_MAX_ANSWER_BYTES:,} ({what})")
         try:
-            return json.loads(line)
-        except ValueError:
-            raise KernelReplayError(f"the {self.image.release} guest said {line[:80]!r} ({what})") from None
+            answer = json.loads(line)
+        except (ValueError, RecursionError):
+            answer = None
+        if not isinstance(answer, dict):
+            raise KernelReplayError(f"the {self.image.release} guest said {line[:80]!r} ({what})")
+        return answer
 
     def _last_console_line(self) -> str:
         try:
@@ -211,12 +234,10 @@ class Guest:
         self._send({"trace": trace.text})
         answer = self._receive(TRACE_TIMEOUT, "replay")
         if "error" in answer:
-            raise KernelReplayError(f"in the {self.release} guest: {answer['error']}")
+            raise KernelReplayError(f"in the {self.release} guest: {records.error(answer, self.release)}")
         if "left" in answer:
-            self.left = Counters(**answer["left"])
-        return [Step(r["line"], r["op"], r["error"], Counters(**r["counters"]), (),
-                     {m: (v["size"], v["free"]) for m, v in r["mounts"].items()} if "mounts" in r else None)
-                for r in answer["steps"]]
+            self.left = records.counters(answer, "left", self.release)
+        return records.steps(answer, len(trace.ops), self.release)
 
     def run(self, argv: list[str], timeout: float = 120) -> tuple[int, str]:
         """Run a program of the initramfs (see ``extra``) with the pool idle; its status and output."""
@@ -226,5 +247,5 @@ class Guest:
         self._send({"run": argv, "timeout": timeout})
         answer = self._receive(timeout + 30, "run")
         if "error" in answer:
-            raise KernelReplayError(f"in the {self.release} guest: {answer['error']}")
-        return answer["rc"], answer["out"]
+            raise KernelReplayError(f"in the {self.release} guest: {records.error(answer, self.release)}")
+        return records.whole(answer, "rc", self.release, signed=True), records.text(answer, "out", self.release)

@@ -10,21 +10,31 @@ offer and ``apt-get download`` for the package (``linux-image-REL-unsigned``).
 Releases the machine's apt does not offer come from the package indexes of
 :data:`SUITES` (bullseye's 5.10, bookworm-backports' 6.12, trixie-backports'
 6.16 to 7.3) on Debian's mirrors, each package checked against its index's
-SHA-256, with no change to the machine's apt sources. Only the kernel image is
+SHA-256, with no change to the machine's apt sources: an index is believed only once its suite's
+``InRelease`` is signed by Debian's archive keyring and ``Packages`` matches it
+(:mod:`hugelab.realkernel.signed_index`). Only the kernel image is
 unpacked (``./boot/vmlinuz-REL`` or ``./usr/lib/modules/REL/vmlinuz``; from 6.19.6
 on ``linux-image-REL`` is a metapackage and ``linux-binary-REL`` holds it), into the cache
 (``$XDG_CACHE_HOME/hugelab/kernels``, else ``~/.cache/hugelab/kernels``);
 nothing is installed and the host's ``/boot`` is never touched. Debian drops
 old ABI numbers, so a series means the newest release, never a pinned one.
+
+The cache is booted from and shipped into guests (stripped libraries, ``../lean``), so it must be
+its user's: every folder and file in it belongs to the user hugelab runs as and is writable by no
+one else, or it is refused in one line (:mod:`hugelab.ownfiles`). A release name is letters,
+digits and ``. + -`` only (Debian's package name characters): a name from an index can never
+reach outside the cache.
 """
 
 from __future__ import annotations
 
 import hashlib
-import lzma
+import http.client
+import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -33,9 +43,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import echo
+from ..ownfiles import Folder, UnsafePath, check_ancestors, check_owned
+from .signed_index import MAX_INRELEASE_BYTES, MAX_PACKAGES_BYTES, UnverifiedIndex, download, recheck, safe_suite
+
 #: Debian's cloud flavour: HUGETLBFS built in, boots without modules
 FLAVOUR = "cloud-amd64"
-_PACKAGE = re.compile(r"^linux-image-(\d+\.\d+[^ ]*-" + FLAVOUR + r")-unsigned$")
+#: a release name: Debian's package name characters only, so never a path (no /, no ..)
+RELEASE = re.compile(r"\d+\.\d+[.+-][0-9a-z.+-]*-" + FLAVOUR)
+_PACKAGE = re.compile(r"^linux-image-(" + RELEASE.pattern + r")-unsigned$")
 
 
 #: where series newer than the machine's own apt offers come from
@@ -45,11 +61,16 @@ BACKPORTS_SUITE = "trixie-backports"
 SUITES = ((BACKPORTS_MIRROR, "bullseye"), ("http://security.debian.org/debian-security", "bullseye-security"),
           (BACKPORTS_MIRROR, "bookworm-backports"), (BACKPORTS_MIRROR, BACKPORTS_SUITE))
 #: an image package (signed or not; from 6.19.6 on only a metapackage) or the binary package holding the image
-_INDEXED_PACKAGE = re.compile(r"^linux-(image|binary)-(\d+\.\d+[.+-][^ ]*-" + FLAVOUR + r")(-unsigned)?$")
+_INDEXED_PACKAGE = re.compile(r"^linux-(image|binary)-(" + RELEASE.pattern + r")(-unsigned)?$")
 #: the suite's index is fetched again after a day
 _INDEX_MAX_AGE = 24 * 3600
 #: no kernel package is near this; a bigger download is refused, not stored
 _MAX_DEB_BYTES = 256 << 20
+#: a cloud kernel image is about 12 MB; a bigger member is not unpacked
+_MAX_IMAGE_BYTES = 64 << 20
+#: the most a package's file tree may unpack to before the image is found (the largest cloud
+#: package, with its modules, is about 200 MB unpacked): an xz bomb stops here
+_MAX_TREE_BYTES = 1 << 30
 
 
 class ImageUnavailable(RuntimeError):
@@ -84,12 +105,55 @@ def cache_dir() -> Path:
     return Path(base) / "hugelab" / "kernels"
 
 
+def cache_folder(name: str = "kernels", create: bool = True) -> Folder | None:
+    """The cache's folder ``name`` (``kernels``, ``lean``), checked; None if missing and not ``create``.
+
+    ImageUnavailable (one line) if it, or ``hugelab/`` above it, is another user's or writable by
+    others, or if a folder above could let another user swap it.
+    """
+    top = cache_dir().parent
+    try:
+        if not create and not os.path.lexists(top / name):
+            return None
+        if create:
+            os.makedirs(top.parent, mode=0o700, exist_ok=True)
+        check_ancestors(top)
+        with Folder.open(top, create=create) as hugelab:
+            return hugelab.sub(name, create=create)
+    except UnsafePath as e:
+        raise ImageUnavailable(f"the kernel cache: {e}") from None
+    except OSError as e:
+        raise ImageUnavailable(f"the kernel cache {top}: {e.strerror or e}") from None
+
+
+def own_file(folder: Folder, name: str) -> Path | None:
+    """``name`` in the cache folder, if it is there; ImageUnavailable unless a regular file of ours."""
+    info = folder.lstat(name)
+    if info is None:
+        return None
+    path = folder.path / name
+    if not stat.S_ISREG(info.st_mode):
+        raise ImageUnavailable(f"the kernel cache: {path} is not a regular file; remove it")
+    try:
+        check_owned(info, path)
+    except UnsafePath as e:
+        raise ImageUnavailable(f"the kernel cache: {e}") from None
+    return path
+
+
 def cached() -> list[KernelImage]:
-    """The kernel images in the cache, oldest release first."""
-    folder = cache_dir()
-    if not folder.is_dir():
+    """The kernel images in the cache, oldest release first (each checked: ours, writable by us only)."""
+    folder = cache_folder(create=False)
+    if folder is None:
         return []
-    found = [KernelImage(p.name[len("vmlinuz-"):], p) for p in folder.glob("vmlinuz-*") if p.is_file()]
+    with folder:
+        found = []
+        for name in sorted(os.listdir(folder.fd)):
+            release = name[len("vmlinuz-"):]
+            if name.startswith("vmlinuz-") and RELEASE.fullmatch(release):
+                path = own_file(folder, name)
+                if path is not None:
+                    found.append(KernelImage(release, path))
     return sorted(found, key=lambda k: release_key(k.release))
 
 
@@ -156,20 +220,37 @@ def backports_index() -> dict[str, IndexedPackage]:
 
 
 def suite_index(mirror: str = BACKPORTS_MIRROR, suite: str = BACKPORTS_SUITE) -> dict[str, IndexedPackage]:
-    """One suite's kernel images (cached for a day; empty when the mirror cannot be reached)."""
-    path = cache_dir() / f"{suite}.Packages"
-    if not path.is_file() or time.time() - path.stat().st_mtime > _INDEX_MAX_AGE:
-        url = f"{mirror}/dists/{suite}/main/binary-amd64/Packages.xz"
+    """One suite's kernel images, from its signed index (cached for a day; empty when the mirror
+    cannot be reached and nothing is cached). ImageUnavailable if the index fails a check."""
+    try:
+        safe_suite(suite)
+        folder = cache_folder()
+        assert folder is not None
+        with folder:
+            return parse_index(_checked_packages(folder, mirror, suite).decode("utf-8", "replace"), mirror, suite)
+    except (UnverifiedIndex, UnsafePath) as e:
+        raise ImageUnavailable(str(e)) from None
+
+
+def _checked_packages(folder: Folder, mirror: str, suite: str) -> bytes:
+    """``suite``'s Packages, checked against its signed InRelease: downloaded when the cached copy
+    is missing or a day old, the cached copy (checked again) when the mirror cannot be reached,
+    empty when there is neither."""
+    signed, packages = f"{suite}.InRelease", f"{suite}.Packages"
+    have = own_file(folder, signed) is not None and own_file(folder, packages) is not None
+    info = folder.lstat(signed)
+    if not have or info is None or time.time() - info.st_mtime > _INDEX_MAX_AGE:
         try:
-            with urllib.request.urlopen(url, timeout=30) as answer:
-                text = lzma.decompress(answer.read(64 << 20)).decode("utf-8", "replace")
-        except (OSError, lzma.LZMAError):
-            return parse_index(path.read_text(), mirror, suite) if path.is_file() else {}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_suffix(".part")
-        part.write_text(text)
-        part.replace(path)
-    return parse_index(path.read_text(), mirror, suite)
+            inrelease, text = download(mirror, suite)
+        except (OSError, http.client.HTTPException):
+            if not have:
+                return b""
+        else:
+            folder.write(packages, text)  # the InRelease last: it is what vouches for the Packages
+            folder.write(signed, inrelease)
+            return text
+    return recheck(folder.read(signed, MAX_INRELEASE_BYTES) or b"", folder.read(packages, MAX_PACKAGES_BYTES) or b"",
+                   suite)
 
 
 def _download(package: IndexedPackage, folder: Path) -> Path:
@@ -193,16 +274,65 @@ def _download(package: IndexedPackage, folder: Path) -> Path:
     return target
 
 
+class _Capped(io.RawIOBase):
+    """A stream that fails once more than ``limit`` bytes came through it (an xz bomb in a package)."""
+
+    def __init__(self, stream, limit: int, what: str) -> None:
+        super().__init__()
+        self.stream, self.limit, self.what, self.count = stream, limit, what, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.stream.readinto(buffer)
+        self.count += n or 0
+        if self.count > self.limit:
+            raise ImageUnavailable(f"{self.what} unpacks to more than {self.limit:,} bytes before its kernel image")
+        return n
+
+
+def _unpack_image(deb: Path, members: tuple[str, ...], tmp: Path) -> Path | None:
+    """The first of ``members`` in the package's file tree, written to ``tmp``; None if it has none."""
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL)
+    assert tar.stdout is not None
+    try:
+        with tarfile.open(fileobj=_Capped(tar.stdout, _MAX_TREE_BYTES, deb.name), mode="r|") as archive:
+            for entry in archive:
+                if entry.name in members and entry.isfile():
+                    if entry.size > _MAX_IMAGE_BYTES:
+                        raise ImageUnavailable(f"{deb.name}'s {entry.name} is {entry.size:,} bytes, more than a "
+                                               "kernel image should be")
+                    source = archive.extractfile(entry)
+                    assert source is not None
+                    part = tmp / "vmlinuz"
+                    with open(part, "wb") as out:
+                        shutil.copyfileobj(source, out)
+                    return part
+        return None
+    except tarfile.TarError as e:
+        raise ImageUnavailable(f"{deb.name} cannot be unpacked: {e}") from None
+    finally:
+        tar.stdout.close()  # what is left is not read: dpkg-deb is stopped, not drained
+        if tar.poll() is None:
+            tar.kill()
+        tar.wait()
+
+
 def fetch(release: str) -> KernelImage:
     """Download ``release``'s package, unpack only its kernel image into the cache."""
+    if not RELEASE.fullmatch(release):
+        raise ImageUnavailable(f"{echo(release)} is not a {FLAVOUR} kernel release name")
     if not shutil.which("dpkg-deb"):
         raise ImageUnavailable("fetching a kernel needs Debian's dpkg-deb")
     package = f"linux-image-{release}-unsigned"
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
-        # where Debian has put the image: /boot, or (some linux-binary packages) the modules' folder
-        members = (f"./boot/vmlinuz-{release}", f"./usr/lib/modules/{release}/vmlinuz")
+    # where Debian has put the image: /boot, or (some linux-binary packages) the modules' folder
+    members = (f"./boot/vmlinuz-{release}", f"./usr/lib/modules/{release}/vmlinuz")
+    name = f"vmlinuz-{release}"
+    folder = cache_folder()
+    assert folder is not None
+    with folder, tempfile.TemporaryDirectory(dir=folder.path) as tmp:
         indexed = backports_index().get(release) if release not in apt_releases() else None
         if indexed is not None:
             package = Path(indexed.filename).name.split("_", 1)[0]
@@ -216,25 +346,12 @@ def fetch(release: str) -> KernelImage:
             if got.returncode or not debs:
                 last = (got.stderr.strip().splitlines() or ["no package downloaded"])[-1]
                 raise ImageUnavailable(f"apt-get download {package} failed: {last}")
-        tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(debs[0])], stdout=subprocess.PIPE)
-        assert tar.stdout is not None
-        with tarfile.open(fileobj=tar.stdout, mode="r|") as archive:
-            for entry in archive:
-                if entry.name in members and entry.isfile():
-                    source = archive.extractfile(entry)
-                    assert source is not None
-                    part = Path(tmp) / "vmlinuz"
-                    with open(part, "wb") as out:
-                        shutil.copyfileobj(source, out)
-                    part.replace(folder / f"vmlinuz-{release}")  # atomic: never half a file in the cache
-                    break
-        stream = tar.stdout
-        for _ in iter(lambda: stream.read(1 << 20), b""):
-            pass  # drain the rest, so dpkg-deb ends normally instead of on a broken pipe
-        tar.stdout.close()
-        tar.wait()
-    target = folder / f"vmlinuz-{release}"
-    if not target.is_file():
+        part = _unpack_image(debs[0], members, Path(tmp))
+        if part is not None:
+            os.chmod(part, 0o644)
+            part.replace(folder.path / name)  # atomic: never half a file in the cache
+        target = own_file(folder, name)
+    if target is None:
         raise ImageUnavailable(f"package {package} has no {' or '.join(members)}")
     return KernelImage(release, target)
 
@@ -246,17 +363,26 @@ def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
         if not path.is_file():
             raise ImageUnavailable(f"no kernel image at {spec}")
         return KernelImage(path.name.removeprefix("vmlinuz-"), path.resolve())
+    series = re.fullmatch(r"\d+\.\d+", spec) is not None
+    if not series and not RELEASE.fullmatch(spec):
+        raise ImageUnavailable(f"{echo(spec)} is not a series (6.12), a release name (6.12.117+deb12-{FLAVOUR}) "
+                               "or the path of a kernel image")
     have = cached()
     exact = [k for k in have if k.release == spec]
     if exact:
         return exact[0]
-    if re.fullmatch(r"\d+\.\d+", spec):
+    if series:
         same = [k for k in have if k.series == spec]
         if same:
             return same[-1]  # the newest cached release of the series
-        offered = [r for r in fetchable() if series_of(r) == spec]
-    else:
-        offered = [r for r in fetchable() if r == spec]
+    try:
+        on_offer = fetchable()
+        unchecked = None
+    except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's own offers still can
+        on_offer, unchecked = apt_releases(), e
+    offered = [r for r in on_offer if (series_of(r) == spec if series else r == spec)]
+    if not offered and unchecked is not None:
+        raise unchecked
     if not offered:
         raise ImageUnavailable(f"no Linux {spec} {FLAVOUR} kernel is cached or offered by apt or Debian's "
                                f"{', '.join(suite for _, suite in SUITES)} "

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .images import cache_dir
+from .images import ImageUnavailable, cache_folder, own_file
 
 BUSYBOX_APPLETS = ("sh", "mount", "mkdir", "poweroff", "cat")
 #: where hugelab's package goes inside the guest (put first on sys.path by /init)
@@ -120,27 +120,35 @@ def _lean(path: str) -> Path:
     """``path`` without its debug sections when it is big and ``strip`` is here (libpython: 23 -> 6.5 MB).
 
     The guest reads every byte of the initramfs at boot; debug sections are never used there.
-    Stripped copies are cached next to the kernel images, keyed by the file's size and time.
+    Stripped copies are cached next to the kernel images (``lean/``), keyed by the file's size and
+    time; they go into every guest, so the folder and each copy must be ours and writable by us
+    only (:func:`hugelab.realkernel.images.cache_folder`), or the build is refused.
     """
     info = os.stat(path)
     if info.st_size < (1 << 20) or not shutil.which("strip"):
         return Path(path)
-    folder = cache_dir().parent / "lean"
-    lean = folder / f"{os.path.basename(path)}-{info.st_size}-{info.st_mtime_ns}"
-    if lean.is_file():
-        return lean
-    folder.mkdir(parents=True, exist_ok=True)
-    # A name of its own for every call: two guests started at once (threads of one process,
-    # so one pid) once wrote the same part file and the slower rename found it gone.
-    fd, name = tempfile.mkstemp(prefix=lean.name + ".", dir=folder)
-    os.close(fd)
-    part = Path(name)
-    done = subprocess.run(["strip", "--strip-debug", "-o", str(part), path], capture_output=True, check=False)
-    if done.returncode:
-        part.unlink(missing_ok=True)
-        return Path(path)
-    part.replace(lean)
-    return lean
+    try:
+        folder = cache_folder("lean")
+        assert folder is not None
+        with folder:
+            name = f"{os.path.basename(path)}-{info.st_size}-{info.st_mtime_ns}"
+            lean = own_file(folder, name)
+            if lean is not None:
+                return lean
+            # A name of its own for every call: two guests started at once (threads of one process,
+            # so one pid) once wrote the same part file and the slower rename found it gone.
+            fd, part_name = tempfile.mkstemp(prefix=name + ".", dir=folder.path)  # O_EXCL, in our folder
+            os.close(fd)
+            part = Path(part_name)
+            done = subprocess.run(["strip", "--strip-debug", "-o", str(part), path], capture_output=True, check=False)
+            if done.returncode:
+                part.unlink(missing_ok=True)
+                return Path(path)
+            os.chmod(part, 0o644)
+            part.replace(folder.path / name)
+            return own_file(folder, name) or Path(path)
+    except ImageUnavailable as e:
+        raise InitramfsError(str(e)) from None
 
 
 def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:

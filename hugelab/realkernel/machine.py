@@ -33,20 +33,18 @@ from ..interrupts import Interrupted
 from ..model.hstate import Counters
 from ..trace.language import (
     MAIN,
+    OPERATIONS,
+    ROW_OF,
     CloseFile,
     Exit,
     Fallocate,
     FileOp,
     Fork,
-    Memfd,
     Mmap,
     Mount,
     Operation,
-    Pool,
     Punch,
     Shmat,
-    Shmget,
-    Shmrm,
     Trace,
     Truncate,
     Umount,
@@ -59,7 +57,8 @@ from .lock import Journal, LockError, PoolLock
 from .worker import start_worker
 
 #: v2 operations the trace's own worker does (not a trace process)
-FS_OPS = (Mount, Umount, FileOp, Memfd, CloseFile, Unlink, Truncate, Fallocate, Punch, Shmget, Shmrm)
+#: the operations the files worker carries out (their rows say ``kernel="files"``)
+FS_OPS = tuple(row.form for row in OPERATIONS.values() if row.kernel == "files")
 
 PR_SET_CHILD_SUBREAPER = 36
 STEP_TIMEOUT = 60.0
@@ -533,11 +532,12 @@ class KernelMachine:
         return error
 
     def _apply(self, op: Operation) -> str | None:
-        if isinstance(op, Pool):
-            self.session.set_pool(op.pages, op.overcommit, op.line)
+        row = ROW_OF[type(op)]
+        if row.kernel == "session":  # the pool: sysctls the session sets and puts back
+            self.session.set_pool(op.pages, op.overcommit, op.line)  # type: ignore[union-attr]
             return None
-        command = {"op": type(op).__name__.lower(), **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
-        if isinstance(op, FS_OPS):
+        command = {"op": row.op, **{k: v for k, v in vars(op).items() if k not in ("line", "text")}}
+        if row.kernel == "files":
             done = self._fs_call(command)
             return None if done == "ok" else done.split()[1]
         if isinstance(op, Mmap | Shmat):
@@ -546,7 +546,7 @@ class KernelMachine:
             command["path"] = self._fs_call({"op": "path", "file": op.file}).split(" ", 1)[1]
         if isinstance(op, Shmat):
             command["shmid"] = int(self._fs_call({"op": "shmid", "segment": op.segment}).split()[1])
-        proc = op.proc
+        proc: str = op.proc  # type: ignore[union-attr]  # kernel="process": a process does it
         os.write(self._commands[proc], json.dumps(command).encode() + b"\n")
         answer, signum = self._wait(proc)
         if isinstance(op, Exit):

@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import signal
+from collections.abc import Callable
 from typing import NoReturn
 
 PROT = {"none": 0, "r": 1, "rw": 3}
@@ -77,66 +78,82 @@ class Worker:
         return self.base[cmd["name"]] + cmd["start"] * self.hpage, cmd["count"] * self.hpage
 
     def execute(self, cmd: dict) -> str:
-        op = cmd["op"]
-        if op == "mmap":
-            flags = MAP_SHARED if cmd["shared"] else MAP_PRIVATE
-            if cmd["noreserve"]:
-                flags |= MAP_NORESERVE
-            fd = -1
-            if cmd.get("path"):  # v2: a file, opened for the mmap and closed right after
-                try:
-                    fd = os.open(cmd["path"], os.O_RDWR)
-                except OSError as e:
-                    return "err " + errno.errorcode.get(e.errno or 0, "EIO")
-            else:
-                flags |= MAP_ANONYMOUS | MAP_HUGETLB
-            # Each mapping gets addresses no other mapping of the trace ever
-            # uses, so a page unmapped stays unmapped (touching it is SIGSEGV,
-            # as the trace means) instead of landing in a later mapping.
-            addr = _libc.mmap(cmd["addr"], cmd["pages"] * self.hpage, PROT["rw"],
-                              flags | MAP_FIXED_NOREPLACE, fd, cmd.get("offset", 0) * self.hpage)
-            failed = "err " + _errno_name() if addr in (None, MAP_FAILED) else None
-            if fd >= 0:
-                os.close(fd)
-            if failed:
-                return failed
-            self.base[cmd["name"]] = addr
-            return "ok"
-        if op == "shmat":
-            addr = _libc.shmat(cmd["shmid"], cmd["addr"], 0)
-            if addr in (None, MAP_FAILED):
-                return "err " + _errno_name()
-            self.base[cmd["name"]] = addr
-            return "ok"
-        if op == "touch":
-            addr = self.base[cmd["name"]] + cmd["page"] * self.hpage
-            if cmd["write"]:
-                ctypes.memset(addr, 1, 1)
-            else:
-                ctypes.string_at(addr, 1)
-            return "ok"
-        if op in ("munmap", "mprotect", "madvise"):
-            addr, length = self._range(cmd)
-            if op == "munmap":
-                result = _libc.munmap(addr, length)
-            elif op == "mprotect":
-                result = _libc.mprotect(addr, length, PROT[cmd["prot"]])
-            else:
-                result = _libc.madvise(addr, length, MADV_REMOVE if cmd["advice"] == "remove" else MADV_DONTNEED)
-            return "ok" if result == 0 else "err " + _errno_name()
-        if op == "fork":
+        handler = COMMANDS.get(cmd["op"])
+        return "err EINVAL" if handler is None else handler(self, cmd)
+
+    def mmap(self, cmd: dict) -> str:
+        flags = MAP_SHARED if cmd["shared"] else MAP_PRIVATE
+        if cmd["noreserve"]:
+            flags |= MAP_NORESERVE
+        fd = -1
+        if cmd.get("path"):  # v2: a file, opened for the mmap and closed right after
             try:
-                pid = os.fork()
+                fd = os.open(cmd["path"], os.O_RDWR)
             except OSError as e:
                 return "err " + errno.errorcode.get(e.errno or 0, "EIO")
-            if pid == 0:
-                self._become(cmd["child"])
-                self.run()  # the child serves its own commands until it exits
-            return f"pid {pid}"
-        if op == "exit":
-            os._exit(0)
-        return "err EINVAL"
+        else:
+            flags |= MAP_ANONYMOUS | MAP_HUGETLB
+        # Each mapping gets addresses no other mapping of the trace ever
+        # uses, so a page unmapped stays unmapped (touching it is SIGSEGV,
+        # as the trace means) instead of landing in a later mapping.
+        addr = _libc.mmap(cmd["addr"], cmd["pages"] * self.hpage, PROT["rw"],
+                          flags | MAP_FIXED_NOREPLACE, fd, cmd.get("offset", 0) * self.hpage)
+        failed = "err " + _errno_name() if addr in (None, MAP_FAILED) else None
+        if fd >= 0:
+            os.close(fd)
+        if failed:
+            return failed
+        self.base[cmd["name"]] = addr
+        return "ok"
 
+    def shmat(self, cmd: dict) -> str:
+        addr = _libc.shmat(cmd["shmid"], cmd["addr"], 0)
+        if addr in (None, MAP_FAILED):
+            return "err " + _errno_name()
+        self.base[cmd["name"]] = addr
+        return "ok"
+
+    def touch(self, cmd: dict) -> str:
+        addr = self.base[cmd["name"]] + cmd["page"] * self.hpage
+        if cmd["write"]:
+            ctypes.memset(addr, 1, 1)
+        else:
+            ctypes.string_at(addr, 1)
+        return "ok"
+
+    def munmap(self, cmd: dict) -> str:
+        return _result(_libc.munmap(*self._range(cmd)))
+
+    def mprotect(self, cmd: dict) -> str:
+        return _result(_libc.mprotect(*self._range(cmd), PROT[cmd["prot"]]))
+
+    def madvise(self, cmd: dict) -> str:
+        return _result(_libc.madvise(*self._range(cmd), MADV_REMOVE if cmd["advice"] == "remove" else MADV_DONTNEED))
+
+    def fork(self, cmd: dict) -> str:
+        try:
+            pid = os.fork()
+        except OSError as e:
+            return "err " + errno.errorcode.get(e.errno or 0, "EIO")
+        if pid == 0:
+            self._become(cmd["child"])
+            self.run()  # the child serves its own commands until it exits
+        return f"pid {pid}"
+
+    def exit(self, cmd: dict) -> NoReturn:
+        os._exit(0)
+
+
+def _result(status: int) -> str:
+    return "ok" if status == 0 else "err " + _errno_name()
+
+
+#: what a trace process's worker does for each command: the trace operations whose row says
+#: ``kernel="process"`` (``tests/test_operations.py`` checks every one is here)
+COMMANDS: dict[str, Callable[[Worker, dict], str]] = {
+    "mmap": Worker.mmap, "shmat": Worker.shmat, "touch": Worker.touch, "munmap": Worker.munmap,
+    "mprotect": Worker.mprotect, "madvise": Worker.madvise, "fork": Worker.fork, "exit": Worker.exit,
+}
 
 def start_worker(name: str, pipes: dict[str, tuple[int, int]], keep: set[int], hpage: int) -> None:
     """Body of a freshly forked worker: tidy the process, then serve forever."""

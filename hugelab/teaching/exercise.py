@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ..limits import echo, echo_number
+from ..limits import EXERCISE_MAX_SHEET_BYTES, echo, echo_number
 from ..model.hstate import Counters, signed, u64
 from ..model.machine import Model
 from ..model.policies import POLICIES
@@ -444,7 +444,7 @@ def command(seed: int, length: int, policy: str, pair: bool, key: bool, check: s
     if check is not None:
         from ..trace.source import SourceError, read_file
         try:
-            text = read_file(check)  # a regular file, UTF-8, within MAX_TRACE_BYTES
+            text = read_file(check, EXERCISE_MAX_SHEET_BYTES)  # a regular file, UTF-8, of a sheet's size
         except OSError as e:
             print(f"hugelab: cannot read sheet {echo(check)}: {e.strerror}", file=err)
             return 2

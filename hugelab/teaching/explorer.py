@@ -40,9 +40,10 @@ from ..limits import EXPLORER_MAX_STEPS
 from ..model.hstate import Counters, signed
 from ..model.invariants import violations
 from ..model.policies import Close, check_supported, get_policy
-from ..replay import SIGNALS, ModelReplay, Step
+from ..replay import SIGNALS, ModelReplay, Step, cyclic_gc_paused
 from ..trace.language import (
     MAIN,
+    CloseFile,
     Exit,
     FileOp,
     Memfd,
@@ -50,8 +51,11 @@ from ..trace.language import (
     Mount,
     Munmap,
     Operation,
+    Touch,
     TraceBuilder,
     TraceError,
+    Umount,
+    Unlink,
     parse_trace,
 )
 from .explorer_views import (
@@ -242,6 +246,8 @@ class _LineIndex:
         self.mmaps: dict[str, Mmap] = {}
         #: size= (or None) of every mount made so far, unmounted ones too, oldest first
         self.mount_sizes: dict[str, int | None] = {}
+        #: lines that made, closed, unlinked or unmounted a file (what can change a file's state)
+        self.file_events = 0
 
     def catch_up(self) -> None:
         for op in self.ops[self.seen:]:
@@ -249,6 +255,8 @@ class _LineIndex:
                 self.mmaps[op.name] = op
             elif isinstance(op, Mount):
                 self.mount_sizes[op.mount] = op.size
+            if isinstance(op, FileOp | Memfd | CloseFile | Unlink | Umount):
+                self.file_events += 1
         self.seen = len(self.ops)
 
 
@@ -269,6 +277,8 @@ class Explorer:
         #: the file the file controls act on, and the views draw
         self.file: str | None = None
         self._index = _LineIndex([])
+        #: the rows of :attr:`file_rows` and what they were computed from
+        self._file_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
         #: the rows of :attr:`processes` and what they were computed from
         self._process_rows: tuple[object, tuple[int, ...], tuple[tuple[str, str], ...]] = (None, (), ())
         #: (sides, steps compared on both, first step that differs or None): diverged_at goes on from there
@@ -288,11 +298,12 @@ class Explorer:
         """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
         if cursor < self.cursor:
             self._restart()
-        for line in self.history[self.cursor:cursor]:
-            op = self.builder.add(line)
-            assert op is not None  # history holds operation lines only
-            for side in self.sides:
-                side.feed(op)
+        with cyclic_gc_paused():  # as replay() does: thousands of steps make objects, no cycles
+            for line in self.history[self.cursor:cursor]:
+                op = self.builder.add(line)
+                assert op is not None  # history holds operation lines only
+                for side in self.sides:
+                    side.feed(op)
         self.cursor = cursor
         self._fix_selection()
 
@@ -510,6 +521,20 @@ class Explorer:
         return [(name, size) for name, size in self._lines().mount_sizes.items()
                 if any(name in s.model.mounts for s in self.sides)]
 
+    @property
+    def file_rows(self) -> tuple[tuple[str, str], ...]:
+        """(name, why it is gone or "") of every file so far, oldest first.
+
+        The same tuple until a line makes, closes, unlinks or unmounts one.
+        """
+        made_from = (self._lines().file_events, *(len(s.run.live.unmounted) for s in self.sides))
+        sides, counts, rows = self._file_rows
+        if sides is self.sides and counts == made_from:
+            return rows
+        rows = tuple((name, self.file_gone(name)) for name in self.builder.file_names)
+        self._file_rows = (self.sides, made_from, rows)
+        return rows
+
     def file_gone(self, name: str) -> str:
         """Why file ``name`` is gone for good ("" while it is not): the text can no longer
         name it, or a umount took it with its mount."""
@@ -633,10 +658,32 @@ class Explorer:
             return (f"the pool is too small: this mmap needs {need} pages reserved, the pool has "
                     f"{max(spare, 0)} free pages nobody reserved (+{room} overcommit); raise pool "
                     "and press 'set pool', then mmap again")
+        if step.error == "SIGBUS" and isinstance(op, Touch) and self._reserved_fault(s, op):
+            # a fault that was promised a page at mmap: a bigger pool would only hide the lost promise
+            return (f"this fault was reserved at mmap, yet found no page (Free {hs.free_huge_pages}, Rsvd "
+                    f"{signed(hs.resv_huge_pages)}): its reservation was lost. Rsvd counted fewer promises "
+                    "than were made, so other mappings took the promised pages; a bigger pool would only "
+                    "hide that")
         if step.error == "SIGBUS":
             return (f"no huge page was left for this fault (Free {hs.free_huge_pages}, Rsvd "
                     f"{signed(hs.resv_huge_pages)}): raise pool and press 'set pool' before it")
         return ""
+
+    def _reserved_fault(self, s: _Side, op: Touch) -> bool:
+        """Was this fault promised a page: the owner's first touch of a page of its private anonymous
+        mapping, whose mmap raised Rsvd on this side (an era without private reservations never did)?"""
+        mmap = self._mmaps().get(op.name)
+        if mmap is None or mmap.shared or mmap.noreserve or mmap.file is not None or op.proc != mmap.proc:
+            return False
+        earlier = self.builder.ops[:self.cursor - 1]
+        made = max((i for i, o in enumerate(earlier) if o == mmap), default=None)
+        if made is None or made >= len(s.steps) or s.steps[made].error is not None:
+            return False
+        before = s.steps[made - 1].counters.rsvd if made > 0 else 0
+        if s.steps[made].counters.rsvd == before:
+            return False
+        return not any(isinstance(o, Touch) and o.name == op.name and o.page == op.page and o.proc == op.proc
+                       for o in earlier[made:])
 
     def view(self, side: int, proc: str | None = None) -> SideView:
         s = self.sides[side]

@@ -44,6 +44,7 @@ import urllib.request
 from pathlib import Path
 from typing import NamedTuple
 
+from ..interrupts import Interrupted
 from ..ownfiles import Folder, UnsafePath, check_ancestors
 from .saving import SERVER_OPTION as KEEP_RECORDED_PYTHON
 
@@ -240,6 +241,7 @@ def copy_course(directory: str) -> Path | None:
         return None
     dest = Path(os.path.abspath(directory))  # not resolved: a link planted at DIR is refused, not followed
     try:
+        os.makedirs(dest.parent, exist_ok=True)  # checked next, with every folder above
         check_ancestors(dest)
         if os.path.realpath(dest) == str(source.resolve()):
             print(f"hugelab: serving the course in place: {dest}")
@@ -328,8 +330,8 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
         print(f"hugelab course: http://127.0.0.1:{port}/lab/tree/{FIRST}?reset&token={token}", flush=True)
         server.wait()
         return 0
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt as stop:  # 128 + the signal's number, as a shell reports it (SIGTERM: 143)
+        return 128 + getattr(stop, "signum", signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if server.poll() is None:
@@ -356,4 +358,4 @@ def _wait(server: subprocess.Popen, url: str, seconds: float = 120) -> bool:
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise Interrupted(signum)

@@ -46,9 +46,10 @@ ASKED: dict[str, tuple[str, int, str]] = {}
 def giveaways(q: Question | Row | Choice) -> list[str]:
     """What would answer ``q`` if it were on screen before the learner answers: the asked step's row
     as a table prints it, as a side-by-side (T/F/R/S) cell prints it, and a walk-through's heading for it
-    (whitespace squashed, as the tests compare); for a why question, its right option's words."""
+    (whitespace squashed, as the tests compare); for a why question (whose options are all on screen by
+    design), the explanation it gives once answered."""
     if isinstance(q, Choice):
-        return [" ".join(q.right.text.split())]
+        return [" ".join(q.why.split())]
     if q.prompt not in ASKED:  # the reveal's arithmetic
         return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line]
     trace, step, policy = ASKED[q.prompt]
@@ -196,7 +197,7 @@ def q01_enomem() -> Question:
         {11: "A mapping the pool cannot back fails with ENOMEM and reserves nothing.",
          6: "After b's 3 pages only 1 page is left unpromised: c's 2 cannot be backed, so c fails.",
          3: "d's 1 page still fits: 4 pages, 3 promised."},
-        "Each mmap reserves only if free pages nobody else was promised can back all of it.")
+        "b's 3 and d's 1 are reserved; a and c failed with ENOMEM and reserved nothing.")
 
 
 def q01_why_reserve() -> Choice:
@@ -264,7 +265,7 @@ def q02_unused() -> Question:
          1: "Only page 4 of the window was faulted; pages 3 and 5 still hold theirs.",
          4: "Count only the window [3, 6): pages 0, 1 and 2 stay mapped and keep theirs."},
         why="unused = (end - start) - region_count(map, start, end), over the window [3, 6) only.",
-        reveal=close.formula + "\n\n" + upto(SIX, 5, "region-count"))
+        reveal=close.formula)
 
 
 def q02_shared() -> Question:
@@ -555,7 +556,7 @@ def q05_cow() -> Question:
         {answer - 1: "The owner's write at that step succeeds: its copy-on-write is guaranteed.",
          answer + 1: "The child dies at its own next fault, before main unmaps.",
          4: "fork itself takes no page and cannot fail here."},
-        "The owner keeps the page; the child pays at its next fault in that mapping.")
+        "The child, at its next fault in that mapping after main's write.")
 
 
 def q05_surplus() -> Question:
@@ -630,7 +631,8 @@ def q05_why_cow() -> Choice:
           "A child holds none: that is why it is the one to pay."),
          ("The kernel kills the process with the fewest pages.",
           "There is no such choice: the page goes to whoever holds the reservation.")],
-        "The owner keeps the page; the child pays at its next fault in that mapping.", at=2)
+        "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
+        "page.", at=2)
 
 
 # -- 07 many kernels: the answers are the records measured on each real kernel ---------
@@ -1075,7 +1077,7 @@ def self_test() -> list[Question | Row | Choice]:
                "Any first touch of a reserved page uses its reservation, write or read."),
               ("The fork gave b a copy of main's reservations, and b used one of its own.",
                "A child gets no reservation at fork: Rsvd did not rise at step 5.")],
-             "Only the owner holds reservations.", at=0),
+             "A child runs unreserved: its faults take pages, never reservations.", at=0),
     ]
 
 

@@ -36,8 +36,18 @@ for _n, _cell in enumerate(globals().get("In", [])):
     if _re.search(rf"teaching\s*\.\s*{_book}|\b{_book}\s*\.|import\s+{_book}|import[^\n]*\b{_book}\b", _cell):
         raise AssertionError(f"Cell In[{_n}] imports the course's own questions, which carry their answers: "
                              "every answer here must be your own.")
+import textwrap as _textwrap
 from hugelab.replay import replay as _replay
 from hugelab.teaching.predict import same_number as _same
+
+
+def _say(text):
+    print(_textwrap.fill(text, 88))  # readable in the feedback, where a traceback line scrolls
+
+
+def _wrong(text):
+    _say(text)
+    raise AssertionError(text)
 """
 
 
@@ -73,9 +83,9 @@ def _question_cells(index: int, g: Graded, nbf) -> list:
     test = (_visible_check(g.name) + "### BEGIN HIDDEN TESTS\n" + HIDDEN_HEAD +
             f"_trace = {r.trace!r}\n{r.code}\n_hints = {hints!r}\n"
             f"if not _same({g.name}, _right):\n"
-            f"    raise AssertionError(f\"Not {{{g.name}}}. \" + next((h for w, h in _hints.items() "
+            f"    _wrong(f\"Not {{{g.name}}}. \" + next((h for w, h in _hints.items() "
             f"if _same(w, {g.name})), {q.hint!r}))\n"
-            f"print('Right.', {q.why!r})\n### END HIDDEN TESTS")
+            f"_say({('Right. ' + q.why).strip()!r})\n### END HIDDEN TESTS")
     return [nbf.new_markdown_cell(text, metadata=_meta(f"{g.name}_prompt")),
             nbf.new_code_cell(f"### BEGIN SOLUTION\n{g.name} = {q.answer}\n### END SOLUTION",
                               metadata=_meta(f"{g.name}_answer", solution=True, locked=False)),
@@ -98,9 +108,9 @@ def _own_cells(index: int, number: str, nbf) -> list:
             f"_trace, _policy = _variant({assignment!r})\n_steps = _replay(_trace, _policy)\n"
             "_right = _steps[-1].counters.rsvd\n"
             f"if not _same({name}, _right):\n"
-            f"    raise AssertionError(f\"Not {{{name}}}. \" + _explain(_steps[-1], _steps[-2].counters, 'Rsvd', "
-            f"str({name}), _policy))\n"
-            "print('Right.')\n### END HIDDEN TESTS")
+            f"    _wrong(f\"Not {{{name}}}. \" + _explain(_steps[-1], _steps[-2].counters, 'Rsvd', str({name}), "
+            "_policy))\n"
+            "_say('Right.')\n### END HIDDEN TESTS")
     return [nbf.new_markdown_cell(text, metadata=_meta(f"{name}_prompt")),
             nbf.new_code_cell(show, metadata=_meta(f"{name}_trace")),
             nbf.new_code_cell(solution, metadata=_meta(f"{name}_answer", solution=True, locked=False)),

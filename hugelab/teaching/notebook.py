@@ -133,16 +133,34 @@ def show_scenarios(names: list[str], policy: str = "modern") -> None:
         steps = replay(load(name), policy)
         c = steps[-1].counters
         odd = [f"step {n} {s.error}" for n, s in enumerate(steps, 1) if s.error]
-        print(f"{name}: {describe(name)}")
-        print(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} Surp {c.surp}"
-              + (f"; {', '.join(odd)}" if odd else "; every step ok"))
+        print(fold(f"{name}: {describe(name)}"))
+        print(fold(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
+                   f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok")))
 
 
 def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
     """Print what ``hugelab hunt`` finds (or that it finds nothing)."""
     out = io.StringIO()
     hunt(policy, traces, length, seed, out=out)
-    print(out.getvalue().rstrip())
+    print(fold(out.getvalue().rstrip()))
+
+
+#: the characters a printed line holds in a notebook at 1068 px: JupyterLab breaks a longer one anywhere,
+#: mid-word included, so the helpers fold their long lines at spaces first
+WIDTH = 100
+
+
+def fold(text: str, width: int = WIDTH) -> str:
+    """``text`` with every line longer than ``width`` folded at spaces, continued one indent deeper."""
+    out = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        out += textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
+                             break_long_words=False, break_on_hyphens=False)
+    return "\n".join(out)
 
 
 def _text(trace: str) -> str:

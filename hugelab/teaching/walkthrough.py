@@ -8,6 +8,7 @@ is read from a model replaying the scenario, nothing is written by hand.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from ..model.hstate import show, signed
@@ -38,7 +39,10 @@ class Moment:
             lines.append(f"  the scenario says: {self.comment}")
         lines += [f"  {p}" for p in self.pages] or ["  no process maps a huge page"]
         lines += [f"  {m}" for m in self.maps]
-        return "\n".join(lines)
+        # folded at spaces: a notebook breaks a line too long for it anywhere, mid-word included
+        return "\n".join(folded for line in lines
+                         for folded in textwrap.wrap(line, 100, subsequent_indent="      ",
+                                                     break_long_words=False, break_on_hyphens=False) or [""])
 
 
 def meaning(free: int, rsvd: int, surp: int) -> str:

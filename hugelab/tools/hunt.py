@@ -12,7 +12,7 @@ import contextlib
 import random
 from typing import TextIO
 
-from ..limits import run_too_long
+from ..limits import MAX_RUN_STEPS, run_too_long
 from ..model.invariants import bare_pool_violations, violations
 from ..model.policies import get_policy
 from ..replay import replay
@@ -67,7 +67,7 @@ def hunt(policy: str, traces: int, length: int, seed: int, out: TextIO, files: b
         text = random_v2_trace(rng, length, min_size=modern, since_2008=modern) if files \
             else random_trace(rng, length)
         if broken(text, policy):
-            small = shrink(text, lambda t: bool(broken(t, policy)))
+            small = shrink(text, lambda t: bool(broken(t, policy)), budget=MAX_RUN_STEPS)
             ops = len(parse_trace(small))
             print(f"found after {n + 1} random traces: under {policy}, this trace of {ops} operations "
                   "breaks the kernel's invariants:\n", file=out)

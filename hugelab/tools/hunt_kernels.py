@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TextIO
 
-from ..limits import run_too_long
+from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
 from ..replay import Step
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import Trace, parse_trace
@@ -57,7 +57,7 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
                 if progress and (n + 1) % 10 == 0:
                     print(f"\r  {n + 1}/{traces} traces: they agree so far", end="", file=progress, flush=True)
                 continue
-            small = shrink(text, disagree)
+            small = shrink(text, disagree, budget=KERNEL_MAX_RUN_STEPS)
             if progress:
                 print(f"\r  trace {n + 1} (seed {seed + n}) differs; shrunk to {len(parse_trace(small))} "
                       "operations", file=progress)

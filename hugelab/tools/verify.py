@@ -88,10 +88,10 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     """Compare ``traces`` random traces with ``policy``; 0 when all match, 1 on a mismatch.
 
     ``kernel``: ``host`` (the running kernel) or a guest kernel spec (``6.12``,
-    see :mod:`hugelab.realkernel.targets`). ``policy`` defaults to the one made
-    for that kernel (``linux-6.12``), else ``modern``. Under the kernel's own
-    policy a mismatch is a model bug; under an older one it shows where that
-    era differs from the kernel.
+    see :mod:`hugelab.realkernel.targets`). ``policy`` defaults to the kernel's own:
+    the commits it carries (``linux-6.12.118``; one line if the commit table
+    cannot name it). Under the kernel's own policy a mismatch is a model bug;
+    under another one it shows where that era differs from the kernel.
 
     ``files``: random trace-v2 traces (files, mounts, memfds, segments mixed
     with v1 operations). ``min_size``: their mounts may have ``min_size=``;
@@ -163,7 +163,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 spent.append(f"seed {seed + n}: {left}")
                 if progress:
                     print(file=progress)
-                small = shrink(text, differs)
+                small = shrink(text, differs, budget=KERNEL_MAX_RUN_STEPS)
                 trace = parse_trace(small)
                 print(f"MISMATCH with {policy} in trace {n + 1} (seed {seed + n}); shrunk to {len(trace)} lines:\n",
                       file=out)

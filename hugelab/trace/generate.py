@@ -10,13 +10,21 @@ from __future__ import annotations
 import bisect
 import random
 
-from .language import MAIN
+from .language import MAIN, OPERATIONS
 
 PROT_CODE = {"unmapped": 0, "none": 1, "r": 2, "rw": 3}
 
+# The weights live in each operation's row (OPERATIONS); these say only the order of the draw, kept
+# so that a seed always gives the trace it gave before (rng.choices depends on the order).
+_V1_DRAW = ("touch", "mmap", "munmap", "mprotect", "madvise", "fork", "exit", "pool")
+_V2_DRAW = ("touch", "mmap", "mmap file", "munmap", "mprotect", "madvise", "remove", "fork", "exit", "pool", "mount",
+            "umount", "file", "memfd", "close", "unlink", "truncate", "fallocate", "punch", "shmget", "shmat", "shmrm")
+_V2_VARIANTS = {kind: weight for row in OPERATIONS.values() for kind, weight in row.v2_weights.items()}
+
 #: relative weights of the operations after the first line
-WEIGHTS = {"touch": 34, "mmap": 14, "munmap": 10, "mprotect": 7, "madvise": 7,
-           "fork": 8, "exit": 4, "pool": 5}
+WEIGHTS = {kind: OPERATIONS[kind].v1_weight for kind in _V1_DRAW}
+#: relative weights of a v2 trace's operations (v1's, plus files, mounts, segments), by kind of line
+V2_WEIGHTS = {kind: _V2_VARIANTS[kind] for kind in _V2_DRAW}
 
 
 def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,
@@ -102,13 +110,6 @@ def random_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: 
             del order[bisect.bisect_left(order, victim)]
             lines.append(f"exit {victim}")
     return "\n".join(lines) + "\n"
-
-
-#: relative weights of a v2 trace's operations (v1's, plus files, mounts, segments)
-V2_WEIGHTS = {"touch": 30, "mmap": 6, "mmap file": 10, "munmap": 6, "mprotect": 3, "madvise": 4,
-              "remove": 3, "fork": 4, "exit": 2, "pool": 3, "mount": 6, "umount": 10, "file": 8, "memfd": 2,
-              "close": 3, "unlink": 3, "truncate": 4, "fallocate": 4, "punch": 3, "shmget": 3, "shmat": 3,
-              "shmrm": 2}
 
 
 def random_v2_trace(rng: random.Random, length: int, max_pages: int = 6, max_pool: int = 8,

@@ -38,66 +38,6 @@ from ..limits import (
     echo,
 )
 
-
-@dataclass(frozen=True)
-class Syntax:
-    """One operation of the language: how it is written and what it does."""
-
-    op: str
-    #: the words after the operation's name, as ``--help`` shows them
-    args: str
-    #: how many words may follow the operation's name
-    least: int
-    most: int
-    #: whether ``in PROC`` may say which process does it (else it is global)
-    in_proc: bool
-    #: the system call or setting it stands for
-    means: str
-
-    @property
-    def usage(self) -> str:
-        return f"{self.op} {self.args}"
-
-
-#: The grammar, in the order ``--help`` lists it.
-OPERATIONS: dict[str, Syntax] = {s.op: s for s in (
-    Syntax("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)"),
-    Syntax("mmap", "NAME PAGES private|shared [noreserve] [file F [offset K]]", 3, 8, True,
-           "mmap PAGES huge pages (+ MAP_NORESERVE), anonymous or of file F from its page K"),
-    Syntax("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)"),
-    Syntax("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)"),
-    Syntax("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none"),
-    Syntax("madvise", "NAME START COUNT dontneed|remove", 4, 4, True, "madvise(MADV_DONTNEED or MADV_REMOVE) them"),
-    Syntax("fork", "CHILD", 1, 1, True, "fork a child process named CHILD"),
-    Syntax("exit", "PROC", 1, 1, False, "process PROC exits"),
-    # v2: files, mounts, System V segments, memfd (done by the trace itself, except shmat)
-    Syntax("mount", "M [size=N] [min_size=K]", 1, 3, False, "mount hugetlbfs M (size=, min_size= in pages)"),
-    Syntax("umount", "M", 1, 1, False, "umount M"),
-    Syntax("file", "F [on M]", 1, 3, False, "create file F (on M, else a mount of the trace's own) and hold it open"),
-    Syntax("memfd", "F", 1, 1, False, "memfd_create(F, MFD_HUGETLB), held open"),
-    Syntax("close", "F", 1, 1, False, "drop the trace's hold on F"),
-    Syntax("unlink", "F", 1, 1, False, "remove F's name"),
-    Syntax("truncate", "F PAGES", 2, 2, False, "ftruncate F to PAGES pages"),
-    Syntax("fallocate", "F START COUNT", 3, 3, False, "fallocate pages [START, START + COUNT) of F"),
-    Syntax("punch", "F START COUNT", 3, 3, False, "punch a hole over pages [START, START + COUNT) of F"),
-    Syntax("shmget", "S PAGES [noreserve]", 2, 3, False, "shmget a SHM_HUGETLB segment S (+ SHM_NORESERVE)"),
-    Syntax("shmat", "S NAME", 2, 2, True, "shmat segment S as mapping NAME"),
-    Syntax("shmrm", "S", 1, 1, False, "shmctl(S, IPC_RMID)"),
-)}
-
-#: every operation's usage, one a line
-GRAMMAR = "\n".join(("[in PROC] " if s.in_proc else "") + s.usage for s in OPERATIONS.values())
-
-
-def grammar_help() -> str:
-    """The grammar with what each operation means, for ``hugelab replay --help``."""
-    usages = GRAMMAR.splitlines()
-    width = max(map(len, usages))
-    rows = [f"  {usage.ljust(width)}  {s.means}" for usage, s in zip(usages, OPERATIONS.values())]
-    return ("a trace is one operation a line ('#' starts a comment); PROC defaults to main;\n"
-            "START COUNT means the pages [START, START + COUNT), counted from the mapping's start:\n"
-            + "\n".join(rows))
-
 MAIN = "main"
 PROTECTIONS = ("r", "rw", "none")
 
@@ -439,140 +379,310 @@ def _parse_line(words: list[str], line: int, text: str, check: _Checker) -> Oper
         proc = _name(words[1], "process", line)
         words = words[2:]
     op, args = words[0], words[1:]
-    syntax = OPERATIONS.get(op)
-    if syntax is None:
+    row = OPERATIONS.get(op)
+    if row is None:
         *most, last = OPERATIONS
         raise TraceError(line, f"unknown operation {echo(op)} (expected {', '.join(most)} or {last})")
-    if in_proc and not syntax.in_proc:
+    if in_proc and not row.in_proc:
         raise TraceError(line, f"'{op}' does not take 'in PROC'")
-    if not syntax.least <= len(args) <= syntax.most:
-        raise TraceError(line, f"wrong number of words for {op}: expected '{syntax.usage}'")
-
-    if op == "pool":
-        pages = _number(args[0], "pool size", line)
-        overcommit = 0
-        if len(args) > 1:
-            if args[1] != "overcommit" or len(args) != 3:
-                raise TraceError(line, "expected 'pool N' or 'pool N overcommit M'")
-            overcommit = _number(args[2], "overcommit", line)
-        return Pool(line, text, pages, overcommit)
-    if op == "mmap":
-        name = _name(args[0], "mapping", line)
-        check.process(proc, line)
-        if name in check.mappings:
-            raise TraceError(line, f"mapping {echo(name)} is created twice (names are unique within a trace)")
-        pages = _number(args[1], "PAGES", line)
-        if args[2] not in ("private", "shared"):
-            raise TraceError(line, f"expected 'private' or 'shared', not {echo(args[2])}")
-        rest = args[3:]
-        noreserve = bool(rest) and rest[0] == "noreserve"
-        rest = rest[1:] if noreserve else rest
-        file, offset = None, 0
-        if rest:
-            if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
-                raise TraceError(line, f"expected '{syntax.usage}'")
-            file = rest[1]
-            check.file(file, line)
-            if len(rest) == 4:
-                offset = _number(rest[3], "offset", line)
-        check.mappings[name] = pages
-        check.know(proc, name)
-        return Mmap(line, text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
-    if op == "touch":
-        name = args[0]
-        page = _number(args[1], "PAGE", line)
-        if len(args) == 3 and args[2] != "read":
-            raise TraceError(line, f"expected 'read' or nothing after the page, not {echo(args[2])}")
-        check.range(proc, name, page, 1, line)
-        return Touch(line, text, proc, name, page, len(args) == 2)
-    if op in ("munmap", "mprotect", "madvise"):
-        name = args[0]
-        start = _number(args[1], "START", line)
-        count = _number(args[2], "COUNT", line)
-        check.range(proc, name, start, count, line)
-        if op == "munmap":
-            return Munmap(line, text, proc, name, start, count)
-        if op == "mprotect":
-            if args[3] not in PROTECTIONS:
-                raise TraceError(line, f"protection must be r, rw or none, not {echo(args[3])}")
-            return Mprotect(line, text, proc, name, start, count, args[3])
-        if args[3] not in ("dontneed", "remove"):
-            raise TraceError(line, f"the advice is 'dontneed' or 'remove', not {echo(args[3])}")
-        return Madvise(line, text, proc, name, start, count, args[3])
-    if op == "fork":
-        known = check.process(proc, line)
-        child = _name(args[0], "process", line)
-        if child in check.processes:
-            raise TraceError(line, f"process {echo(child)} is created twice (names are unique within a trace)")
-        if len(check.processes) >= MAX_PROCESSES:
-            raise TraceError(line, f"more than {MAX_PROCESSES:,} processes (hugelab's limit: Linux's pid_max "
-                                   "never allows more)")
-        check.processes[child] = set(known)
-        return Fork(line, text, proc, child)
-    if op == "exit":
-        check.process(args[0], line)
-        return Exit(line, text, args[0])
-    if op == "shmat":
-        check.process(proc, line)
-        pages = check.segment(args[0], line)
-        name = check.new(check.mappings, _name(args[1], "mapping", line), "mapping", line)
-        check.mappings[name] = pages
-        check.know(proc, name)
-        return Shmat(line, text, proc, args[0], name)
-    return _parse_trace_op(op, args, line, text, check)
+    if not row.least <= len(args) <= row.most:
+        raise TraceError(line, f"wrong number of words for {op}: expected '{row.usage}'")
+    return row.parse(_Words(op, args, proc, line, text, row.usage), check)
 
 
-def _parse_trace_op(op: str, args: list[str], line: int, text: str, check: _Checker) -> Operation:
-    if op == "mount":
-        name = check.new(check.mounts, _name(args[0], "mount", line), "mount", line)
-        options: dict[str, int] = {}
-        for word in args[1:]:
-            key, _, value = word.partition("=")
-            if key not in ("size", "min_size") or not value:
-                raise TraceError(line, f"a mount option is size=N or min_size=K, not {word!r}")
-            if key in options:
-                raise TraceError(line, f"{key}= given twice")
-            options[key] = _number(value, key, line)
-        check.mounts.add(name)
-        return Mount(line, text, name, options.get("size"), options.get("min_size"))
-    if op == "umount":
-        check.mount(args[0], line)  # M stays nameable: EBUSY keeps it, a success makes the replay skip
-        return Umount(line, text, args[0])
-    if op in ("file", "memfd"):
-        name = check.new(check.files, _name(args[0], "file", line), "file", line)
-        mount = None
-        if op == "file" and len(args) > 1:
-            if len(args) != 3 or args[1] != "on":
-                raise TraceError(line, "expected 'file F' or 'file F on M'")
-            mount = args[2]
-            check.mount(mount, line)
-        if op == "memfd" and len(args) > 1:
-            raise TraceError(line, "expected 'memfd F'")
-        check.files[name] = _FileText(mount, op == "memfd")
-        return Memfd(line, text, name) if op == "memfd" else FileOp(line, text, name, mount)
-    if op in ("shmget", "shmrm"):
-        if op == "shmrm":
-            check.segment(args[0], line)
-            return Shmrm(line, text, args[0])
-        name = check.new(check.segments, _name(args[0], "segment", line), "segment", line)
-        pages = _number(args[1], "PAGES", line)
-        if len(args) == 3 and args[2] != "noreserve":
-            raise TraceError(line, f"expected 'noreserve' or nothing after the size, not {args[2]!r}")
-        check.segments[name] = pages
-        return Shmget(line, text, name, pages, len(args) == 3)
-    info = check.file(args[0], line)
-    if op == "close":
-        check.file_is(args[0], closed=True)
-        return CloseFile(line, text, args[0])
-    if op == "unlink":
-        if info.memfd:
-            raise TraceError(line, f"file {args[0]!r} is a memfd: it has no name to unlink")
-        check.file_is(args[0], unlinked=True)
-        return Unlink(line, text, args[0])
-    if op == "truncate":
-        return Truncate(line, text, args[0], _number(args[1], "PAGES", line))
-    start, count = _number(args[1], "START", line), _number(args[2], "COUNT", line)
-    return (Fallocate if op == "fallocate" else Punch)(line, text, args[0], start, count)
+@dataclass(frozen=True)
+class _Words:
+    """One line, split: what every operation's parser gets (with the checker)."""
+
+    op: str
+    args: list[str]
+    proc: str
+    line: int
+    text: str
+    usage: str
+
+
+# -- one parser per operation (each row of OPERATIONS names its own) ----------
+def _parse_pool(w: _Words, check: _Checker) -> Pool:
+    pages = _number(w.args[0], "pool size", w.line)
+    overcommit = 0
+    if len(w.args) > 1:
+        if w.args[1] != "overcommit" or len(w.args) != 3:
+            raise TraceError(w.line, "expected 'pool N' or 'pool N overcommit M'")
+        overcommit = _number(w.args[2], "overcommit", w.line)
+    return Pool(w.line, w.text, pages, overcommit)
+
+
+def _parse_mmap(w: _Words, check: _Checker) -> Mmap:
+    args, line, proc = w.args, w.line, w.proc
+    name = _name(args[0], "mapping", line)
+    check.process(proc, line)
+    if name in check.mappings:
+        raise TraceError(line, f"mapping {echo(name)} is created twice (names are unique within a trace)")
+    pages = _number(args[1], "PAGES", line)
+    if args[2] not in ("private", "shared"):
+        raise TraceError(line, f"expected 'private' or 'shared', not {echo(args[2])}")
+    rest = args[3:]
+    noreserve = bool(rest) and rest[0] == "noreserve"
+    rest = rest[1:] if noreserve else rest
+    file, offset = None, 0
+    if rest:
+        if rest[0] != "file" or len(rest) not in (2, 4) or (len(rest) == 4 and rest[2] != "offset"):
+            raise TraceError(line, f"expected '{w.usage}'")
+        file = rest[1]
+        check.file(file, line)
+        if len(rest) == 4:
+            offset = _number(rest[3], "offset", line)
+    check.mappings[name] = pages
+    check.know(proc, name)
+    return Mmap(line, w.text, proc, name, pages, args[2] == "shared", noreserve, file, offset)
+
+
+def _parse_touch(w: _Words, check: _Checker) -> Touch:
+    name, page = w.args[0], _number(w.args[1], "PAGE", w.line)
+    if len(w.args) == 3 and w.args[2] != "read":
+        raise TraceError(w.line, f"expected 'read' or nothing after the page, not {echo(w.args[2])}")
+    check.range(w.proc, name, page, 1, w.line)
+    return Touch(w.line, w.text, w.proc, name, page, len(w.args) == 2)
+
+
+def _range_of(w: _Words, check: _Checker) -> tuple[str, int, int]:
+    """NAME START COUNT, checked against the mapping: munmap, mprotect and madvise share it."""
+    name = w.args[0]
+    start, count = _number(w.args[1], "START", w.line), _number(w.args[2], "COUNT", w.line)
+    check.range(w.proc, name, start, count, w.line)
+    return name, start, count
+
+
+def _parse_munmap(w: _Words, check: _Checker) -> Munmap:
+    return Munmap(w.line, w.text, w.proc, *_range_of(w, check))
+
+
+def _parse_mprotect(w: _Words, check: _Checker) -> Mprotect:
+    name, start, count = _range_of(w, check)
+    if w.args[3] not in PROTECTIONS:
+        raise TraceError(w.line, f"protection must be r, rw or none, not {echo(w.args[3])}")
+    return Mprotect(w.line, w.text, w.proc, name, start, count, w.args[3])
+
+
+def _parse_madvise(w: _Words, check: _Checker) -> Madvise:
+    name, start, count = _range_of(w, check)
+    if w.args[3] not in ("dontneed", "remove"):
+        raise TraceError(w.line, f"the advice is 'dontneed' or 'remove', not {echo(w.args[3])}")
+    return Madvise(w.line, w.text, w.proc, name, start, count, w.args[3])
+
+
+def _parse_fork(w: _Words, check: _Checker) -> Fork:
+    known = check.process(w.proc, w.line)
+    child = _name(w.args[0], "process", w.line)
+    if child in check.processes:
+        raise TraceError(w.line, f"process {echo(child)} is created twice (names are unique within a trace)")
+    if len(check.processes) >= MAX_PROCESSES:
+        raise TraceError(w.line, f"more than {MAX_PROCESSES:,} processes (hugelab's limit: Linux's pid_max "
+                                 "never allows more)")
+    check.processes[child] = set(known)
+    return Fork(w.line, w.text, w.proc, child)
+
+
+def _parse_exit(w: _Words, check: _Checker) -> Exit:
+    check.process(w.args[0], w.line)
+    return Exit(w.line, w.text, w.args[0])
+
+
+def _parse_shmat(w: _Words, check: _Checker) -> Shmat:
+    check.process(w.proc, w.line)
+    pages = check.segment(w.args[0], w.line)
+    name = check.new(check.mappings, _name(w.args[1], "mapping", w.line), "mapping", w.line)
+    check.mappings[name] = pages
+    check.know(w.proc, name)
+    return Shmat(w.line, w.text, w.proc, w.args[0], name)
+
+
+def _parse_mount(w: _Words, check: _Checker) -> Mount:
+    name = check.new(check.mounts, _name(w.args[0], "mount", w.line), "mount", w.line)
+    options: dict[str, int] = {}
+    for word in w.args[1:]:
+        key, _, value = word.partition("=")
+        if key not in ("size", "min_size") or not value:
+            raise TraceError(w.line, f"a mount option is size=N or min_size=K, not {word!r}")
+        if key in options:
+            raise TraceError(w.line, f"{key}= given twice")
+        options[key] = _number(value, key, w.line)
+    check.mounts.add(name)
+    return Mount(w.line, w.text, name, options.get("size"), options.get("min_size"))
+
+
+def _parse_umount(w: _Words, check: _Checker) -> Umount:
+    check.mount(w.args[0], w.line)  # M stays nameable: EBUSY keeps it, a success makes the replay skip
+    return Umount(w.line, w.text, w.args[0])
+
+
+def _parse_file(w: _Words, check: _Checker) -> FileOp:
+    name = check.new(check.files, _name(w.args[0], "file", w.line), "file", w.line)
+    mount = None
+    if len(w.args) > 1:
+        if len(w.args) != 3 or w.args[1] != "on":
+            raise TraceError(w.line, "expected 'file F' or 'file F on M'")
+        mount = w.args[2]
+        check.mount(mount, w.line)
+    check.files[name] = _FileText(mount, False)
+    return FileOp(w.line, w.text, name, mount)
+
+
+def _parse_memfd(w: _Words, check: _Checker) -> Memfd:
+    name = check.new(check.files, _name(w.args[0], "file", w.line), "file", w.line)
+    check.files[name] = _FileText(None, True)
+    return Memfd(w.line, w.text, name)
+
+
+def _parse_close(w: _Words, check: _Checker) -> CloseFile:
+    check.file(w.args[0], w.line)
+    check.file_is(w.args[0], closed=True)
+    return CloseFile(w.line, w.text, w.args[0])
+
+
+def _parse_unlink(w: _Words, check: _Checker) -> Unlink:
+    info = check.file(w.args[0], w.line)
+    if info.memfd:
+        raise TraceError(w.line, f"file {w.args[0]!r} is a memfd: it has no name to unlink")
+    check.file_is(w.args[0], unlinked=True)
+    return Unlink(w.line, w.text, w.args[0])
+
+
+def _parse_truncate(w: _Words, check: _Checker) -> Truncate:
+    check.file(w.args[0], w.line)
+    return Truncate(w.line, w.text, w.args[0], _number(w.args[1], "PAGES", w.line))
+
+
+def _file_range(w: _Words, check: _Checker) -> tuple[str, int, int]:
+    check.file(w.args[0], w.line)
+    return w.args[0], _number(w.args[1], "START", w.line), _number(w.args[2], "COUNT", w.line)
+
+
+def _parse_fallocate(w: _Words, check: _Checker) -> Fallocate:
+    return Fallocate(w.line, w.text, *_file_range(w, check))
+
+
+def _parse_punch(w: _Words, check: _Checker) -> Punch:
+    return Punch(w.line, w.text, *_file_range(w, check))
+
+
+def _parse_shmget(w: _Words, check: _Checker) -> Shmget:
+    name = check.new(check.segments, _name(w.args[0], "segment", w.line), "segment", w.line)
+    pages = _number(w.args[1], "PAGES", w.line)
+    if len(w.args) == 3 and w.args[2] != "noreserve":
+        raise TraceError(w.line, f"expected 'noreserve' or nothing after the size, not {w.args[2]!r}")
+    check.segments[name] = pages
+    return Shmget(w.line, w.text, name, pages, len(w.args) == 3)
+
+
+def _parse_shmrm(w: _Words, check: _Checker) -> Shmrm:
+    check.segment(w.args[0], w.line)
+    return Shmrm(w.line, w.text, w.args[0])
+
+
+@dataclass(frozen=True)
+class OperationRow:
+    """One operation of the language, and every home it has: how it is written and parsed, what it
+    is once parsed, and what carries it out in each back end. Adding an operation means one row
+    here and its handlers; ``tests/test_operations.py`` fails while a back end lacks it.
+
+    The back ends look an operation up by ``op`` (its word): the model's handler
+    (:data:`hugelab.model.machine.HANDLERS`), the real-kernel worker's command (``kernel`` says which
+    worker: the replaying ``session``, a trace ``process``, or the ``files`` worker that owns mounts,
+    files and segments), and the C program's step (``OP_<c>`` in ``repro_template.c``).
+    """
+
+    op: str
+    #: the words after the operation's name, as ``--help`` shows them
+    args: str
+    #: how many words may follow the operation's name
+    least: int
+    most: int
+    #: whether ``in PROC`` may say which process does it (else it is global)
+    in_proc: bool
+    #: the system call or setting it stands for
+    means: str
+    #: its parsed form, and the parser that makes it from the line's words
+    form: type[Op]
+    parse: Callable[[_Words, _Checker], Operation]
+    #: which real-kernel worker carries it out: "session", "process" or "files"
+    kernel: str
+    #: the C program's step: ``OP_<c>``
+    c: str
+    #: the random generators' relative weights: v1's (0: not in v1), and v2's by variant
+    #: (a variant is a kind of line the v2 generator writes, e.g. "mmap file")
+    v1_weight: int
+    v2_weights: dict[str, int]
+
+    @property
+    def usage(self) -> str:
+        return f"{self.op} {self.args}"
+
+
+#: The grammar, in the order ``--help`` lists it: one row per operation.
+OPERATIONS: dict[str, OperationRow] = {row.op: row for row in (
+    OperationRow("pool", "N [overcommit M]", 1, 3, False, "set vm.nr_hugepages (and vm.nr_overcommit_hugepages)",
+                 Pool, _parse_pool, "session", "POOL", 5, {"pool": 3}),
+    OperationRow("mmap", "NAME PAGES private|shared [noreserve] [file F [offset K]]", 3, 8, True,
+                 "mmap PAGES huge pages (+ MAP_NORESERVE), anonymous or of file F from its page K",
+                 Mmap, _parse_mmap, "process", "MMAP", 14, {"mmap": 6, "mmap file": 10}),
+    OperationRow("touch", "NAME PAGE [read]", 2, 3, True, "write one byte of page PAGE (or read it)",
+                 Touch, _parse_touch, "process", "TOUCH", 34, {"touch": 30}),
+    OperationRow("munmap", "NAME START COUNT", 3, 3, True, "munmap pages [START, START + COUNT)",
+                 Munmap, _parse_munmap, "process", "MUNMAP", 10, {"munmap": 6}),
+    OperationRow("mprotect", "NAME START COUNT r|rw|none", 4, 4, True, "mprotect them: read, read-write or none",
+                 Mprotect, _parse_mprotect, "process", "MPROTECT", 7, {"mprotect": 3}),
+    OperationRow("madvise", "NAME START COUNT dontneed|remove", 4, 4, True,
+                 "madvise(MADV_DONTNEED or MADV_REMOVE) them",
+                 Madvise, _parse_madvise, "process", "MADVISE", 7, {"madvise": 4, "remove": 3}),
+    OperationRow("fork", "CHILD", 1, 1, True, "fork a child process named CHILD",
+                 Fork, _parse_fork, "process", "FORK", 8, {"fork": 4}),
+    OperationRow("exit", "PROC", 1, 1, False, "process PROC exits",
+                 Exit, _parse_exit, "process", "EXIT", 4, {"exit": 2}),
+    # v2: files, mounts, System V segments, memfd (done by the trace itself, except shmat)
+    OperationRow("mount", "M [size=N] [min_size=K]", 1, 3, False, "mount hugetlbfs M (size=, min_size= in pages)",
+                 Mount, _parse_mount, "files", "MOUNT", 0, {"mount": 6}),
+    OperationRow("umount", "M", 1, 1, False, "umount M",
+                 Umount, _parse_umount, "files", "UMOUNT", 0, {"umount": 10}),
+    OperationRow("file", "F [on M]", 1, 3, False,
+                 "create file F (on M, else a mount of the trace's own) and hold it open",
+                 FileOp, _parse_file, "files", "FILE", 0, {"file": 8}),
+    OperationRow("memfd", "F", 1, 1, False, "memfd_create(F, MFD_HUGETLB), held open",
+                 Memfd, _parse_memfd, "files", "MEMFD", 0, {"memfd": 2}),
+    OperationRow("close", "F", 1, 1, False, "drop the trace's hold on F",
+                 CloseFile, _parse_close, "files", "CLOSE", 0, {"close": 3}),
+    OperationRow("unlink", "F", 1, 1, False, "remove F's name",
+                 Unlink, _parse_unlink, "files", "UNLINK", 0, {"unlink": 3}),
+    OperationRow("truncate", "F PAGES", 2, 2, False, "ftruncate F to PAGES pages",
+                 Truncate, _parse_truncate, "files", "TRUNCATE", 0, {"truncate": 4}),
+    OperationRow("fallocate", "F START COUNT", 3, 3, False, "fallocate pages [START, START + COUNT) of F",
+                 Fallocate, _parse_fallocate, "files", "FALLOCATE", 0, {"fallocate": 4}),
+    OperationRow("punch", "F START COUNT", 3, 3, False, "punch a hole over pages [START, START + COUNT) of F",
+                 Punch, _parse_punch, "files", "PUNCH", 0, {"punch": 3}),
+    OperationRow("shmget", "S PAGES [noreserve]", 2, 3, False, "shmget a SHM_HUGETLB segment S (+ SHM_NORESERVE)",
+                 Shmget, _parse_shmget, "files", "SHMGET", 0, {"shmget": 3}),
+    OperationRow("shmat", "S NAME", 2, 2, True, "shmat segment S as mapping NAME",
+                 Shmat, _parse_shmat, "process", "SHMAT", 0, {"shmat": 3}),
+    OperationRow("shmrm", "S", 1, 1, False, "shmctl(S, IPC_RMID)",
+                 Shmrm, _parse_shmrm, "files", "SHMRM", 0, {"shmrm": 2}),
+)}
+
+#: each operation's row, by its parsed form
+ROW_OF: dict[type, OperationRow] = {row.form: row for row in OPERATIONS.values()}
+
+#: every operation's usage, one a line
+GRAMMAR = "\n".join(("[in PROC] " if s.in_proc else "") + s.usage for s in OPERATIONS.values())
+
+
+def grammar_help() -> str:
+    """The grammar with what each operation means, for ``hugelab replay --help``."""
+    usages = GRAMMAR.splitlines()
+    width = max(map(len, usages))
+    rows = [f"  {usage.ljust(width)}  {s.means}" for usage, s in zip(usages, OPERATIONS.values())]
+    return ("a trace is one operation a line ('#' starts a comment); PROC defaults to main;\n"
+            "START COUNT means the pages [START, START + COUNT), counted from the mapping's start:\n"
+            + "\n".join(rows))
 
 
 class TraceBuilder:

@@ -30,18 +30,43 @@ from .language import TraceError, parse_trace
 _NUMBER = re.compile(r"(?<![\w.])\d+(?![\w.])")
 
 
-def shrink(text: str, fails: Callable[[str], bool], numbers: bool = True) -> str:
-    """The smallest trace found from ``text`` for which ``fails`` holds (by lines, then words and numbers)."""
+class _Spent(Exception):
+    """The lines tried have reached the budget."""
+
+
+def shrink(text: str, fails: Callable[[str], bool], numbers: bool = True, budget: int | None = None) -> str:
+    """The smallest trace found from ``text`` for which ``fails`` holds (by lines, then words and numbers).
+
+    ``budget``: the most lines all the candidates asked about may hold together
+    (each is replayed, on a kernel perhaps, holding its lock: a 10,000-line
+    trace could otherwise take tens of thousands of replays of thousands of
+    lines). Once spent, the smallest failing trace found so far is returned.
+    """
     lines = [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+    best, spent = lines, 0
 
     def still_fails(candidate: list[str]) -> bool:
+        nonlocal best, spent
         body = "\n".join(candidate) + "\n"
         try:
             parse_trace(body)
         except TraceError:
             return False
-        return fails(body)
+        spent += len(candidate)
+        if budget is not None and spent > budget:
+            raise _Spent
+        if fails(body):
+            best = candidate
+            return True
+        return False
 
+    try:
+        return _shrink(lines, still_fails, numbers)
+    except _Spent:
+        return "\n".join(best) + "\n"
+
+
+def _shrink(lines: list[str], still_fails: Callable[[list[str]], bool], numbers: bool) -> str:
     most = max([int(n) for line in lines for n in _NUMBER.findall(line)] or [1])
     while True:
         lines = _drop_lines(lines, still_fails)

@@ -33,15 +33,17 @@ def decode(data: bytes) -> str:
                                "(a trace is UTF-8 text)") from None
 
 
-def _read_bounded(stream: BinaryIO, what: str) -> bytes:
-    data = stream.read(MAX_TRACE_BYTES + 1)
-    if len(data) > MAX_TRACE_BYTES:
-        raise SourceError(f"{what} is larger than hugelab's limit of {MAX_TRACE_BYTES:,} bytes")
+def _read_bounded(stream: BinaryIO, what: str, limit: int = MAX_TRACE_BYTES) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise SourceError(f"{what} is larger than hugelab's limit of {limit:,} bytes")
     return data
 
 
-def read_file(path: str) -> str:
-    """The text of the trace file at ``path``. Raises FileNotFoundError, SourceError or TraceError."""
+def read_file(path: str, limit: int = MAX_TRACE_BYTES) -> str:
+    """The text of the trace file at ``path`` (at most ``limit`` bytes: a trace's, unless a caller
+    reads something smaller, such as an exercise sheet). Raises FileNotFoundError, SourceError or
+    TraceError."""
     # O_NONBLOCK: opening a FIFO must not wait for a writer; the type is
     # checked on the open file, so a path swapped after a check cannot fool it.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
@@ -50,9 +52,9 @@ def read_file(path: str) -> str:
         if not stat.S_ISREG(info.st_mode):
             kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
             raise SourceError(f"{path!r} is {kind}: a trace is read from a regular file or standard input (-)")
-        if info.st_size > MAX_TRACE_BYTES:
-            raise SourceError(f"{path!r} has {info.st_size:,} bytes; hugelab's limit is {MAX_TRACE_BYTES:,}")
-        return decode(_read_bounded(f, repr(path)))
+        if info.st_size > limit:
+            raise SourceError(f"{path!r} has {info.st_size:,} bytes; hugelab's limit is {limit:,}")
+        return decode(_read_bounded(f, repr(path), limit))
 
 
 def read_stdin(stream: BinaryIO) -> str:

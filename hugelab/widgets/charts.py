@@ -196,7 +196,9 @@ class MappingChart:
             self._summary(view)
             self._lines(view if drawn else None)
             self._labels(view if drawn else None)
-        self.axis.tick_values = nice_ticks(0, pages - 1) if drawn else []
+        # never an empty list: bqplot then picks its own ticks, at half pages, which tick_format 'd' prints
+        # as -1 0 1 1 2 2 ... (a mapping gone with its process, or summed up per piece)
+        self.axis.tick_values = nice_ticks(0, max(pages - 1, 0))
 
     def _summary(self, view: MappingView | None) -> None:
         """A mapping too long to draw page by page: one bar per state, as long as its page count."""

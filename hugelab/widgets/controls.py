@@ -263,6 +263,7 @@ class SplitExplorer(w.VBox):
         self._updating = False
         #: the explorer's process rows the process menu shows (rebuilt only when they change)
         self._process_rows: object = None
+        self._file_rows: object = None  # and the file menu
         narrow = w.Layout(width="100px")
         self.pool = w.IntSlider(value=pool, min=0, max=64, description="pool")
         self.overcommit = w.IntSlider(value=0, min=0, max=64, description="overcommit")
@@ -436,7 +437,8 @@ class SplitExplorer(w.VBox):
         parent = self.explorer.actor
         child = self.explorer.fork()
         self.refresh()
-        return f"{parent} forked {child}: choose {child} in 'process' to act as it"
+        # the instruction first, short: the box beside 'process' holds two lines at 1068 px
+        return f"choose {child} in 'process' to act as it ({parent} forked it)"
 
     @guarded("process")
     def on_exit(self):
@@ -570,10 +572,12 @@ class SplitExplorer(w.VBox):
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
-            files = tuple((f"{name} ({gone})" if gone else name, name)
-                          for name in e.builder.file_names for gone in [e.file_gone(name)])
-            if tuple(self.file_choice.options) != files:
-                self.file_choice.options = files
+            file_rows = e.file_rows
+            if file_rows is not self._file_rows:  # a file was made, closed, unlinked or unmounted
+                self._file_rows = file_rows
+                files = tuple((f"{name} ({gone})" if gone else name, name) for name, gone in file_rows)
+                if tuple(self.file_choice.options) != files:
+                    self.file_choice.options = files
             self.file_choice.value = e.file
             mounts = (("the trace's own", ""), *((f"{name} (size={size})" if size is not None else name, name)
                                                  for name, size in e.mounts))

@@ -1,9 +1,11 @@
-"""The course in chromium, as a newcomer meets it after Run All: at every
-question, nothing on screen gives its answer away; the answer appears only
-after a try; a likely wrong answer gets its own hint; the kernel's printed
-form of a wrapped value counts as right.
+"""The course in chromium, as a newcomer meets it: before Run All each question says plainly that it
+needs its cell run; after Run All (which leaves the view at the notebook's end), scrolled from top to
+bottom, nothing on screen gives any of the notebook's answers away (summaries, grids and explanations
+are folded until the learner opens them); at every question the answer appears only after a try; a
+likely wrong answer (a wrong number, a wrong field of a row, a misconception's option) gets its own
+hint; the kernel's printed form of a wrapped value counts as right; the self-test keeps a score.
 
-Screenshots: test-output/course-<notebook>-q<N>-{before,after}.png.
+Screenshots: test-output/course-<notebook>-q<N>-{before,after}.png, course-<notebook>-first-sight.png.
 """
 
 import json
@@ -22,70 +24,148 @@ def questions():
     """Every question of the lessons module, by its prompt as the widget shows it."""
     from hugelab.teaching import lessons
     found = [fn() for fn in lessons.ALL.values()] + lessons.self_test()
-    return {q.prompt: q for q in found}
+    return {squash(q.prompt): q for q in found}
 
 
 def squash(text):
     return " ".join(text.split())
 
 
-# the text of every output on screen (its box meets the viewport), widget text included
+def giveaways(q):
+    from hugelab.teaching import lessons
+    from hugelab.teaching.predict import Question
+    values = (q.answer,) if isinstance(q, Question) else ()  # a row's own giveaway is the row
+    wrapped = [form for v in values if v >= 2**63 for form in (str(v), f"(= {v - 2**64})")]
+    return lessons.giveaways(q) + wrapped
+
+
+# the text of every markdown cell and output on screen (its box meets the viewport), widget text included;
+# a closed <details> fold shows only its summary
 ON_SCREEN = """() => {
   const h = window.innerHeight;
-  return [...document.querySelectorAll('.jp-OutputArea-output')]
-    .filter(e => { const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < h; })
+  return [...document.querySelectorAll('.jp-RenderedMarkdown, .jp-OutputArea-output')]
+    .filter(e => { const r = e.getBoundingClientRect(); return r.bottom > 0 && r.top < h && r.height > 0; })
     .map(e => e.innerText).join('\\n');
 }"""
+# the notebook's scrolling box: to the top, or one screen further; true once at the bottom
+SCROLL = """(top) => {
+  const box = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')
+           || document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
+  if (top) { box.scrollTop = 0; return false; }
+  const before = box.scrollTop;
+  box.scrollTop = before + box.clientHeight * 0.8;
+  return box.scrollTop === before;
+}"""
+
+
+def answered_nothing_yet(page, name, shots, asked):
+    """Scroll the whole notebook after Run All: no answer of any of its questions on screen."""
+    stem = name.removesuffix(".ipynb")
+    screens = [squash(page.evaluate(ON_SCREEN))]  # where Run All left the view: the end
+    page.screenshot(path=str(shots / f"course-{stem}-after-run-all.png"))
+    page.evaluate(SCROLL, True)
+    for _ in range(400):
+        page.wait_for_timeout(150)
+        screens.append(squash(page.evaluate(ON_SCREEN)))
+        if page.evaluate(SCROLL, False):
+            break
+    screens.append(squash(page.evaluate(ON_SCREEN)))
+    seen = "\n".join(screens)
+    assert "Summary" in seen or stem.startswith("09"), "the scroll reached the end"
+    for q in asked:
+        for shown in giveaways(q):
+            assert shown not in seen, f"{name}: {shown!r} is on screen after Run All, before any answer"
+
+
+def first_sight(page, name, shots):
+    """Before Run All: every question says plainly that its cell must run; no broken widget."""
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(shots / f"course-{name.removesuffix('.ipynb')}-first-sight.png"))
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in text
+
+
+def answer(page, widget, q):
+    """A likely wrong answer (its own hint, no reveal), then the right one (its reveal)."""
+    from hugelab.teaching.predict import ROW_FIELDS, Choice, Row
+    feedback = widget.locator(".hugelab-feedback")
+    if isinstance(q, Choice):
+        wrong = next(n for n in range(len(q.options)) if n != q.answer)
+        widget.locator(f".widget-toggle-buttons button:text-is('{'abcdefgh'[wrong]}')").click()
+        widget.locator("button.widget-button:text-is('check')").click()
+        expect(feedback).to_contain_text(f"Not {'abcdefgh'[wrong]}.")
+        assert squash(q.options[wrong].hint) in squash(feedback.inner_text())
+        assert widget.locator("pre.hugelab-reveal").count() == 0
+        widget.locator(f".widget-toggle-buttons button:text-is('{'abcdefgh'[q.answer]}')").click()
+        widget.locator("button.widget-button:text-is('check')").click()
+        expect(feedback).to_contain_text("Right.")
+        return
+    entry = widget.locator("input[type=text]")
+    if isinstance(q, Row):
+        field, wrongs = next((f, h) for f, h in q.hints.items() if h)
+        value, hint = next(iter(wrongs.items()))
+        typed = [str(v) for v in q.answer]
+        typed[ROW_FIELDS.index(field)] = str(value)
+        entry.fill(" ".join(typed))
+        entry.press("Enter")
+        expect(feedback).to_contain_text(f"{field} is not {value}")
+        right = " ".join(str(v) for v in q.answer)  # the kernel's printed form where one wrapped
+        done = "Right, the whole row."
+    else:
+        value, hint = next(iter(q.hints.items()))
+        entry.fill(str(value))
+        entry.press("Enter")
+        expect(feedback).to_contain_text(f"Not {value}.")
+        right, done = str(q.answer), "Right."
+    assert squash(hint) in squash(feedback.inner_text())
+    assert widget.locator("pre.hugelab-reveal").count() == 0
+    entry.fill(right)
+    entry.press("Enter")
+    expect(feedback).to_contain_text(done)
+    reveal = widget.locator("pre.hugelab-reveal")
+    reveal.wait_for()
+    assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
 
 
 @pytest.mark.parametrize("name", COURSE)
 def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
-    from hugelab.teaching import lessons
     known = questions()
     page.goto(lab.url(name))
+    first_sight(page, name, shots)
     run_all(page)
     page.wait_for_timeout(1500)
-    widgets = page.locator(".jp-OutputArea-output .widget-vbox").filter(
-        has=page.locator("button.widget-button:text-is('check')"))
+    widgets = page.locator(".jp-OutputArea-output .hugelab-predict")
     assert widgets.count() > 0
     assert page.locator("pre.hugelab-reveal").count() == 0  # nothing revealed before any try
+    prompts = [squash(widgets.nth(i).locator(".widget-html").first.text_content()) for i in range(widgets.count())]
+    asked = []
+    for prompt in prompts:
+        for head in ("Predict the row:", "Predict:", "Why?"):
+            prompt = prompt.removeprefix(head)
+        asked.append(known[squash(prompt)])
+    answered_nothing_yet(page, name, shots, asked)
     stem = name.removesuffix(".ipynb")
-    for i in range(widgets.count()):
+    for i, q in enumerate(asked):
         widget = widgets.nth(i)
         widget.scroll_into_view_if_needed()
         page.wait_for_timeout(200)
-        prompt = widget.locator("b:text-is('Predict:')").locator("xpath=..").inner_text()
-        prompt = squash(prompt.removeprefix("Predict:"))
-        q = next((v for k, v in known.items() if squash(k) == prompt), None)
         screen = squash(page.evaluate(ON_SCREEN))
         page.screenshot(path=str(shots / f"course-{stem}-q{i + 1}-before.png"))
-        if q is None:  # 06's questions about a generated exercise are built in the notebook
-            assert "hugelab exercise key" not in screen
-            continue
-        for shown in lessons.giveaways(q):
+        for shown in giveaways(q):
             assert shown not in screen, f"{name} question {i + 1}: {shown!r} is on screen before answering"
-        # a likely wrong answer: its own hint, no reveal yet
-        wrong, hint = next(iter(q.hints.items()))
-        entry = widget.locator("input[type=text]")
-        entry.fill(str(wrong))
-        entry.press("Enter")
-        expect(widget.locator(".hugelab-feedback")).to_contain_text(f"Not {wrong}.")
-        assert squash(hint) in squash(widget.locator(".hugelab-feedback").inner_text())
-        assert widget.locator("pre.hugelab-reveal").count() == 0
-        # the answer, in the form the kernel prints it where it wrapped
-        entry.fill(str(q.answer))
-        entry.press("Enter")
-        expect(widget.locator(".hugelab-feedback")).to_contain_text("Right.")
-        reveal = widget.locator("pre.hugelab-reveal")
-        reveal.wait_for()
-        assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
+        answer(page, widget, q)
         widget.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"course-{stem}-q{i + 1}-after.png"))
+    if stem.startswith("09"):  # every answer was wrong first: the score says so, and where to look
+        score = page.locator(".hugelab-score")
+        expect(score).to_contain_text(f"Score: 0 of {len(asked)} right the first time.")
+        expect(score).to_contain_text("notebook 03")
     text = page.locator(".jp-Notebook").inner_text()
     assert "Traceback" not in text and "Error displaying widget" not in text
 
 
-def test_the_glossary_opens_from_00(lab, page, shots):
+def test_the_glossary_opens_from_00_and_a_term_link_lands_on_its_entry(lab, page, shots):
     page.goto(lab.url("00-start-here.ipynb"))
     page.wait_for_selector(".jp-Notebook")
     page.locator(".jp-RenderedMarkdown a:text-is('glossary')").first.click()
@@ -93,3 +173,13 @@ def test_the_glossary_opens_from_00(lab, page, shots):
     page.screenshot(path=str(shots / "course-glossary.png"))
     nb = json.loads((REPO / "notebooks" / "glossary.ipynb").read_text())
     assert any("kref" in "".join(c["source"]) for c in nb["cells"])
+    # 05's concept table links its terms: the link lands on the entry, not on the glossary's top
+    page.goto(lab.url("05-todays-kernel.ipynb"))
+    page.wait_for_selector(".jp-Notebook")
+    page.locator(".jp-RenderedMarkdown a:text-is('owner')").first.click()
+    heading = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown h3:text-is('owner')")
+    heading.wait_for(timeout=60_000)
+    page.wait_for_timeout(1500)
+    box = heading.bounding_box()
+    page.screenshot(path=str(shots / "course-glossary-owner.png"))
+    assert box is not None and 0 <= box["y"] < 800, f"the link did not land on the entry: {box}"

@@ -122,6 +122,46 @@ def test_an_idle_kernel_is_really_stopped_and_its_slot_given_back():
         proc.wait(60)
 
 
+def test_a_kernel_idle_with_its_tab_still_open_is_culled_too():
+    """Four tabs left open must not hold every slot: a connected kernel that is idle goes as well."""
+    import asyncio
+    import re
+    import threading
+
+    from tornado.websocket import websocket_connect
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    idle = limits.APP_MIN_IDLE_SECONDS
+    proc = subprocess.Popen([sys.executable, "-m", "hugelab", "app", "--port", "0", "--allow-root",
+                             "--idle-seconds", str(idle)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    connected = threading.Event()
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("hugelab split explorer: http://127.0.0.1:"), (line, proc.stderr.read()[-2000:])
+        base, token = line.split()[-1].split("?token=")
+        with urllib.request.urlopen(f"{base}?token={token}", timeout=120) as page:
+            kernel_id = re.search(r'kernelId": "([0-9a-f-]+)"', page.read().decode()).group(1)
+        channels = f"{base.replace('http://', 'ws://')}api/kernels/{kernel_id}/channels?token={token}"
+
+        async def hold_the_tab_open():  # as a browser tab does: connected, saying nothing
+            connection = await websocket_connect(channels)
+            connected.set()
+            while await connection.read_message() is not None:
+                pass
+        threading.Thread(target=lambda: asyncio.run(hold_the_tab_open()), daemon=True).start()
+        assert connected.wait(60), "the kernel's channels did not accept the tab"
+        assert len(kernels(proc)) == 1
+        started = time.monotonic()
+        while kernels(proc) and time.monotonic() - started < 3 * idle + 30:
+            time.sleep(0.5)
+        assert kernels(proc) == [], f"a connected idle kernel still runs {time.monotonic() - started:.0f} s on"
+        assert time.monotonic() - started >= idle - 2  # culled for being idle, not at once
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+
+
 def test_idle_seconds_below_the_floor_is_refused_in_one_line():
     done = hugelab("app", "--idle-seconds", "3")
     assert one_line(done, 2).strip() == f"hugelab: --idle-seconds must be at least {limits.APP_MIN_IDLE_SECONDS}, not 3"
@@ -132,6 +172,7 @@ def test_idle_kernels_are_culled_by_configuration():
     assert manager["cull_idle_timeout"] == limits.APP_KERNEL_IDLE_SECONDS
     assert manager["cull_interval"] == limits.APP_CULL_INTERVAL_SECONDS
     assert manager["max_kernels"] == limits.APP_MAX_KERNELS
+    assert manager["cull_connected"] is True  # an open tab does not keep an idle kernel
 
 
 def test_sigterm_stops_voila_and_every_kernel(app):
@@ -144,6 +185,7 @@ def test_sigterm_stops_voila_and_every_kernel(app):
     proc.send_signal(signal.SIGTERM)
     proc.wait(2 * limits.APP_STOP_SECONDS + 30)
     assert time.monotonic() - start < 2 * limits.APP_STOP_SECONDS + 30
+    assert proc.returncode == 128 + signal.SIGTERM  # 143, as a shell reports a process SIGTERM ended
     assert "Traceback" not in proc.stderr.read()
     time.sleep(0.5)
     assert [pid for pid in family if Path(f"/proc/{pid}").exists()] == []

@@ -46,6 +46,7 @@ from ..hstate import HState
 from ..inode import hugetlb_reserve_pages
 from ..reservation import vma_resv_map
 from ..resv_map import ResvMap
+from ..resv_map_fast import resv_map_alloc
 from ..subpool import get_pages, put_pages
 from ..vma import VMA
 from .base import Close, Policy
@@ -74,7 +75,7 @@ class RegionCount(Policy):
         if not hugetlb_reserve_pages(hstate, vma.file, vma.start, vma.end, shared=False,
                                      undo=self.reserve_failure_undo):
             return "ENOMEM"  # hugetlbfs_file_mmap: -ENOMEM whatever the reason
-        vma.private_data = ResvMap()  # empty: nothing consumed yet
+        vma.private_data = resv_map_alloc()  # empty: nothing consumed yet
         vma.owner = True
         return None
 
