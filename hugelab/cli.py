@@ -1,6 +1,7 @@
 """The ``hugelab`` command line (also ``python -m hugelab``).
 
-Exit status: 0 success; 1 a check found a difference (``verify``); 2 a bad
+Exit status: 0 success; 1 a check found a difference (``verify``) or a kernel
+leaked (``replay --kernel``: the table, then a line saying what stayed); 2 a bad
 trace or bad arguments, with one line saying what (``line N: ...`` for a
 trace); 3 the real kernel cannot be used here, with one line saying why.
 """
@@ -62,9 +63,14 @@ def _read_trace(source: str) -> Trace:
 
 def _cmd_replay(args) -> int:
     trace = _read_trace(args.trace)
+    leak = None
     if args.kernel:
+        from .realkernel import KernelLeaked
         from .realkernel.targets import replay_on_kernel
-        steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
+        try:
+            steps = replay_on_kernel(trace, args.kernel, label=f"trace {echo(args.trace)}")
+        except KernelLeaked as e:  # the table first: it shows the way to the leak
+            steps, leak = e.steps, e
     else:
         steps = replay(trace, args.policy)
     if args.json:
@@ -72,6 +78,16 @@ def _cmd_replay(args) -> int:
             print(s.to_json())
     else:
         print(table(steps))
+    if leak is not None:
+        sys.stdout.flush()
+        where = ""
+        if leak.step is not None:
+            op = trace.ops[leak.step - 1]
+            where = (f"; the first {leak.step} lines leak on their own: step {leak.step} "
+                     f"(line {op.line}: {echo(op.text)}) leaked")
+        print(f"hugelab: the kernel leaked: once every process, file, mount and segment of the trace was gone "
+              f"the pool showed Total/Free/Rsvd/Surp = {leak.counters}{where}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -160,6 +176,23 @@ def _cmd_run(args) -> int:
         return run_program(Path(args.program), specs, args.args, sys.stdout, args.timeout)
     except ProgramError as e:
         raise UsageError(str(e)) from None
+
+
+def _cmd_timeline(args) -> int:
+    from .tools import timeline
+    trace = _read_trace(args.trace)
+    if args.explain:
+        try:
+            return timeline.explain(trace, args.explain[0], args.explain[1], sys.stdout)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    specs = [s.strip() for specs in args.kernels for s in specs.split(",") if s.strip()]
+    if args.all:
+        specs += [k for k in timeline.every_cached() if k not in specs]
+    if not specs:
+        raise UsageError("timeline needs --kernels A,B,... or --all (every cached kernel; "
+                         "'hugelab kernels --fetch' adds more)")
+    return timeline.timeline(specs, trace, sys.stdout, progress=sys.stderr, statfs=args.files)
 
 
 def _difficulty(args):
@@ -440,6 +473,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     # a sheet's policy line names one of the named policies (the checker rebuilds the sheet from it)
     sheet_policy_help = f"one of {', '.join(POLICIES)} (default {DEFAULT})"
+    p = sub.add_parser("timeline", help="one trace on many kernels in guests (one at a time), grouped, "
+                                        "each held against its own commits' policy")
+    p.add_argument("trace", help="a trace file, - for standard input, or a scenario name")
+    p.add_argument("--kernels", action="append", default=[], metavar="A,B,...",
+                   help="guest kernels (6.12, release names; again or comma-separated), oldest first")
+    p.add_argument("--all", action="store_true", help="every kernel in the cache (see 'hugelab kernels')")
+    p.add_argument("--files", action="store_true", help="rows show the statfs of the trace's sized mounts too")
+    p.add_argument("--explain", nargs=2, metavar=("A", "B"),
+                   help="the model only: which commits between A's and B's sets make A's run B's "
+                        "(each toggled alone on A's set)")
+    p.set_defaults(run=_cmd_timeline)
+
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score filled-in sheets",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "
                               "a filled-in sheet (exit 0 all right, 1 some wrong, 2 a sheet that cannot be read); "

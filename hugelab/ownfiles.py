@@ -7,7 +7,9 @@ of any file, and a file planted there would be trusted (a notebook signed, a ker
 * every folder hugelab writes in is opened with ``O_NOFOLLOW | O_DIRECTORY`` and must belong to
   the user hugelab runs as and be writable by no one else (:class:`Folder`); the folders above it
   must belong to root or that user, and be writable by others only with the sticky bit (as
-  ``/tmp``), so no one else can swap it for another (:func:`check_ancestors`);
+  ``/tmp``), so no one else can swap it for another (:func:`check_ancestors`). Writable by its
+  group counts as writable by no one else when that group is the user's own private group (its
+  only member: Debian gives each user one, and umask 002, so a learner's folders are 0775);
 * every file in it is read with ``O_NOFOLLOW`` (a link is refused) and written by creating a new
   file under a random name with ``O_CREAT | O_EXCL | O_NOFOLLOW``, then renaming it over the old
   name: a link at that name is replaced, never followed;
@@ -40,12 +42,37 @@ def _who() -> int:
     return os.geteuid()
 
 
+def private_group(gid: int, uid: int) -> bool:
+    """Is ``gid`` a group whose one member is ``uid`` (as its primary group, or listed)?
+
+    The rule of Debian's OpenSSH for group-writable files: a group with no member (as setgid
+    programs use) or with anyone else in it is not private.
+    """
+    import grp
+    import pwd
+
+    try:
+        group = grp.getgrgid(gid)
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return False
+    primary = [user.pw_uid for user in pwd.getpwall() if user.pw_gid == gid]
+    if any(member != uid for member in primary) or any(member != name for member in group.gr_mem):
+        return False
+    return bool(primary or group.gr_mem)
+
+
+def _writable_by_others(info: os.stat_result) -> bool:
+    """Others may write, or a group other than our own private one."""
+    return bool(info.st_mode & 0o002) or bool(info.st_mode & 0o020 and not private_group(info.st_gid, _who()))
+
+
 def check_owned(info: os.stat_result, path: str | Path) -> None:
     """UnsafePath unless ``info`` (of a folder or file) is ours and writable by no one else."""
     if info.st_uid != _who():
         raise UnsafePath(f"{path} belongs to uid {info.st_uid}, not to uid {_who()} running hugelab: "
                          "hugelab does not write in or trust another user's files; choose another place")
-    if info.st_mode & 0o022:
+    if _writable_by_others(info):
         raise UnsafePath(f"{path} can be written by other users (mode {stat.filemode(info.st_mode)}): "
                          f"make it private with 'chmod go-w {path}', or choose another place")
 
@@ -62,7 +89,7 @@ def check_ancestors(path: str | Path) -> None:
         if info.st_uid not in (0, _who()):
             raise UnsafePath(f"{folder} (above {path}) belongs to uid {info.st_uid}: another user could replace "
                              f"{path}; choose a place outside it")
-        if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        if _writable_by_others(info) and not info.st_mode & stat.S_ISVTX:
             raise UnsafePath(f"{folder} (above {path}) can be written by other users and is not sticky "
                              f"(mode {stat.filemode(info.st_mode)}): another user could replace {path}")
 

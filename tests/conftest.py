@@ -10,6 +10,43 @@ sys.path.insert(0, str(Path(__file__).parent))
 from skips import EXPECTED
 from summary_lines import SUMMARY
 
+#: what the quick subset leaves out: everything that touches the kernel's pool (kernel), boots a
+#: guest, drives a browser, starts JupyterLab, Voila or `hugelab lab` (server), or makes fresh
+#: clones and venvs (slow)
+NOT_QUICK = ("kernel", "guest", "browser", "server", "slow")
+QUICK = " and ".join(f"not {marker}" for marker in NOT_QUICK)
+#: tests marked here, in one place, by what they start: whole files (relative to tests/), or one
+#: test (FILE::NAME)
+MARKED_HERE = {
+    "server": ("redteam/test_app.py", "redteam/test_lab_root.py", "test_lab.py", "test_hub.py"),
+    "browser": ("test_print.py",),  # prints with chromium
+    "slow": ("test_assignments.py::test_nbgrader_end_to_end",),  # nbgrader from release to grades, ~85 s
+}
+HERE = Path(__file__).parent
+
+
+def pytest_addoption(parser):
+    parser.addoption("--quick", action="store_true",
+                     help=f"the quick subset: -m '{QUICK}' (never touches the kernel; minutes)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        try:
+            where = item.path.relative_to(HERE).as_posix()
+        except ValueError:  # not under tests/ (nbval's notebooks)
+            continue
+        for marker, names in MARKED_HERE.items():
+            if where in names or f"{where}::{getattr(item, 'originalname', item.name)}" in names:
+                item.add_marker(getattr(pytest.mark, marker))
+    if not config.getoption("--quick"):
+        return
+    kept = [item for item in items if not any(item.get_closest_marker(m) for m in NOT_QUICK)]
+    if len(kept) < len(items):
+        quick = set(kept)
+        config.hook.pytest_deselected(items=[item for item in items if item not in quick])
+        items[:] = kept
+
 
 def pytest_terminal_summary(terminalreporter):
     for line in SUMMARY:

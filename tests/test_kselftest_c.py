@@ -21,7 +21,7 @@ from hugelab.trace import TraceError
 
 ROOT = Path(__file__).resolve().parents[1]
 needs_cc = pytest.mark.skipif(not shutil.which("cc"), reason="no C compiler (cc)")
-#: the open leak of kernel-findings 1, as the issue's hand shrink has it
+#: the open leak of docs/findings.md §1, as the issue's hand shrink has it
 LEAK = "pool 3\nmount q size=4 min_size=2\nfile f on q\nfallocate f 0 4\n"
 ONE_PROCESS = [n for n in scenarios.names() if refusal(parse_trace(scenarios.load(n))) is None]
 

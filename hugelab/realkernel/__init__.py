@@ -9,14 +9,14 @@ from __future__ import annotations
 import sys
 
 from ..replay import Step, as_trace, drive
-from ..trace.language import Trace
+from ..trace.language import Trace, parse_trace
 from .machine import (
     KernelInterrupted,
+    KernelLeaked,
     KernelMachine,
     KernelReplayError,
     KernelSession,
     KernelUnavailable,
-    PoolNotBare,
     check_limits,
     why_unavailable,
 )
@@ -58,10 +58,26 @@ def replay_on(session: KernelSession, trace: Trace, label: str = "the trace", th
         raise
     try:
         machine.close()
-    except PoolNotBare as e:  # a throw-away guest reports the records with what the pool kept
-        e.steps = steps
+    except KernelLeaked as leak:  # the records stand: they show the way to the leak
+        leak.steps = steps
         raise
     return steps
+
+
+def leaking_step(session: KernelSession, trace: Trace) -> int | None:
+    """The first step whose prefix of ``trace`` leaks on its own, replaying prefixes from the shortest.
+
+    For a throw-away guest only: every prefix before the first leaking one leaves the pool
+    bare (else it would have leaked), so each starts as a fresh replay would; the search
+    stops at the first leak, after which the guest is spent.
+    """
+    for n in range(1, len(trace.ops) + 1):
+        prefix = parse_trace("".join(op.text + "\n" for op in trace.ops[:n]))  # a prefix of a trace is one
+        try:
+            replay_on(session, prefix, throwaway=True)
+        except KernelLeaked:
+            return n
+    return None
 
 
 def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
@@ -78,5 +94,6 @@ def replay_kernel(trace: Trace | str, label: str = "the trace") -> list[Step]:
         return replay_on(session, trace, label)
 
 
-__all__ = ["KernelInterrupted", "KernelMachine", "KernelReplayError", "KernelSession", "KernelUnavailable",
-           "PoolNotBare", "check_limits", "refusal", "replay_kernel", "replay_on", "why_unavailable"]
+__all__ = ["KernelInterrupted", "KernelLeaked", "KernelMachine", "KernelReplayError", "KernelSession",
+           "KernelUnavailable", "check_limits", "leaking_step", "refusal", "replay_kernel", "replay_on",
+           "why_unavailable"]

@@ -69,7 +69,7 @@ def enter_private_namespaces(root: Path) -> None:
 class FsWorker:
     def __init__(self, commands: int, answers: int, hpage: int, workers: dict, keep: set[int], root: Path) -> None:
         self.root = root  # our private tmpfs: the mounts' directories go in it
-        self.commands = open(commands, "rb", buffering=0, closefd=False)  # noqa: SIM115
+        self.commands = open(commands, "rb", closefd=False)  # noqa: SIM115  (buffered: see Worker._become)
         self.answers = answers
         self.hpage = hpage
         self.workers, self.keep = workers, keep  # for 'spawn': the trace processes' pipe ends
@@ -80,12 +80,9 @@ class FsWorker:
 
     def run(self) -> NoReturn:
         while True:
-            line = b""
-            while not line.endswith(b"\n"):
-                chunk = self.commands.read(1)
-                if not chunk:  # the controller is gone: so are we (and, with us, the namespaces)
-                    os._exit(0)
-                line += chunk
+            line = self.commands.readline()
+            if not line.endswith(b"\n"):  # the controller is gone: so are we (and, with us, the namespaces)
+                os._exit(0)
             cmd = json.loads(line)
             try:
                 answer = self.execute(cmd)

@@ -6,9 +6,13 @@ answers one request a line, in order:
 
 * ``{"trace": TEXT}``  -> ``{"steps": [record, ...]}``: the trace replayed
   by :func:`hugelab.realkernel.replay_on`, the same code as on the host, each
-  record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``.
-  When every process ended and the pool is not bare (the kernel leaked or
-  wrapped: the guest is spent), ``"left": counters`` is added to the records;
+  record as ``hugelab replay --json`` prints it; or ``{"error": "one line"}``;
+* a trace after which the pool is not bare: ``{"steps": [...], "leak": "one
+  line", "leaked": counters}`` (the guest is spent: the host starts another);
+* ``{"leaking_step": TEXT}`` -> ``{"step": N}``: in a fresh guest, the first
+  N whose first N lines leak on their own (:func:`hugelab.realkernel.leaking_step`);
+* ``{"hello": true}`` -> the hello again (the first request to a guest
+  restored from a snapshot, which said its hello before it was saved);
 * ``{"run": [ARGV...], "timeout": S}`` -> ``{"rc": N, "out": TEXT}``: a
   program of the initramfs (a C reproducer), run with the pool idle before;
 * ``{"quit": true}`` -> the agent returns and ``/init`` powers off (so it
@@ -51,17 +55,25 @@ def preload() -> None:
 
 
 def _answer(port, request: dict, session) -> dict:
-    from hugelab.realkernel import KernelReplayError, KernelUnavailable, PoolNotBare, replay_on
+    from hugelab.realkernel import KernelLeaked, KernelReplayError, KernelUnavailable, leaking_step, replay_on
     from hugelab.trace.language import TraceError, parse_trace
 
     if "trace" in request:
         try:  # a guest is thrown away after its run: min_size traces are welcome here
             steps = replay_on(session, parse_trace(request["trace"]), throwaway=True)
-        except PoolNotBare as e:  # the records, and what the pool kept: the host boots a fresh guest
-            return {"steps": [s.as_dict() for s in e.steps], "left": e.counters.as_dict()}
+        except KernelLeaked as leak:  # the records, and what the pool kept
+            return {"steps": [s.as_dict() for s in leak.steps], "leak": str(leak),
+                    "leaked": leak.counters.as_dict()}
         except (TraceError, KernelReplayError, KernelUnavailable) as e:
             return {"error": str(e)}
         return {"steps": [s.as_dict() for s in steps]}
+    if "leaking_step" in request:  # a fresh guest: the first prefix of the trace that leaks
+        try:
+            return {"step": leaking_step(session, parse_trace(request["leaking_step"]))}
+        except (TraceError, KernelReplayError, KernelUnavailable) as e:
+            return {"error": str(e)}
+    if "hello" in request:
+        return hello()
     if "run" in request:
         session.end_processes()
         session.reset_pool()
@@ -74,9 +86,18 @@ def _answer(port, request: dict, session) -> dict:
     return {"error": f"unknown request {sorted(request)}"}
 
 
+def hello() -> dict:
+    """Who this guest is; said first, and again when asked (a guest restored from a snapshot)."""
+    from hugelab.realkernel.sysfs import hugepage_size
+
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])  # seconds since the guest kernel started: boot + python start
+    # uname -v names the upstream release Debian's ABI names hide ("Debian 6.1.192-3")
+    return {"hello": os.uname().release, "version": os.uname().version, "hpage": hugepage_size(), "uptime": uptime}
+
+
 def main(port_path: str) -> None:
     from hugelab.realkernel import KernelSession
-    from hugelab.realkernel.sysfs import hugepage_size
 
     preload()
     fd = os.open(port_path, os.O_RDWR | os.O_NOCTTY)
@@ -86,10 +107,7 @@ def main(port_path: str) -> None:
     def send(message: dict) -> None:
         port.write(json.dumps(message).encode() + b"\n")
 
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])  # seconds since the guest kernel started: boot + python start
-    # uname -v names the upstream release Debian's ABI names hide ("Debian 6.1.192-3")
-    send({"hello": os.uname().release, "version": os.uname().version, "hpage": hugepage_size(), "uptime": uptime})
+    send(hello())
     with KernelSession() as session:
         while True:
             line = b""

@@ -45,14 +45,6 @@ def text(record: dict, key: str, release: str, most: int | None = None, default:
     return value
 
 
-def counters(record: dict, key: str, release: str, where: str = "") -> Counters:
-    """``record[key]``: the four counters, each a whole number (``where``: a step, for the message)."""
-    given = record.get(key)
-    if not isinstance(given, dict) or set(given) != set(COUNTERS):
-        raise _bad(release, f"{where}{key} is {echo(repr(given))}")
-    return Counters(*(whole(given, name, release) for name in COUNTERS))
-
-
 def error(record: dict, release: str) -> str:
     """The guest's one-line error, cut to a readable length."""
     value = record.get("error")
@@ -73,7 +65,10 @@ def _step(record: object, release: str, index: int) -> Step:
     problem = record["error"]
     if problem is not None and not isinstance(problem, str):
         raise _bad(release, f"{where}: error is {echo(repr(problem))}")
-    values = counters(record, "counters", release, f"{where}: ")
+    counters = record["counters"]
+    if not isinstance(counters, dict) or set(counters) != set(COUNTERS):
+        raise _bad(release, f"{where}: counters is {echo(repr(counters))}")
+    values = Counters(*(whole(counters, name, release) for name in COUNTERS))
     mounts = None
     if "mounts" in record:
         given = record["mounts"]

@@ -72,17 +72,20 @@ class KernelReplayError(RuntimeError):
     """Something went wrong while replaying on the kernel (not a trace outcome)."""
 
 
-class PoolNotBare(KernelReplayError):
-    """Every process of a replay ended, and the pool is not bare: the kernel leaked or wrapped.
+class KernelLeaked(KernelReplayError):
+    """Every process of a replay ended and the pool is not bare: the kernel leaked.
 
-    ``counters`` is what the pool shows; ``steps`` the replay's records (set by
-    :func:`hugelab.realkernel.replay_on`), which a throw-away guest still reports.
+    ``counters`` are what the pool showed; ``steps`` the replay's records up to
+    the end (filled in by :func:`hugelab.realkernel.replay_on`), so that the
+    table can still be shown; ``step``, when known, the first step whose prefix
+    of the trace leaks on its own (found in a throw-away guest).
     """
 
     def __init__(self, message: str, counters: Counters) -> None:
         super().__init__(message)
         self.counters = counters
         self.steps: list = []
+        self.step: int | None = None
 
 
 class KernelInterrupted(Interrupted):
@@ -508,7 +511,7 @@ class KernelMachine:
         self._commands, self._answers, self._pidfds = {}, {}, {}
         counters = wait_bare()
         if counters.rsvd or counters.surp or counters.total != counters.free:
-            raise PoolNotBare(
+            raise KernelLeaked(
                 f"after {self.label} every process ended but the pool is not bare (Total/Free/Rsvd/Surp = "
                 f"{counters}): the kernel leaked; stop replaying on this machine and report {self.label}", counters)
 
@@ -577,10 +580,12 @@ class KernelMachine:
                 raise KernelReplayError(f"{who} did not answer within {STEP_TIMEOUT:.0f} s")
             ready = {fd for fd, _ in poller.poll(remaining * 1000)}
             if answers in ready:
-                data = b""
-                while not data.endswith(b"\n"):
-                    chunk = os.read(answers, 1)
-                    if not chunk:  # every writer is gone: the worker died
+                # An answer is one short write (atomic on a pipe) and the next command goes only after
+                # it, so one read gets the whole line; a partial one is finished here.
+                data = os.read(answers, 4096)
+                while data and not data.endswith(b"\n"):
+                    chunk = os.read(answers, 4096)
+                    if not chunk:  # every writer is gone: the worker died mid-answer
                         break
                     data += chunk
                 if data.endswith(b"\n"):

@@ -18,7 +18,7 @@ import os
 from ..replay import Step
 from ..trace.language import Trace
 from .images import ImageUnavailable, resolve, series_of
-from .machine import CLEANUP_CODES, KernelSession, KernelUnavailable, check_limits
+from .machine import CLEANUP_CODES, KernelLeaked, KernelSession, KernelUnavailable, check_limits
 
 HOST = "host"
 
@@ -90,6 +90,8 @@ def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -
     On this machine's kernel, a trace :func:`hugelab.realkernel.refusal` refuses
     (a ``min_size`` mount) or one past this machine's limits
     (:mod:`hugelab.limits`) is refused before the lock, the pool or any sysctl.
+    A kernel that leaks raises :class:`KernelLeaked` with the records and, in a
+    guest, the first step whose prefix of the trace leaks on its own.
     """
     if is_host(spec):
         from . import refusal
@@ -100,4 +102,8 @@ def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -
         with HostKernel() as host:
             return host.replay(trace, label)
     with open_kernel(spec) as kernel:
-        return kernel.replay(trace)
+        try:
+            return kernel.replay(trace)
+        except KernelLeaked as leak:  # which step: a fresh guest replays the trace's prefixes
+            leak.step = kernel.leaking_step(trace)
+            raise

@@ -1,21 +1,25 @@
 """``hugelab hunt --kernels A,B``: a trace on which two real kernels disagree, found and shrunk.
 
 Both kernels replay the same random traces (each in its own QEMU guest, or
-one on this machine: see :mod:`hugelab.realkernel.targets`); the two replays of a
-trace run at the same time. A trace whose records differ anywhere (counters
-or outcome) is shrunk with :func:`hugelab.trace.shrink.shrink`, every candidate
-replayed on both kernels again, and the hunt goes on until a find has at most
-``max_ops`` operations (or the traces run out: the smallest find is printed).
+one on this machine: see :mod:`hugelab.realkernel.targets`), one after the
+other: the guests are booted one at a time and never replay at once, so a
+2-core machine shared with others is not asked for two cores of TCG. In a
+guest, a trace after which the pool is not bare is part of its record (the
+counters it kept), and the next trace gets a fresh guest. A trace whose
+records differ anywhere (counters, outcome, statfs or what leaked) is shrunk
+with :func:`hugelab.trace.shrink.shrink`, every candidate replayed on both
+kernels again, and the hunt goes on until a find has at most ``max_ops``
+operations (or the traces run out: the smallest find is printed).
 """
 
 from __future__ import annotations
 
 import random
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import TextIO
 
 from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
+from ..model.hstate import Counters
 from ..replay import Step
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import Trace, parse_trace
@@ -29,6 +33,7 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
                  progress: TextIO | None = None, max_ops: int = MAX_OPS, files: bool = False) -> int:
     """``files``: random trace-v2 traces; with ``min_size`` mounts only when no side is this
     machine's kernel (they can leak reservations until reboot there; see :func:`hugelab.tools.verify.verify`)."""
+    from ..realkernel.machine import KernelLeaked
     from ..realkernel.targets import is_host, open_kernel
 
     refusal = run_too_long(traces, length, on_kernels=True)
@@ -36,14 +41,23 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
         raise ValueError(refusal)
     min_size = files and not any(is_host(spec) for spec in specs)
 
-    with ExitStack() as stack, ThreadPoolExecutor(len(specs)) as pool:
-        machines = [stack.enter_context(open_kernel(spec)) for spec in specs]
+    with ExitStack() as stack:
+        machines = [stack.enter_context(open_kernel(spec)) for spec in specs]  # one boot after the other
         names = [f"Linux {m.release}" for m in machines]
+        guests = [not is_host(spec) for spec in specs]
         if progress:
             print(f"  hunting: {' vs '.join(names)}", file=progress)
 
-        def both(trace: Trace) -> list[list[Step]]:
-            return list(pool.map(lambda m: m.replay(trace), machines))
+        def run(machine, guest: bool, trace: Trace) -> tuple[list[Step], Counters | None]:
+            try:
+                return machine.replay(trace), None
+            except KernelLeaked as leak:
+                if not guest:  # this machine's pool leaked: stop here (the error names the trace)
+                    raise
+                return leak.steps, leak.counters
+
+        def both(trace: Trace) -> list[tuple[list[Step], Counters | None]]:
+            return [run(m, guest, trace) for m, guest in zip(machines, guests)]
 
         def disagree(text: str) -> bool:
             a, b = both(parse_trace(text))
@@ -70,11 +84,16 @@ def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: Tex
                   "every step", file=out)
             return 0
         trace = parse_trace(best)
-        text, differ = runs_table(names, both(trace))
+        runs = both(trace)
+        text, differ = runs_table(names, [steps for steps, _ in runs])
     print(f"{' and '.join(names)} disagree on this trace of {len(trace)} operations:\n", file=out)
     print(best, file=out)
     print(text, file=out)
     print(differ_line(differ), file=out)
+    for name, (_, leaked) in zip(names, runs):
+        if leaked is not None:
+            print(f"{name} leaked: once everything of the trace was gone its pool showed Total/Free/Rsvd/Surp = "
+                  f"{leaked}", file=out)
     print(reproducer_hint(trace), file=out)
     return 0
 

@@ -38,6 +38,9 @@ SERIES_STYLES = (
 )
 #: the steps drawn at most: a longer history shows its last ones
 STEPS_DRAWN = 1000
+#: a chart as wide as its side less the 2 px margin every widget has on each side: at "100%" the margins
+#: overflow the side by 4 px, and the side shows a horizontal scrollbar (at any notebook width)
+FIGURE_WIDTH = "calc(100% - 4px)"
 #: the width a chart is laid out for, in pixels: half of a normal notebook's output area (a ~1068 px
 #: JupyterLab window), less margins; labels are thinned for this width, so a wider window only adds room
 PLOT_WIDTH = 380
@@ -170,7 +173,7 @@ class MappingChart:
         self.figure = bq.Figure(marks=[self.summary, self.boundaries, self.regions, self.labels, self.closed,
                                        self.cells], axes=[self.axis],
                                 fig_margin={"top": 6, "bottom": 38, "left": 14, "right": 14},
-                                layout={"height": "150px", "width": "100%"})
+                                layout={"height": "150px", "width": FIGURE_WIDTH})
         self.figure.add_class(css_class)
         self.view: MappingView | None = None
         if on_page_click is not None:
@@ -271,7 +274,7 @@ class CountersChart:
         self.figure = bq.Figure(marks=[self.zero, *self.lines, self.parting, self.parting_label,
                                        self.wrap_marks, self.wrap_labels],
                                 axes=[self.step_axis, self.value_axis],
-                                layout={"height": "240px", "width": "100%"},
+                                layout={"height": "240px", "width": FIGURE_WIDTH},
                                 fig_margin={"top": 12, "bottom": 38, "left": 50, "right": 14})
         self.figure.add_class("hugelab-counters")
 

@@ -299,8 +299,11 @@ class SplitExplorer(w.VBox):
         # beside its control, two lines at most: a message never pushes the charts down
         self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="120px", max_height="36px",
                                                    overflow="auto"))
-                         for k in ("pool", "mmap", "file", "mmap file", "truncate", "process", "fault", "range",
+                         for k in ("pool", "mmap", "file", "mmap file", "truncate", "fault", "range",
                                    "history", "load")}
+        # the process row is full (two dropdowns, two buttons): its message, a fork's "choose c1 in
+        # 'process'" above all, gets a line of its own under the row instead of a cut corner beside it
+        self.messages["process"] = w.HTML(layout=w.Layout(width="98%", margin="0 0 0 8px"))
         self.message = self.messages["load"]
         actions = [("set pool", self.on_set_pool), ("reset", self.on_reset), ("mmap", self.on_mmap),
                    ("fork", self.on_fork), ("exit", self.on_exit), ("fault", self.on_fault),
@@ -343,11 +346,20 @@ class SplitExplorer(w.VBox):
             w.HBox([self.pool, self.overcommit, b["set pool"], b["reset"], m["pool"]]),
             w.HBox([self.size, self.kind, self.noreserve, b["mmap"], m["mmap"]]),
             *self.file_rows,
-            w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"], m["process"]]),
+            w.HBox([self.process, self.mapping_choice, b["fork"], b["exit"]]),
+            m["process"],
             w.HBox([self.page, self.access, b["fault"], m["fault"]]),
             w.HBox([self.range, b["munmap"], self.prot, b["mprotect"], b["dontneed"], m["range"]]),
             w.HBox([self.step, self.step_label, b["undo"], b["redo"], m["history"]]),
         ])
+        # A narrow notebook (1068 px with the file browser open leaves ~640 px) squeezed every control of a
+        # row: buttons cut to "set p...", "mu...", sliders to a dot. Rows wrap instead, and no control shrinks.
+        rows = [row for row in controls.children if isinstance(row, w.HBox)] + self.file_rows
+        for row in rows:
+            row.layout.flex_flow = "row wrap"
+            for child in row.children:
+                if child not in self.messages.values() and child.layout.flex is None:
+                    child.layout.flex = "0 0 auto"
         super().__init__([controls, w.HTML(f"<small>{LEGEND}</small>"), w.HBox(self.sides),
                           w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
                                  "load box below):</small>"), self.trace,

@@ -27,6 +27,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUTPUT = Path(os.environ.get("HUGELAB_TEST_OUTPUT", REPO / "test-output"))
+#: how long a test waits for an event (a chart drawn, a text shown) before calling it a hang: long
+#: enough for a machine at load 13 on two cores (30 s was not: issue 22)
+EVENT_BOUND = 180_000
 
 
 def why_no_browser() -> str | None:
@@ -160,3 +163,52 @@ def run_all(page, timeout_ms: int = 120_000) -> None:
             if attempt == 1:
                 raise
     page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=timeout_ms)
+
+
+# Every widget model of the notebook on show has sent the kernel everything it holds: nothing
+# throttled in its buffer, no update unanswered, no echo outstanding (@jupyter-widgets/base keeps
+# these as _msg_buffer, _pending_msgs and _expectedEchoMsgIds). A slider moved by keyboard sends
+# its value throttled: a button clicked before this could reach the kernel first.
+WIDGETS_SYNCED = """async () => {
+    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    if (!panel || !panel.content || !panel.content.widgets) return false;
+    const managers = new Set();
+    const visit = async (widget, depth) => {
+        if (widget._manager && widget._manager.promise) managers.add(await widget._manager.promise);
+        if (depth < 4) for (const child of (widget.widgets || [])) await visit(child, depth + 1);
+    };
+    for (const cell of panel.content.widgets) if (cell.outputArea) await visit(cell.outputArea, 0);
+    if (managers.size === 0) return false;
+    for (const manager of managers) {
+        for (const pending of Object.values(manager._models || {})) {
+            const model = await pending;
+            if (model._pending_msgs > 0 || model._msg_buffer !== null
+                    || (model._expectedEchoMsgIds && model._expectedEchoMsgIds.size > 0)) return false;
+        }
+    }
+    return true;
+}"""
+
+# The geometry of everything drawn under a selector is the same for FRAMES animation frames in a
+# row: charts have re-laid themselves out after a resize or a new history (no fixed sleep).
+SETTLED = """([selector, frames]) => {
+    const root = document.querySelector(selector);
+    if (!root) return false;
+    const boxes = [...root.querySelectorAll('svg text, svg rect, svg path, button, .widget-html, .widget-label')]
+        .map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].map(Math.round); });
+    const signature = JSON.stringify(boxes);
+    const seen = window.__hugelabSettled || (window.__hugelabSettled = {});
+    const last = seen[selector];
+    const frames_same = last && last.signature === signature ? last.frames + 1 : 0;
+    seen[selector] = {signature, frames: frames_same};
+    return frames_same >= frames;
+}"""
+
+
+def wait_widgets_synced(page, timeout_ms: int = 120_000) -> None:
+    page.wait_for_function(WIDGETS_SYNCED, timeout=timeout_ms)
+
+
+def wait_settled(page, selector: str = ".jp-Notebook", frames: int = 5, timeout_ms: int = 120_000) -> None:
+    page.evaluate("s => { if (window.__hugelabSettled) delete window.__hugelabSettled[s]; }", selector)
+    page.wait_for_function(SETTLED, arg=[selector, frames], polling="raf", timeout=timeout_ms)

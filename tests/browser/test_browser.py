@@ -7,11 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
+from playwright.sync_api import expect
 
-from harness import REPO, free_port, run_all
+from harness import EVENT_BOUND, REPO, free_port, run_all, wait_settled
 
 pytestmark = pytest.mark.browser
 FIGURES = pytest.importorskip("hugelab.widgets.controls").FIGURES
@@ -46,18 +46,19 @@ def screenshot_outputs(page, shots, stem):
 def test_every_notebook_runs_all_cells_and_draws_every_widget(lab, page, shots, name):
     page.goto(lab.url(name))
     run_all(page)
-    page.wait_for_timeout(1500)  # let the last widgets render
-    text = page.locator(".jp-Notebook").inner_text()
-    assert "Error displaying widget" not in text
-    assert "Traceback" not in text
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     sources = code_cells(name)
     explorers = sum(s.count("SplitExplorer(") for s in sources)
     predicts = widgets_saved(name, "Predict")
     assert predicts >= sum(s.count("Predict(") for s in sources)
-    assert page.locator("button.widget-button:text-is('check')").count() == predicts
+    # the last widgets have rendered: every question's check button, every explorer's charts
+    expect(page.locator("button.widget-button:text-is('check')")).to_have_count(predicts, timeout=120_000)
     figures = page.locator("div.bqplot.figure")
-    assert figures.count() == FIGURES * explorers
+    expect(figures).to_have_count(FIGURES * explorers, timeout=120_000)
+    wait_settled(page)
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Error displaying widget" not in text
+    assert "Traceback" not in text
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
     for i in range(figures.count()):  # every chart on show drawn (an explorer hides unused mapping charts)
         if figures.nth(i).is_visible():
             assert figures.nth(i).locator("svg.svg-figure rect.plotarea_events").count() == 1
@@ -72,14 +73,14 @@ def test_voila_app_renders_the_explorer(page, shots):
     try:
         line = app.stdout.readline()
         assert line.startswith(f"hugelab split explorer: http://127.0.0.1:{port}/?token=")
-        page.goto(line.split()[-1], timeout=90_000)
-        page.wait_for_selector("button.widget-button:text-is('mmap')", timeout=90_000)
+        page.goto(line.split()[-1], timeout=EVENT_BOUND)
+        page.wait_for_selector("button.widget-button:text-is('mmap')", timeout=EVENT_BOUND)
         page.click("button.widget-button:text-is('mmap')")
         page.wait_for_function("() => document.querySelectorAll('div.bqplot.figure.hugelab-map')[0]"
-                               ".querySelectorAll('rect.bar').length === 4", timeout=30_000)
+                               ".querySelectorAll('rect.bar').length === 4", timeout=EVENT_BOUND)
         assert page.locator("div.bqplot.figure").count() == FIGURES
         assert "Error displaying widget" not in page.content()
-        time.sleep(0.5)
+        wait_settled(page, "body")
         page.screenshot(path=str(shots / "voila-app.png"), full_page=True)
     finally:
         app.terminate()

@@ -13,7 +13,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from harness import REPO, run_all
+from harness import EVENT_BOUND, REPO, run_all, wait_settled
 
 pytestmark = pytest.mark.browser
 # the numbered path, 00 to 09
@@ -65,7 +65,7 @@ def answered_nothing_yet(page, name, shots, asked):
     page.screenshot(path=str(shots / f"course-{stem}-after-run-all.png"))
     page.evaluate(SCROLL, True)
     for _ in range(400):
-        page.wait_for_timeout(150)
+        wait_settled(page)  # the scroll has landed and the outputs in view are laid out
         screens.append(squash(page.evaluate(ON_SCREEN)))
         if page.evaluate(SCROLL, False):
             break
@@ -80,7 +80,7 @@ def answered_nothing_yet(page, name, shots, asked):
 def first_sight(page, name, shots):
     """Before Run All: every question says plainly that its cell must run; no broken widget."""
     page.wait_for_selector(".jp-Notebook .jp-Cell")
-    page.wait_for_timeout(1500)
+    wait_settled(page)  # every saved output drawn (charts from saved state included)
     page.screenshot(path=str(shots / f"course-{name.removesuffix('.ipynb')}-first-sight.png"))
     text = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in text
@@ -134,7 +134,7 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
     page.goto(lab.url(name))
     first_sight(page, name, shots)
     run_all(page)
-    page.wait_for_timeout(1500)
+    wait_settled(page)  # the last widgets have rendered and laid themselves out
     widgets = page.locator(".jp-OutputArea-output .hugelab-predict")
     assert widgets.count() > 0
     assert page.locator("pre.hugelab-reveal").count() == 0  # nothing revealed before any try
@@ -149,7 +149,7 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
     for i, q in enumerate(asked):
         widget = widgets.nth(i)
         widget.scroll_into_view_if_needed()
-        page.wait_for_timeout(200)
+        wait_settled(page)
         screen = squash(page.evaluate(ON_SCREEN))
         page.screenshot(path=str(shots / f"course-{stem}-q{i + 1}-before.png"))
         for shown in giveaways(q):
@@ -169,7 +169,7 @@ def test_the_glossary_opens_from_00_and_a_term_link_lands_on_its_entry(lab, page
     page.goto(lab.url("00-start-here.ipynb"))
     page.wait_for_selector(".jp-Notebook")
     page.locator(".jp-RenderedMarkdown a:text-is('glossary')").first.click()
-    page.wait_for_selector(".jp-RenderedMarkdown h1:has-text('Glossary')", timeout=60_000)
+    page.wait_for_selector(".jp-RenderedMarkdown h1:has-text('Glossary')", timeout=EVENT_BOUND)
     page.screenshot(path=str(shots / "course-glossary.png"))
     nb = json.loads((REPO / "notebooks" / "glossary.ipynb").read_text())
     assert any("kref" in "".join(c["source"]) for c in nb["cells"])
@@ -178,8 +178,8 @@ def test_the_glossary_opens_from_00_and_a_term_link_lands_on_its_entry(lab, page
     page.wait_for_selector(".jp-Notebook")
     page.locator(".jp-RenderedMarkdown a:text-is('owner')").first.click()
     heading = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMarkdown h3:text-is('owner')")
-    heading.wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)
+    heading.wait_for(timeout=EVENT_BOUND)
+    wait_settled(page)  # the jump to the entry has landed
     box = heading.bounding_box()
     page.screenshot(path=str(shots / "course-glossary-owner.png"))
     assert box is not None and 0 <= box["y"] < 800, f"the link did not land on the entry: {box}"

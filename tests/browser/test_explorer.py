@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat as nbf
 import pytest
 
-from harness import Lab, run_all
+from harness import EVENT_BOUND, Lab, run_all, wait_settled, wait_widgets_synced
 
 pytestmark = pytest.mark.browser
 FAULTED = "rgb(59, 125, 216)"
@@ -63,10 +63,10 @@ def wait_bars(page, count, side_index=0):
     page.wait_for_function(
         "([n, s]) => { const f = document.querySelectorAll('.hugelab-side')[s]"
         ".querySelector('div.bqplot.figure.hugelab-map'); return f && f.querySelectorAll('rect.bar').length === n; }",
-        arg=[count, side_index], timeout=30_000)
+        arg=[count, side_index], timeout=EVENT_BOUND)
 
 
-def wait_text(explorer, text, timeout=20_000):
+def wait_text(explorer, text, timeout=EVENT_BOUND):
     """Wait until the controls and both sides have caught up: each shows ``text``, or the explorer does."""
     try:
         _wait_text(explorer, text, timeout)
@@ -86,6 +86,13 @@ def bar_fills(figure):
     return figure.locator("rect.bar").evaluate_all("els => els.map(e => getComputedStyle(e).fill)")
 
 
+def choose(explorer, label):
+    """Click a toggle (shared/private, read/write): its value reaches the kernel as a state update,
+    which a click on a button or a page right after could overtake; wait until it has landed."""
+    explorer.locator(f"button:text-is('{label}')").click()
+    wait_widgets_synced(explorer.page)
+
+
 def slider_keys(explorer, description, handle, key, times):
     slider = explorer.locator(".widget-hslider").filter(
         has=explorer.page.locator(f"label.widget-label:text-is('{description}')"))
@@ -93,7 +100,7 @@ def slider_keys(explorer, description, handle, key, times):
     for _ in range(times):
         knob.focus()
         explorer.page.keyboard.press(key)
-    explorer.page.wait_for_timeout(400)  # a slider's value reaches the kernel throttled: let it land first
+    wait_widgets_synced(explorer.page)  # a slider's value reaches the kernel throttled: it has landed
 
 
 def test_the_seed_by_clicks_alone(explorer_lab, page, shots):
@@ -132,7 +139,7 @@ def test_the_seed_by_clicks_alone(explorer_lab, page, shots):
     assert_sides_in_line(explorer)  # the left side's warning pushes nothing down
     assert_no_overlap(explorer)
     explorer.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    wait_settled(page, ".hugelab-explorer")
     explorer.screenshot(path=str(shots / "explorer-seed.png"))
     assert not [e for e in page.console_errors if "Error displaying widget" in e]
 
@@ -153,7 +160,7 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     wait_text(explorer, "step 5 of 5")
     explorer.locator(".widget-dropdown").filter(has_text="process").locator("select").select_option("c1")
     wait_text(explorer, "as c1 sees it")
-    explorer.locator("button:text-is('read')").click()
+    choose(explorer, "read")
     map_figure(explorer, 0).locator("rect.bar").first.click()
     wait_text(explorer, "in c1 touch a 0 read: SIGBUS")
     trace = explorer.locator("textarea").first.input_value()
@@ -165,7 +172,7 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     assert "c1 (killed by SIGBUS at line 6)" in options
     assert_no_overlap(explorer)
     explorer.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    wait_settled(page, ".hugelab-explorer")
     explorer.screenshot(path=str(shots / "explorer-fork-cow.png"))
 
 
@@ -224,7 +231,7 @@ def test_readable_at_every_size(explorer_lab, page, shots, pages):
     wait_text(explorer, "loaded")
     wait_bars(page, pages, 0)
     wait_bars(page, pages, 1)
-    page.wait_for_timeout(800)  # let every mark settle
+    wait_settled(page, ".hugelab-explorer")  # every mark where it goes
     assert "Error displaying widget" not in explorer.inner_text()
     explorer.screenshot(path=str(shots / f"explorer-pages-{pages}.png"))
     assert_no_overlap(explorer)
@@ -238,7 +245,7 @@ def test_two_mappings_private_and_shared_drawn_side_by_side(explorer_lab, page, 
     button(explorer, "load").click()
     wait_text(explorer, "loaded 8 lines")
     wait_bars(page, 6, 1)  # b, the newest mapping, is selected: drawn first
-    page.wait_for_timeout(800)
+    wait_settled(page, ".hugelab-explorer")
     for i in range(2):
         captions = side(explorer, i).locator(".hugelab-caption").all_inner_texts()
         assert [c.split(" as ")[0] for c in captions if c] == ["\u25b6 b (shared, 6 pages)", "a (private, 8 pages)"]
@@ -263,7 +270,7 @@ def wait_file_bars(page, count):
     page.wait_for_function(
         "n => [...document.querySelectorAll('.hugelab-side')].every(s => { const f = "
         "s.querySelector('div.bqplot.figure.hugelab-file'); return f && f.offsetParent !== null "
-        "&& f.querySelectorAll('rect.bar').length === n; })", arg=count, timeout=30_000)
+        "&& f.querySelectorAll('rect.bar').length === n; })", arg=count, timeout=EVENT_BOUND)
 
 
 RESERVED = "rgb(242, 177, 52)"
@@ -279,14 +286,14 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     explorer = open_explorer(explorer_lab, page, "explorer-files.ipynb")
     button(explorer, "new file").click()
     wait_text(explorer, "line 2 file f1: ok")
-    explorer.locator("button:text-is('shared')").click()
+    choose(explorer, "shared")
     button(explorer, "mmap file").click()
     wait_text(explorer, "mmap a 4 shared file f1: ok")
     wait_bars(page, 4)
     wait_file_bars(page, 4)
     map_figure(explorer, 0).locator("rect.bar").nth(0).click()
     wait_text(explorer, "touch a 0: ok")
-    explorer.locator("button:text-is('read')").click()
+    choose(explorer, "read")
     map_figure(explorer, 0).locator("rect.bar").nth(1).click()
     wait_text(explorer, "touch a 1 read: ok")
     slider_keys(explorer, "range [f, t)", ".noUi-handle-lower", "ArrowLeft", 1)
@@ -311,8 +318,8 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
                 "(freed) -> gave back 2, Rsvd 2 -> 0") in text
         assert numbers(explorer, i) == "Total 8 Free 7 Rsvd 0 Surp 0"
     wait_file_bars(page, 1)
-    explorer.locator("button:text-is('private')").click()
-    explorer.locator("button:text-is('write')").click()
+    choose(explorer, "private")
+    choose(explorer, "write")
     slider_keys(explorer, "pages", ".noUi-handle", "ArrowLeft", 2)  # 4 -> 2 pages
     button(explorer, "mmap file").click()
     wait_text(explorer, "mmap b 2 private file f1: ok")
@@ -327,26 +334,29 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     assert explorer.locator("textarea").first.input_value() == (
         "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\ntruncate f1 1\n"
         "mmap b 2 private file f1\ntouch b 0\n")
-    page.wait_for_timeout(800)  # let every chart settle where its caption put it
+    wait_settled(page, ".hugelab-explorer")  # every chart where its caption put it
     assert_controls_fit(explorer)
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
     explorer.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    wait_settled(page, ".hugelab-explorer")
     explorer.screenshot(path=str(shots / "explorer-file.png"))
     assert not [e for e in page.console_errors if "Error displaying widget" in e]
 
 
 def assert_controls_fit(explorer):
-    """No two controls of a row overlap, and none reaches past the explorer's right edge."""
+    """No two controls of a row overlap (a narrow notebook wraps a row onto more lines: controls on
+    different lines never meet), and none reaches past the explorer's right edge."""
     rows = explorer.evaluate("""root => { const right = root.getBoundingClientRect().right;
         return [...root.querySelectorAll(':scope > .widget-vbox:first-child > .widget-hbox')].map(row =>
           [...row.children].filter(c => c.offsetParent !== null).map(c => { const b = c.getBoundingClientRect();
-            return {x0: b.left, x1: b.right, right, what: c.innerText.slice(0, 30)}; })); }""")
+            return {x0: b.left, x1: b.right, y0: b.top, y1: b.bottom, right,
+                    what: c.innerText.slice(0, 30)}; })); }""")
     assert len(rows) >= 8, rows
     for row in rows:
-        for a, b in itertools.pairwise(row):
-            assert a["x1"] <= b["x0"] + 1, (a, b)
+        for a, b in itertools.combinations(row, 2):
+            same_line = a["y0"] < b["y1"] - 1 and b["y0"] < a["y1"] - 1
+            assert not same_line or a["x1"] <= b["x0"] + 1 or b["x1"] <= a["x0"] + 1, (a, b)
         assert all(c["x1"] <= c["right"] + 1 for c in row), row
 
 
@@ -372,7 +382,7 @@ def test_a_file_is_readable_at_every_size(explorer_lab, page, shots, pages):
     if pages > 1:
         wait_bars(page, pages - pages // 4, 0)
         wait_bars(page, pages - pages // 4, 1)
-    page.wait_for_timeout(800)
+    wait_settled(page, ".hugelab-explorer")
     assert "Error displaying widget" not in explorer.inner_text()
     assert f"file f1 ({pages} page" in side(explorer, 1).inner_text()
     explorer.screenshot(path=str(shots / f"explorer-file-pages-{pages}.png"))
@@ -402,7 +412,7 @@ def at_notebook_width(page, wanted):
     panel = page.locator(".jp-NotebookPanel").first
     width = panel.evaluate("e => e.getBoundingClientRect().width")
     page.set_viewport_size({"width": round(1500 + wanted - width), "height": 2400})
-    page.wait_for_timeout(800)  # let the charts re-lay themselves out
+    wait_settled(page, ".jp-NotebookPanel")  # the charts have re-laid themselves out
     assert abs(panel.evaluate("e => e.getBoundingClientRect().width") - wanted) <= 2
 
 
@@ -433,8 +443,8 @@ def test_03s_seed_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page,
     button(explorer, "munmap").click()
     wait_text(explorer, "munmap a 1 1: ok")
     page.wait_for_function("() => [...document.querySelectorAll('div.bqplot.figure.hugelab-map')]"
-                           ".some(f => f.textContent.includes('closed: credited 1'))", timeout=20_000)
-    page.wait_for_timeout(800)
+                           ".some(f => f.textContent.includes('closed: credited 1'))", timeout=EVENT_BOUND)
+    wait_settled(page, ".hugelab-explorer")
     assert "their counters differ from this step on" in side(explorer, 0).inner_text()
     assert_nothing_cut(explorer)
     explorer.scroll_into_view_if_needed()
@@ -454,7 +464,7 @@ def test_06s_file_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page,
     wait_text(explorer, "loaded 8 lines")
     wait_bars(page, 2)
     wait_file_bars(page, 4)
-    page.wait_for_timeout(800)
+    wait_settled(page, ".hugelab-explorer")
     captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
     assert captions[0].split("\n") == ["\u25b6 b (private, 2 pages of f1 from page 2) as main sees it",
                                        "map line: consumed offsets"]

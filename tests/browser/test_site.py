@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness import REPO
+from harness import EVENT_BOUND, REPO
 
 pytestmark = pytest.mark.browser
 sys.path.insert(0, str(REPO / "scripts"))
@@ -57,15 +57,15 @@ def test_every_page_draws_its_widgets_from_files(site, page, path):
     # every widget output rendered by the widget manager (not left as its text fallback)
     page.wait_for_function("n => document.querySelectorAll('.jupyter-widgets.widget-container, "
                            ".jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-box').length >= n",
-                           arg=min(views, 1), timeout=60_000)
+                           arg=min(views, 1), timeout=EVENT_BOUND)
     if figures:
         page.wait_for_function("n => document.querySelectorAll("
                                "'div.bqplot.figure svg.svg-figure rect.plotarea_events').length === n",
-                               arg=figures, timeout=60_000)
+                               arg=figures, timeout=EVENT_BOUND)
         assert page.locator("div.bqplot.figure").count() == figures
         # and every figure drew its marks: the page map's bars, the counters' lines
         page.wait_for_function("() => [...document.querySelectorAll('div.bqplot.figure')]"
-                               ".every(f => f.querySelector('svg rect.bar, svg path.line'))", timeout=30_000)
+                               ".every(f => f.querySelector('svg rect.bar, svg path.line'))", timeout=EVENT_BOUND)
     text = page.locator("body").inner_text()
     assert "Explorer(children=" not in text and "Predict(children=" not in text
     # a chart sized below zero (a hidden one) logs "<rect> attribute width: A negative value is not valid"

@@ -70,7 +70,7 @@ def parse_name(name: str) -> tuple[str, list[tuple[str, str]]]:
 
     ValueError (one line) when the name is not a release with commit edits.
     """
-    m = re.fullmatch(r"linux-(\d+\.\d+(?:\.\d+)?(?:-\d+)?(?:\+deb\d+)?(?:-cloud-amd64|-amd64)?)(.*)", name)
+    m = re.fullmatch(r"linux-(\d+\.\d+(?:\.\d+)?(?:-\d+(?![0-9a-f]))?(?:\+deb\d+)?(?:-cloud-amd64|-amd64)?)(.*)", name)
     if not m:
         raise ValueError(f"not a kernel policy name: {name!r} (e.g. linux-6.12.107, linux-6.18.44+rollback-fix)")
     release, rest = m.groups()
