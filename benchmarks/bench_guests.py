@@ -7,7 +7,8 @@
   cold boot (``HUGELAB_GUEST_SNAPSHOTS=0``: initramfs made on the fly, QEMU
   started, kernel booted, python3 started) with the part inside the guest;
 * steps/s: the same ``--traces`` random traces (30 operations, as verify and
-  CI use) replayed in each guest; ``--host`` replays them on this machine's
+  CI use) replayed in each guest, by the wall clock and per second of CPU the
+  guest's QEMU used (what the rate would be with a core of its own); ``--host`` replays them on this machine's
   kernel instead, and nothing else (root, and on a shared machine under the
   pool's lock: ``flock /work/hugepool.flock python benchmarks/bench_guests.py --host``);
 * CI guest part: with ``--ci``, the wall time of ``pytest tests/test_guests.py``
@@ -45,6 +46,12 @@ def replay_rate(machine, traces):
         steps += len(machine.replay(trace))
     seconds = time.perf_counter() - start
     return steps, seconds
+
+
+def qemu_cpu_seconds(guest) -> float:
+    """CPU time the guest's QEMU has used (user + system): what a replay costs, whatever the load."""
+    fields = Path(f"/proc/{guest._qemu.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load() -> str:
@@ -91,13 +98,15 @@ def main() -> int:
         restored, _ = ready_times(image, args.boots, cold=False)
         cold, inside = ready_times(image, max(1, args.boots // 2), cold=True)
         with Guest(image) as guest:
+            cpu = qemu_cpu_seconds(guest)
             steps, seconds = replay_rate(guest, traces)
+            cpu = qemu_cpu_seconds(guest) - cpu
         print(f"Linux {image.release}: ready from the snapshot median {statistics.median(restored):.2f} s "
               f"(min {min(restored):.2f}, max {max(restored):.2f}, {len(restored)} runs); cold boot median "
               f"{statistics.median(cold):.1f} s (min {min(cold):.1f}, max {max(cold):.1f}, {len(cold)} boots; inside "
               f"the guest median {statistics.median(inside):.1f} s); {steps} steps in {seconds:.1f} s = "
-              f"{steps / seconds:.0f} steps/s ({1000 * seconds / steps:.1f} ms/step); load average {load()}",
-              flush=True)
+              f"{steps / seconds:.0f} steps/s ({1000 * seconds / steps:.1f} ms/step), QEMU busy {cpu:.1f} s of "
+              f"CPU: {steps / cpu:.0f} steps per CPU second; load average {load()}", flush=True)
     if args.ci:
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_guests.py", "-q", "-p",

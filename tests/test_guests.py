@@ -335,9 +335,10 @@ def test_a_kernel_that_leaks_gives_its_step_table_and_the_step_that_leaked():
     assert done.returncode == 1, done.stderr
     rows = done.stdout.splitlines()
     assert len(rows) == 5 and rows[4].split()[-1] == "ENOSPC"  # the table, every step
+    # read before the pool is emptied (nr_hugepages still 3): the kselftest reads 1/1/1/1 after it
     assert done.stderr == ("hugelab: the kernel leaked: once every process, file, mount and segment of the trace "
-                           "was gone the pool showed Total/Free/Rsvd/Surp = 1/1/1/1; the first 4 lines leak on "
-                           "their own: step 4 (line 4: fallocate f 0 4) leaked\n")
+                           "was gone the pool showed Total/Free/Rsvd/Surp = 3/3/1/0; the first 4 lines leak on "
+                           "their own: step 4 (line 4: 'fallocate f 0 4') leaked\n")
 
 
 def test_a_guest_restored_from_its_snapshot_replays_as_a_booted_one(monkeypatch):

@@ -276,7 +276,7 @@ class KernelSession:
                         still.append(pid)
             pending = still
             if pending:
-                time.sleep(0.005)
+                _wait_exit(pending[0], deadline)
         if pending:
             raise KernelReplayError(f"processes {pending} did not end within 10 s of SIGKILL")
         self.pids.clear()
@@ -300,6 +300,21 @@ class KernelSession:
         if counters != Counters(0, 0, 0, 0):
             raise KernelReplayError(f"the pool did not empty (Total/Free/Rsvd/Surp = {counters}) "
                                     "after every process of the replay ended")
+
+
+def _wait_exit(pid: int, deadline: float) -> None:
+    """Until ``pid`` has ended (or a short while): woken by its pidfd, not by a fixed sleep.
+
+    In a TCG guest a fixed 5 ms sleep after every trace's SIGKILLs was a good part of a short trace.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # gone already
+        return
+    try:
+        select.select([fd], [], [], max(0.0, min(0.05, deadline - time.monotonic())))
+    finally:
+        os.close(fd)
 
 
 def wait_bare(between=None, seconds: float = 5) -> Counters:
