@@ -377,3 +377,30 @@ def test_a_guest_restored_from_its_snapshot_replays_as_a_booted_one(monkeypatch)
     with Guest(image) as cold:
         assert not cold.restored
         assert [cold.replay(t) for t in traces] == first_steps
+
+
+def test_a_timeline_boots_each_guest_once_and_then_answers_from_its_cache(tmp_path, monkeypatch):
+    """One small guest run: the fork-unmap-wrap scenario on the 6.12 guest, through the command,
+    matches linux-6.12.x; the second run boots nothing (its records come from the cache)."""
+    import io
+
+    from hugelab.tools import timeline
+    image = images.resolve("6.12")  # from the kernel cache, before the record cache is emptied
+    from hugelab.ownfiles import Folder
+    monkeypatch.setattr(timeline, "_folder", lambda create: Folder.open(tmp_path))  # an empty record cache
+    boots = []
+
+    def resolver(spec):
+        def boot():
+            boots.append(spec)
+            return Guest(image)
+        return image.release, boot
+
+    trace = parse_trace(scenarios.load("fork-unmap-wrap"))
+    outs = []
+    for _ in range(2):
+        out = io.StringIO()
+        assert timeline.timeline([image.release], trace, out, resolver=resolver) == 0
+        outs.append(out.getvalue())
+    assert len(boots) == 1 and "booted" in outs[0] and "cached" in outs[1]
+    assert "predicts it" in outs[1] and "FINDING" not in outs[1]
