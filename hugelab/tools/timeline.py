@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..model.commits import COMMITS, find
-from ..model.hstate import Counters, show
+from ..model.hstate import Counters
 from ..model.policies import Policy
 from ..model.policies.kernels import build, kernel_policy, parse_name
 from ..replay import Step, replay
@@ -225,7 +225,7 @@ def first_difference(a: list[Step], b: list[Step]) -> int | None:
 def step_text(step: Step) -> str:
     c = step.counters
     mounts = statfs_text(step)
-    wrapped = f" (Rsvd{show(c.rsvd).split(')')[0].split('(')[1]}, wrapped)" if c.rsvd >= 1 << 63 else ""
+    wrapped = f" (Rsvd {c.rsvd - (1 << 64)}: wrapped)" if c.rsvd >= 1 << 63 else ""
     return f"{c.total}/{c.free}/{c.rsvd}/{c.surp}{wrapped} {outcome(step)}" + (f", {mounts}" if mounts else "")
 
 
@@ -269,6 +269,10 @@ def timeline(specs: list[str], trace: Trace, out: TextIO, progress: TextIO | Non
             at = first_difference(previous.steps, row.steps)
             cells.append("same as above" if at is None else
                          f"parts at step {at}: {step_text(row.steps[at - 1]) if at <= len(row.steps) else 'none'}")
+        elif len(rows) > 1:  # the first row: its own value where the next one parts from it
+            at = first_difference(row.steps, rows[1].steps)
+            if at is not None and at <= len(row.steps):
+                cells.append(f"at step {at}: {step_text(row.steps[at - 1])}")
         print("  ".join(cells), file=out)
     print("\ngroups (kernels that agree on every step) and the model:", file=out)
     everywhere = frozenset.intersection(*(r.policy.commits for r in rows if r.policy)) if any(
