@@ -110,7 +110,8 @@ def main(port_path: str) -> None:
     port = os.fdopen(fd, "r+b", buffering=0)
 
     def send(message: dict) -> None:
-        port.write(json.dumps(message).encode() + b"\n")
+        # no spaces after ',' and ':': a tenth fewer bytes through the emulated UART, one exit a byte
+        port.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
 
     send(hello())
     with KernelSession() as session:
