@@ -239,7 +239,9 @@ def describe(bug: Bug) -> str:
             leak = record.get("leaked")
             kept = f"; the pool kept {leak['total']}/{leak['free']}/{leak['rsvd']}/{leak['surp']} after teardown" \
                 if leak else ""
-            out.append(f"                  measured in a guest, Linux {side.kernel} ({record['date']}): {seen}{kept}")
+            upstream = "" if side.kernel.startswith(record["upstream"]) else f" = {record['upstream']}"
+            out.append(f"                  measured in a guest, Linux {side.kernel}{upstream} ({record['date']}): "
+                       f"{seen}{kept}")
         elif side.kernel:
             out.append(f"                  Linux {side.kernel}: not measured yet (hugelab timeline {bug.scenario} "
                        f"--kernels {side.kernel})")
