@@ -1036,7 +1036,9 @@ def self_test() -> list[Question | Row | Choice]:
                                                                       "its count."},
                           "The closing piece hands back the whole copied count.", "double-credit"),
         _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Rsvd today?", SELF, 6, "Rsvd",
-                          {counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
+                          {counter(SELF, 3, "Rsvd"): "That is Rsvd after step 3: step 4's munmap of the untouched "
+                                                     "page 2 gave its reservation back, before the fork.",
+                           counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
                            counter(SELF, 5, "Rsvd") - 2: "b uses no reservation, and copy-on-write of a page "
                                                          "never uses one either."},
                           "Only the owner holds reservations."),
