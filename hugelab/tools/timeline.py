@@ -161,9 +161,9 @@ class Row:
 
 def policy_for(kernel: str, upstream: str) -> Policy:
     """The model's policy for a kernel: the commits its upstream release carries. ValueError (one line)."""
-    if upstream and kernel.startswith(upstream):
+    if upstream:  # what the guest's uname -v said (a Debian ABI name such as 6.1.0-57 hides it)
         return kernel_policy(f"linux-{upstream}")
-    return kernel_policy(f"linux-{kernel}", upstream)
+    return kernel_policy(f"linux-{kernel}")
 
 
 def records(specs: list[str], trace: Trace, resolver: Resolver = guest_resolver,
