@@ -264,7 +264,7 @@ def q02_unused() -> Question:
         {3: "Page 4 is inside [3, 6) and was faulted: its reservation is used up.",
          1: "Only page 4 of the window was faulted; pages 3 and 5 still hold theirs.",
          4: "Count only the window [3, 6): pages 0, 1 and 2 stay mapped and keep theirs."},
-        why="unused = (end - start) - region_count(map, start, end), over the window [3, 6) only.",
+        why="[3, 6) held three reservations, and page 4's fault had used one of them.",
         reveal=close.formula)
 
 
@@ -275,7 +275,7 @@ def q02_shared() -> Question:
         {2: "That is what a private mapping would give back. A shared mapping's reservations belong to the "
             "file, which is still mapped: nothing comes back yet.",
          0: "The file keeps its reservations until its last mapping goes."},
-        "A shared mapping's map is on the file and means 'reserved'; unmapping part of it gives nothing back.")
+        "Rsvd stays where it was: the munmap of [1, 2) gave nothing back (the next question asks why).")
 
 
 def q02_row() -> Row:
@@ -850,7 +850,7 @@ def q08_outlives() -> Question:
             "file, and the file f is still there.",
          counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
                                       "f's page cache."},
-        "munmap leaves the file alone: its reservations stay until a truncate or its eviction.")
+        "Rsvd did not move at the munmap: 3 reserved before, 3 after (a question below asks why).")
 
 
 def q08_second() -> Question:
@@ -1036,7 +1036,9 @@ def self_test() -> list[Question | Row | Choice]:
                                                                       "its count."},
                           "The closing piece hands back the whole copied count.", "double-credit"),
         _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Rsvd today?", SELF, 6, "Rsvd",
-                          {counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
+                          {counter(SELF, 3, "Rsvd"): "That is Rsvd after step 3: step 4's munmap of the untouched "
+                                                     "page 2 gave its reservation back, before the fork.",
+                           counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
                            counter(SELF, 5, "Rsvd") - 2: "b uses no reservation, and copy-on-write of a page "
                                                          "never uses one either."},
                           "Only the owner holds reservations."),
