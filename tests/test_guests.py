@@ -264,7 +264,7 @@ def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
     texts = [t for t in texts if any(is_v2(op) for op in parse_trace(t))]
     for series, guest in guests.items():
         for text in texts:
-            assert guest.replay(parse_trace(text)) == replay(text, f"linux-{series}"), f"{series}:\n{text}"
+            assert _records(guest, parse_trace(text)) == replay(text, f"linux-{series}"), f"{series}:\n{text}"
 
 
 #: a fallocate the pool cannot back on a min_size mount: torn down, 6.1 and 6.12 wrap Rsvd (the
@@ -341,6 +341,16 @@ def test_hunt_finds_and_shrinks_a_trace_on_which_6_1_and_6_12_disagree():
     # the two kernels' policies disagree on it too, and each matches its kernel (the table printed)
     assert replay(trace, "linux-6.1") != replay(trace, "linux-6.12")
     assert "step(s) differ" in done.stdout
+
+
+def _records(guest, trace):
+    """A replay's records, also when the pool is not bare after it (a guests-only scenario that wraps
+    or leaks, such as subpool-rollback on 6.1): the guest is renewed for the next trace."""
+    from hugelab.realkernel import KernelLeaked
+    try:
+        return guest.replay(trace)
+    except KernelLeaked as leak:
+        return leak.steps
 
 
 def _image_or_skip(spec):
