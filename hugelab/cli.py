@@ -195,6 +195,18 @@ def _cmd_timeline(args) -> int:
     return timeline.timeline(specs, trace, sys.stdout, progress=sys.stderr, statfs=args.files)
 
 
+def _cmd_zoo(args) -> int:
+    from .teaching import zoo
+    if not args.name:
+        print(zoo.listing())
+        return 0
+    bug = zoo.BY_NAME.get(args.name)
+    if bug is None:
+        raise UsageError(f"no bug {echo(args.name)} in the zoo; choose one of: {', '.join(zoo.BY_NAME)}")
+    print(zoo.describe(bug))
+    return 0
+
+
 def _difficulty(args):
     from .teaching.difficulty import ANY, PRESETS, Difficulty
     base = PRESETS[args.difficulty] if args.difficulty else ANY
@@ -484,6 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the model only: which commits between A's and B's sets make A's run B's "
                         "(each toggled alone on A's set)")
     p.set_defaults(run=_cmd_timeline)
+
+    p = sub.add_parser("zoo", help="the bug zoo: reservation bugs from 2008 to today, each with its commits, "
+                                   "trace and symptom, with the bug and without")
+    p.add_argument("name", nargs="?", help="show this bug whole (default: list them)")
+    p.set_defaults(run=_cmd_zoo)
 
     p = sub.add_parser("exercise", help="a sheet of ? to predict, its key, or score filled-in sheets",
                        epilog="teachers: --sheet for the students, --key for you, --check FILE to score "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -68,7 +68,7 @@ class Step:
     closes: tuple[Close, ...] = field(default=(), compare=False)
     #: v2: statfs (size, free) of every mount made with size= and still
     #: mounted; None until the trace has made such a mount
-    mounts: dict[str, tuple[int, int]] | None = None
+    mounts: Mapping[str, tuple[int, int]] | None = None
 
     @property
     def ok(self) -> bool:

@@ -144,13 +144,14 @@ def assert_pool_bare_and_nothing_left():
 #: trace-v2 scenarios without min_size mounts: safe on this machine's kernel
 V2_SAFE = ["file-reservation-outlives-mapping", "libhugetlbfs-quota", "libhugetlbfs-noresv-regarded-as-resv",
            "libhugetlbfs-truncate-reserve-wraparound", "ltp-hugemmap05-mmap", "ltp-hugemmap05-shm",
-           "selftest-hugetlb-madvise"]
+           "selftest-hugetlb-madvise", "private-refault-after-punch", "shmat-noreserve", "private-close-quota"]
 
 
 def test_the_safe_list_is_every_v2_scenario_but_the_min_size_one():
     v2 = {n for n in scenarios.names() if any(is_v2(op) for op in parse_trace(scenarios.load(n)))}
     with_min_size = {n for n in v2 if "min_size=" in scenarios.load(n)}
-    assert with_min_size == {"min-size-leak-6.18"} and set(V2_SAFE) == v2 - with_min_size
+    assert with_min_size == {"min-size-leak-6.18", "min-size-leak", "avoid-reserve-min-size", "subpool-rollback-eras"}
+    assert set(V2_SAFE) == v2 - with_min_size
 
 
 @needs_cc

@@ -267,6 +267,30 @@ def test_v2_scenarios_and_file_tables_match_each_kernels_policy(guests):
             assert guest.replay(parse_trace(text)) == replay(text, f"linux-{series}"), f"{series}:\n{text}"
 
 
+#: a fallocate the pool cannot back on a min_size mount: torn down, 6.1 and 6.12 wrap Rsvd (the
+#: subpool error path before a833a693a490), as their policies say (6.18.44 ends bare)
+SPENDS_A_GUEST = "pool 1\nmount q1 min_size=1\nfile f7 on q1\nfallocate f7 0 2\n"
+
+
+def test_a_trace_that_leaves_the_pool_in_use_spends_the_guest_and_a_fresh_one_takes_over(guests):
+    from hugelab.realkernel import KernelLeaked
+    from hugelab.tools.verify import teardown
+
+    from golden import FILE_TABLES
+    after = FILE_TABLES["U umount refused (EBUSY), then used"][0]
+
+    def run(series):
+        guest, policy = guests[series], f"linux-{series}"
+        with pytest.raises(KernelLeaked) as leaked:
+            guest.replay(parse_trace(SPENDS_A_GUEST))
+        assert leaked.value.steps == replay(SPENDS_A_GUEST, policy)
+        assert leaked.value.counters == teardown(SPENDS_A_GUEST, policy) and leaked.value.counters.rsvd == 2**64 - 1
+        assert guest.replay(parse_trace(after)) == replay(after, policy)  # in a fresh guest
+
+    with ThreadPoolExecutor(len(guests)) as pool:
+        list(pool.map(run, guests))
+
+
 @pytest.mark.parametrize("series", SERIES)
 def test_the_6_18_min_size_leak_tears_down_bare_on_6_1_and_6_12(guests, series):
 
@@ -353,3 +377,30 @@ def test_a_guest_restored_from_its_snapshot_replays_as_a_booted_one(monkeypatch)
     with Guest(image) as cold:
         assert not cold.restored
         assert [cold.replay(t) for t in traces] == first_steps
+
+
+def test_a_timeline_boots_each_guest_once_and_then_answers_from_its_cache(tmp_path, monkeypatch):
+    """One small guest run: the fork-unmap-wrap scenario on the 6.12 guest, through the command,
+    matches linux-6.12.x; the second run boots nothing (its records come from the cache)."""
+    import io
+
+    from hugelab.tools import timeline
+    image = images.resolve("6.12")  # from the kernel cache, before the record cache is emptied
+    from hugelab.ownfiles import Folder
+    monkeypatch.setattr(timeline, "_folder", lambda create: Folder.open(tmp_path))  # an empty record cache
+    boots = []
+
+    def resolver(spec):
+        def boot():
+            boots.append(spec)
+            return Guest(image)
+        return image.release, boot
+
+    trace = parse_trace(scenarios.load("fork-unmap-wrap"))
+    outs = []
+    for _ in range(2):
+        out = io.StringIO()
+        assert timeline.timeline([image.release], trace, out, resolver=resolver) == 0
+        outs.append(out.getvalue())
+    assert len(boots) == 1 and "booted" in outs[0] and "cached" in outs[1]
+    assert "predicts it" in outs[1] and "FINDING" not in outs[1]

@@ -62,3 +62,13 @@ def test_a_step_re_reads_only_the_mounts_it_touched():
         noted.append(set(keeper.stale))
         keeper.update({})
     assert noted[-5:] == [set(), {"m3"}, {"m3"}, set(), set()]
+
+
+def test_a_model_record_equals_the_kernels_dict_either_way():
+    from hugelab.replay import replay
+
+    step = replay("pool 4\nmount q size=3\nmount r size=2\nfile f on q\nmmap a 1 shared file f\n")[-1]
+    kernel = {"q": (3, 2), "r": (2, 2)}
+    assert step.mounts == kernel and kernel == step.mounts and step.mounts != {"q": (3, 3), "r": (2, 2)}
+    assert dict(step.mounts) == kernel and list(step.mounts) == ["q", "r"]
+    assert step.as_dict()["mounts"] == {"q": {"size": 3, "free": 2}, "r": {"size": 2, "free": 2}}

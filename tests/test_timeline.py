@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from hugelab.realkernel.images import ImageUnavailable
+from hugelab.realkernel.machine import KernelUnavailable
 from hugelab.replay import replay
 from hugelab.tools import timeline
 from hugelab.trace.language import parse_trace
@@ -138,12 +138,11 @@ def test_a_cache_record_another_user_could_write_is_refused_in_one_line():
     folder = os.path.join(os.environ["XDG_CACHE_HOME"], "hugelab", "timeline")
     (name,) = os.listdir(folder)
     os.chmod(os.path.join(folder, name), 0o666)
-    with pytest.raises(ImageUnavailable, match="timeline cache"):
+    with pytest.raises(KernelUnavailable, match="timeline cache"):
         run(["7.3.4+deb13-cloud-amd64"], fake)
 
 
 def test_this_machines_kernel_is_refused():
-    from hugelab.realkernel.machine import KernelUnavailable
     with pytest.raises(KernelUnavailable, match="guests only"):
         timeline.guest_resolver("host")
 

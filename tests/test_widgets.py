@@ -474,7 +474,7 @@ def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
 
     q = lessons.q04_why_open()
     p = Predict(q)
-    options = p.children[1].value
+    options = p.body.children[1].value
     for option in q.options:  # every option in full, where it wraps: no label to cut
         assert html.escape(option.text) in options
     wrong = next(n for n in range(len(q.options)) if n != q.answer)
@@ -816,3 +816,16 @@ def test_a_mapping_gone_with_its_process_keeps_whole_page_ticks():
     for side in x.sides:
         ticks = list(side.mapping.axis.tick_values)
         assert ticks and all(int(t) == t >= 0 for t in ticks), ticks
+
+
+def test_a_question_asked_after_another_opens_once_that_one_is_answered():
+    """00's second question says 'Free still counts every page of the pool': on screen beside the first,
+    it would answer it."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    first = Predict(lessons.q00_row())
+    second = Predict(lessons.q00_why_free(), after=first)
+    assert second.body.layout.display == "none" and second.waiting.layout.display is None
+    first.entry.value = "1 2 3 4"  # a try opens it, right or wrong
+    assert second.body.layout.display is None and second.waiting.layout.display == "none"

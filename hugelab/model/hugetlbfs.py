@@ -14,6 +14,7 @@ and what its map still reserves goes back (:func:`put_inode`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,6 +65,45 @@ class Superblock:
         if self.spool is None or self.spool.max_hpages is None:
             return None
         return self.spool.statfs()
+
+
+class MountsStatfs(Mapping[str, tuple[int, int]]):
+    """statfs (size, free) by mount name, as a step record carries it: read-only, equal to the dict
+    of the same items.
+
+    Compact, because one is kept for every step that changes a mount: the
+    names (and where each one's value is) are shared by every record until a
+    mount comes or goes, the values are one tuple. For 64 mounts about 600
+    bytes, where a dict takes 2.3 KB.
+    """
+
+    __slots__ = ("_index", "_names", "_values")
+    _names: tuple[str, ...]
+    _index: dict[str, int]
+    _values: tuple[tuple[int, int], ...]
+
+    def __init__(self, items: Mapping[str, tuple[int, int]], like: MountsStatfs | None = None) -> None:
+        names = tuple(items)
+        if like is not None and like._names == names:
+            self._names, self._index = like._names, like._index
+        else:
+            self._names, self._index = names, {name: i for i, name in enumerate(names)}
+        self._values = tuple(items.values())
+
+    def __getitem__(self, name: str) -> tuple[int, int]:
+        return self._values[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def as_dict(self) -> dict[str, tuple[int, int]]:
+        return dict(zip(self._names, self._values))
+
+    def __repr__(self) -> str:
+        return repr(self.as_dict())
 
 
 def mount(m: Model, op: Mount) -> str | None:
@@ -223,5 +263,5 @@ def punch(m: Model, op: Punch) -> str | None:
     return None
 
 
-__all__ = ["Superblock", "close", "create", "fallocate", "memfd_create", "mount", "note_shrinking", "punch",
-           "punch_hole", "put_inode", "truncate", "umount", "unlink"]
+__all__ = ["MountsStatfs", "Superblock", "close", "create", "fallocate", "memfd_create", "mount", "note_shrinking",
+           "punch", "punch_hole", "put_inode", "truncate", "umount", "unlink"]

@@ -69,7 +69,7 @@ class Model:
         #: names of the mounts made, unmounted or charged since (noted by
         #: hugetlbfs.mount, umount and the subpool itself): each answer re-reads
         #: only those, so a step costs the same with 1 mount or 64
-        self._statfs: dict[str, tuple[int, int]] = {}
+        self._statfs = hugetlbfs.MountsStatfs({})
         self.statfs_changed: set[str] = set()
         #: the file offset each mapping starts at ('mmap ... offset K'); absent: 0
         self.mapping_offset: dict[str, int] = {}
@@ -84,17 +84,17 @@ class Model:
     def counters(self) -> Counters:
         return self.hstate.counters()
 
-    def statfs(self) -> dict[str, tuple[int, int]] | None:
+    def statfs(self) -> hugetlbfs.MountsStatfs | None:
         """statfs (size, free) of each mounted mount made with size=, in the order they were mounted;
         None before the first.
 
         The answer is shared by the step records until a mount changes (a new
-        dict then): never change it.
+        one then): read-only.
         """
         if not self.sized_mounts:
             return None
         if self.statfs_changed:
-            answer = dict(self._statfs)
+            answer = self._statfs.as_dict()
             new = []
             for name in self.statfs_changed:
                 sb = self.mounts.get(name)
@@ -108,7 +108,7 @@ class Model:
                 new.sort(key=list(self.mounts).index)
             for name in new:  # a name is never mounted twice: a new one goes last
                 answer[name] = self.mounts[name].statfs()  # type: ignore[assignment]
-            self._statfs = answer
+            self._statfs = hugetlbfs.MountsStatfs(answer, self._statfs)
             self.statfs_changed.clear()
         return self._statfs
 

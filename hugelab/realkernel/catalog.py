@@ -9,6 +9,7 @@ of :data:`hugelab.kernel.images.SUITES`): each series' newest, or with
 
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 from . import images
@@ -38,6 +39,8 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         # an ABI name (6.1.0-57) hides the upstream release its package's version gives (6.1.192)
         package = indexed.get(release)
         upstream = package.version.split("-")[0] if package and package.version else ""
+        if not upstream and re.match(r"\d+\.\d+\.0-\d+", release):
+            upstream = images.apt_upstream(release)
         try:
             return policy_for_kernel(release, upstream)
         except ValueError:

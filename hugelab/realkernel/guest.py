@@ -161,11 +161,7 @@ class Guest:
     def _wait_running(self, qmp: Path) -> None:
         """Until QEMU has loaded the saved machine and runs it."""
         deadline = time.monotonic() + RESTORE_TIMEOUT
-        while not qmp.exists():  # QEMU makes its monitor's socket as it starts
-            if time.monotonic() > deadline or (self._qemu is not None and self._qemu.poll() is not None):
-                raise KernelReplayError("QEMU did not start")
-            time.sleep(0.01)
-        monitor = Monitor(qmp)
+        monitor = Monitor(qmp, RESTORE_TIMEOUT)
         try:
             while (status := monitor.call("query-status").get("status")) != "running":
                 if status not in ("inmigrate", "prelaunch") or time.monotonic() > deadline:
@@ -373,10 +369,20 @@ class Guest:
 class Monitor:
     """QEMU's machine protocol (QMP) on a unix socket: just what saving a guest needs."""
 
-    def __init__(self, path: Path) -> None:
-        self._socket = socket.socket(socket.AF_UNIX)
-        self._socket.settimeout(30)
-        self._socket.connect(str(path))
+    def __init__(self, path: Path, wait: float = 30) -> None:
+        """Connect, waiting up to ``wait`` s for QEMU to make and listen on its socket (it starts as we ask)."""
+        deadline = time.monotonic() + wait
+        while True:
+            self._socket = socket.socket(socket.AF_UNIX)
+            self._socket.settimeout(30)
+            try:
+                self._socket.connect(str(path))
+                break
+            except (FileNotFoundError, ConnectionRefusedError):  # not made yet, or made and not yet listening
+                self._socket.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         self._file = self._socket.makefile("rw")
         self._line()  # QEMU's greeting
         self.call("qmp_capabilities")

@@ -176,6 +176,16 @@ def apt_releases() -> list[str]:
     return sorted(set(releases), key=release_key)
 
 
+def apt_upstream(release: str) -> str:
+    """The upstream release behind an apt package's ABI name (``6.1.0-57-cloud-amd64``: ``6.1.192``), or ''."""
+    if not shutil.which("apt-cache"):
+        return ""
+    result = subprocess.run(["apt-cache", "show", "--no-all-versions", f"linux-image-{release}-unsigned"],
+                            capture_output=True, text=True, check=False)
+    m = re.search(r"^Version: (\d+\.\d+\.\d+)", result.stdout, re.M)
+    return m.group(1) if m else ""
+
+
 @dataclass(frozen=True)
 class IndexedPackage:
     """A kernel package in the backports suite's index: where it is and its SHA-256."""

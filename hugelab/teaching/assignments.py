@@ -44,7 +44,7 @@ from .predict import ROW_FIELDS, Choice, Question, Row, same_number
 PREFIX = "hugelab-"
 TITLES = {"00": "Start here", "01": "The pool and reservations", "02": "The region map",
           "03": "Splitting a VMA: the double credit", "04": "The fix", "05": "Today's kernel", "06": "Lab",
-          "07": "Many kernels", "08": "Files and mounts", "09": "Self-test"}
+          "07": "Many kernels", "08": "Files and mounts", "09": "Self-test", "10": "The bug zoo"}
 #: the policy a notebook's own-trace question is asked under: the era that notebook teaches
 VARIANT_POLICY = {"03": "double-credit", "04": "region-count"}
 #: own-trace length: long enough to need the notebook's ideas, short enough for ten minutes

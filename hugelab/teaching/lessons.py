@@ -264,7 +264,7 @@ def q02_unused() -> Question:
         {3: "Page 4 is inside [3, 6) and was faulted: its reservation is used up.",
          1: "Only page 4 of the window was faulted; pages 3 and 5 still hold theirs.",
          4: "Count only the window [3, 6): pages 0, 1 and 2 stay mapped and keep theirs."},
-        why="unused = (end - start) - region_count(map, start, end), over the window [3, 6) only.",
+        why="[3, 6) held three reservations, and page 4's fault had used one of them.",
         reveal=close.formula)
 
 
@@ -275,7 +275,7 @@ def q02_shared() -> Question:
         {2: "That is what a private mapping would give back. A shared mapping's reservations belong to the "
             "file, which is still mapped: nothing comes back yet.",
          0: "The file keeps its reservations until its last mapping goes."},
-        "A shared mapping's map is on the file and means 'reserved'; unmapping part of it gives nothing back.")
+        "Rsvd stays where it was: the munmap of [1, 2) gave nothing back (the next question asks why).")
 
 
 def q02_row() -> Row:
@@ -850,7 +850,7 @@ def q08_outlives() -> Question:
             "file, and the file f is still there.",
          counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
                                       "f's page cache."},
-        "munmap leaves the file alone: its reservations stay until a truncate or its eviction.")
+        "Rsvd did not move at the munmap: 3 reserved before, 3 after (a question below asks why).")
 
 
 def q08_second() -> Question:
@@ -1036,7 +1036,9 @@ def self_test() -> list[Question | Row | Choice]:
                                                                       "its count."},
                           "The closing piece hands back the whole copied count.", "double-credit"),
         _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Rsvd today?", SELF, 6, "Rsvd",
-                          {counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
+                          {counter(SELF, 3, "Rsvd"): "That is Rsvd after step 3: step 4's munmap of the untouched "
+                                                     "page 2 gave its reservation back, before the fork.",
+                           counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
                            counter(SELF, 5, "Rsvd") - 2: "b uses no reservation, and copy-on-write of a page "
                                                          "never uses one either."},
                           "Only the owner holds reservations."),
@@ -1079,6 +1081,125 @@ def self_test() -> list[Question | Row | Choice]:
                "A child gets no reservation at fork: Rsvd did not rise at step 5.")],
              "A child runs unreserved: its faults take pages, never reservations.", at=0),
     ]
+
+
+# -- 10 the bug zoo ----------------------------------------------------------------
+# Each answer is the model's, under the policy of the kernel the question names; where that kernel was
+# measured in a guest, tests/test_zoo.py holds the shipped records to the same policy, step for step.
+
+ZOO_SHMAT = load("shmat-noreserve")
+ZOO_RESTORE = load("fork-unmap-wrap")
+ZOO_ERAS = load("subpool-rollback-eras")
+ZOO_LEAK = load("min-size-leak")
+ZOO_PUNCH = load("private-refault-after-punch")
+ZOO_QUOTA = load("private-close-quota")
+ZOO_AVOID = load("avoid-reserve-min-size")
+
+
+def q10_shmat() -> Question:
+    return _counter_question(
+        "shmat-noreserve on a kernel without e656c7a9 (6.1.192 with it taken out): HugePages_Rsvd after step 3, "
+        "the shmat of the SHM_NORESERVE segment?", ZOO_SHMAT, 3, "Rsvd",
+        {0: "That is today's kernel: shmget's SHM_NORESERVE reached shmat's mmap only with the fix.",
+         1: "Nothing has been touched yet: no page is in use."},
+        "The segment reserved nothing at shmget, but shmat's mmap of it did not know: it reserved both pages.",
+        policy="linux-6.1.192-e656c7a9e596")
+
+
+def q10_punch() -> Question:
+    return _counter_question(
+        "private-refault-after-punch before 67961f9d (5.10.262 with it taken out): HugePages_Rsvd after step 6, "
+        "the owner's second touch of page 0?", ZOO_PUNCH, 6, "Rsvd",
+        {1: "That is 4.7 and later: the map says offset 0 is consumed, so the refault uses no reservation.",
+         2: "The first touch consumed offset 0's reservation, and the punch did not give it back."},
+        "Before 4.7 every owner fault took one off Rsvd, whatever its map said: page 1's reservation went.",
+        policy="linux-5.10.262-67961f9db8c4")
+
+
+def q10_restore_child() -> Question:
+    return _counter_question(
+        "fork-unmap-wrap on Linux 6.12.107 (the v6.9 restore, no mapcount fix): HugePages_Rsvd after step 5, the "
+        "owner's munmap while the child maps page 0? (Signed, or as the kernel prints it.)", ZOO_RESTORE, 5,
+        "Rsvd",
+        {0: "That is 6.12.118: it restores only when no other process maps the page.",
+         1: "The close hands back page 1's reservation; but 6.12.107 also restored page 0's offset."},
+        "The restore un-consumed offset 0 although the child maps the page: the close gave back two, one more "
+        "than Rsvd held.", policy="linux-6.12.107")
+
+
+def q10_eras_row() -> Row:
+    return _row_question(
+        "subpool-rollback-eras on Linux 7.3.4: the whole row after step 7, the refused mmap c?", ZOO_ERAS, 7,
+        {"Rsvd": {2: "That is 6.18.15 and 7.0.13: their error path let the mount's minimum go. 7.3.4 puts "
+                     "everything back as it was before the mmap.",
+                  5: "The mmap was refused: nothing it asked for stays reserved."},
+         "Free": {1: "Nothing was touched: an mmap only promises pages."}},
+        "A refused mmap leaves the counters as they were before it: the mount keeps its minimum on Rsvd.",
+        policy="linux-7.3.4")
+
+
+def q10_eras_end() -> Question:
+    return _counter_question(
+        "subpool-rollback-eras on Linux 6.18.15: HugePages_Rsvd after step 14, the umount? (Signed, or as the "
+        "kernel prints it.)", ZOO_ERAS, 14, "Rsvd",
+        {0: "That is 7.3.4. On 6.18.15 the refused pages stayed in the subpool's used count.",
+         -1: "That is 6.12 and 7.0.13: they give back too much. 6.18.15 gives back too little."},
+        "The subpool still counts a page used that nobody holds, so it is never freed: its reservation stays.",
+        policy="linux-6.18.15")
+
+
+def q10_leak() -> Question:
+    return _counter_question(
+        "min-size-leak on Linux 7.3.4: HugePages_Rsvd after step 7, the umount, with nothing left of the "
+        "trace?", ZOO_LEAK, 7, "Rsvd",
+        {0: "That is 6.12 (and what every kernel should show): 7.3.4 still has a833a693's fault error path.",
+         2: "Part of the minimum went back when the file's pages were freed."},
+        "The failed fault kept its subpool charge: the used count never reaches zero and one page of the "
+        "minimum stays reserved until reboot.", policy="linux-7.3.4")
+
+
+def q10_why_leak() -> Choice:
+    return _why(
+        "Why does the min-size-leak reservation outlive the umount, when everything the trace made is gone?",
+        "The failed fault kept the page it charged to the mount's subpool, so the subpool's used count never "
+        "returns to zero; a subpool is freed, and its minimum given back, only at zero.",
+        [("umount does not give back a mount's min_size.",
+          "It does on 6.12, in the same trace: Rsvd is 0 after it."),
+         ("A page is still allocated to the file.",
+          "The file was unlinked and closed: its pages went back to the pool (Free is back to 3)."),
+         ("fallocate's pages are reserved for ever.",
+          "The pages it did get were freed with the file; what stays is a count, not a page.")],
+        "A leak of a count: the subpool's used pages stay one too high after a failed fault.", at=0)
+
+
+def q10_why_order() -> Choice:
+    return _why(
+        "1d3f9bb4 and the 7.3.4 fix give back the same pages when the pool refuses an mmap. Why does only 7.3.4 "
+        "end at 0?",
+        "Order: 1d3f9bb4 hands the lent part back while the subpool still counts the refused pages as used, so "
+        "the subpool passes it on to the global pool; 7.3.4 lowers the used count first, so the subpool keeps "
+        "its minimum.",
+        [("1d3f9bb4 gives back fewer pages.",
+          "Both give back the pages the subpool lent and take the refused ones out of its used count."),
+         ("7.3.4 refuses the mmap before the subpool is asked.",
+          "Both ask the subpool first: its minimum is what lends the pages."),
+         ("The wrap on 7.0.13 comes from the fork path.",
+          "The trace has no fork: the difference starts at the refused mmap, step 7.")],
+        "In an error path the order of the undo steps matters as much as the steps.", at=0)
+
+
+def q10_why_quota() -> Choice:
+    return _why(
+        "Before 7251ff78, why does the second private mapping of f fail on a size=2 mount that nothing uses?",
+        "The first mapping's close gave its unused reservations back to the pool but not to the mount's quota: "
+        "the mount still counted two pages in use.",
+        [("The pool had no pages left.",
+          "Free is 4 throughout: nothing was touched."),
+         ("A private mapping of a file may be made only once.",
+          "With the fix, the same second mmap succeeds."),
+         ("munmap did not close the first mapping.",
+          "It did: Rsvd went back to 0.")],
+        "Two counts had to be given back, the pool's and the mount's; the close gave back one.", at=0)
 
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
@@ -1128,4 +1249,4 @@ WHY = {
 }
 
 
-ALL = {name: fn for name, fn in globals().items() if name.startswith("q0") and callable(fn)}
+ALL = {name: fn for name, fn in globals().items() if name[:1] == "q" and name[1:3].isdigit() and callable(fn)}

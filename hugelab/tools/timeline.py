@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..model.commits import COMMITS, find
-from ..model.hstate import Counters, show
+from ..model.hstate import Counters
 from ..model.policies import Policy
 from ..model.policies.kernels import build, kernel_policy, parse_name
 from ..replay import Step, replay
@@ -80,8 +80,12 @@ def _cache_name(release: str, trace: Trace) -> str:
 
 
 def _folder(create: bool):
-    from ..realkernel.images import cache_folder
-    return cache_folder(CACHE_FOLDER, create=create)
+    from ..realkernel.images import ImageUnavailable, cache_folder
+    from ..realkernel.machine import KernelUnavailable
+    try:
+        return cache_folder(CACHE_FOLDER, create=create)
+    except ImageUnavailable as e:  # one line, exit 3, as for the images
+        raise KernelUnavailable(str(e)) from None
 
 
 def step_from_dict(record: dict) -> Step:
@@ -93,8 +97,7 @@ def step_from_dict(record: dict) -> Step:
 def load_cached(release: str, trace: Trace) -> tuple[str, list[Step], Counters | None] | None:
     """(upstream, steps, what the pool kept if it leaked) cached for ``release`` and this trace; None if not."""
     from ..ownfiles import UnsafePath
-    from ..realkernel.images import ImageUnavailable
-    from ..realkernel.machine import KernelReplayError
+    from ..realkernel.machine import KernelReplayError, KernelUnavailable
     folder = _folder(create=False)
     if folder is None:
         return None
@@ -102,7 +105,7 @@ def load_cached(release: str, trace: Trace) -> tuple[str, list[Step], Counters |
         try:
             data = folder.read(_cache_name(release, trace), MAX_RECORD_BYTES, owned=True)
         except UnsafePath as e:
-            raise ImageUnavailable(f"the timeline cache: {e}") from None
+            raise KernelUnavailable(f"the timeline cache: {e}") from None
     if data is None:
         return None
     try:
@@ -120,7 +123,7 @@ def load_cached(release: str, trace: Trace) -> tuple[str, list[Step], Counters |
 def store(release: str, upstream: str, trace: Trace, steps: list[Step], date: str,
           leaked: Counters | None = None) -> None:
     from ..ownfiles import UnsafePath
-    from ..realkernel.images import ImageUnavailable
+    from ..realkernel.machine import KernelUnavailable
     record = {"kernel": release, "upstream": upstream, "date": date, "trace": trace.text,
               "steps": [s.as_dict() for s in steps], "leaked": leaked.as_dict() if leaked else None}
     folder = _folder(create=True)
@@ -129,7 +132,7 @@ def store(release: str, upstream: str, trace: Trace, steps: list[Step], date: st
         try:
             folder.write(_cache_name(release, trace), json.dumps(record, indent=1).encode())
         except UnsafePath as e:
-            raise ImageUnavailable(f"the timeline cache: {e}") from None
+            raise KernelUnavailable(f"the timeline cache: {e}") from None
 
 
 # -- one row per kernel -------------------------------------------------------
@@ -158,9 +161,9 @@ class Row:
 
 def policy_for(kernel: str, upstream: str) -> Policy:
     """The model's policy for a kernel: the commits its upstream release carries. ValueError (one line)."""
-    if upstream and kernel.startswith(upstream):
+    if upstream:  # what the guest's uname -v said (a Debian ABI name such as 6.1.0-57 hides it)
         return kernel_policy(f"linux-{upstream}")
-    return kernel_policy(f"linux-{kernel}", upstream)
+    return kernel_policy(f"linux-{kernel}")
 
 
 def records(specs: list[str], trace: Trace, resolver: Resolver = guest_resolver,
@@ -225,7 +228,7 @@ def first_difference(a: list[Step], b: list[Step]) -> int | None:
 def step_text(step: Step) -> str:
     c = step.counters
     mounts = statfs_text(step)
-    wrapped = f" (Rsvd{show(c.rsvd).split(')')[0].split('(')[1]}, wrapped)" if c.rsvd >= 1 << 63 else ""
+    wrapped = f" (Rsvd {c.rsvd - (1 << 64)}: wrapped)" if c.rsvd >= 1 << 63 else ""
     return f"{c.total}/{c.free}/{c.rsvd}/{c.surp}{wrapped} {outcome(step)}" + (f", {mounts}" if mounts else "")
 
 
@@ -269,6 +272,10 @@ def timeline(specs: list[str], trace: Trace, out: TextIO, progress: TextIO | Non
             at = first_difference(previous.steps, row.steps)
             cells.append("same as above" if at is None else
                          f"parts at step {at}: {step_text(row.steps[at - 1]) if at <= len(row.steps) else 'none'}")
+        elif len(rows) > 1:  # the first row: its own value where the next one parts from it
+            at = first_difference(row.steps, rows[1].steps)
+            if at is not None and at <= len(row.steps):
+                cells.append(f"at step {at}: {step_text(row.steps[at - 1])}")
         print("  ".join(cells), file=out)
     print("\ngroups (kernels that agree on every step) and the model:", file=out)
     everywhere = frozenset.intersection(*(r.policy.commits for r in rows if r.policy)) if any(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..limits import KERNEL_MAX_RUN_STEPS, run_too_long
+from ..model.hstate import Counters
 from ..replay import Liveness, Step, replay
 from ..trace.generate import random_trace, random_v2_trace
 from ..trace.language import FileOp, Mmap, Trace, Umount, parse_trace
@@ -104,7 +105,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     if refusal is not None:
         raise ValueError(refusal)
     from ..model.policies import policy_for_kernel
-    from ..realkernel.machine import KernelUnavailable
+    from ..realkernel.machine import KernelLeaked, KernelUnavailable
     from ..realkernel.targets import HostKernel, is_host, open_kernel
 
     on_host = is_host(kernel)
@@ -120,6 +121,7 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
 
     steps = 0
     umounts = UmountTally()
+    spent: list[str] = []  # traces after which the guest's pool stayed in use, as the model's teardown says
     with open_kernel(kernel) as machine:
         try:
             own = policy_for_kernel(machine.release, machine.upstream)
@@ -135,9 +137,17 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                   f"{traces * length:,} steps (a run replays at most {KERNEL_MAX_RUN_STEPS:,})", file=progress)
         label = ""
 
+        leaked: list[Counters | None] = [None]  # what a guest's pool kept after the last trace (None: bare)
+
         def on_kernel(trace: Trace, what: str) -> list[Step]:
-            # the host names the trace if the pool is not bare after it
-            return machine.replay(trace, what) if isinstance(machine, HostKernel) else machine.replay(trace)
+            leaked[0] = None
+            if isinstance(machine, HostKernel):  # the host names the trace if the pool is not bare after it
+                return machine.replay(trace, what)
+            try:
+                return machine.replay(trace)
+            except KernelLeaked as leak:  # a throw-away guest: its records stand; a fresh one takes over
+                leaked[0] = leak.counters
+                return leak.steps
 
         def differs(text: str) -> bool:
             trace = parse_trace(text)
@@ -159,6 +169,16 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
                 print(small, file=out)
                 print(side_by_side(on_kernel(trace, f"the shrunk form of {label}"), replay(trace, policy)), file=out)
                 return 1
+            left = leaked[0]
+            if left is not None:  # every step matched; what the pool kept must be what the model's teardown says
+                expected = teardown(text, policy)
+                if left != expected:
+                    print(f"MISMATCH with {policy} after trace {n + 1} (seed {seed + n}): once every process, "
+                          f"file, mount and segment was gone the pool showed Total/Free/Rsvd/Surp {left}; the "
+                          f"model's teardown ends at {expected}\n", file=out)
+                    print(text, file=out)
+                    return 1
+                spent.append(f"seed {seed + n}: {left}")
             steps += len(trace)
             if progress and ((n + 1) % 10 == 0 or n + 1 == traces):
                 print(f"\r  {n + 1}/{traces} traces, {steps} steps: all match so far",
@@ -170,4 +190,15 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
     print(f"verified {traces}{kind} traces, {steps} steps: all match{against}", file=out)
     if files:
         print(f"  {umounts}", file=out)
+    if spent:
+        print(f"  {len(spent)} trace{'s' if len(spent) > 1 else ''} left the guest's pool in use once everything was "
+              f"gone, as the model's teardown says (a fresh guest took over each time): {'; '.join(spent)}",
+              file=out)
     return 0
+
+
+def teardown(text: str, policy: str) -> Counters:
+    """The counters the model ends at once ``text``'s processes exit and its files, segments and
+    mounts go (what a kernel replay leaves behind when its namespaces are torn down)."""
+    from .hunt import _with_exits
+    return replay(_with_exits(text), policy)[-1].counters

@@ -630,10 +630,12 @@ class Predict(w.VBox):
     the first answer was right (a "show answer" before any right answer counts as a miss).
     """
 
-    def __init__(self, question, on_first=None) -> None:
+    def __init__(self, question, on_first=None, after: Predict | None = None) -> None:
         self.question = question
         self.on_first = on_first
         self.answered = False
+        #: called once this question is committed (its first answer, or "show answer")
+        self.listeners: list = []
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
         self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
         self.feedback = w.HTML()
@@ -658,13 +660,29 @@ class Predict(w.VBox):
             self.entry.observe(lambda _change: self.on_check(), names="value")
             head = [w.HTML(f"<b>{kind}</b> {prompt}")]
         self.add_class("hugelab-predict")
-        super().__init__([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
+        self.body = w.VBox([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
+        # A question asked after another in the same place opens once that one is answered: its words
+        # ("Free still counts every page...") would otherwise answer the one above.
+        self.waiting = w.HTML("<i class='hugelab-waiting'>The next question opens once you have answered the "
+                              "one above.</i>")
+        if after is not None and not after.answered:
+            self.body.layout.display = "none"
+            after.listeners.append(self._open)
+        else:
+            self.waiting.layout.display = "none"
+        super().__init__([self.waiting, self.body])
+
+    def _open(self) -> None:
+        self.waiting.layout.display = "none"
+        self.body.layout.display = None
 
     def _first(self, right: bool) -> None:
         if not self.answered:
             self.answered = True
             if self.on_first is not None:
                 self.on_first(right)
+            for listener in self.listeners:
+                listener()
 
     def on_check(self) -> None:
         if self.entry.value is None or not str(self.entry.value).strip():
@@ -701,7 +719,9 @@ class SelfTest(w.VBox):
         self.score = Score(where)
         self.total = w.HTML()
         self.add_class("hugelab-selftest")
-        boxes = [Predict(q, on_first=functools.partial(self._record, n)) for n, q in enumerate(questions, 1)]
+        boxes: list[Predict] = []
+        for n, q in enumerate(questions, 1):  # one at a time: a later question's words answer earlier ones
+            boxes.append(Predict(q, on_first=functools.partial(self._record, n), after=boxes[-1] if boxes else None))
         self.predicts = boxes
         self._show()
         super().__init__([*(w.VBox([w.HTML(f"<b>Question {n}</b>"), b]) for n, b in enumerate(boxes, 1)),
@@ -713,3 +733,13 @@ class SelfTest(w.VBox):
 
     def _show(self) -> None:
         self.total.value = f"<div class='hugelab-score'><b>{html.escape(self.score.summary())}</b></div>"
+
+
+def ask(*questions) -> None:
+    """Show ``questions`` one after another: each opens once the one before it is answered."""
+    from IPython.display import display
+
+    last: Predict | None = None
+    for q in questions:
+        last = Predict(q, after=last)
+        display(last)

@@ -138,7 +138,9 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
     widgets = page.locator(".jp-OutputArea-output .hugelab-predict")
     assert widgets.count() > 0
     assert page.locator("pre.hugelab-reveal").count() == 0  # nothing revealed before any try
-    prompts = [squash(widgets.nth(i).locator(".widget-html").first.text_content()) for i in range(widgets.count())]
+    # each question's own words (not the line a later question shows until the one above is answered)
+    prompts = [squash(widgets.nth(i).locator(".widget-html").filter(has_not=page.locator(".hugelab-waiting"))
+                      .first.text_content()) for i in range(widgets.count())]
     asked = []
     for prompt in prompts:
         for head in ("Predict the row:", "Predict:", "Why?"):
