@@ -54,9 +54,9 @@ def test_every_notebook_runs_all_cells_and_draws_every_widget(lab, page, shots, 
         from hugelab.teaching import lessons
         predicts += len(lessons.self_test())
     # the last widgets have rendered: every question's check button, every explorer's charts
-    expect(page.locator("button.widget-button:text-is('check')")).to_have_count(predicts, timeout=120_000)
+    expect(page.locator("button.widget-button:text-is('check')")).to_have_count(predicts, timeout=EVENT_BOUND)
     figures = page.locator("div.bqplot.figure")
-    expect(figures).to_have_count(FIGURES * explorers, timeout=120_000)
+    expect(figures).to_have_count(FIGURES * explorers, timeout=EVENT_BOUND)
     wait_settled(page)
     text = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in text
