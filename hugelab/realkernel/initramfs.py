@@ -79,11 +79,12 @@ class Archive:
         self.directory(os.path.dirname(path))
         self._entry(path, stat.S_IFREG | mode, data, mtime)
 
-    def copy(self, path: str, source: str | Path | None = None) -> None:
-        """The host file ``source`` (default: ``path`` itself) at ``path``, symlinks followed."""
+    def copy(self, path: str, source: str | Path | None = None, mode: int | None = None) -> None:
+        """The host file ``source`` (default: ``path`` itself) at ``path``, symlinks followed; with
+        ``source``'s permission bits unless ``mode`` says otherwise."""
         real = Path(source or path).resolve()
         info = real.stat()
-        self.file(path, real.read_bytes(), stat.S_IMODE(info.st_mode), int(info.st_mtime))
+        self.file(path, real.read_bytes(), stat.S_IMODE(info.st_mode) if mode is None else mode, int(info.st_mtime))
 
     def symlink(self, path: str, target: str) -> None:
         self.directory(os.path.dirname(path))
@@ -144,11 +145,16 @@ def _lean(path: str) -> Path:
             if done.returncode:
                 part.unlink(missing_ok=True)
                 return Path(path)
-            os.chmod(part, 0o644)
+            os.chmod(part, stat.S_IMODE(info.st_mode) & 0o755)  # the original's bits (x), writable by us only
             part.replace(folder.path / name)
             return own_file(folder, name) or Path(path)
     except ImageUnavailable as e:
         raise InitramfsError(str(e)) from None
+
+
+def _mode_of(path: str) -> int:
+    """The permission bits of the file ``path`` names (links followed)."""
+    return stat.S_IMODE(os.stat(path).st_mode)
 
 
 def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:
@@ -172,9 +178,10 @@ def build(dest: Path, extra: dict[str, Path] | None = None) -> Path:
         for applet in BUSYBOX_APPLETS:
             archive.symlink(f"/bin/{applet}", "busybox")  # relative: an absolute one would name a host path
         archive.file("/init", INIT.format(python=python, root=GUEST_ROOT, agent=AGENT).encode(), 0o755)
-        archive.copy(python, _lean(python))
+        # a stripped copy goes in with the original's permission bits: python must stay executable
+        archive.copy(python, _lean(python), _mode_of(python))
         for lib in libraries:
-            archive.copy(lib, _lean(str(Path(lib).resolve())))
+            archive.copy(lib, _lean(str(Path(lib).resolve())), _mode_of(lib))
         sources = set(modules) | {str(p) for p in (stdlib / "encodings").glob("*.py")}
         for source in sorted(sources):
             path = Path(source)

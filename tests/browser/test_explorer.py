@@ -156,6 +156,7 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     wait_text(explorer, "touch a 0: ok")
     button(explorer, "fork").click()
     wait_text(explorer, "line 4 fork c1: ok")
+    wait_settled(page, ".hugelab-explorer")  # the fork's message line has moved the charts down: click where they are
     map_figure(explorer, 0).locator("rect.bar").first.click()  # main writes: COW with no spare page
     wait_text(explorer, "step 5 of 5")
     explorer.locator(".widget-dropdown").filter(has_text="process").locator("select").select_option("c1")
