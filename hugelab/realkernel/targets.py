@@ -17,7 +17,7 @@ import os
 
 from ..replay import Step
 from ..trace.language import Trace
-from .images import ImageUnavailable, resolve, series_of
+from .images import ImageUnavailable, KernelImage, resolve, series_of
 from .machine import CLEANUP_CODES, KernelLeaked, KernelSession, KernelUnavailable, check_limits
 
 HOST = "host"
@@ -73,15 +73,21 @@ def open_kernel(spec: str):
     """
     if is_host(spec):
         return HostKernel()
-    from .guest import Guest, why_no_guest
+    from .guest import Guest
+    return Guest(guest_image(spec))
+
+
+def guest_image(spec: str) -> KernelImage:
+    """The guest kernel image ``spec`` names (cached, or fetched); :class:`KernelUnavailable` (one
+    line) when this machine cannot run guests or no such image can be had."""
+    from .guest import why_no_guest
     reason = why_no_guest()
     if reason:
         raise KernelUnavailable(reason)
     try:
-        image = resolve(spec)
+        return resolve(spec)
     except ImageUnavailable as e:
         raise KernelUnavailable(str(e)) from None
-    return Guest(image)
 
 
 def replay_on_kernel(trace: Trace, spec: str = HOST, label: str = "the trace") -> list[Step]:

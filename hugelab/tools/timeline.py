@@ -47,20 +47,13 @@ Resolver = Callable[[str], tuple[str, Callable[[], AbstractContextManager]]]
 
 def guest_resolver(spec: str) -> tuple[str, Callable[[], AbstractContextManager]]:
     """The cached (or fetched) image ``spec`` names, and how to boot it; never this machine's kernel."""
-    from ..realkernel.guest import Guest, why_no_guest
-    from ..realkernel.images import ImageUnavailable, resolve
+    from ..realkernel.guest import Guest
     from ..realkernel.machine import KernelUnavailable
-    from ..realkernel.targets import is_host
+    from ..realkernel.targets import guest_image, is_host
     if is_host(spec):
         raise KernelUnavailable(f"{spec} is this machine's kernel: a timeline runs in guests only "
                                 "(name another release of the series, e.g. 6.18.15+deb13-cloud-amd64)")
-    reason = why_no_guest()
-    if reason:
-        raise KernelUnavailable(reason)
-    try:
-        image = resolve(spec)
-    except ImageUnavailable as e:
-        raise KernelUnavailable(str(e)) from None
+    image = guest_image(spec)
     return image.release, lambda: Guest(image)
 
 
