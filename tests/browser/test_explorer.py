@@ -157,7 +157,12 @@ def test_fork_and_copy_on_write_by_clicks_alone(explorer_lab, page, shots):
     button(explorer, "fork").click()
     wait_text(explorer, "line 4 fork c1: ok")
     wait_settled(page, ".hugelab-explorer")  # the fork's message line has moved the charts down: click where they are
-    map_figure(explorer, 0).locator("rect.bar").first.click()  # main writes: COW with no spare page
+    # main writes: COW with no spare page. As a hand does: over the page first, then the click (pointer
+    # down and up at once on a page whose hover has not been drawn yet was lost, the mark redrawn between)
+    bar = map_figure(explorer, 0).locator("rect.bar").first
+    bar.hover()
+    wait_settled(page, ".hugelab-explorer")
+    bar.click()
     wait_text(explorer, "step 5 of 5")
     explorer.locator(".widget-dropdown").filter(has_text="process").locator("select").select_option("c1")
     wait_text(explorer, "as c1 sees it")
