@@ -484,6 +484,8 @@ def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
     p.entry.value = "abcd"[q.answer]
     p.check.click()
     assert "Right." in p.feedback.value and p.reveal.value
+    # the explanation once, in the reveal: a learner saw it twice, in green and again below
+    assert html.escape(q.why) not in p.feedback.value and html.escape(q.why) in p.reveal.value
 
 
 def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():

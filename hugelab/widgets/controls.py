@@ -692,6 +692,9 @@ class Predict(w.VBox):
         except Exception as e:
             right, message = False, f"hugelab could not check that: {e!r}"
         colour = _GREEN if right else _RED
+        why = getattr(self.question, "why", "")
+        if right and why and why.strip() in (self.question.reveal or ""):
+            message = message.replace(f" {why}", "")  # the reveal below says it: once is enough
         self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
         if message.startswith(("Type ", "Pick ")):
             return  # not an answer yet: no try counted
