@@ -214,7 +214,22 @@ def assert_sides_in_line(explorer):
     assert all(n >= 4 for n in lines), lines
 
 
+KERNEL_IDLE = """() => { const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const k = p && p.sessionContext && p.sessionContext.session && p.sessionContext.session.kernel;
+    return !!k && k.status === 'idle'; }"""
+
+
+def wait_quiet(page):
+    """The kernel has sent every update of the last click, the page has them all, and nothing moves:
+    a chart's labels measured while an update was still on its way sat outside their figure (once,
+    under load)."""
+    page.wait_for_function(KERNEL_IDLE, timeout=EVENT_BOUND)
+    wait_widgets_synced(page)
+    wait_settled(page, ".hugelab-explorer")
+
+
 def assert_no_overlap(explorer):
+    wait_quiet(explorer.page)
     boxes = explorer.evaluate(TEXT_BOXES)
     assert boxes
     for b in boxes:  # nothing cut at an edge
