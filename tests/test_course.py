@@ -11,7 +11,7 @@ import pytest
 
 from hugelab import scenarios
 from hugelab.teaching import lessons
-from hugelab.teaching.predict import Choice, Question, Row
+from hugelab.teaching.predict import Choice, Question, Row, same_number
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the numbered path, 00 to 09 (07-many-kernels and 08-files-and-mounts included): every one obeys the rules
@@ -256,3 +256,118 @@ def test_the_seed_steps_in_the_docs_are_the_steps_hugelab_prints():
     block = readme.split("hugelab replay seed` prints:")[1].split("```")[1]
     shown = [line.split(None, 1) for line in block.strip().splitlines()[1:]]
     assert shown == printed
+
+
+# -- what one question's words say about another's answer ------------------------------------------
+
+def groups(path):
+    """The notebook's questions in order, as (group, name, question): the questions of one cell are one group
+    (ask() opens each once the one before it is answered; the self-test chains all of its own)."""
+    found = []
+    for n, cell in enumerate(cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        code = source(cell)
+        found += [(n, name, getattr(lessons, name)()) for name in re.findall(r"lessons\.(q\w+)\(\)", code)]
+        if "lessons.self_test()" in code:
+            found += [(n, f"self_test[{i}]", q) for i, q in enumerate(lessons.self_test())]
+    return found
+
+
+def on_screen(q):
+    """A question's words shown before it is answered: its prompt and, for a why question, its options."""
+    return " ".join([q.prompt, *(o.text for o in getattr(q, "options", ()))])
+
+
+def feedback(q):
+    """What a question says once tried: every hint, its explanation, its reveal and its "show answer"."""
+    hints = []
+    if isinstance(q, Question):
+        hints = [*q.hints.values(), q.hint]
+    elif isinstance(q, Row):
+        hints = [h for wrongs in q.hints.values() for h in wrongs.values()]
+    elif isinstance(q, Choice):
+        hints = [o.hint for o in q.options]
+    return " ".join([*hints, q.why, q.reveal, q.give_up()])
+
+
+def says(text, forms):
+    """The forms that ``text`` holds as whole words (whitespace squashed)."""
+    text = squash(text)
+    return [f for f in forms if f and re.search(rf"(?<!\w){re.escape(squash(f))}(?!\w)", text)]
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_no_questions_words_say_the_answer_of_one_not_yet_answered(path):
+    """A question's feedback (hints, explanation, reveal) is read before the questions below it are answered;
+    its prompt and options are on screen before any question that is not chained before it in its cell."""
+    asked = groups(path)
+    for i, (group_i, name_i, qi) in enumerate(asked):
+        for j, (group_j, name_j, qj) in enumerate(asked):
+            if j == i:
+                continue
+            forms = lessons.stated(qj)
+            if qi.prompt in lessons.ASKED and qj.prompt in lessons.ASKED and \
+                    lessons.ASKED[qi.prompt][0] != lessons.ASKED[qj.prompt][0]:
+                forms = lessons.giveaways(qj)  # words about another trace: only its rows answer qj
+            if j > i:
+                said = says(feedback(qi), forms)
+                assert not said, f"{path.name}: {name_i}'s feedback answers {name_j}: {said}"
+            if j > i or group_j != group_i:
+                said = says(on_screen(qi), forms)
+                assert not said, f"{path.name}: {name_i}'s words, on screen, answer {name_j}: {said}"
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_no_hint_names_the_kernel_whose_answer_another_question_asks(path):
+    """'That is 6.18.' under a wrong answer -1 tells the learner 6.18's answer to the question below."""
+    asked = groups(path)
+    for _g, name_i, qi in asked:
+        if not isinstance(qi, Question):
+            continue
+        for _h, name_j, qj in asked:
+            if qj is qi or not isinstance(qj, Question) or qj.prompt not in lessons.ASKED \
+                    or qi.prompt not in lessons.ASKED:
+                continue
+            trace_i, step_i, _ = lessons.ASKED[qi.prompt]
+            trace_j, step_j, policy_j = lessons.ASKED[qj.prompt]
+            if (trace_i, step_i) != (trace_j, step_j):
+                continue
+            kernel = policy_j.removeprefix("linux-")
+            for wrong, hint in qi.hints.items():
+                if same_number(wrong, qj.answer):
+                    assert not says(hint, [kernel]), \
+                        f"{path.name}: {name_i}'s hint for {wrong} names {kernel}, whose answer {name_j} asks"
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_the_words_under_a_question_about_its_steps_are_folded(path):
+    """Markdown between a question's cell and the next code cell that shows something new, which discusses
+    a step the question asks about ("step 4"), is on screen before it is answered: it must be in a fold."""
+    pending: list[int] = []
+    for cell in cells(path):
+        code = source(cell)
+        if cell["cell_type"] == "code":
+            asked = [getattr(lessons, name)() for name in re.findall(r"lessons\.(q\w+)\(\)", code)]
+            steps = [lessons.ASKED[q.prompt][1] for q in asked if q.prompt in lessons.ASKED]
+            if asked:
+                pending = steps
+            elif "answers(" not in code:
+                pending = []
+            continue
+        shown = re.sub(r"<details.*?</details>", "", code, flags=re.S)
+        for step in pending:
+            assert not re.search(rf"\bsteps? {step}\b|\(step {step}\)", shown), \
+                f"{path.name}: the text under a question about step {step} discusses it unfolded: {shown[:120]!r}"
+
+
+def test_the_course_cites_no_file_a_learner_cannot_open():
+    """The notebooks (and the static site built from them) are all a learner has: docs/ and the repository's
+    other files are not there, so the course says what they say instead of citing them."""
+    for path in COURSE:
+        for cell in cells(path):
+            text = source(cell) + outputs(cell)
+            for o in cell.get("outputs", []):
+                text += "".join(o.get("data", {}).get("text/html", ""))
+            cited = re.findall(r"(?<![\w/.])docs/[\w./-]*", text)
+            assert not cited, f"{path.name} cites {cited}, which a learner in the course cannot open"

@@ -126,3 +126,13 @@ def test_no_two_questions_say_the_same_explanation():
         if q.why:
             assert (notebook, q.why) not in seen, f"{name} says {seen.get((notebook, q.why))}'s explanation"
             seen[notebook, q.why] = name
+
+
+def test_no_question_states_its_own_answer():
+    """Its prompt is on screen while the learner thinks: 'killed by SIGSEGV. Why?' has told them the outcome."""
+    import re
+    for name, q in EVERY.items():
+        prompt = " ".join(q.prompt.split())
+        for said in lessons.stated(q):
+            assert not re.search(rf"(?<!\w){re.escape(' '.join(said.split()))}(?!\w)", prompt), \
+                f"{name} states its own answer: {said}"

@@ -11,7 +11,7 @@ notebook shows it only once the learner has committed.
 
 from __future__ import annotations
 
-from ..model.hstate import show, u64
+from ..model.hstate import show, signed, u64
 from ..model.resv_map import ResvMap
 from ..replay import ModelReplay, replay
 from ..scenarios import load
@@ -60,6 +60,43 @@ def giveaways(q: Question | Row | Choice) -> list[str]:
             f"step {step}: {s.op} ->"]
 
 
+#: counter question prompt -> the counter it asks ("Rsvd"), for :func:`stated`
+FIELD: dict[str, str] = {}
+
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def stated(q: Question | Row | Choice) -> list[str]:
+    """What would answer ``q`` if another question's words (its prompt, options, hints or explanation) or
+    ``q``'s own prompt said it: :func:`giveaways`, and the sentences that say a counter's change in words,
+    relative to the step before ("gives back one", "Rsvd does not move", "one below zero"), and for a why
+    question about a step that fails, the step's outcome. The tests look for each as whole words."""
+    found = giveaways(q)
+    if q.prompt not in ASKED:
+        return found
+    trace, step, policy = ASKED[q.prompt]
+    steps = replay(trace, policy)
+    if isinstance(q, Choice):
+        return found + ([steps[step - 1].error] if steps[step - 1].error else [])
+    field = FIELD.get(q.prompt)
+    if field is None or not isinstance(q, Question):
+        return found
+    after = signed(u64(q.answer))
+    if after < 0:
+        found += [f"{NUMBER_WORDS[-after] if -after < len(NUMBER_WORDS) else -after} below zero",
+                  f"{-after} below zero", f"{field} wraps", f"{field} goes below zero"]
+    if step > 1:
+        before = signed(u64(getattr(steps[step - 2].counters, FIELDS[field])))
+        change = before - after
+        if change == 0:
+            found += [f"{field} does not move", f"{field} did not move", f"{field} stays",
+                      f"{field} does not change", f"{field} did not change"]
+        elif change > 0 and field == "Rsvd":
+            for said in {str(change), NUMBER_WORDS[change] if change < len(NUMBER_WORDS) else str(change)}:
+                found += [f"{verb} back {said}" for verb in ("gives", "gave", "hands", "handed", "give", "hand")]
+    return found
+
+
 def _counter_question(prompt: str, trace: str, step: int, field: str, hints: dict[int, str], why: str,
                       policy: str = "modern") -> Question:
     """A question about one counter after one step. Its reveal is the table up to the step before, then
@@ -69,6 +106,7 @@ def _counter_question(prompt: str, trace: str, step: int, field: str, hints: dic
     reveal = (upto(trace, step - 1, policy) + "\n" if step > 1 else "") + \
         f"after step {step} ({asked.op}): HugePages_{field} = {show(u64(answer))}"
     ASKED[prompt] = (trace, step, policy)
+    FIELD[prompt] = field
     return Question(prompt, answer, hints, why=why, reveal=reveal)
 
 
@@ -90,9 +128,13 @@ def _row_question(prompt: str, trace: str, step: int, hints: dict[str, dict[int,
     return Row(prompt, (c.total, c.free, c.rsvd, c.surp), hints, why=why, reveal=reveal)
 
 
-def _why(prompt: str, right: str, wrong: list[tuple[str, str]], why: str, at: int = 0, reveal: str = "") -> Choice:
+def _why(prompt: str, right: str, wrong: list[tuple[str, str]], why: str, at: int = 0, reveal: str = "",
+         asks: tuple[str, int, str] | None = None) -> Choice:
     """A why question: the right explanation at position ``at`` among the wrong ones, each wrong one
-    (a usual misconception) with its hint. Its reveal is the explanation, shown only once committed."""
+    (a usual misconception) with its hint. Its reveal is the explanation, shown only once committed.
+    ``asks``: the (trace, step, policy) it asks about, when it asks what a step does."""
+    if asks is not None:
+        ASKED[prompt] = asks
     options = [Option(text, hint) for text, hint in wrong]
     options.insert(at, Option(right))
     return Choice(prompt, tuple(options), at, why=why, reveal=reveal or why)
@@ -646,6 +688,7 @@ def _recorded_question(prompt: str, series: str, key: str, hints: dict[int, str]
     steps = recorded_steps(series, key)
     answer = behaviour.rsvd(steps)
     ASKED[prompt] = (behaviour.trace, behaviour.step, f"linux-{series}")
+    FIELD[prompt] = "Rsvd"
     reveal = (f"measured on Linux {series}:\n" + table(steps[:behaviour.step - 1]) + "\n"
               f"after step {behaviour.step} ({steps[behaviour.step - 1].op}): HugePages_Rsvd = {show(u64(answer))}")
     return Question(prompt, answer, hints, why=why, reveal=reveal)
@@ -662,19 +705,20 @@ def q07_dontneed_61() -> Question:
 
 def q07_fork_612() -> Question:
     return _recorded_question(
-        "fork-unmap on Linux 6.12: HugePages_Rsvd after step 5, the owner's munmap while the child still maps "
-        "page 0? (Signed, or as the kernel prints it.)", "6.12", "fork-unmap",
+        "fork-unmap on Linux 6.12, with the stable fix: HugePages_Rsvd after the same munmap (step 5)? (Signed, "
+        "or as the kernel prints it.)", "6.12", "fork-unmap",
         {1: "The close hands back page 1's reservation, the one never used.",
-         -1: "That is 6.18. 6.12 restores a reservation only when no other process still maps the page: the "
-             "child does."},
+         -1: "The stable fix restores page 0's reservation only if this unmap leaves the page mapped nowhere. "
+             "Does the child still map it?"},
         "Page 0's reservation stays used (the child maps the page); the close hands back only page 1's.")
 
 
 def q07_fork_618() -> Question:
     return _recorded_question(
-        "fork-unmap on Linux 6.18: HugePages_Rsvd after the same munmap (step 5)? (Signed, or as the kernel "
-        "prints it.)", "6.18", "fork-unmap",
-        {0: "That is 6.12's answer. 6.18 restores page 0's reservation even though the child still maps it.",
+        "fork-unmap on Linux 6.18 (today's kernel of notebook 05): HugePages_Rsvd after step 5, the owner's munmap "
+        "while the child still maps page 0? (Signed, or as the kernel prints it.)", "6.18", "fork-unmap",
+        {0: "6.18 has no stable fix: its restore un-consumes page 0's offset although the child still maps "
+            "the page.",
          1: "The close hands back both pages now, page 0 included, and page 0's +1 waits until the child "
             "frees it."},
         "The owner's unmap un-consumes offset 0, the close hands back both pages, and the +1 comes only when "
@@ -683,17 +727,18 @@ def q07_fork_618() -> Question:
 
 def q07_why_612() -> Choice:
     return _why(
-        "6.12 and 6.18 both have the v6.9 restore, yet at the munmap 6.12 gives back one page and 6.18 both. Why?",
-        "6.12 carries a stable fix that restores a reservation only when the unmap leaves the page mapped nowhere; "
-        "the child still maps page 0.",
-        [("6.12 has no v6.9 restore.",
-          "6.12 is newer than 6.9, and its dontneed record gave the reservation back: it has the restore."),
-         ("On 6.12 the child had exited before the munmap.",
-          "It is the same trace on both: exit c is the last step."),
-         ("6.18 counts the child's page as reserved because the child faulted it.",
-          "The child never faulted page 0: it inherited it at fork. 6.18's extra credit is page 0's own "
-          "reservation, handed back early.")],
-        "The stable fix (6.12.110): adjust the reservation during unmapping only if the mapcount is 0.", at=0)
+        "Why does the stable fix wait until no other process maps the page before it restores the reservation?",
+        "The restore's +1 comes back only when the page is freed, and a page another process maps is not freed "
+        "yet: handing the reservation back now leaves Rsvd short until then.",
+        [("A child holds the page's reservation while it maps the page.",
+          "A child holds no reservation (notebook 05): its faults never use one."),
+         ("The child may write to the page later, and that fault needs the reservation.",
+          "The child already maps page 0, so it does not fault there again; and a child's faults never use "
+          "reservations."),
+         ("Restoring is slow, so the kernel does it once, when the last user goes.",
+          "It is about the count, not speed: notebook 05's lost reservation showed what a Rsvd below zero lets "
+          "through.")],
+        "Give a reservation back only when its page is really free: the mapcount is 0.", at=1)
 
 
 def q07_why_model() -> Choice:
@@ -777,15 +822,19 @@ def q06_why_segv() -> Choice:
     _trace, steps = _exercise()
     n = len(steps)
     return _why(
-        f"Exercise {EXERCISE_SEED} ends with {steps[-1].op} killed by SIGSEGV, not SIGBUS. Why?",
-        "m1's page 0 was unmapped before the fork: nothing is mapped there, in main or in p1.",
-        [("A child holds no reservation, so its fault finds no page.",
-          "That would be SIGBUS, and only with no free page left: the pool still has free pages."),
-         ("A child may not fault a shared mapping.",
-          "A child shares its parent's shared mappings and may fault them: look at what is mapped at page 0."),
-         ("The madvise at the step before dropped the page, so it cannot be faulted again.",
-          "That madvise failed (part of its range is not mapped); a dropped page can be faulted again anyway.")],
-        f"SIGSEGV: nothing mapped at the address. SIGBUS: mapped, but no huge page for it (step {n}).", at=0)
+        f"Exercise {EXERCISE_SEED}, last step ({steps[-1].op}): what happens to p1, and why?",
+        "It is killed by SIGSEGV: m1's page 0 was unmapped before the fork, so nothing is mapped there, in main "
+        "or in p1.",
+        [("It is killed by SIGBUS: a child holds no reservation, so its fault finds no page.",
+          "A child's fault without a reservation takes any free page, and the pool still has free pages. "
+          "Look at what is mapped at m1's page 0."),
+         ("Its fault succeeds: p1 shares m1 with main and takes a free page for page 0.",
+          "p1 shares what main still maps of m1 at the fork: which part of m1 was that?"),
+         ("Its fault succeeds: the madvise just before dropped page 0, and a dropped page is simply faulted "
+          "again.",
+          "Which pages did the madvise cover, and were they all mapped? And which page did step 4 touch?")],
+        f"SIGSEGV: nothing mapped at the address. SIGBUS: mapped, but no huge page for it (step {n}).", at=2,
+        asks=(_trace, n, "modern"))
 
 
 def q06_why_hunt() -> Choice:
@@ -892,8 +941,8 @@ def q08_private_write_free() -> Question:
         "HugePages_Free after it?", TWO_MAPS, 7, "Free",
         {counter(TWO_MAPS, 6, "Free"): "A write to a private mapping must not change the file: the kernel copies "
                                        "the cached page into a new page of p's own.",
-         counter(TWO_MAPS, 6, "Free") - 2: "One copy, one page."},
-        "A private write copies the file's page: one new page, and p's reservation for it is consumed.")
+         counter(TWO_MAPS, 6, "Free") - 2: "One write, one copy: one page."},
+        "A private write copies the file's page: one new page of p's own.")
 
 
 def q08_truncate() -> Question:
@@ -1035,13 +1084,12 @@ def self_test() -> list[Question | Row | Choice]:
                            counter(SELF, 3, "Rsvd", "double-credit"): "The piece closes at once and hands back "
                                                                       "its count."},
                           "The closing piece hands back the whole copied count.", "double-credit"),
-        _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Rsvd today?", SELF, 6, "Rsvd",
-                          {counter(SELF, 3, "Rsvd"): "That is Rsvd after step 3: step 4's munmap of the untouched "
-                                                     "page 2 gave its reservation back, before the fork.",
-                           counter(SELF, 5, "Rsvd") - 1: "A child holds no reservation: it uses none.",
-                           counter(SELF, 5, "Rsvd") - 2: "b uses no reservation, and copy-on-write of a page "
-                                                         "never uses one either."},
-                          "Only the owner holds reservations."),
+        _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Free?", SELF, 6, "Free",
+                          {counter(SELF, 5, "Free"): "Nothing was mapped at page 0 (main never touched it): b's "
+                                                     "write needs a page.",
+                           counter(SELF, 5, "Free") - 2: "One first touch, one page: page 1 is shared with main "
+                                                         "since the fork, and b did not touch it."},
+                          "A first touch takes a page, whichever process makes it."),
         _counter_question("Step 7 (main unmaps all of a) today: HugePages_Free?", SELF, 7, "Free",
                           {counter(SELF, 6, "Free") + 1: "b inherited page 1 at fork and still maps it: "
                                                          "a page is freed only when its last user goes.",
@@ -1160,15 +1208,17 @@ def q10_leak() -> Question:
 
 def q10_why_leak() -> Choice:
     return _why(
-        "Why does the min-size-leak reservation outlive the umount, when everything the trace made is gone?",
-        "The failed fault kept the page it charged to the mount's subpool, so the subpool's used count never "
-        "returns to zero; a subpool is freed, and its minimum given back, only at zero.",
-        [("umount does not give back a mount's min_size.",
-          "It does on 6.12, in the same trace: Rsvd is 0 after it."),
-         ("A page is still allocated to the file.",
-          "The file was unlinked and closed: its pages went back to the pool (Free is back to 3)."),
-         ("fallocate's pages are reserved for ever.",
-          "The pages it did get were freed with the file; what stays is a count, not a page.")],
+        "min-size-leak on 7.3.4: the fallocate gets 3 pages and fails on the fourth (ENOSPC). What does its "
+        "error path leave behind once the file is gone?",
+        "The charge to the mount's subpool for the page it could not get: the subpool's count of pages in use "
+        "stays above zero, and a subpool gives its minimum back only at zero.",
+        [("Nothing: an error path undoes everything the call did.",
+          "That is what kernels before 6.15 do. Exercise 5 showed a833a693 (6.15) changing what an error path "
+          "gives back."),
+         ("The 3 pages it got, still held by the file.",
+          "The file's pages are freed with the file at unlink: Free goes back up."),
+         ("A reservation for the fourth page on the global pool, given back at umount.",
+          "The fourth page was asked of the mount first, not of the pool: what stays is the mount's count.")],
         "A leak of a count: the subpool's used pages stay one too high after a failed fault.", at=0)
 
 
@@ -1225,6 +1275,10 @@ WHY = {
         "reservation belongs to the file: munmap gives nothing back, and a second mapping reserves only the "
         "offsets that are new. The truncate at step 8 gives the rest back; the next sections take truncate "
         "and eviction one at a time."),
+    "min-size": (
+        "The mount's files use its minimum before they take reservations of their own: a's page comes out of "
+        "it (step 4), only b's new pages add to Rsvd (step 5). Pages given back refill the minimum first: "
+        "after the truncate at step 12 the mount still holds its minimum, until umount."),
     "two-maps": (
         "p's read of page 0 maps the cached page: nothing is taken. Its write must not reach the file, so the "
         "kernel copies the page into a new page of p's own (copy-on-write, as after fork in notebook 05), and "

@@ -121,13 +121,13 @@ BUGS: tuple[Bug, ...] = (
         Side("linux-6.1.190", "6.1.0-54-cloud-amd64"), Side("linux-6.1.192", "6.1.0-57-cloud-amd64"),
         "The owner's copy-on-write while a child maps the page allocates 'avoiding reserves': it forced "
         "gbl_chg = 1, so the page the subpool lent was never taken off Rsvd and came back onto it when "
-        "freed: one reservation more after every run (docs/findings.md 6). 58db7c5f (6.14; 6.12.14, 6.1.191)."),
+        "freed: one reservation more after every run. 58db7c5f (6.14; 6.12.14, 6.1.191)."),
     Bug("subpool-error-wrap", "A refused mmap on a min_size mount gives the subpool back too much",
         ("1c5ecae3a93f",), "a833a693a490", "subpool-rollback-eras", 14, "rsvd",
         Side("linux-6.12.118", "6.12.118+deb12-cloud-amd64"), Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64"),
         "When the global pool refuses an mmap's reservation, hugetlb_reserve_pages put every page back into "
         "the subpool, also those its minimum had lent: the minimum is counted twice and Rsvd wraps when the "
-        "mount goes (docs/findings.md 4, era 1). a833a693 (6.15; 6.14.8) gives back only what was lent."),
+        "mount goes (era 1). a833a693 (6.15; 6.14.8) gives back only what was lent."),
     Bug("subpool-error-leak", "The subpool's used count stays high after a refused mmap",
         ("a833a693a490",), "1d3f9bb4c8af", "subpool-rollback-eras", 14, "rsvd",
         Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64"), Side("linux-7.0.13", "7.0.13+deb13-cloud-amd64"),
@@ -145,7 +145,7 @@ BUGS: tuple[Bug, ...] = (
         Side("linux-7.3.4", "7.3.4+deb13-cloud-amd64"), Side("linux-6.12.118", "6.12.118+deb12-cloud-amd64"),
         "a833a693 added an error path in alloc_hugetlb_folio that keeps the subpool charge of a fault "
         "whose page never came; the used count never returns to zero, so the subpool is never freed and "
-        "its minimum stays on Rsvd after umount. Still in 7.3.4 (docs/findings.md 1, docs/findings/)."),
+        "its minimum stays on Rsvd after umount. Found by random traces on 6.18.44; still in 7.3.4."),
 )
 
 BY_NAME = {bug.name: bug for bug in BUGS}
@@ -290,7 +290,7 @@ if __name__ == "__main__":  # python -m hugelab.teaching.zoo > hugelab/recorded/
     print(json.dumps(record(progress=sys.stderr), indent=1))
 
 
-#: the four eras of the subpool error path (docs/findings.md 4), oldest first
+#: the four eras of the subpool error path (docs/findings.md §4), oldest first
 ERAS_KERNELS = ("6.12.118+deb12-cloud-amd64", "6.18.15+deb13-cloud-amd64", "7.0.13+deb13-cloud-amd64",
                 "7.3.4+deb13-cloud-amd64")
 
