@@ -77,7 +77,8 @@ def stated(q: Question | Row | Choice) -> list[str]:
     trace, step, policy = ASKED[q.prompt]
     steps = replay(trace, policy)
     if isinstance(q, Choice):
-        return found + ([steps[step - 1].error] if steps[step - 1].error else [])
+        error = steps[step - 1].error
+        return found + ([error] if error else [])
     field = FIELD.get(q.prompt)
     if field is None or not isinstance(q, Question):
         return found
