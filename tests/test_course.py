@@ -371,3 +371,125 @@ def test_the_course_cites_no_file_a_learner_cannot_open():
                 text += "".join(o.get("data", {}).get("text/html", ""))
             cited = re.findall(r"(?<![\w/.])docs/[\w./-]*", text)
             assert not cited, f"{path.name} cites {cited}, which a learner in the course cannot open"
+
+
+# -- what is on screen before each question is answered --------------------------------------------------
+
+def ask_cells(path):
+    """The cells that ask questions, in order: (cell index, [lessons' function names]). ``ask(q1, q2, ...)``
+    shows q1 at once and each later one only once the one above it is answered."""
+    return [(n, re.findall(r"lessons\.(q\w+)\(\)", source(c))) for n, c in enumerate(cells(path))
+            if c["cell_type"] == "code" and re.search(r"lessons\.q\w+\(\)", source(c))]
+
+
+def concept_rows(path):
+    """The rows of a notebook's markdown tables (its concept tables among them) outside any fold."""
+    return [line for c in cells(path) if c["cell_type"] == "markdown"
+            for line in re.sub(r"<details.*?</details>", "", source(c), flags=re.S).splitlines()
+            if line.startswith("|")]
+
+
+def words_of(q, answered):
+    """What a question puts on screen: its prompt and options; once answered, its hints, why and reveal too."""
+    said = [q.prompt, *(o.text for o in getattr(q, "options", ()))]
+    if answered:
+        said += [o.hint for o in getattr(q, "options", ())] + [q.why, q.reveal]
+        hints = getattr(q, "hints", {})
+        said += [h for h in hints.values() if isinstance(h, str)]
+        said += [h for d in hints.values() if isinstance(d, dict) for h in d.values()]
+        said += [getattr(q, "hint", "")]
+    return "\n".join(said)
+
+
+def screen_before(path, at, index):
+    """(where, text) of all that is on screen when question ``index`` of the ask cell at ``at`` is first open:
+    every question's text that Run All leaves open (each ask cell's first question, prompt and options), every
+    question answered before it (hints, why and reveal included), the folds above it (opened after their
+    questions), the notebook's markdown outside folds, and the concept rows of this notebook and the earlier
+    ones."""
+    shown = []
+    for cell_at, names in ask_cells(path):
+        for n, name in enumerate(names):
+            if (cell_at, n) == (at, index):
+                continue
+            answered = cell_at < at or (cell_at == at and n < index)
+            if answered or n == 0:
+                shown.append((f"{name}{' (answered)' if answered else ''}",
+                              words_of(getattr(lessons, name)(), answered)))
+    for n, cell in enumerate(cells(path)):
+        if cell["cell_type"] == "markdown":
+            shown.append((f"markdown cell {n}", re.sub(r"<details.*?</details>", "", source(cell), flags=re.S)))
+        elif n < at:
+            shown.append((f"output of cell {n}", outputs(cell)))
+    for earlier in [p for p in NUMBERED if p.name <= path.name]:
+        shown += [(f"{earlier.name}'s concept row", row) for row in concept_rows(earlier)]
+    return shown
+
+
+_STOP = {"a", "an", "the", "of", "to", "and", "or", "in", "on", "at", "is", "are", "it", "its", "by", "for", "be",
+         "as", "that", "this", "with", "from", "not", "no", "one", "each", "every", "was", "were", "into", "has",
+         "have", "had", "so", "than", "then"}
+
+
+def shingles(text):
+    """Every run of four words (at least two of them not small words): a sentence saying what an option
+    says shares some of them with it."""
+    w = re.findall(r"[a-z0-9_]+(?:->[a-z_]+)?", text.lower())
+    return {" ".join(w[i:i + 4]) for i in range(len(w) - 3) if sum(x not in _STOP for x in w[i:i + 4]) >= 2}
+
+
+def said_by_right_option(q):
+    """For a why question, the four-word runs of its right option that neither its prompt nor a wrong option
+    says: on screen before the question is answered, they give the right option away."""
+    if not isinstance(q, Choice):
+        return set()
+    others = q.prompt + "\n" + "\n".join(o.text for n, o in enumerate(q.options) if n != q.answer)
+    return shingles(q.right.text) - shingles(others)
+
+
+# issue 25: 00 to 05 meet these rules; 06 to 10 are being brought to them
+GUARDED = [p for p in NUMBERED if int(p.name[:2]) <= 5]
+
+
+@pytest.mark.parametrize("path", GUARDED, ids=lambda p: p.stem)
+def test_nothing_on_screen_before_a_question_gives_it_away(path):
+    """A question's answer (its giveaways, and for a why question what its right option says) is in no
+    question, option, hint, explanation, concept row or sentence on screen before it is answered: the
+    questions that Run All leaves open below it included."""
+    found = []
+    for at, names in ask_cells(path):
+        for index, name in enumerate(names):
+            q = getattr(lessons, name)()
+            for where, text in screen_before(path, at, index):
+                for giveaway in lessons.giveaways(q):
+                    if giveaway in squash(text):
+                        found.append(f"{name}: {where} says {giveaway!r}")
+                same = said_by_right_option(q) & shingles(text)
+                if same:
+                    found.append(f"{name}: {where} says what its right option says: {sorted(same)}")
+    assert not found, f"{path.name}:\n" + "\n".join(found)
+
+
+def printed_before(path):
+    """Everything the course printed before ``path`` (folded or not: the learner opened the folds), with
+    every earlier question's reveal."""
+    text = []
+    for earlier in [p for p in NUMBERED if p.name < path.name]:
+        text += [outputs(c) for c in cells(earlier)]
+        text += [getattr(lessons, name)().reveal for _at, names in ask_cells(earlier) for name in names]
+    return text
+
+
+@pytest.mark.parametrize("path", GUARDED, ids=lambda p: p.stem)
+def test_a_whole_row_answer_is_no_row_printed_earlier(path):
+    """Predicting a row is reasoning only if the same row (the same operation, the same four counters) is not
+    in a table the learner has already seen: in an earlier notebook, or above the question in this one."""
+    before = printed_before(path)
+    for at, names in ask_cells(path):
+        for name in names:
+            q = getattr(lessons, name)()
+            if isinstance(q, Row):
+                for giveaway in lessons.giveaways(q)[:2]:
+                    seen = [t for t in before if giveaway in squash(t)]
+                    assert not seen, f"{path.name}: {name}'s row {giveaway!r} was printed earlier"
+        before += [outputs(c) for c in cells(path)[:at]]

@@ -11,6 +11,8 @@ notebook shows it only once the learner has committed.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from ..model.hstate import show, signed, u64
 from ..model.resv_map import ResvMap
 from ..replay import ModelReplay, replay
@@ -43,21 +45,36 @@ def upto(trace: str, step: int, policy: str = "modern") -> str:
 ASKED: dict[str, tuple[str, int, str]] = {}
 
 
+Q = TypeVar("Q", Question, Row, Choice)
+
+#: question prompt -> phrases that state its answer in other words (registered by :func:`_tells`)
+TOLD: dict[str, tuple[str, ...]] = {}
+
+
+def _tells(q: Q, *phrases: str) -> Q:
+    """Register ``phrases`` as saying ``q``'s answer in other words: a concept row, a sentence or another
+    question that says one of them on screen before ``q`` is answered gives ``q`` away."""
+    TOLD[q.prompt] = phrases
+    return q
+
+
 def giveaways(q: Question | Row | Choice) -> list[str]:
     """What would answer ``q`` if it were on screen before the learner answers: the asked step's row
     as a table prints it, as a side-by-side (T/F/R/S) cell prints it, and a walk-through's heading for it
     (whitespace squashed, as the tests compare); for a why question (whose options are all on screen by
-    design), the explanation it gives once answered."""
+    design), the explanation it gives once answered; for any question, the phrases :func:`_tells`
+    registered for it (its answer in other words)."""
+    told = list(TOLD.get(q.prompt, ()))
     if isinstance(q, Choice):
-        return [" ".join(q.why.split())]
+        return [" ".join(q.why.split())] + told
     if q.prompt not in ASKED:  # the reveal's arithmetic
-        return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line]
+        return [" ".join(line.split()) for line in q.reveal.splitlines() if " = " in line] + told
     trace, step, policy = ASKED[q.prompt]
     s = replay(trace, policy)[step - 1]
     c = s.counters
     return [" ".join(table([s]).splitlines()[1].split()[1:]),  # the row without its step number
             " ".join(f"{s.op} {c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}".split()),
-            f"step {step}: {s.op} ->"]
+            f"step {step}: {s.op} ->"] + told
 
 
 #: counter question prompt -> the counter it asks ("Rsvd"), for :func:`stated`
@@ -238,13 +255,13 @@ def q01_enomem() -> Question:
     return _counter_question(
         "pool 4, then four mmaps of 5, 3, 2 and 1 pages: HugePages_Rsvd after the last (step 5)?", FOUR, 5, "Rsvd",
         {11: "A mapping the pool cannot back fails with ENOMEM and reserves nothing.",
-         6: "After b's 3 pages only 1 page is left unpromised: c's 2 cannot be backed, so c fails.",
+         6: "Before each mmap, count the free pages nobody was promised yet: does every mapping fit?",
          3: "d's 1 page still fits: 4 pages, 3 promised."},
         "b's 3 and d's 1 are reserved; a and c failed with ENOMEM and reserved nothing.")
 
 
 def q01_why_reserve() -> Choice:
-    return _why(
+    return _tells(_why(
         "Why did Linux 2.6.27 start reserving a private mapping's pages at mmap?",
         "So that a program learns at mmap, with an error it can handle (ENOMEM), instead of dying at a fault "
         "much later (SIGBUS).",
@@ -255,13 +272,14 @@ def q01_why_reserve() -> Choice:
           "mmap takes no page: Free did not move at the mmap. Ordinary memory is not taken at mmap either."),
          ("To stop other processes from using the pool at all.",
           "Other mappings can still use every page nobody was promised; only the promised ones are held back.")],
-        "Reservations turn a late SIGBUS into an early ENOMEM.", at=0)
+        "Reservations turn a late SIGBUS into an early ENOMEM.", at=0),
+        'can still handle the error')
 
 
 def q01_why_enomem() -> Choice:
     return _why(
         "In the trace of 4 mmaps, c (2 pages) fails and d (1 page) then succeeds. Why?",
-        "After b's 3 pages only 1 page of the 4 is free and unpromised: c's 2 do not fit, d's 1 does.",
+        "After b's 3 pages only 1 page of the 4 is free and unpromised: too few for c's 2, enough for d's 1.",
         [("a's failed mmap still holds its 5 reservations, so nothing after it can fit.",
           "A failed mmap reserves nothing: then b would have failed too."),
          ("mmap fails when Free is smaller than the size asked.",
@@ -406,41 +424,40 @@ WRAP_THEN = SEED + "mmap b 2 private\ntouch b 0\ntouch b 1\npool 0\n"
 
 def q03_why_copy() -> Choice:
     return _why(
-        "Under double-credit each piece's close handed back a whole count. Why did every piece have one?",
-        "The count lived in the VMA (vm_private_data), and a split copies the VMA, that field included, into the "
-        "new piece.",
-        [("The close divides the count by the number of pieces, but rounds up.",
-          "Nothing is divided: then three closes would give back about the count, not three times it."),
-         ("Each piece reserved again at the split.",
-          "Rsvd did not rise at the split: nothing was reserved again. The copy is only in the VMA's field."),
-         ("The kernel keeps one count per page, and each piece sums its own pages.",
-          "That would be right, and is close to what the fix does with its map: the bug is that there was "
-          "only one number, and it was copied.")],
-        "split_vma copies the VMA, vm_private_data included: k pieces, k copies, k credits.", at=1)
+        "Unmapped whole (munmap a 0 4), the mapping's one close would have handed back its count once, and rightly. "
+        "Why do the closes of its three pieces hand back too much?",
+        "The copied number is the whole mapping's unused reservations, yet each piece holds only some of them: "
+        "the number says how many are left, not in which piece.",
+        [("Each split reserves the pieces' pages again, and each close gives those back.",
+          "Rsvd did not rise at the split: nothing was reserved again. The extra comes only from the closes."),
+         ("Each close gives back its piece's whole size, faulted pages included.",
+          "[1, 2) is one page, yet its close handed back 3: it is not the piece's size that comes back."),
+         ("The fault at page 0 is forgotten by the copies, so each piece counts 4.",
+          "The count had gone down to 3 at the fault, before the split: each piece carried 3, not 4.")],
+        "One count for the whole mapping, copied into k pieces, is handed back k times.", at=1)
 
 
 def q03_claim() -> Choice:
-    return _why(
+    return _tells(_why(
         "After step 6, Rsvd has wrapped below zero. The commit message says that prevents all later huge page "
         "allocations. Under double-credit, what happens at steps 7 to 9 (mmap b 2 private, touch b 0, touch b 1)?",
         "All three succeed: b reserves 2 and its faults take 2 pages.",
         [("The mmap fails with ENOMEM: with so much promised, nothing is left to promise.",
-          "That is what the message predicts. Open the two kernel tests below once you have tried: the test at "
-          "mmap works in a signed int, where the wrapped count is negative."),
+          "That is what the message predicts. The test at mmap works in a signed int, where the wrapped count is "
+          "negative: the two kernel tests below show it, once you have answered."),
          ("The mmap succeeds, but the faults die with SIGBUS.",
           "b's faults use b's own reservations; and the kernel's test for a fault works in unsigned arithmetic, "
           "where free minus a wrapped count is not zero."),
          ("The mmap succeeds, but its Rsvd rise is lost, so Rsvd does not move.",
           "Rsvd is one counter: it still rises by 2, from its wrapped value.")],
         "In the code 84afd99b fixed, a wrapped Rsvd blocks neither mmap nor faults.", at=0,
-        reveal=upto(WRAP_THEN, 9, "double-credit"))
+        reveal=upto(WRAP_THEN, 9, "double-credit")),
+        'mmap and faults succeed', 'blocks neither mmap nor faults', 'a wrap does not trip')
 
 
 def q03_row() -> Row:
     return _row_question(
-        "Step 10 lowers the pool to 0 (pool 0). Lowering the pool frees the free pages nobody was promised; pages "
-        "in use, or promised, stay, counted as surplus (Surp: pages above the pool's new size). The row after it, "
-        "under double-credit?", WRAP_THEN, 10,
+        "Step 10 lowers the pool to 0 (pool 0). The row after it, under double-credit?", WRAP_THEN, 10,
         {"Total": {counter(WRAP_THEN, 10, "Total", "region-count"):
                        "That is the fixed kernel: b's 2 pages stay, the 6 free ones leave. Here Rsvd is wrapped: "
                        "how many free pages look promised?",
@@ -461,8 +478,8 @@ def q03_why_message() -> Choice:
         "The message fits 2.6.26's test (a page only while free is greater than reserved); a1e78772 had replaced "
         "it by a zero test on unsigned numbers, which a wrap does not trip.",
         [("hugelab is wrong: on the real kernel the allocations failed.",
-          "Read the two tests in the fold above: the code 84afd99b fixed has no 'greater than' test, and hugelab "
-          "follows that code."),
+          "Read the two kernel tests below the table: the code 84afd99b fixed has no 'greater than' test, and "
+          "hugelab follows that code."),
          ("On Jon Tollefson's ppc64 the counters are 32 bits wide, so the wrap behaved differently there.",
           "unsigned long is 64 bits on ppc64 too: his counter read 2^64 - 2."),
          ("The allocations fail only once Rsvd has wrapped twice.",
@@ -512,7 +529,7 @@ def q04_mprotect() -> Question:
 
 
 def q04_why_open() -> Choice:
-    return _why(
+    return _tells(_why(
         "Why did the fix not keep the count and share it out between the two pieces at the split?",
         "vm_ops->open sees only the new piece: it cannot know which of the mapping's pages were faulted on each "
         "side, so it cannot know what each side still holds.",
@@ -524,31 +541,36 @@ def q04_why_open() -> Choice:
           "It would be wrong: with page 0 faulted, [0, 1) holds 0 and [1, 4) holds 3, but a count of 3 does not "
           "say which side the fault was on.")],
         "A count says how many, not where. The map of consumed offsets says where, so each piece counts its own "
-        "window at close.", at=2)
+        "window at close.", at=2),
+        'which pages were faulted', 'not the other side')
 
 
 def q04_row() -> Row:
+    trace = load("mprotect-split")
     return _row_question(
-        "Under region-count, the row after step 5 (munmap a 0 1, the piece with the faulted page 0)?", SEED, 5,
-        {"Free": {counter(SEED, 4, "Free", "region-count"): "Page 0 was in [0, 1): unmapping it frees its page."},
-         "Rsvd": {counter(SEED, 4, "Rsvd", "region-count") - 1: "Page 0's reservation was used by its fault: its "
-                                                                 "piece has none to give back.",
-                  counter(SEED, 4, "Rsvd", "double-credit"): "That is the old kernel's count. Now the piece's "
-                                                              "window [0, 1) holds one consumed offset."}},
-        "(1 - 0) - region_count(map, 0, 1) = 0: the freed page goes back to Free, nothing to Rsvd.", "region-count")
+        "mprotect-split under region-count (the fix): the row after step 7 (munmap a 3 1)?", trace, 7,
+        {"Free": {counter(trace, 6, "Free", "region-count") + 1: "Page 3 was never touched: unmapping it frees no "
+                                                                  "page."},
+         "Rsvd": {counter(trace, 7, "Rsvd", "double-credit"): "That is the old kernel, handing back the count [2, 4) "
+                                                              "carried. Under the fix [3, 4) counts its own window.",
+                  counter(trace, 6, "Rsvd", "region-count"): "The close of [3, 4) gives back its unused "
+                                                             "reservation: page 3 was never touched."}},
+        "(4 - 3) - region_count(map, 3, 4) = 1: page 3's unused reservation leaves Rsvd, and no page leaves Free.",
+        "region-count")
 
 
 def q04_why_once() -> Choice:
-    return _why(
+    return _tells(_why(
         "Why do the three closes under region-count give back the unused reservations exactly once?",
-        "Each close counts only its own window [start, end), and the windows of the pieces never overlap.",
+        "No offset of the mapping lies in two pieces' windows, so each unused offset is counted by one close only.",
         [("The map is freed at the first close, so later closes give back nothing.",
           "The map is freed by the last close (the last kref), not the first: every piece reads it."),
          ("The kernel remembers which pieces have already closed.",
           "There is no such list: each close knows only its own window and the shared map."),
          ("Each close subtracts what the earlier closes gave back.",
           "No close knows what the others gave: the non-overlapping windows make that unnecessary.")],
-        "Disjoint windows over one shared map: every unused offset is counted by exactly one close.", at=0)
+        "Disjoint windows over one shared map: every unused offset is counted by exactly one close.", at=0),
+        'never overlap')
 
 
 # -- 05 today's kernel ----------------------------------------------------------
@@ -624,12 +646,13 @@ def q05_shrink() -> Question:
 
 def q05_dontneed() -> Question:
     trace = load("dontneed-restore")
-    return _counter_question(
+    return _tells(_counter_question(
         "dontneed-restore on today's kernel: HugePages_Rsvd after step 4 (madvise a 0 1 dontneed)?", trace, 4, "Rsvd",
         {counter(trace, 3, "Rsvd"): "Since Linux 6.9 the page's reservation comes back when MADV_DONTNEED "
                                     "drops the owner's page.",
          0: "Only page 0's reservation comes back; page 1's was never used."},
-        "The v6.9 restore: the owner can fault page 0 in again with a reservation.")
+        "The v6.9 restore: the owner can fault page 0 in again with a reservation."),
+        'reservation is handed back', "page's reservation comes back", 'its reservation returns')
 
 
 def q05_wrap() -> Question:
@@ -665,15 +688,16 @@ def q05_lost_free() -> Question:
 
 def q05_why_cow() -> Choice:
     return _why(
-        "In fork-cow-full-pool, why does the child die rather than the owner?",
-        "The owner's reservation guarantees its copy: with no spare page the kernel unmaps the page from the "
-        "child and gives the owner its copy, and the child's next fault there finds nothing.",
-        [("The child faulted last, and the last fault always loses.",
-          "Order does not decide: the owner is guaranteed its page whenever it writes."),
-         ("The child used up its own reservations.",
-          "A child holds none: that is why it is the one to pay."),
-         ("The kernel kills the process with the fewest pages.",
-          "There is no such choice: the page goes to whoever holds the reservation.")],
+        "fork-cow-full-pool: at step 5 the owner writes page 0, which its child still shares, and the pool has no "
+        "free page for the copy. What does the kernel do, and why?",
+        "It lets the owner keep the page and takes it away from the child: the owner's reservation guarantees its "
+        "write, and the child, which holds none, finds no page at its next fault there.",
+        [("It kills the owner with SIGBUS: a fault that finds no free page fails, whoever makes it.",
+          "The owner is not any process: it holds the mapping's reservations, and the kernel keeps that promise."),
+         ("It lets the child keep the page and makes the owner wait until a page is freed.",
+          "A fault never waits for another process to free a page: it gets a page at once or fails."),
+         ("It borrows a surplus page for the copy.",
+          "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
         "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
         "page.", at=2)
 
@@ -1287,6 +1311,8 @@ WHY = {
         "for the file (an entry stays when its page arrives, so page 0 still has one), p's map lists what p "
         "has consumed. Rsvd counts the file's entries that have no page yet, plus each private mapping's "
         "pages not consumed."),
+    "unreserved": (
+        "Today the same mmap fails at once with ENOMEM, where the program can still handle the error."),
     "reserve-consume": (
         "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
         "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "
