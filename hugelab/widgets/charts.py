@@ -285,6 +285,10 @@ class CountersChart:
         pad = max(1.0, (high - low) * 0.12)
         low_pad = pad if not wrapped else max(pad, (high - low) * 0.25)  # room for the wrap label
         first, last = steps[0], steps[-1]
+        at = side.diverged_at
+        parted = at is not None and first <= at <= last
+        if parted:  # a line of text's room above the highest line, for "sides part" (it sat on Total)
+            pad = max(pad, (high - low + low_pad) * 0.22)
         with _held(self.zero, *self.lines, self.parting, self.parting_label, self.wrap_marks, self.wrap_labels):
             # half a step of room at each end: the first and last markers are never cut
             self.x.min, self.x.max = first - 0.5, max(last, first + 1) + 0.5
@@ -295,13 +299,12 @@ class CountersChart:
             for line, values in zip(self.lines, series):
                 line.x = steps
                 line.y = values
-            at = side.diverged_at
-            if at is not None and first <= at <= last:
+            if parted and at is not None:
                 self.parting.x, self.parting.y = [at, at], [low - low_pad, high + pad]
-                self.parting_label.x, self.parting_label.y = [at], [high + pad * 0.65]
+                self.parting_label.x, self.parting_label.y = [at], [high + pad * 0.6]
                 self.parting_label.align = "end" if at > (first + last) / 2 else "start"
                 self.parting_label.x_offset = -4 if at > (first + last) / 2 else 4
-            self.parting.visible = self.parting_label.visible = at is not None and first <= at <= last
+            self.parting.visible = self.parting_label.visible = parted
             self.wrap_marks.x = [s for s, _, _ in wrapped]
             self.wrap_marks.y = [float(signed(v)) for _, _, v in wrapped]
             latest: dict[str, tuple[int, int]] = {}

@@ -44,7 +44,7 @@ def _swatch(colour: str, border: str = "#888") -> str:
 
 def _item(text: str) -> str:
     """One legend entry: it may move to the next line as a whole, never break inside."""
-    return f"<span style='white-space:nowrap'>{text}</span>"
+    return f"<span class='hugelab-legend-item' style='white-space:nowrap'>{text}</span>"
 
 
 LEGEND = " &nbsp; ".join(_item(text) for text in (
@@ -59,11 +59,12 @@ LEGEND = " &nbsp; ".join(_item(text) for text in (
 
 _SERIES_GLYPHS = {"solid": "&#9473;&#9473;", "dashed": "&#9549;&#9549;", "dotted": "&#9480;&#9480;"}
 _MARKER_GLYPHS = {None: "", "square": "&#9632;", "circle": "&#9679;", "triangle-up": "&#9650;"}
-COUNTER_LEGEND = " &nbsp; ".join(
+# each entry whole: a glyph never sits on one line and its words on the next (a learner saw the "▼" alone)
+COUNTER_LEGEND = " &nbsp; ".join(_item(
     f"<span style='color:{colour};{'opacity:.6;' if width > 6 else ''}font-weight:bold'>"
-    f"{_SERIES_GLYPHS[dash]}{_MARKER_GLYPHS[marker]}{_SERIES_GLYPHS[dash]}</span> {label}"
+    f"{_SERIES_GLYPHS[dash]}{_MARKER_GLYPHS[marker]}{_SERIES_GLYPHS[dash]}</span> {label}")
     for label, colour, width, dash, marker in SERIES_STYLES) + (
-    " &nbsp; <span style='color:#d62728'>&#9660;</span> below zero: drawn at its signed value, "
+    " &nbsp; " + _item("<span style='color:#d62728'>&#9660;</span> below zero:") + " drawn at its signed value, "
     "labelled with what the kernel prints")
 
 _RED, _GREEN = "#b00000", "#006000"
