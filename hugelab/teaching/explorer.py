@@ -34,6 +34,8 @@ nothing.
 
 from __future__ import annotations
 
+import bisect
+import pickle
 from dataclasses import dataclass
 
 from ..limits import EXPLORER_MAX_STEPS
@@ -170,21 +172,37 @@ def arithmetic(closes: tuple[tuple[int, Close], ...], last: int = 8) -> list[str
 
 
 class _Side:
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, state: tuple | None = None, steps: list[Step] | None = None,
+                 closes: list[tuple[int, Close]] | None = None) -> None:
+        """A side with nothing replayed; or, given ``state`` (what :meth:`state` gave, unpickled) and
+        the steps and closes of a side that went through the same lines, as it was at that state."""
         self.policy = get_policy(policy).name
-        self.run = ModelReplay(self.policy)
-        self.model = self.run.model
         self.steps: list[Step] = []
-        #: the outcome of each mmap that failed on this side, by mapping name
-        self.failed: dict[str, str] = {}
-        #: why each process that is gone went: "killed by SIGBUS at line 5", "exited at line 7"
-        self.gone: dict[str, str] = {}
-        #: what each step took out of files' maps, by step index (only steps that took something)
-        self.unreserves: dict[int, tuple[Unreserve, ...]] = {}
         #: every close so far, with its trace line (kept as steps come: a view never walks them all)
         self.closes: list[tuple[int, Close]] = []
+        self.run: ModelReplay
+        #: the outcome of each mmap that failed on this side, by mapping name
+        self.failed: dict[str, str]
+        #: why each process that is gone went: "killed by SIGBUS at line 5", "exited at line 7"
+        self.gone: dict[str, str]
+        #: what each step took out of files' maps, by step index (only steps that took something)
+        self.unreserves: dict[int, tuple[Unreserve, ...]]
         #: the step of each ``file`` and ``memfd`` line, by file name
-        self.file_steps: dict[str, Step] = {}
+        self.file_steps: dict[str, Step]
+        if state is not None:
+            assert steps is not None and closes is not None
+            self.run, self.failed, self.gone, self.unreserves, self.file_steps, n_steps, n_closes = state
+            self.steps, self.closes = steps[:n_steps], closes[:n_closes]
+        else:
+            self.run = ModelReplay(self.policy)
+            self.failed, self.gone, self.unreserves, self.file_steps = {}, {}, {}, {}
+        self.model = self.run.model
+
+    def state(self) -> tuple:
+        """What a checkpoint pickles of this side: the replay (model and liveness) and the tables
+        kept beside it; the steps and closes only by count (the steps so far never change)."""
+        return (self.run, self.failed, self.gone, self.unreserves, self.file_steps,
+                len(self.steps), len(self.closes))
 
     def feed(self, op: Operation) -> None:
         model = self.model
@@ -248,16 +266,48 @@ class _LineIndex:
         self.mount_sizes: dict[str, int | None] = {}
         #: lines that made, closed, unlinked or unmounted a file (what can change a file's state)
         self.file_events = 0
+        #: the index in ops of each of those lines, and of each mount, by name
+        self._file_event_at: list[int] = []
+        self._mount_at: dict[str, int] = {}
 
     def catch_up(self) -> None:
-        for op in self.ops[self.seen:]:
+        for i, op in enumerate(self.ops[self.seen:], self.seen):
             if isinstance(op, Mmap):
                 self.mmaps[op.name] = op
             elif isinstance(op, Mount):
                 self.mount_sizes[op.mount] = op.size
+                self._mount_at[op.mount] = i
             if isinstance(op, FileOp | Memfd | CloseFile | Unlink | Umount):
                 self.file_events += 1
+                self._file_event_at.append(i)
         self.seen = len(self.ops)
+
+    def prefix(self, ops: list[Operation]) -> _LineIndex:
+        """The index of ``ops``, the first lines of those this one indexed (going back), without
+        walking them again: a name is made once, so what a later line made just goes."""
+        n = len(ops)
+        index = _LineIndex(ops)
+        index.seen = min(n, self.seen)
+        index.mmaps = {name: op for name, op in self.mmaps.items() if op.line <= n}
+        index._mount_at = {name: i for name, i in self._mount_at.items() if i < n}
+        index.mount_sizes = {name: size for name, size in self.mount_sizes.items() if name in index._mount_at}
+        index._file_event_at = self._file_event_at[:bisect.bisect_left(self._file_event_at, n)]
+        index.file_events = len(index._file_event_at)
+        return index
+
+
+#: Checkpoints (undo, the step slider): restoring a byte of a checkpoint's pickle costs about what
+#: replaying 1/256 to 1/1,000 of a step on both sides does (measured: loads 20-340 ns a byte, a step
+#: 28-130 us; docs/benchmarks.md). So the next checkpoint comes once the steps since the last are
+#: worth its bytes at 256 a step, at least CHECKPOINT_MIN_GAP steps on: what the checkpoints hold
+#: together stays under 256 bytes a step (2.6 MB for the explorer's 10,000 steps), and going back
+#: costs at most restoring one plus replaying as long again. A history whose state grows with every
+#: step (thousands of forks) makes checkpoints that would cost more to restore than replaying from
+#: the start: those are not kept, and once the state's size says so, not even made.
+CHECKPOINT_BYTES_PER_STEP = 256
+CHECKPOINT_MIN_GAP = 16
+#: the most bytes all checkpoints may hold; beyond it the one farthest from the cursor goes
+CHECKPOINT_MAX_BYTES = 16 * 2**20
 
 
 class Explorer:
@@ -266,9 +316,17 @@ class Explorer:
     ``history`` holds every line; ``cursor`` lines of it are on show (the
     rest can be redone). Acting while scrubbed back drops the later lines;
     the next undo brings them back.
+
+    Going back (undo, the step slider) restores the nearest checkpoint at or
+    before the target (a pickle of both sides' models and the builder's
+    checker, taken as the steps came) and replays from there, or replays
+    from the start when that is cheaper: the state is the one a fresh replay
+    of the shorter history gives. ``checkpoint_every`` (tests): a checkpoint
+    every that many steps, always used, whatever it costs.
     """
 
-    def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8) -> None:
+    def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8,
+                 checkpoint_every: int | None = None) -> None:
         self.policies = [get_policy(p).name for p in policies]
         self.history: list[str] = []
         self.cursor = 0
@@ -285,27 +343,111 @@ class Explorer:
         self._diverged: tuple[object, int, int | None] = (None, 0, None)
         #: (history, cursor, actor, selected) before the last action that dropped later steps
         self._before_drop: tuple[list[str], int, str, str | None] | None = None
+        self.checkpoint_every = checkpoint_every
+        #: pickled checkpoints by step, each of history[:step] (those of dropped lines go with them)
+        self.checkpoints: dict[int, bytes] = {}
+        #: the size of every checkpoint taken, kept or not (what sets the next one's distance), by step
+        self._checkpoint_sizes: dict[int, int] = {}
+        #: (size, state units) of the last checkpoint taken: how big the next one would be
+        self._last_checkpoint = (0, 0)
+        self._checkpoint_steps: list[int] = []  # the keys of _checkpoint_sizes, in order
         self.reset(pool)
 
     # -- history -------------------------------------------------------------
-    def _restart(self) -> None:
+    def _restart(self, keep_checkpoints: bool = False) -> None:
         """Nothing replayed yet: a fresh builder and a fresh machine on each side."""
         self.cursor = 0
         self.builder = TraceBuilder()
         self.sides = [_Side(p) for p in self.policies]
+        if not keep_checkpoints:  # new containers: load() keeps the old ones until its replay succeeded
+            self.checkpoints, self._checkpoint_sizes, self._checkpoint_steps = {}, {}, []
+            self._last_checkpoint = (0, 0)
 
     def _replay_to(self, cursor: int) -> None:
-        """Show the state after ``cursor`` lines; forward moves feed only the new lines."""
-        if cursor < self.cursor:
-            self._restart()
+        """Show the state after ``cursor`` lines; forward moves feed only the new lines, backward
+        ones restore a checkpoint first."""
         with cyclic_gc_paused():  # as replay() does: thousands of steps make objects, no cycles
+            if cursor < self.cursor:
+                self._rewind(cursor)
             for line in self.history[self.cursor:cursor]:
                 op = self.builder.add(line)
                 assert op is not None  # history holds operation lines only
-                for side in self.sides:
-                    side.feed(op)
-        self.cursor = cursor
+                self._feed(op)
         self._fix_selection()
+
+    def _feed(self, op: Operation) -> None:
+        """One more line on both sides; a checkpoint after it when one is due."""
+        for side in self.sides:
+            side.feed(op)
+        self.cursor += 1
+        steps = self._checkpoint_steps
+        if self.checkpoint_every is not None:
+            due = self.cursor % self.checkpoint_every == 0
+        else:
+            last = bisect.bisect_left(steps, self.cursor) - 1
+            since, size = (self.cursor - steps[last], self._checkpoint_sizes[steps[last]]) if last >= 0 \
+                else (self.cursor, 0)
+            due = since >= max(CHECKPOINT_MIN_GAP, size // CHECKPOINT_BYTES_PER_STEP)
+        if due and self.cursor not in self._checkpoint_sizes:
+            self._checkpoint()
+
+    def _state_units(self) -> int:
+        """What a checkpoint's size grows with: processes, VMAs, files, mounts, segments, pages in use."""
+        units = self.builder.process_count
+        for side in self.sides:
+            m = side.model
+            units += (len(m.procs) + m.nr_vmas + len(m.inodes) + len(m.segments) + len(m.mounts)
+                      + m.hstate.nr_huge_pages - m.hstate.free_huge_pages + len(side.file_steps))
+        return units
+
+    def _checkpoint(self) -> None:
+        """Pickle the state after ``cursor`` lines (the models, the builder's checker, the sides'
+        tables; the steps, closes and operations so far are kept only by count: they never change)."""
+        step, units = self.cursor, self._state_units()
+        size, was = self._last_checkpoint
+        if self.checkpoint_every is None and size * (units + 1) // (was + 1) // CHECKPOINT_BYTES_PER_STEP >= step:
+            return  # by the last one's size, this one could not pay for itself either: not made
+        blob = pickle.dumps((self.builder.state(), [side.state() for side in self.sides]),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        self._last_checkpoint = (len(blob), units)
+        bisect.insort(self._checkpoint_steps, step)
+        self._checkpoint_sizes[step] = len(blob)
+        if self.checkpoint_every is None and len(blob) // CHECKPOINT_BYTES_PER_STEP >= step:
+            return  # restoring it would cost more than replaying from the start: only its size is kept
+        self.checkpoints[step] = blob
+        total = sum(len(b) for b in self.checkpoints.values())
+        while total > CHECKPOINT_MAX_BYTES and len(self.checkpoints) > 1:
+            far = max(self.checkpoints, key=lambda s: abs(s - self.cursor))
+            total -= len(self.checkpoints.pop(far))
+
+    def _drop_checkpoints_after(self, step: int) -> None:
+        """The lines after ``step`` changed: the checkpoints taken after them go."""
+        for later in self._checkpoint_steps[bisect.bisect_right(self._checkpoint_steps, step):]:
+            self.checkpoints.pop(later, None)
+            del self._checkpoint_sizes[later]
+        del self._checkpoint_steps[bisect.bisect_right(self._checkpoint_steps, step):]
+
+    def _rewind(self, cursor: int) -> None:
+        """Go back to a state at or before ``cursor`` lines: the checkpoint that makes replaying on
+        to ``cursor`` cheapest, or the start."""
+        best, cost = 0, cursor
+        for step, blob in self.checkpoints.items():
+            if step <= cursor:
+                here = cursor - step + (0 if self.checkpoint_every else len(blob) // CHECKPOINT_BYTES_PER_STEP)
+                if here < cost or (self.checkpoint_every and step > best):
+                    best, cost = step, here
+        if best == 0:
+            self._restart(keep_checkpoints=True)
+            return
+        builder_state, side_states = pickle.loads(self.checkpoints[best])
+        self._lines()  # (up to date, so that the index of the shorter history is a prefix of it)
+        self.builder = TraceBuilder.restored(builder_state, self.builder.ops[:best])
+        self._index = self._index.prefix(self.builder.ops)
+        sides = [_Side(old.policy, state, old.steps, old.closes) for old, state in zip(self.sides, side_states)]
+        was, compared, found = self._diverged  # the steps kept are the same: compared as they were
+        if was is self.sides:
+            self._diverged = (sides, min(compared, best), found if found is not None and found <= best else None)
+        self.sides, self.cursor = sides, best
 
     def _fix_selection(self) -> None:
         """After undo or load: an actor or mapping that no longer exists is replaced."""
@@ -339,12 +481,12 @@ class Explorer:
                       f"step{'s' if dropped > 1 else ''} (from line {self.cursor + 1}) were dropped; "
                       "undo brings them back")
             del self.history[self.cursor:]
+            self._drop_checkpoints_after(self.cursor)
         else:
             self._before_drop = None
         self.history.append(op.text)
-        self.cursor = len(self.history)
-        for side in self.sides:
-            side.feed(op)
+        with cyclic_gc_paused():
+            self._feed(op)
         return notice
 
     def _supported(self, op: Operation) -> None:
@@ -368,10 +510,11 @@ class Explorer:
         if self._before_drop is not None and self.cursor == len(self.history):
             history, cursor, actor, selected = self._before_drop
             self._before_drop = None
+            self._replay_to(cursor)  # back to the drop: the lines before it are the same in both histories
+            self._drop_checkpoints_after(cursor)  # (those after it were the new line's)
             self.history = history
-            self._restart()
             self.actor, self.selected = actor, selected
-            self._replay_to(cursor)
+            self._fix_selection()
             return f"the dropped steps are back: step {cursor} of {len(history)}"
         if self.cursor <= 1:
             raise Refused("nothing to undo: step 1 is the pool line (press reset to start again)")
@@ -401,8 +544,9 @@ class Explorer:
             check_supported(ops, get_policy(policy))
         if len(ops) > EXPLORER_MAX_STEPS:
             raise TraceError(ops[EXPLORER_MAX_STEPS].line, f"the explorer holds at most {EXPLORER_MAX_STEPS:,} "
-                                                           "steps (it replays them at every undo)")
-        before = (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor, self.selected)
+                                                           "steps (an undo may replay them all)")
+        before = (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor, self.selected,
+                  self.checkpoints, self._checkpoint_sizes, self._checkpoint_steps)
         self.history = [op.text for op in ops]
         try:
             self._before_drop = None
@@ -411,7 +555,7 @@ class Explorer:
             self._replay_to(len(self.history))
         except BaseException:
             (self.history, self.cursor, self.builder, self.sides, self._before_drop, self.actor,
-             self.selected) = before
+             self.selected, self.checkpoints, self._checkpoint_sizes, self._checkpoint_steps) = before
             raise
 
     def set_policy(self, side: int, policy: str) -> None:

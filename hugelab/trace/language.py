@@ -742,6 +742,20 @@ class TraceBuilder:
         took one away shows only while replaying: :attr:`hugelab.replay.Liveness.unmounted`)."""
         return [op.mount for op in self.ops if isinstance(op, Mount)]
 
+    def state(self) -> tuple[_Checker, int]:
+        """What a checkpoint keeps of this builder besides its operations: the checker (to copy
+        at once, e.g. by pickling: a later line changes it in place) and the line count."""
+        return self._check, self.lines
+
+    @classmethod
+    def restored(cls, state: tuple[_Checker, int], ops: list[Operation]) -> TraceBuilder:
+        """A builder as it was when ``state`` was taken (a copy of it no one else holds), given the
+        operations it had then (never changed once made, so shared with the builder they came from)."""
+        builder = cls()
+        builder._check, builder.lines = state
+        builder.ops = ops
+        return builder
+
     def add(self, raw: str, check: Callable[[Operation], None] | None = None) -> Operation | None:
         """Check one line of text; return its operation (None for blank or comment).
 
