@@ -41,6 +41,10 @@ STEPS_DRAWN = 1000
 #: a chart as wide as its side less the 2 px margin every widget has on each side: at "100%" the margins
 #: overflow the side by 4 px, and the side shows a horizontal scrollbar (at any notebook width)
 FIGURE_WIDTH = "calc(100% - 4px)"
+# Each figure's margins, in pixels: named here so that the browser tests can tell a figure bqplot has laid
+# out for its present size from one it has not yet (its relayout waits 300 ms after a resize).
+MAPPING_MARGIN = {"top": 6, "bottom": 38, "left": 14, "right": 14}
+COUNTERS_MARGIN = {"top": 12, "bottom": 38, "left": 50, "right": 14}
 #: the width a chart is laid out for, in pixels: half of a normal notebook's output area (a ~1068 px
 #: JupyterLab window), less margins; labels are thinned for this width, so a wider window only adds room
 PLOT_WIDTH = 380
@@ -172,7 +176,7 @@ class MappingChart:
         # cells last: on top, so that a click on a page reaches it and not a split line
         self.figure = bq.Figure(marks=[self.summary, self.boundaries, self.regions, self.labels, self.closed,
                                        self.cells], axes=[self.axis],
-                                fig_margin={"top": 6, "bottom": 38, "left": 14, "right": 14},
+                                fig_margin=dict(MAPPING_MARGIN),
                                 layout={"height": "150px", "width": FIGURE_WIDTH})
         self.figure.add_class(css_class)
         self.view: MappingView | None = None
@@ -275,7 +279,7 @@ class CountersChart:
                                        self.wrap_marks, self.wrap_labels],
                                 axes=[self.step_axis, self.value_axis],
                                 layout={"height": "240px", "width": FIGURE_WIDTH},
-                                fig_margin={"top": 12, "bottom": 38, "left": 50, "right": 14})
+                                fig_margin=dict(COUNTERS_MARGIN))
         self.figure.add_class("hugelab-counters")
 
     def update(self, side: SideView) -> None:

@@ -205,6 +205,37 @@ SETTLED = """([selector, frames]) => {
 }"""
 
 
+# A bqplot figure lays itself out again 300 ms after its box changes size (a debounced ResizeObserver),
+# and only while on screen: until then its axes and labels sit where the old size put them, outside its
+# box (a page chart's tick "0" drawn 36 px under its figure, seen twice in a fresh clone's CI). A figure
+# is laid out when its plot area is its box less its margins; the margins are hugelab's own, by class.
+LAID_OUT = """([selector, margins]) => {
+    const root = document.querySelector(selector);
+    if (!root) return false;
+    const figures = [...root.querySelectorAll('div.bqplot.figure')].filter(f => f.offsetParent !== null);
+    return figures.every(f => {
+        const name = Object.keys(margins).find(c => f.classList.contains(c));
+        const area = f.querySelector('rect.plotarea_background');
+        if (!name || !area) return false;
+        const m = margins[name], box = f.getBoundingClientRect();
+        const w = parseFloat(area.getAttribute('width')), h = parseFloat(area.getAttribute('height'));
+        return Math.abs(box.width - m.left - m.right - w) <= 1 && Math.abs(box.height - m.top - m.bottom - h) <= 1;
+    });
+}"""
+
+
+def figure_margins() -> dict:
+    """hugelab's figures' margins by CSS class (hugelab.widgets.charts)."""
+    from hugelab.widgets.charts import COUNTERS_MARGIN, MAPPING_MARGIN
+
+    return {"hugelab-map": MAPPING_MARGIN, "hugelab-file": MAPPING_MARGIN, "hugelab-counters": COUNTERS_MARGIN}
+
+
+def wait_laid_out(page, selector: str, timeout_ms: int = 120_000) -> None:
+    """Every figure under ``selector`` on screen has been laid out by bqplot for the size it has now."""
+    page.wait_for_function(LAID_OUT, arg=[selector, figure_margins()], polling="raf", timeout=timeout_ms)
+
+
 def wait_widgets_synced(page, timeout_ms: int = 120_000) -> None:
     page.wait_for_function(WIDGETS_SYNCED, timeout=timeout_ms)
 

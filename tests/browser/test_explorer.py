@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat as nbf
 import pytest
 
-from harness import EVENT_BOUND, Lab, run_all, wait_settled, wait_widgets_synced
+from harness import EVENT_BOUND, Lab, run_all, wait_laid_out, wait_settled, wait_widgets_synced
 
 pytestmark = pytest.mark.browser
 FAULTED = "rgb(59, 125, 216)"
@@ -220,11 +220,12 @@ KERNEL_IDLE = """() => { const p = window.jupyterapp && window.jupyterapp.shell.
 
 
 def wait_quiet(page):
-    """The kernel has sent every update of the last click, the page has them all, and nothing moves:
-    a chart's labels measured while an update was still on its way sat outside their figure (once,
-    under load)."""
+    """The kernel has sent every update of the last click, the page has them all, every chart is laid out
+    for its present size, and nothing moves: a chart's labels measured while an update or a relayout was
+    still on its way sat outside their figure (in fresh clones' CI)."""
     page.wait_for_function(KERNEL_IDLE, timeout=EVENT_BOUND)
     wait_widgets_synced(page)
+    wait_laid_out(page, ".hugelab-explorer", timeout_ms=EVENT_BOUND)
     wait_settled(page, ".hugelab-explorer")
 
 
@@ -493,3 +494,27 @@ def test_06s_file_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page,
     assert_nothing_cut(explorer)
     explorer.scroll_into_view_if_needed()
     explorer.screenshot(path=str(shots / f"explorer-file-notebook-{width}.png"))
+
+
+def test_a_resized_chart_counts_as_laid_out_only_once_bqplot_has_drawn_it_again(explorer_lab, page):
+    """The wait the geometry checks rely on. A chart whose box has just shrunk still has its labels where the
+    old size put them, below its box (what fresh clones' CI measured twice), and is not laid out until
+    bqplot's delayed relayout has run; then every label is inside."""
+    from harness import LAID_OUT, figure_margins
+
+    explorer = open_explorer(explorer_lab, page)
+    explorer.locator("textarea").nth(1).fill("pool 8\nmmap a 4 private\n")
+    button(explorer, "load").click()
+    wait_bars(page, 4)
+    wait_quiet(page)
+    args = [".hugelab-explorer", figure_margins()]
+    assert explorer.page.evaluate(LAID_OUT, args)
+    # shrunk, judged and measured in one task: no observer, timer or frame of bqplot's runs in between
+    shrink_then_judge = ("args => { [...document.querySelectorAll('.hugelab-explorer div.bqplot.figure.hugelab-map')]"
+                         ".find(f => f.offsetParent !== null).style.height = '110px';"
+                         " return [(" + LAID_OUT + ")(args), (" + TEXT_BOXES + ")(document.querySelector(args[0]))]; }")
+    laid_out, boxes = explorer.page.evaluate(shrink_then_judge, args)
+    assert not laid_out
+    assert any(b["y1"] > b["fy1"] + 1 for b in boxes)  # the page offset axis, under the shrunk box
+    assert_no_overlap(explorer)  # waits for the relayout: then every label is inside its figure
+    assert explorer.page.evaluate(LAID_OUT, args)
