@@ -103,3 +103,88 @@ def test_a_hunt_over_two_guests_boots_and_replays_one_at_a_time_and_a_leak_is_a_
     assert "disagree on this trace" in text and "fallocate" in text
     assert ("Linux 7.3.0-b leaked: once everything of the trace was gone its pool showed "
             "Total/Free/Rsvd/Surp = 1/1/1/1") in text
+
+
+class RecordingKernel:
+    """A kernel (host or guest, as the spec says) that replays under ``modern`` and keeps every trace."""
+
+    def __init__(self, spec):
+        self.spec, self.release, self.upstream, self.traces = spec, f"6.12.0-{spec}", "", []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def replay(self, trace, label="the trace"):
+        from hugelab import replay
+        self.traces.append(trace)
+        return replay(trace, "modern")
+
+
+@pytest.fixture
+def kernels(monkeypatch):
+    """``open_kernel`` handing out recording kernels: ``host`` is this machine's (targets.is_host as it is)."""
+    import hugelab.realkernel.targets as targets
+    opened: dict[str, RecordingKernel] = {}
+    monkeypatch.setattr(targets, "open_kernel", lambda spec: opened.setdefault(spec, RecordingKernel(spec)))
+    assert targets.is_host("host") and not targets.is_host("guest-a") and not targets.is_host("guest-b")
+    return opened
+
+
+def min_size_traces(kernel: RecordingKernel) -> int:
+    return sum(trace.min_size_mount() is not None for trace in kernel.traces)
+
+
+def test_min_size_random_traces_are_for_guests_only():
+    from hugelab.realkernel.machine import KernelUnavailable
+    from hugelab.realkernel.targets import min_size_in_random_traces
+    assert min_size_in_random_traces(["guest-a"], files=True)
+    assert min_size_in_random_traces(["guest-a", "guest-b"], files=True)
+    assert not min_size_in_random_traces(["guest-a"], files=False)  # trace v1 has no mounts
+    assert not min_size_in_random_traces(["guest-a"], files=True, asked=False)
+    assert not min_size_in_random_traces(["host"], files=True)
+    assert not min_size_in_random_traces(["guest-a", "host"], files=True)
+    assert not min_size_in_random_traces(["host"], files=True, asked=False)
+    with pytest.raises(KernelUnavailable, match=r"^refused: random traces with min_size mounts can leak"):
+        min_size_in_random_traces(["host"], files=True, asked=True)
+
+
+def test_verify_on_this_machine_refuses_min_size_before_opening_the_kernel_and_never_generates_them(kernels):
+    import io
+
+    from hugelab.realkernel.machine import KernelUnavailable
+    from hugelab.tools.verify import verify
+    with pytest.raises(KernelUnavailable) as refused:
+        verify(5, 30, 0, out=io.StringIO(), kernel="host", files=True, min_size=True)
+    assert str(refused.value) == ("refused: random traces with min_size mounts can leak huge page reservations "
+                                  "until reboot (scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+    assert kernels == {}  # nothing opened, so nothing replayed
+    progress = io.StringIO()
+    assert verify(20, 30, 0, out=io.StringIO(), progress=progress, kernel="host", files=True, policy="modern") == 0
+    assert len(kernels["host"].traces) == 20 and min_size_traces(kernels["host"]) == 0
+    assert "no min_size mount" in progress.getvalue()
+
+
+def test_verify_in_a_guest_mounts_with_min_size_unless_told_not_to(kernels):
+    import io
+
+    from hugelab.tools.verify import verify
+    progress = io.StringIO()
+    assert verify(20, 30, 0, out=io.StringIO(), progress=progress, kernel="guest-a", files=True, policy="modern") == 0
+    assert min_size_traces(kernels["guest-a"]) > 0 and "min_size mounts included" in progress.getvalue()
+    assert verify(20, 30, 0, out=io.StringIO(), kernel="guest-b", files=True, min_size=False, policy="modern") == 0
+    assert len(kernels["guest-b"].traces) == 20 and min_size_traces(kernels["guest-b"]) == 0
+
+
+def test_a_hunt_with_this_machine_on_one_side_never_mounts_with_min_size_and_one_over_guests_does(kernels):
+    import io
+
+    out = io.StringIO()
+    assert hunt_kernels(["host", "guest-a"], traces=20, length=30, seed=0, out=out, files=True) == 0
+    assert "agree on every step" in out.getvalue()
+    assert len(kernels["host"].traces) == 20 and min_size_traces(kernels["host"]) == 0
+    assert min_size_traces(kernels["guest-a"]) == 0  # both sides replay the same traces
+    assert hunt_kernels(["guest-a", "guest-b"], traces=20, length=30, seed=0, out=io.StringIO(), files=True) == 0
+    assert min_size_traces(kernels["guest-b"]) > 0

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from ..replay import Step
 from ..trace.language import Trace
@@ -31,6 +32,25 @@ def is_host(spec: str) -> bool:
     """Does ``spec`` name this machine's running kernel?"""
     release = host_release()
     return spec in (HOST, release) or spec == series_of(release)
+
+
+def min_size_in_random_traces(specs: Iterable[str], files: bool, asked: bool | None = None) -> bool:
+    """Whether random traces replayed on the kernels ``specs`` may mount with ``min_size=``.
+
+    Never when one of them is this machine's kernel: random traces with ``min_size`` mounts found a
+    reservation leak (Linux 6.15 to 7.3 at least, scenario ``min-size-leak-6.18``) that keeps the
+    host's huge pages reserved until reboot, and a host in that state refuses every later run that
+    needs an idle pool, CI's included. In a throw-away QEMU guest the leak goes with the guest.
+
+    ``files``: the traces are trace v2 (v1 has no mounts, so never). ``asked``: what the user
+    asked for; None is the default, yes when every kernel is a guest's. Asking for them on this
+    machine's kernel raises :class:`KernelUnavailable` (one line), before anything is booted or touched.
+    """
+    on_host = any(is_host(spec) for spec in specs)
+    if asked and on_host:
+        raise KernelUnavailable("refused: random traces with min_size mounts can leak huge page reservations "
+                                "until reboot (scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+    return files and (not on_host if asked is None else asked)
 
 
 def describe(spec: str) -> str:

@@ -32,14 +32,14 @@ MAX_OPS = 10
 def hunt_kernels(specs: list[str], traces: int, length: int, seed: int, out: TextIO,
                  progress: TextIO | None = None, max_ops: int = MAX_OPS, files: bool = False) -> int:
     """``files``: random trace-v2 traces; with ``min_size`` mounts only when no side is this
-    machine's kernel (they can leak reservations until reboot there; see :func:`hugelab.tools.verify.verify`)."""
+    machine's kernel (see :func:`hugelab.realkernel.targets.min_size_in_random_traces`)."""
     from ..realkernel.machine import KernelLeaked
-    from ..realkernel.targets import is_host, open_kernel
+    from ..realkernel.targets import is_host, min_size_in_random_traces, open_kernel
 
     refusal = run_too_long(traces, length, on_kernels=True)
     if refusal is not None:
         raise ValueError(refusal)
-    min_size = files and not any(is_host(spec) for spec in specs)
+    min_size = min_size_in_random_traces(specs, files)
 
     with ExitStack() as stack:
         machines = [stack.enter_context(open_kernel(spec)) for spec in specs]  # one boot after the other

@@ -95,9 +95,9 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
 
     ``files``: random trace-v2 traces (files, mounts, memfds, segments mixed
     with v1 operations). ``min_size``: their mounts may have ``min_size=``;
-    by default in a guest only. On this machine's kernel it is refused:
-    such traces found a reservation leak that lasts until reboot (scenario
-    ``min-size-leak-6.18``). Without it the same seeds give the same traces
+    by default in a guest only, refused on this machine's kernel
+    (:func:`hugelab.realkernel.targets.min_size_in_random_traces` says why).
+    Without it the same seeds give the same traces
     in a guest and on the host, so a throw-away guest of the same series can
     replay them first. A run longer than ``limits.KERNEL_MAX_RUN_STEPS`` is refused (ValueError).
     """
@@ -106,14 +106,9 @@ def verify(traces: int, length: int, seed: int, out: TextIO, progress: TextIO | 
         raise ValueError(refusal)
     from ..model.policies import policy_for_kernel
     from ..realkernel.machine import KernelLeaked, KernelUnavailable
-    from ..realkernel.targets import HostKernel, is_host, open_kernel
+    from ..realkernel.targets import HostKernel, min_size_in_random_traces, open_kernel
 
-    on_host = is_host(kernel)
-    if min_size is None:
-        min_size = files and not on_host
-    if min_size and on_host:
-        raise KernelUnavailable("refused: random traces with min_size mounts can leak huge page reservations "
-                                "until reboot (scenario min-size-leak-6.18); verify them in a guest (--kernel 6.12)")
+    min_size = min_size_in_random_traces([kernel], files, asked=min_size)
 
     def generate(n: int) -> str:
         rng = random.Random(seed + n)
