@@ -1,5 +1,7 @@
 """Kernel images for guests: the backports suite's package index, read offline."""
 
+import pytest
+
 from hugelab.realkernel import images
 
 INDEX = """Package: linux-image-6.18.15+deb13-cloud-amd64
@@ -96,3 +98,73 @@ def test_from_6_19_6_on_the_binary_package_holds_the_image_whichever_comes_first
 def test_every_suite_kernel_findings_found_reachable_is_read():
     assert [suite for _, suite in images.SUITES] == ["bullseye", "bullseye-security", "bookworm-backports",
                                                      "trixie-backports"]
+
+
+# -- the cache and apt: a cached image needs no apt; apt is asked at most once -----------------------
+CACHED = "6.12.999+deb12-cloud-amd64"
+OFFERED = "6.99.1-1-cloud-amd64"
+
+
+@pytest.fixture
+def tools(tmp_path, monkeypatch):
+    """An empty kernel cache, and a PATH of stand-ins: ``apt-cache`` (offers OFFERED; writes each call
+    to ``apt-cache.log``), ``apt-get`` (fails), ``dpkg-deb``. No network: Debian's suites offer nothing."""
+    home = tmp_path / "cache"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    log = tmp_path / "apt-cache.log"
+    scripts = {
+        "apt-cache": f'echo "$*" >> {log}\n'
+                     f'[ "$1" = search ] && echo "linux-image-{OFFERED}-unsigned - Linux for x86-64 cloud"\n',
+        "apt-get": 'echo "E: no network here" >&2\nexit 100\n',
+        "dpkg-deb": "exit 2\n",
+    }
+    for name, body in scripts.items():
+        (bin_ / name).write_text("#!/bin/sh\n" + body)
+        (bin_ / name).chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_))
+    monkeypatch.setattr(images, "backports_index", lambda: {})
+    return home / "hugelab" / "kernels", log
+
+
+def cache_image(kernels, release: str, mode: int = 0o644):
+    folder = images.cache_folder()
+    assert folder is not None and folder.path == kernels
+    image = kernels / f"vmlinuz-{release}"
+    image.write_bytes(b"a kernel")
+    image.chmod(mode)
+    return image
+
+
+def apt_calls(log) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_a_cached_image_is_found_without_asking_apt(tools):
+    kernels, log = tools
+    image = cache_image(kernels, CACHED)
+    assert images.fetch(CACHED) == images.KernelImage(CACHED, image)
+    assert images.resolve(CACHED) == images.resolve("6.12") == images.KernelImage(CACHED, image)
+    assert apt_calls(log) == []
+
+
+def test_a_cached_image_others_may_write_is_refused_not_booted(tools):
+    kernels, log = tools
+    cache_image(kernels, CACHED, mode=0o666)
+    with pytest.raises(images.ImageUnavailable, match="can be written by other users"):
+        images.fetch(CACHED)
+    assert apt_calls(log) == []
+
+
+def test_fetching_a_release_asks_apt_once(tools):
+    _, log = tools
+    with pytest.raises(images.ImageUnavailable) as failed:
+        images.resolve("6.99")  # found in apt's offers, then fetched with apt-get: one apt-cache search
+    assert str(failed.value) == f"apt-get download linux-image-{OFFERED}-unsigned failed: E: no network here"
+    assert [call.split()[0] for call in apt_calls(log)] == ["search"]
+    log.unlink()
+    with pytest.raises(images.ImageUnavailable, match="apt-get download"):
+        images.fetch(OFFERED)  # asked alone: whether apt offers it, once
+    assert [call.split()[0] for call in apt_calls(log)] == ["search"]

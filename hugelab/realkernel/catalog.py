@@ -33,7 +33,8 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
         indexed, unchecked = images.backports_index(), None
     except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's offers only
         indexed, unchecked = {}, e
-    on_offer = sorted(set(images.apt_releases()) | set(indexed), key=images.release_key)
+    from_apt = set(images.apt_releases())  # apt asked once
+    on_offer = sorted(from_apt | set(indexed), key=images.release_key)
 
     def policy_of(release: str) -> str:
         # an ABI name (6.1.0-57) hides the upstream release its package's version gives (6.1.192)
@@ -60,7 +61,6 @@ def kernels(fetch: list[str], out: TextIO, every: bool = False) -> int:
     newest: dict[str, str] = {}
     for release in offered:  # oldest first, so the last one of a series wins
         newest[images.series_of(release)] = release
-    from_apt = set(images.apt_releases())
     for series, release in sorted(newest.items(), key=lambda kv: images.release_key(kv[0])):
         listed = [r for r in offered if images.series_of(r) == series]
         more = f"; {len(listed) - 1} older: --all lists them" if len(listed) > 1 and not every else ""

@@ -157,9 +157,12 @@ def cached() -> list[KernelImage]:
     return sorted(found, key=lambda k: release_key(k.release))
 
 
-def fetchable() -> list[str]:
-    """Release names on offer in the cloud flavour: the machine's apt, then the backports suite."""
-    return sorted(set(apt_releases()) | set(backports_index()), key=release_key)
+def fetchable(from_apt: list[str] | None = None) -> list[str]:
+    """Release names on offer in the cloud flavour: the machine's apt, then the backports suite.
+
+    ``from_apt``: what :func:`apt_releases` gave, when the caller already asked apt (None: ask it).
+    """
+    return sorted(set(apt_releases() if from_apt is None else from_apt) | set(backports_index()), key=release_key)
 
 
 def apt_releases() -> list[str]:
@@ -330,20 +333,35 @@ def _unpack_image(deb: Path, members: tuple[str, ...], tmp: Path) -> Path | None
         tar.wait()
 
 
-def fetch(release: str) -> KernelImage:
-    """Download ``release``'s package, unpack only its kernel image into the cache."""
+def fetch(release: str, from_apt: bool | None = None) -> KernelImage:
+    """``release``'s kernel image in the cache: the one there (apt is not asked), else fetched.
+
+    ``from_apt``: whether the machine's apt offers ``release``, when the caller already asked it
+    (None: ask ``apt-cache``, once, and only if the image is not cached); else its package comes
+    from Debian's signed suite indexes. The cache is checked either way (:func:`cache_folder`,
+    :func:`own_file`): a folder or image that is not ours alone is refused, never booted.
+    """
     if not RELEASE.fullmatch(release):
         raise ImageUnavailable(f"{echo(release)} is not a {FLAVOUR} kernel release name")
+    name = f"vmlinuz-{release}"
+    folder = cache_folder()
+    assert folder is not None
+    with folder:
+        target = own_file(folder, name) or _fetch_into(folder, release, name, from_apt)
+    return KernelImage(release, target)
+
+
+def _fetch_into(folder: Folder, release: str, name: str, from_apt: bool | None) -> Path:
+    """Download ``release``'s package, unpack only its kernel image into the cache ``folder`` as ``name``."""
     if not shutil.which("dpkg-deb"):
         raise ImageUnavailable("fetching a kernel needs Debian's dpkg-deb")
     package = f"linux-image-{release}-unsigned"
     # where Debian has put the image: /boot, or (some linux-binary packages) the modules' folder
     members = (f"./boot/vmlinuz-{release}", f"./usr/lib/modules/{release}/vmlinuz")
-    name = f"vmlinuz-{release}"
-    folder = cache_folder()
-    assert folder is not None
-    with folder, tempfile.TemporaryDirectory(dir=folder.path) as tmp:
-        indexed = backports_index().get(release) if release not in apt_releases() else None
+    if from_apt is None:
+        from_apt = release in apt_releases()
+    with tempfile.TemporaryDirectory(dir=folder.path) as tmp:
+        indexed = None if from_apt else backports_index().get(release)
         if indexed is not None:
             package = Path(indexed.filename).name.split("_", 1)[0]
             debs = [_download(indexed, Path(tmp))]
@@ -363,7 +381,7 @@ def fetch(release: str) -> KernelImage:
         target = own_file(folder, name)
     if target is None:
         raise ImageUnavailable(f"package {package} has no {' or '.join(members)}")
-    return KernelImage(release, target)
+    return target
 
 
 def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
@@ -385,11 +403,12 @@ def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
         same = [k for k in have if k.series == spec]
         if same:
             return same[-1]  # the newest cached release of the series
+    from_apt = apt_releases()  # asked once: fetch is told what it said
     try:
-        on_offer = fetchable()
+        on_offer = fetchable(from_apt)
         unchecked = None
     except ImageUnavailable as e:  # Debian's suites cannot be checked here: apt's own offers still can
-        on_offer, unchecked = apt_releases(), e
+        on_offer, unchecked = from_apt, e
     offered = [r for r in on_offer if (series_of(r) == spec if series else r == spec)]
     if not offered and unchecked is not None:
         raise unchecked
@@ -399,4 +418,4 @@ def resolve(spec: str, fetch_missing: bool = True) -> KernelImage:
                                "(try 'apt-get update'; 'hugelab kernels' lists what there is)")
     if not fetch_missing:
         raise ImageUnavailable(f"Linux {offered[-1]} is not cached (hugelab kernels --fetch {spec})")
-    return fetch(offered[-1])
+    return fetch(offered[-1], from_apt=offered[-1] in from_apt)
