@@ -766,33 +766,35 @@ def q07_why_612() -> Choice:
         "Give a reservation back only when its page is really free: the mapcount is 0.", at=1)
 
 
-def q07_why_model() -> Choice:
+def q07_why_refault() -> Choice:
     return _why(
-        "How does one model reproduce all three kernels without ever testing a kernel's name?",
-        "Each kernel's policy carries one setting, when an unmap gives a faulted page's reservation back, and the "
-        "model asks the setting.",
-        [("It replays the recorded records of each kernel.",
-          "The records are what each policy is checked against, not what the model plays back: random traces "
-          "that were never recorded replay too."),
-         ("It boots the kernel in QEMU whenever a policy of a real kernel is chosen.",
-          "Nothing here needs QEMU: the policies are the model's own, run in Python."),
-         ("Each kernel has its own copy of the model.",
-          "There is one model and one replay; the policies differ only in their settings.")],
-        "One model, one setting per kernel: the model never tests a policy's name.", at=1)
+        "dontneed on Linux 6.1, which has no v6.9 restore: why does the second touch of page 0 (step 5) still "
+        "succeed?",
+        "The pool still has free pages that no mapping is promised: a fault with no reservation of its own may "
+        "take one of those.",
+        [("6.1 gives page 0's reservation back at the fault, instead of at the madvise.",
+          "No kernel gives a reservation back at a fault: a fault uses one, or takes a page without one."),
+         ("The madvise kept the page in memory, and the fault maps it again.",
+          "MADV_DONTNEED freed the page: Free went back up at step 4. An anonymous private page that is "
+          "dropped is gone."),
+         ("The fault uses page 1's reservation.",
+          "A reservation is kept for its offset: page 1's stays for page 1, which is never touched here.")],
+        "A fault needs a reservation only to be sure of a page: with free pages nobody is promised, it takes one "
+        "without.", at=0)
 
 
 def q07_row() -> Row:
-    behaviour = next(b for b in BEHAVIOURS if b.key == "fork-unmap")
-    steps = recorded_steps("6.18", "fork-unmap")
-    before = steps[4].counters
+    hunted = next(b for b in BEHAVIOURS if b.key == "hunted")
+    before = replay(hunted.trace, "linux-6.18")[hunted.step - 2].counters
     return _row_question(
-        "fork-unmap on Linux 6.18: the child c exits (step 6), freeing page 0. The row after it?",
-        behaviour.trace, 6,
-        {"Rsvd": {before.rsvd: "The restore's +1 for page 0 comes when the page is freed: now.",
-                  1: "The close already handed back page 0's reservation at the munmap; the +1 only "
-                     "cancels that early hand-back."},
-         "Free": {before.free: "c was the last to map page 0: its exit frees the page."}},
-        "The +1 arrives as the page is freed, and Rsvd is back to 0: a bare pool.", "linux-6.18")
+        f"hunted, on Linux 6.18: the whole row after step {hunted.step}, the owner's munmap of all of m2?",
+        hunted.trace, hunted.step,
+        {"Rsvd": {0: "That is 6.12: its stable fix keeps offset 1 consumed while k1 maps page 1. 6.18 restores "
+                     "it anyway, as in exercise 2.",
+                  before.rsvd: "munmap closes every piece of m2: the close gives back each offset not consumed."},
+         "Free": {before.free + 1: "k1 still maps page 1 (it was mapped at the fork): the page is not freed."}},
+        "The fork-unmap story on a hunted trace: the restore un-consumes page 1's offset while k1 maps the page, "
+        "and the close gives back three reservations when two were left.", "linux-6.18")
 
 
 # -- 06 lab ---------------------------------------------------------------------------
@@ -920,8 +922,8 @@ def q08_outlives() -> Question:
     return _counter_question(
         "A 4-page shared mapping of file f, page 0 touched, then munmap a 0 4 (step 5). HugePages_Rsvd after it?",
         OUTLIVES, 5, "Rsvd",
-        {0: "That is what a private mapping's close would do. A shared mapping's reservations belong to the "
-            "file, and the file f is still there.",
+        {0: "That is what a private mapping's close would do: give back the pages it never used. This mapping "
+            "is shared: whose reservations were they?",
          counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
                                       "f's page cache."},
         "Rsvd did not move at the munmap: 3 reserved before, 3 after (a question below asks why).")
@@ -992,7 +994,7 @@ def q08_row() -> Row:
 
 
 def q08_why_outlives() -> Choice:
-    return _why(
+    return _tells(_why(
         "Why did munmap a 0 4, which unmapped the whole shared mapping, give no reservation back?",
         "The reservations are entries in f's map, and f still exists (it has a name and is open): they stay with "
         "the file.",
@@ -1001,9 +1003,10 @@ def q08_why_outlives() -> Choice:
          ("Page 0 was touched, so the whole mapping's reservations were used.",
           "One fault uses one reservation: pages 1 to 3 were never touched."),
          ("The kernel gives them back later, at the next mmap of the file.",
-          "The next mmap reserves only what f's map lacks: the entries are still there, not waiting to be "
-          "given back.")],
-        "A shared mapping's reservations belong to the file: they outlive every mapping.", at=0)
+          "An mmap only ever reserves; nothing is handed back at one. Where did step 3 record its "
+          "reservations?")],
+        "A shared mapping's reservations belong to the file: they outlive every mapping.", at=0),
+        "reservations belong to the file", "file's reservations are still there")
 
 
 def q08_punch() -> Question:
@@ -1235,13 +1238,15 @@ def q10_why_leak() -> Choice:
     return _why(
         "min-size-leak on 7.3.4: the fallocate gets 3 pages and fails on the fourth (ENOSPC). What does its "
         "error path leave behind once the file is gone?",
-        "The charge to the mount's subpool for the page it could not get: the subpool's count of pages in use "
-        "stays above zero, and a subpool gives its minimum back only at zero.",
+        "One page charged to the mount that no file holds: the fault that got no page kept its charge, so the "
+        "mount's count of used pages never returns to zero and the subpool is never freed.",
         [("Nothing: an error path undoes everything the call did.",
           "That is what kernels before 6.15 do. Exercise 5 showed a833a693 (6.15) changing what an error path "
           "gives back."),
-         ("The 3 pages it got, still held by the file.",
-          "The file's pages are freed with the file at unlink: Free goes back up."),
+         ("The subpool's count of pages in use, raised by the 3 pages the file got, which the file's "
+          "eviction never lowers.",
+          "Freeing the file's pages at unlink lowers that count (Free goes back up): what stays counted is "
+          "the page the fault never got."),
          ("A reservation for the fourth page on the global pool, given back at umount.",
           "The fourth page was asked of the mount first, not of the pool: what stays is the mount's count.")],
         "A leak of a count: the subpool's used pages stay one too high after a failed fault.", at=0)
