@@ -498,3 +498,31 @@ def test_a_whole_row_answer_is_no_row_printed_earlier(path):
                     seen = [t for t in before if giveaway in squash(t)]
                     assert not seen, f"{path.name}: {name}'s row {giveaway!r} was printed earlier"
         before += [outputs(c) for c in cells(path)[:at]]
+
+
+# -- how the tables read in JupyterLab -----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_side_by_side_tables_are_html_tables_whose_cells_wrap_only_between_words(path):
+    """JupyterLab wraps a printed line anywhere at the output's edge: at 1068 px a side-by-side table's row ran
+    on under the next, "SIGBU" / "S" and 18446744073709551610 split. Every side-by-side table (T/F/R/S blocks)
+    and grid is shown as an HTML table whose every word is kept whole; its plain text is what nbval compares."""
+    for n, cell in enumerate(cells(path)):
+        for o in cell.get("outputs", []):
+            plain = "".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", ""))
+            if "T/F/R/S" not in plain and not re.search(r"^behaviour\s+2\.6\.26", plain, re.M):
+                continue
+            page = "".join(o.get("data", {}).get("text/html", ""))
+            assert "<table class='hugelab-table'" in page, f"{path.name} cell {n}: a side-by-side table printed as text"
+            for td in re.findall(r"<td[^>]*>(.*?)</td>", page, flags=re.S):
+                bare = re.sub(r"<span style='white-space:nowrap'>[^<]*</span>", "", td)
+                assert not bare.strip(), f"{path.name} cell {n}: a cell's words may break: {td!r}"
+
+
+def test_a_cells_words_are_kept_whole_and_a_wrapped_value_is_one_word():
+    from hugelab.teaching.notebook import _cell
+    assert _cell("fork-unmap") == "<span style='white-space:nowrap'>fork-unmap</span>"
+    word = "<span style='white-space:nowrap'>{}</span>"
+    assert _cell("8/0/18446744073709551610 (= -6)/0") == \
+        word.format("8/0/18446744073709551610") + " " + word.format("(=\u00a0-6)/0")
+    assert _cell("in b touch big 0").count("<span") == 5

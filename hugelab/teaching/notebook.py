@@ -13,7 +13,7 @@ import json
 import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,104 @@ from ..model.hstate import show
 from ..replay import as_trace, replay
 from ..scenarios import describe, load
 from ..tools.hunt import hunt
-from ..tools.tables import compare_table, differ_line, table
+from ..tools.tables import differ_line, grid, runs_rows, runs_table, table
+
+#: a text block's look in HTML: lines wrap only between words (JupyterLab's own outputs wrap anywhere, splitting
+#: "SIGBUS" and 18446744073709551610 at the right edge)
+PRE = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal"
+#: a table's cell: one word never broken, a cell wraps only at its own spaces (JupyterLab's sanitizer keeps
+#: plain values only: px, no var())
+CELL = ("padding:1px 9px 1px 0;border:none;vertical-align:top;word-break:keep-all;overflow-wrap:normal;"
+        "font-family:monospace;font-size:12px")
+
+
+def pre_html(text: str) -> str:
+    return f"<pre style='{PRE}'>{html.escape(text)}</pre>"
+
+
+class Shown:
+    """A table printed in a notebook: its text as the plain form (nbval and the tests read it), an HTML
+    table as JupyterLab's, so that at any width a row wraps only inside a cell, at a space."""
+
+    def __init__(self, text: str, html_form: str) -> None:
+        self.text, self.html = text, html_form
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def compare_html(names: list[str], runs: list) -> tuple[str, str]:
+    """The side-by-side table of ``runs`` (one per name) as text and as an HTML table, and the line that
+    counts the steps that differ."""
+    text, differ = runs_table(names, runs)
+    statfs, rows, _ = runs_rows(runs)
+    parts = 3 if statfs else 2
+    head = "".join(f"<th colspan={parts} style='{CELL};text-align:left'>{_cell(n)}</th>" for n in names)
+    sub = "".join(f"<th style='{CELL};text-align:left;font-weight:normal'>{w}</th>"
+                  for _ in names for w in ("T/F/R/S", "outcome", "statfs")[:parts])
+    body = []
+    for mark, number, op, blocks in rows:
+        cells = [(mark, "left"), (number, "right"), (op, "left")]
+        cells += [(part if n < 2 else part.replace(" free of ", "\u00a0free\u00a0of\u00a0"), "left")
+                  for block in blocks for n, part in enumerate(block[:parts])]  # statfs: "q1:" / "6 free of 6"
+        body.append("<tr>" + "".join(f"<td style='{CELL};text-align:{align}'>{_cell(c)}</td>"
+                                     for c, align in cells) + "</tr>")
+    table_html = ("<div style='overflow-x:auto'><table class='hugelab-table' "
+                  "style='border-collapse:collapse;margin:0;table-layout:auto'>"
+                  f"<thead><tr><th style='{CELL}'></th><th style='{CELL};text-align:right'>step</th>"
+                  f"<th style='{CELL};text-align:left'>op</th>{head}</tr>"
+                  f"<tr><th colspan=3 style='{CELL}'></th>{sub}</tr></thead>"
+                  f"<tbody>{''.join(body)}</tbody></table></div>"
+                  f"{pre_html(differ_line(differ))}")
+    return f"{text}\n{differ_line(differ)}", table_html
+
+
+def _cell(text: str) -> str:
+    """A cell's HTML: each word kept whole (a hyphen is no place to break "fork-unmap"), a wrapped value's
+    signed form "(= -6)" one word; the cell wraps only between words."""
+    words = text.replace("(= ", "(=\u00a0").split(" ")
+    return " ".join(f"<span style='white-space:nowrap'>{html.escape(w)}</span>" if w else "" for w in words)
+
+
+def show_grid(rows: Sequence[tuple[str, ...]]) -> None:
+    """Print a plain table (:func:`hugelab.tools.tables.grid`: the first row its heading); in JupyterLab an
+    HTML table, whose cells wrap only at their own spaces."""
+    head, *body = rows
+    th = "".join(f"<th style='{CELL};text-align:left'>{_cell(c)}</th>" for c in head)
+    tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:left'>{_cell(c)}</td>" for c in r) + "</tr>"
+                 for r in body)
+    _show(grid(rows), "<div style='overflow-x:auto'><table class='hugelab-table' style='border-collapse:collapse;"
+                      f"margin:0;table-layout:auto'><thead><tr>{th}</tr></thead><tbody>{tr}</tbody></table></div>")
+
+
+#: while :func:`answers` collects a fold's output: the tables printed into it, as (start, end, html) in its text
+_TABLES: list[list[tuple[int, int, str]]] = []
+
+
+def _show(text: str, html_form: str) -> None:
+    """Print ``text``; in a fold, its HTML form replaces it there; elsewhere it is shown as a :class:`Shown`."""
+    out = sys.stdout
+    display = _display()
+    if _TABLES and isinstance(out, io.StringIO):
+        start = out.tell()
+        print(text)
+        _TABLES[-1].append((start, out.tell(), html_form))
+    elif display is not None:
+        display(Shown(text, html_form))
+    else:
+        print(text)
+
+
+def _display() -> Callable[[Any], Any] | None:
+    """IPython's ``display`` in a running kernel or shell, else None (a plain script prints)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None:
+        return None
+    from IPython.display import display
+    return display
 
 
 class Folded:
@@ -30,19 +127,28 @@ class Folded:
 
     Its plain-text form is the text itself, so nbval still compares every
     number; JupyterLab shows the HTML form, closed, so the answers below a
-    question are not on screen until the learner opens them.
+    question are not on screen until the learner opens them. ``tables``: the
+    (start, end, html) of tables printed into the text, shown as HTML tables.
     """
 
-    def __init__(self, text: str, summary: str, why: str = "") -> None:
-        self.text, self.summary, self.why = text, summary, why
+    def __init__(self, text: str, summary: str, why: str = "", tables: Sequence[tuple[int, int, str]] = ()) -> None:
+        self.text, self.summary, self.why, self.tables = text, summary, why, list(tables)
 
     def __repr__(self) -> str:
         return f"{self.why}\n\n{self.text}" if self.why else self.text
 
     def _repr_html_(self) -> str:
         why = f"<p>{html.escape(self.why)}</p>" if self.why else ""
+        body, at = [], 0
+        for start, end, table_html in self.tables:
+            if self.text[at:start].strip("\n"):
+                body.append(pre_html(self.text[at:start].strip("\n")))
+            body.append(table_html)
+            at = end
+        if self.text[at:].strip("\n"):
+            body.append(pre_html(self.text[at:].strip("\n")))
         return (f"<details class='hugelab-answers'><summary><b>{html.escape(self.summary)}</b></summary>"
-                f"{why}<pre>{html.escape(self.text)}</pre></details>")
+                f"{why}{''.join(body)}</details>")
 
 
 @contextmanager
@@ -54,9 +160,15 @@ def answers(summary: str = "Answers: open once you have answered", why: str = ""
     does: in IPython that shows the folded HTML; elsewhere the plain text.
     """
     out = io.StringIO()
-    with redirect_stdout(out):
-        yield
-    sys.displayhook(Folded(out.getvalue().rstrip("\n"), summary, why))
+    _TABLES.append([])
+    try:
+        with redirect_stdout(out):
+            yield
+    finally:
+        tables = _TABLES.pop()
+    text = out.getvalue()
+    sys.displayhook(Folded(text.rstrip("\n"), summary, why, [(a, min(b, len(text.rstrip("\n"))), h)
+                                                              for a, b, h in tables]))
 
 
 def show_replay(trace: str, policy: str = "modern") -> None:
@@ -66,9 +178,9 @@ def show_replay(trace: str, policy: str = "modern") -> None:
 
 def show_compare(trace: str, *policies: str) -> None:
     """Print ``trace`` under several policies side by side, ``*`` where they differ."""
-    text, differ = compare_table(as_trace(_text(trace)), list(policies) or ["double-credit", "region-count"])
-    print(text)
-    print(differ_line(differ))
+    names = list(policies) or ["double-credit", "region-count"]
+    trace_ops = as_trace(_text(trace))
+    _show(*compare_html(names, [replay(trace_ops, p) for p in names]))
 
 
 def show_statfs(trace: str, policy: str = "modern") -> None:

@@ -56,21 +56,31 @@ def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[st
     A trace with sized mounts also shows each mount's statfs, since two
     kernels can agree on every counter and still differ there.
     """
-    statfs = any(s.mounts for steps in runs for s in steps)
+    statfs, rows, differ = runs_rows(runs)
     what = "T/F/R/S outcome statfs" if statfs else "T/F/R/S outcome"
-    header = ["", "step", "op"] + [f"{name} {what}" for name in names]
-    rows = [tuple(header)]
+    lines = [("", "step", "op", *(f"{name} {what}" for name in names))]
+    lines += [(mark, number, op, *(" ".join(filter(None, block)) for block in blocks))
+              for mark, number, op, blocks in rows]
+    return _format(lines, right={1}), differ
+
+
+def runs_rows(runs: Sequence[Sequence[Step]]) -> tuple[bool, list[tuple[str, str, str, list[tuple[str, ...]]]], int]:
+    """What :func:`runs_table` shows, cell by cell: whether any step has a sized mount; for each step its
+    mark (``*`` where the runs differ), number and op, then for each run (T/F/R/S, outcome, statfs or '');
+    how many steps differ."""
+    statfs = any(s.mounts for steps in runs for s in steps)
+    rows: list[tuple[str, str, str, list[tuple[str, ...]]]] = []
     differ = 0
     for number, steps in enumerate(zip(*runs), 1):
         same = all(s == steps[0] for s in steps)
         differ += not same
-        cells = ["" if same else "*", str(number), steps[0].op]
+        blocks: list[tuple[str, ...]] = []
         for s in steps:
             c = s.counters
-            mounts = f" {statfs_text(s)}" if statfs and s.mounts else ""
-            cells.append(f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp} {outcome(s)}{mounts}")
-        rows.append(tuple(cells))
-    return _format(rows, right={1}), differ
+            blocks.append((f"{c.total}/{c.free}/{show(c.rsvd)}/{c.surp}", outcome(s),
+                           statfs_text(s) if statfs and s.mounts else ""))
+        rows.append(("" if same else "*", str(number), steps[0].op, blocks))
+    return statfs, rows, differ
 
 
 def grid(rows: Sequence[tuple[str, ...]]) -> str:
