@@ -194,7 +194,7 @@ def keep_drawn_widget_state(nb) -> tuple[int, int]:
             if any(state[k]["model_module"] in CHART_MODULES for k in models):
                 kept_views.append(view["model_id"])
                 continue
-            name = str(output["data"].get("text/plain", "widget")).split("(", 1)[0].strip() or "widget"
+            name = re.split(r"[(:]", str(output["data"].get("text/plain", "widget")), maxsplit=1)[0].strip() or "widget"
             del output["data"][WIDGET_VIEW]
             output["data"]["text/plain"] = NEEDS_A_KERNEL.format(name=name)
     drawn = {}

@@ -173,3 +173,27 @@ def test_trimming_drops_only_a_layouts_nulls():
     state = nb.metadata["widgets"][course.WIDGET_STATE]["state"]
     assert state["l"]["state"] == {"_model_name": "LayoutModel", "width": "50%"}
     assert state["d"]["state"] == {"index": None, "description": "file"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_widget_that_cannot_be_drawn_says_in_one_line_to_run_its_cell(path):
+    """JupyterLab shows a widget output's plain text where it cannot draw the view (the page reloaded after its
+    kernel restarted, the model gone): one line saying to run the cell, never "SplitExplorer(children=(VBox(..."."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    for n, cell in enumerate(nb["cells"]):
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if course.WIDGET_VIEW in data or "(children=" in "".join(data.get("text/plain", "")):
+                plain = "".join(data.get("text/plain", ""))
+                assert "\n" not in plain and ": run this cell to use it (" in plain, \
+                    f"{path.name} cell {n}: a widget's fallback text is {plain[:60]!r}: {FIX}"
+
+
+def test_hugelab_widgets_fall_back_to_one_line():
+    pytest.importorskip("bqplot")
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict, SplitExplorer
+
+    for widget in (SplitExplorer(), Predict(lessons.q00_row())):
+        assert widget._repr_mimebundle_()["text/plain"] == \
+            f"{type(widget).__name__}: run this cell to use it (a widget that needs a running kernel)"

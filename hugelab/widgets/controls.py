@@ -252,7 +252,16 @@ class PolicySide(w.VBox):
         self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0'>{items}</ul>"
 
 
-class SplitExplorer(w.VBox):
+class _Explains:
+    """A hugelab widget's plain text: where its view cannot be drawn (the page reloaded after the kernel that
+    made it restarted, GitHub, nbviewer), JupyterLab shows this instead of "SplitExplorer(children=(VBox(...".
+    """
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}: run this cell to use it (a widget that needs a running kernel)"
+
+
+class SplitExplorer(_Explains, w.VBox):
     """Every trace operation by clicks; watch two policies count it, side by side."""
 
     def __init__(self, policies: tuple[str, str] = ("double-credit", "region-count"), pool: int = 8,
@@ -619,7 +628,7 @@ class SplitExplorer(w.VBox):
             self.range.value = (start, end)
 
 
-class Predict(w.VBox):
+class Predict(_Explains, w.VBox):
     """A question to predict, a check button, feedback at once; the answer only after a try.
 
     A :class:`~hugelab.teaching.predict.Question` takes a number, a
@@ -715,7 +724,7 @@ class Predict(w.VBox):
             self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"
 
 
-class SelfTest(w.VBox):
+class SelfTest(_Explains, w.VBox):
     """Questions with a running score: right the first time or not, and for each miss the notebook to
     revisit (:class:`hugelab.teaching.predict.Score`)."""
 
