@@ -576,52 +576,78 @@ def q04_why_once() -> Choice:
 # -- 05 today's kernel ----------------------------------------------------------
 
 FORK = "pool 8\nmmap a 4 private\ntouch a 0\nfork c\nin c touch a 0\nin c touch a 1\nexit c\n"
-
-
-def q05_child_rsvd() -> Question:
-    return _counter_question(
-        "Step 6: the child c touches page 1 of the parent's mapping (never touched before). Rsvd after it?",
-        FORK, 6, "Rsvd",
-        {counter(FORK, 5, "Rsvd") - 1: "A child holds no reservation: its fault takes an unreserved page and "
-                                       "leaves the parent's promise for page 1 alone.",
-         counter(FORK, 5, "Rsvd") + 1: "Nothing gives a reservation back here: the parent still holds its "
-                                       "promises for pages 1, 2 and 3."},
-        "Only the owner (the process that called mmap) holds reservations.")
+COW_FULL = load("fork-cow-full-pool")
 
 
 def q05_row() -> Row:
-    return _row_question(
+    return _tells(_row_question(
         "Step 5: the child c writes page 0, which it shares with main since the fork. The row after it?", FORK, 5,
         {"Free": {counter(FORK, 4, "Free"): "A write to a page shared after fork copies it (copy-on-write): a "
                                             "new page.",
                   counter(FORK, 4, "Free") - 2: "One copy, one page."},
-         "Rsvd": {counter(FORK, 4, "Rsvd") - 1: "The child holds no reservation: its copy takes an unreserved page."}},
-        "Copy-on-write takes one new page for the writer, and a child's page uses no reservation.")
+         "Rsvd": {counter(FORK, 4, "Rsvd") - 1: "Page 0's reservation was used up at step 3, when main faulted it "
+                                                "in: which reservation would the copy use?"}},
+        "Copy-on-write takes one new page for the writer."),
+        "the child's copy takes an unreserved page", "its copy takes an unreserved page")
 
 
-def q05_why_owner() -> Choice:
-    return _why(
-        "Why does only the owner (the process that called mmap) hold a private mapping's reservations?",
-        "Reserving for every child would need free pages at every fork, and fork would fail for lack of them; "
-        "so only the mmap's promise is kept, and a child risks SIGBUS at its faults.",
-        [("The child shares the parent's reservations.",
-          "Then the child's fault at page 1 would have used one: Rsvd did not move."),
-         ("A child cannot fault huge pages at all.",
-          "The child's writes did take pages: Free fell at steps 5 and 6."),
+def q05_child_rsvd() -> Question:
+    return _tells(_counter_question(
+        "Step 6: the child c touches page 1 of the parent's mapping (never touched before). Rsvd after it?",
+        FORK, 6, "Rsvd",
+        {counter(FORK, 5, "Rsvd") - 1: "The reservation for page 1 is main's, kept with main's VMA; the child's "
+                                       "copy of the VMA carries none, so its fault takes an unreserved page.",
+         counter(FORK, 5, "Rsvd") + 1: "Nothing gives a reservation back here: the parent still holds its "
+                                       "promises for pages 1, 2 and 3."},
+        "A fault uses a reservation only in the owner's VMA: main's promise for page 1 is still there for main."),
+        "a child's page uses no reservation", "a child holds no reservation", "child holds no reservation",
+        "a child's fault uses no reservation", "a child runs unreserved",
+        "child's faults take pages without touching Rsvd")
+
+
+def q05_why_fork() -> Choice:
+    return _tells(_why(
+        "fork-cow-full-pool: after step 3 the pool's one free page is promised to main (Free 1, Rsvd 1), and "
+        "yet the fork at step 4 succeeds. Why does the kernel reserve nothing for the child?",
+        "A reservation for the child would need a free page nobody else was promised; there is none, so fork "
+        "would fail, for a child that may never touch the mapping.",
+        [("The child shares main's reservations: one promise covers both.",
+          "Then the child's fault at page 1 in the first trace would have used main's: Rsvd stayed at 3."),
+         ("fork borrows a surplus page for the child's reservation.",
+          "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit): Surp stays 0."),
          ("The child's reservations are made at its first fault instead.",
-          "Nothing is reserved at a fault: the child's faults take pages without touching Rsvd.")],
-        "Only the owner holds reservations; a child runs unreserved.", at=1)
+          "A reservation made at the fault promises nothing ahead: the fault itself takes a page or fails.")],
+        "Only the owner's mmap reserves; fork never needs a free huge page, and the child runs without a "
+        "promise.", at=1),
+        "fork would fail", "fork would need free pages")
+
+
+def q05_why_cow() -> Choice:
+    return _why(
+        "fork-cow-full-pool: at step 5 the owner writes page 0, which its child still shares, and the pool has no "
+        "free page for the copy. What does the kernel do, and why?",
+        "It gives the page to the owner and unmaps it from the child: the owner's reservation guarantees its "
+        "write, and the child has no claim on the page.",
+        [("It kills the owner with SIGBUS: a fault that finds no free page fails, whoever makes it.",
+          "The owner is not any process: it holds the mapping's reservations, and the kernel keeps that promise."),
+         ("It lets the child keep the page and makes the owner wait until a page is freed.",
+          "A fault never waits for another process to free a page: it gets a page at once or fails."),
+         ("It borrows a surplus page for the copy.",
+          "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
+        "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
+        "page.", at=2)
 
 
 def q05_cow() -> Question:
-    trace = load("fork-cow-full-pool")
-    answer = failing_step(trace, "SIGBUS")
-    return _step_question(
-        "fork-cow-full-pool: at which step does the child die?", trace, answer,
-        {answer - 1: "The owner's write at that step succeeds: its copy-on-write is guaranteed.",
+    answer = failing_step(COW_FULL, "SIGBUS")
+    return _tells(_step_question(
+        "fork-cow-full-pool: at which step does the child die?", COW_FULL, answer,
+        {answer - 1: "At step 5 the kernel takes the page away from the child, but the child is not running "
+                     "there: it notices only when it next touches the page.",
          answer + 1: "The child dies at its own next fault, before main unmaps.",
          4: "fork itself takes no page and cannot fail here."},
-        "The child, at its next fault in that mapping after main's write.")
+        "The child, at its next fault in that mapping after main's write."),
+        "finds no page at its next fault", "at its next fault there", "dies at its next fault")
 
 
 def q05_surplus() -> Question:
@@ -629,7 +655,7 @@ def q05_surplus() -> Question:
     return _counter_question(
         "pool 2 overcommit 4, then mmap a 4 private (step 2): HugePages_Surp?", trace, 2, "Surp",
         {4: "Only the pages the pool lacks are borrowed: 4 to reserve, 2 free already.",
-         0: "A reservation must be backed by pages: surplus pages join the pool at mmap, not at the fault."},
+         0: "A reservation must be backed by pages: the pages the pool lacks come in at the mmap."},
         "Surplus pages come in to back reservations, and leave when freed.")
 
 
@@ -652,30 +678,38 @@ def q05_dontneed() -> Question:
                                     "drops the owner's page.",
          0: "Only page 0's reservation comes back; page 1's was never used."},
         "The v6.9 restore: the owner can fault page 0 in again with a reservation."),
-        'reservation is handed back', "page's reservation comes back", 'its reservation returns')
+        'reservation is handed back', "page's reservation comes back", 'its reservation returns',
+        "gives its reservation back", "Rsvd gets its +1 when the page is freed", "Rsvd gets its +1",
+        "forgets that the page's offset was consumed")
+
+
+#: fork-unmap-wrap, shown in 05 by its steps: its name says the answer is below zero
+CHILD_MAPS = load("fork-unmap-wrap")
 
 
 def q05_wrap() -> Question:
-    trace = load("fork-unmap-wrap")
-    return _counter_question(
-        "fork-unmap-wrap: main unmaps the whole mapping while the child still maps page 0 (step 5). "
-        "HugePages_Rsvd after it? (Signed, or as the kernel prints it.)", trace, 5, "Rsvd",
+    # a trace named for the wrap, or "(Signed, or as the kernel prints it)", announces a count below zero
+    return _tells(_counter_question(
+        "main unmaps the whole mapping while the child still maps page 0 (step 5). HugePages_Rsvd after it?",
+        CHILD_MAPS, 5, "Rsvd",
         {0: "The close hands back the whole mapping at once, page 0 included, but page 0 is still mapped by the "
             "child, so its +1 has not come yet.",
          1: "Page 1's reservation comes back, and page 0's is handed back early too."},
-        "The v6.9 restore: handed back at unmap, put back on Rsvd only when the page is freed.")
+        "The v6.9 restore: handed back at unmap, put back on Rsvd only when the page is freed."),
+        "fork-unmap-wrap", "Signed, or as the kernel prints it")
 
 
 LOST = load("modern-lost-reservation")
 
 
-def q05_lost_wrap() -> Question:
-    return _counter_question(
-        "modern-lost-reservation: HugePages_Rsvd after step 7 (munmap m0 0 1)? (Signed, or as the kernel prints it.)",
-        LOST, 7, "Rsvd",
-        {0: "Page 0 is still mapped by p1 and p2: its restore +1 comes only when it is freed.",
-         1: "Nothing was outstanding: the close hands back page 0's reservation early, before its +1."},
-        "The same early hand-back as fork-unmap-wrap.")
+def q05_lost_total() -> Question:
+    return _tells(_counter_question(
+        "modern-lost-reservation: HugePages_Total after step 10 (pool 0 overcommit 0)?", LOST, 10, "Total",
+        {2: "The shrink keeps what the counters say is in use or promised: Rsvd as it reads after step 9. p1's "
+            "promise was made onto the -1 of step 7, so Rsvd reads 0 and the free page counts as nobody's.",
+         0: "Page 0 is still mapped by p2: a page in use never leaves the pool."},
+        "Rsvd reads 0 here, though p1's promise is real: the shrink takes the free page that should back it."),
+        "the shrink takes the free page")
 
 
 def q05_lost_free() -> Question:
@@ -684,22 +718,6 @@ def q05_lost_free() -> Question:
         {1: "The pool was shrunk to 0 at step 10: page 0 was surplus, so it leaves the pool as it is freed.",
          2: "pool 0 at step 10 already took the free page away."},
         "Rsvd comes back to 1 here, with no free page behind it: the reservation is lost.")
-
-
-def q05_why_cow() -> Choice:
-    return _why(
-        "fork-cow-full-pool: at step 5 the owner writes page 0, which its child still shares, and the pool has no "
-        "free page for the copy. What does the kernel do, and why?",
-        "It lets the owner keep the page and takes it away from the child: the owner's reservation guarantees its "
-        "write, and the child, which holds none, finds no page at its next fault there.",
-        [("It kills the owner with SIGBUS: a fault that finds no free page fails, whoever makes it.",
-          "The owner is not any process: it holds the mapping's reservations, and the kernel keeps that promise."),
-         ("It lets the child keep the page and makes the owner wait until a page is freed.",
-          "A fault never waits for another process to free a page: it gets a page at once or fails."),
-         ("It borrows a surplus page for the copy.",
-          "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
-        "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
-        "page.", at=2)
 
 
 # -- 07 many kernels: the answers are the records measured on each real kernel ---------
@@ -1322,7 +1340,7 @@ WHY = {
         "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
         "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "
         "reservation may still take."),
-    "fork-unmap-wrap": (
+    "child-maps": (
         "Hunting with hugelab, then asking the kernel, showed what happens here: the reservation is handed "
         "back at once, but put back on Rsvd only when the child lets go of the page, so Rsvd wraps in "
         "between. The real Linux 6.18 does exactly this."),
