@@ -136,3 +136,22 @@ def test_no_question_states_its_own_answer():
         for said in lessons.stated(q):
             assert not re.search(rf"(?<!\w){re.escape(' '.join(said.split()))}(?!\w)", prompt), \
                 f"{name} states its own answer: {said}"
+
+
+#: the notebooks whose why questions are checked for the longest-option pattern
+BALANCED = ("00", "01", "02", "03", "04", "05")
+
+
+def test_the_right_option_is_seldom_the_longest():
+    """A learner who picks the longest option blind was right in most why questions (learner A, 00-05): the right
+    option is the longest (or tied for it) in at most a third of them, and in no notebook in all of them."""
+    by_notebook: dict[str, list[bool]] = {}
+    for name, q in CHOICES.items():
+        if name[1:3] in BALANCED:
+            sizes = [len(o.text) for o in q.options]
+            by_notebook.setdefault(name[1:3], []).append(sizes[q.answer] == max(sizes))
+    flags = [longest for found in by_notebook.values() for longest in found]
+    assert len(flags) >= 2 * len(BALANCED), "every notebook asks two why questions"
+    assert 3 * sum(flags) <= len(flags), f"the right option is the longest in {sum(flags)} of {len(flags)}"
+    for notebook, found in by_notebook.items():
+        assert not all(found), f"in {notebook} the right option is the longest in every why question"

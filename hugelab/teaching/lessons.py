@@ -171,72 +171,75 @@ def q00_row() -> Row:
          "Total": {12: "mmap adds no page to the pool: the pool is what `pool 8` set.",
                    4: "Total counts the whole pool, whoever has reserved or used its pages."},
          "Surp": {4: "Surplus pages are borrowed only when the pool cannot back a reservation: 8 pages back 4."}},
-        "mmap promises one page per page of the mapping and takes none: Free stays, Rsvd rises.")
+        "The pool of 8, nothing borrowed; the mapping's 4 pages promised, none of them faulted in yet.")
 
 
 def q00_why_free() -> Choice:
-    return _why(
-        "After step 2 Free still counts every page of the pool, although 4 are reserved. Why?",
-        "A reservation only promises a page; a page leaves Free when a fault takes it.",
-        [("The mmap has not finished: the kernel reserves the pages in the background.",
-          "mmap is a system call: when it returns, its reservation is made (Rsvd shows it at once)."),
-         ("Free counts pages that are neither in use nor reserved, and reserved pages come back to it later.",
-          "If Free left out reserved pages it would drop at the mmap. Free counts pages nobody has faulted in; "
-          "Rsvd counts the promises on them."),
-         ("The pool is larger than the mapping, so the kernel did not need to take pages yet.",
-          "Even a mapping as large as the pool takes no page at mmap: the pool's size decides only whether the "
-          "promise can be made.")],
-        "Reserving moves nothing out of Free; only faults do.", at=1)
+    return _tells(_why(
+        "Suppose step 2 had mapped the whole pool instead (mmap a 8 private). What would Free and Rsvd read "
+        "after it, and why?",
+        "Free 8 and Rsvd 8: all 8 are promised, and a promise takes no page.",
+        [("Free 0 and Rsvd 8: a page promised to a mapping is no longer free for anyone.",
+          "Free counts pages nobody has faulted in, and nothing has been. Rsvd is the promised part of Free."),
+         ("Free 8 and Rsvd 0: the kernel cannot promise the whole pool, so it reserves nothing.",
+          "A promise needs free pages nobody else was promised, and all 8 are: the whole pool can be promised."),
+         ("Free 4 and Rsvd 8: the kernel sets half of the promised pages aside at once.",
+          "Nothing is set aside at mmap, however large the mapping: Free moves only at a fault.")],
+        "However many pages are promised, only faults take pages out of Free.", at=0),
+        "a promise takes no page", "takes no page", "takes none", "Free stays")
 
 
 def q00_why_touch() -> Choice:
-    return _why(
-        "Step 3 (touch a 0) lowers Free by one and Rsvd by one. Why Rsvd too?",
-        "The fault took the page that page 0 was promised: a kept promise is no longer outstanding.",
-        [("A touch gives a reservation back to the pool.",
-          "Nothing is given back: the page is now in use, and Free fell with it. The promise was kept, not "
-          "returned."),
-         ("Rsvd counts free pages, and the page is no longer free, so any reservation drops.",
-          "Close: Rsvd is the promised part of Free. But it is page 0's own promise that goes, because that "
-          "page is what was promised; a fault in a mapping without a reservation would leave Rsvd alone."),
-         ("Rsvd counts mappings that have not been touched yet.",
-          "Rsvd counted 4 after mapping one mapping of 4 pages: it counts pages promised, not mappings.")],
-        "A fault consumes exactly the reservation of the page it faults in.", at=2)
+    return _tells(_why(
+        "Step 3 wrote page 0. Had step 4 written page 0 again (touch a 0), which counters would it change, "
+        "and why?",
+        "None: page 0 is in memory now, and only its first touch was a fault.",
+        [("Free and Rsvd, down by one each: every write takes a page.",
+          "A page once faulted in stays mapped: writing it again finds it there and takes nothing."),
+         ("Rsvd only: the second write uses up another of the mapping's reservations.",
+          "Page 0 had one promise, kept at its first touch; pages 1 to 3 keep theirs until their own faults."),
+         ("Free only: page 0's reservation is used, so this page comes unreserved from the pool.",
+          "No second page is needed: the first one is still mapped, and the write goes to it.")],
+        "A touch faults only a page that is not in memory: the second write found page 0 there.", at=2),
+        "touched again", "written again", "a second touch", "a second write", "only its first touch")
 
 
 # -- 01 the pool and reservations -------------------------------------------------
 
-RESERVE_CONSUME = "pool 8\nmmap a 4 private\ntouch a 0\ntouch a 1 read\n"
+RESERVE_CONSUME = "pool 6\nmmap a 4 private\ntouch a 3\ntouch a 0\ntouch a 1 read\n"
 LATE = "pool 2\nmmap a 4 private\ntouch a 0\ntouch a 1\ntouch a 2\n"
 FOUR = "pool 4\nmmap a 5 private\nmmap b 3 private\nmmap c 2 private\nmmap d 1 private\n"
+#: FOUR's mappings in the opposite order
+FOUR_REVERSED = "pool 4\nmmap d 1 private\nmmap c 2 private\nmmap b 3 private\nmmap a 5 private\n"
 
 
 def q01_free() -> Question:
     return _counter_question(
-        "After step 3 (touch a 0), what is HugePages_Free?", RESERVE_CONSUME, 3, "Free",
-        {8: "A fault takes a page out of Free: page 0 is now in use.",
-         4: "Reservations do not leave Free; only the faulted page does.",
-         5: "Free counts free pages, not free pages minus reserved ones."},
-        "Free counts pages nobody has faulted in.")
+        "After step 4 (touch a 0), what is HugePages_Free?", RESERVE_CONSUME, 4, "Free",
+        {counter(RESERVE_CONSUME, 3, "Free"): "That is after step 3. Page 0's fault takes one more page out of Free.",
+         counter(RESERVE_CONSUME, 2, "Free") - 4: "Reservations do not leave Free; only faulted pages do.",
+         counter(RESERVE_CONSUME, 4, "Free") - counter(RESERVE_CONSUME, 4, "Rsvd"):
+             "Free counts free pages, not free pages minus reserved ones."},
+        "Two faults so far (pages 3 and 0): two pages out of the pool of 6.")
 
 
 def q01_rsvd() -> Question:
     return _counter_question(
-        "...and HugePages_Rsvd after step 3?", RESERVE_CONSUME, 3, "Rsvd",
-        {4: "The fault used up the reservation for page 0: one promise kept.",
-         0: "Only page 0 was touched; pages 1, 2 and 3 are still promised.",
-         2: "One fault uses one reservation, and only page 0 has been touched so far."},
-        "A fault consumes exactly the reservation of the page it faults in.")
+        "...and HugePages_Rsvd after step 4?", RESERVE_CONSUME, 4, "Rsvd",
+        {counter(RESERVE_CONSUME, 2, "Rsvd"): "Each fault used up the reservation of its page: two promises kept.",
+         counter(RESERVE_CONSUME, 4, "Free"): "Rsvd counts promises, not free pages: 4 were made at the mmap.",
+         counter(RESERVE_CONSUME, 3, "Rsvd"): "That is after step 3: page 0's fault used its reservation too."},
+        "4 promised at the mmap, 2 of them kept by the faults at pages 3 and 0.")
 
 
 def q01_row() -> Row:
     return _row_question(
-        "Step 4 only reads page 1 (touch a 1 read). The whole row after it?", RESERVE_CONSUME, 4,
-        {"Free": {counter(RESERVE_CONSUME, 3, "Free"): "A read fault needs a page as much as a write does: "
+        "Step 5 only reads page 1 (touch a 1 read). The whole row after it?", RESERVE_CONSUME, 5,
+        {"Free": {counter(RESERVE_CONSUME, 4, "Free"): "A read fault needs a page as much as a write does: "
                                                        "page 1 leaves Free."},
-         "Rsvd": {counter(RESERVE_CONSUME, 3, "Rsvd"): "A read fault uses the page's reservation just as a "
+         "Rsvd": {counter(RESERVE_CONSUME, 4, "Rsvd"): "A read fault uses the page's reservation just as a "
                                                        "write does.",
-                  1: "Count the pages touched so far: 0 and 1, two of the four promises used."}},
+                  0: "Count the pages touched so far: 3, 0 and 1, three of the four promises used."}},
         "Read or write, the first touch of a page takes a page and uses its reservation.")
 
 
@@ -247,8 +250,23 @@ def q01_sigbus() -> Question:
         {2: "Without reservations mmap cannot fail: it promises nothing, so it checks nothing.",
          3: "Page 0 finds one of the 2 free pages.",
          4: "Page 1 takes the second of the 2 pages: only the third fault finds none."},
-        "Without reservations the failure comes at the first fault that finds no page, long after mmap.",
+        "Two pages for three faults: the third finds the pool empty.",
         "unreserved")
+
+
+def q01_why_reserve() -> Choice:
+    return _tells(_why(
+        "Linux 2.6.27 started reserving a private mapping's pages at mmap. What does the same trace (pool 2, "
+        "a 4-page mapping, three writes) do on a kernel that reserves, and why?",
+        "The mmap fails with ENOMEM: 2 pages cannot back a promise of 4, so no touch runs.",
+        [("It dies with SIGBUS at step 5, as before: reserving changes only what Rsvd reads.",
+          "A reservation is checked when it is made: a promise the pool cannot back is refused at the mmap."),
+         ("The mmap reserves the 2 pages there are, and the process dies at the fault of page 2.",
+          "A mapping is reserved whole or not at all: there is no half promise."),
+         ("Every step succeeds: the kernel finds the 2 missing pages elsewhere to keep its promise.",
+          "Borrowing pages beyond the pool needs overcommit, which `pool 2` does not allow.")],
+        "Reserving at mmap turns a late SIGBUS into an early ENOMEM, which the program can handle.", at=0),
+        "can still handle the error", "fails at once with ENOMEM", "the same mmap fails", "refused at the mmap")
 
 
 def q01_enomem() -> Question:
@@ -260,39 +278,27 @@ def q01_enomem() -> Question:
         "b's 3 and d's 1 are reserved; a and c failed with ENOMEM and reserved nothing.")
 
 
-def q01_why_reserve() -> Choice:
-    return _tells(_why(
-        "Why did Linux 2.6.27 start reserving a private mapping's pages at mmap?",
-        "So that a program learns at mmap, with an error it can handle (ENOMEM), instead of dying at a fault "
-        "much later (SIGBUS).",
-        [("To make faults faster: a reserved page is already set aside for its fault.",
-          "A reserved fault still takes a page from the free list: what changed is when a shortage shows, not "
-          "how fast a fault is."),
-         ("So that mmap takes the pages at once, as it does for ordinary memory.",
-          "mmap takes no page: Free did not move at the mmap. Ordinary memory is not taken at mmap either."),
-         ("To stop other processes from using the pool at all.",
-          "Other mappings can still use every page nobody was promised; only the promised ones are held back.")],
-        "Reservations turn a late SIGBUS into an early ENOMEM.", at=0),
-        'can still handle the error')
-
-
 def q01_why_enomem() -> Choice:
-    return _why(
-        "In the trace of 4 mmaps, c (2 pages) fails and d (1 page) then succeeds. Why?",
-        "After b's 3 pages only 1 page of the 4 is free and unpromised: too few for c's 2, enough for d's 1.",
-        [("a's failed mmap still holds its 5 reservations, so nothing after it can fit.",
-          "A failed mmap reserves nothing: then b would have failed too."),
-         ("mmap fails when Free is smaller than the size asked.",
-          "Free is 4 when c asks for 2: Free alone is not the test. Free minus Rsvd is."),
-         ("Mappings are served in order of size, so the smaller d goes first.",
-          "The steps run in order: c's mmap runs and fails before d's starts.")],
-        "Each mmap reserves only if free pages nobody else was promised can back all of it.", at=1)
+    return _tells(_why(
+        "Had the four mmaps come in the opposite order (1, 2, 3, then 5 pages), which would fail, and why?",
+        "The 3 and the 5: after the 1 and the 2, one unpromised page is left.",
+        [("Only the 5: each of the others fits in the pool of 4 on its own.",
+          "Each mmap must fit in what is still unpromised, not in the whole pool: 1 + 2 leave 1 of the 4."),
+         ("The 5 and the 2, as in the trace above: a mapping's size alone decides whether it fits.",
+          "The 2 failed above because the 3 came before it; here it comes second, with 3 pages unpromised."),
+         ("None: no page has been faulted in, so Free is still 4 at every mmap, and each one fits.",
+          "Free alone is not the test: Free minus Rsvd is, and Rsvd grows with each promise.")],
+        "Each mmap reserves only if free pages nobody else was promised can back all of it.", at=0,
+        reveal=upto(FOUR_REVERSED, 5)),
+        "the 3 and the 5")
 
 
 # -- 02 the region map ------------------------------------------------------------
 
 SIX = "pool 8\nmmap a 6 private\ntouch a 1\ntouch a 4\nmunmap a 3 3\n"
 SHARED = "pool 8\nmmap s 4 shared\ntouch s 0\nmunmap s 1 1\nmunmap s 0 1\nmunmap s 2 2\n"
+#: a private mapping whose page 1 is only read, then [0, 2) unmapped
+READ_CLOSE = "pool 8\nmmap a 4 private\ntouch a 1 read\nmunmap a 0 2\n"
 
 
 def example_map() -> ResvMap:
@@ -330,13 +336,16 @@ def q02_unused() -> Question:
 
 
 def q02_shared() -> Question:
-    return _counter_question(
-        "A 4-page shared mapping, page 0 touched, then munmap s 1 1 (step 4). HugePages_Rsvd after it?",
+    return _tells(_counter_question(
+        "On today's kernel: a 4-page shared mapping, page 0 touched, then munmap s 1 1 (step 4). "
+        "HugePages_Rsvd after it?",
         SHARED, 4, "Rsvd",
         {2: "That is what a private mapping would give back. A shared mapping's reservations belong to the "
             "file, which is still mapped: nothing comes back yet.",
-         0: "The file keeps its reservations until its last mapping goes."},
-        "Rsvd stays where it was: the munmap of [1, 2) gave nothing back (the next question asks why).")
+         0: "The file keeps its reservations until its last mapping goes.",
+         4: "Page 0's fault used its reservation, shared or not: Rsvd fell to 3 at step 3."},
+        "Rsvd stays where it was: the munmap of [1, 2) gave nothing back (the next question asks why)."),
+        "gives nothing back")
 
 
 def q02_row() -> Row:
@@ -352,33 +361,37 @@ def q02_row() -> Row:
 
 
 def q02_why_count() -> Choice:
-    return _why(
-        "Why can the close of a private piece work out what it still holds from region_count alone?",
-        "Every offset in a private map is one whose fault used its reservation; every other offset of the window "
-        "still holds its own.",
-        [("The private map lists the reserved offsets: counting them gives what is still held.",
-          "That is the shared (file's) map's meaning. A private map records what was consumed: counting it gives "
-          "what is used, so the close subtracts it."),
-         ("region_count counts the free pages of the pool inside the window.",
+    steps = replay(READ_CLOSE, "region-count")
+    (close,) = steps[-1].closes
+    return _tells(_why(
+        f"A 4-page private mapping whose page 1 was only read (touch a 1 read) unmaps [0, 2). The close gives "
+        f"back {close.unused}, not 2. Why?",
+        "The read was a fault: offset 1 went into the map, counted as used.",
+        [("A read takes no page, so the close keeps page 1's reservation for a later write.",
+          "hugetlb has no zero page: a read fault takes a page and uses its reservation, as 01 showed."),
+         ("region_count counts the free pages of the pool in the window, and one was taken.",
           "The map knows nothing of the pool: it holds offsets of one mapping, and the count is over the "
           "window only."),
-         ("The map keeps one count per VMA piece, updated at every split.",
-          "The map keeps offsets, not counts, and a split does not touch it: that is why it stays right.")],
-        "unused = (end - start) - region_count(map, start, end).", at=0)
+         ("A close gives back one page less than its width, for the piece that stays mapped.",
+          "[3, 6) of the 6-page mapping gave back 2 because page 4 was faulted: what a piece keeps does not "
+          "count.")],
+        "(2 - 0) - region_count(map, 0, 2): offset 1 is in the map since its read fault.", at=2,
+        reveal=upto(READ_CLOSE, 4, "region-count") + "\n" + close.formula),
+        "counted as used", "went into the map")
 
 
 def q02_why_shared() -> Choice:
-    return _why(
+    return _tells(_why(
         "Why does unmapping part of a shared mapping give no reservation back?",
-        "Its reservations are entries in the file's map, and the file is still mapped: they are the file's, "
-        "not the piece's, to give back.",
+        "They are the file's entries, and the file is still mapped.",
         [("A shared mapping reserves nothing at mmap: it reserves at the fault.",
           "Rsvd rose by the mapping's size at its mmap: a shared mapping reserves at mmap too."),
          ("The unmapped page had been touched, so its reservation was used.",
           "Page 1 was never touched: it still has its reservation."),
-         ("munmap never gives back reservations, private or shared.",
+         ("munmap never gives back reservations, private or shared: only an exit does.",
           "A private piece's close does give back its unused reservations: the 6-page example above.")],
-        "A shared mapping's map is on the file and means 'reserved'.", at=2)
+        "A shared mapping's map is on the file and means 'reserved'.", at=1),
+        "unmapping part of the mapping gives nothing back", "not the piece's", "not to any process")
 
 
 # -- 03 the double credit ---------------------------------------------------------
@@ -562,10 +575,10 @@ def q04_row() -> Row:
 def q04_why_once() -> Choice:
     return _tells(_why(
         "Why do the three closes under region-count give back the unused reservations exactly once?",
-        "No offset of the mapping lies in two pieces' windows, so each unused offset is counted by one close only.",
+        "No offset is in two pieces' windows, so one close alone counts it.",
         [("The map is freed at the first close, so later closes give back nothing.",
           "The map is freed by the last close (the last kref), not the first: every piece reads it."),
-         ("The kernel remembers which pieces have already closed.",
+         ("The kernel remembers which pieces have closed, and skips their offsets.",
           "There is no such list: each close knows only its own window and the shared map."),
          ("Each close subtracts what the earlier closes gave back.",
           "No close knows what the others gave: the non-overlapping windows make that unnecessary.")],
@@ -626,11 +639,10 @@ def q05_why_cow() -> Choice:
     return _why(
         "fork-cow-full-pool: at step 5 the owner writes page 0, which its child still shares, and the pool has no "
         "free page for the copy. What does the kernel do, and why?",
-        "It gives the page to the owner and unmaps it from the child: the owner's reservation guarantees its "
-        "write, and the child has no claim on the page.",
+        "It gives the page to the owner, whose reservation it is, and unmaps it from the child.",
         [("It kills the owner with SIGBUS: a fault that finds no free page fails, whoever makes it.",
           "The owner is not any process: it holds the mapping's reservations, and the kernel keeps that promise."),
-         ("It lets the child keep the page and makes the owner wait until a page is freed.",
+         ("It lets the child keep the page and makes the owner wait until some process frees a page.",
           "A fault never waits for another process to free a page: it gets a page at once or fails."),
          ("It borrows a surplus page for the copy.",
           "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
@@ -1335,7 +1347,15 @@ WHY = {
         "has consumed. Rsvd counts the file's entries that have no page yet, plus each private mapping's "
         "pages not consumed."),
     "unreserved": (
-        "Today the same mmap fails at once with ENOMEM, where the program can still handle the error."),
+        "Today the same mmap fails at once with ENOMEM, where the program can still handle the error. Under "
+        "unreserved the process dies at step 5, and a dead process's pages go back to the pool: Free reads 2 "
+        "again in that row."),
+    "shared-unmap": (
+        "Unmapping part of a shared mapping gives nothing back: the reservations are entries in the file's "
+        "map, and the file keeps them (and its pages, in its page cache) while any piece of it is mapped. "
+        "When the last piece goes (step 6), the anonymous mapping's file is let go: its pages are freed and "
+        "what it still reserves comes back. A named hugetlbfs file outlives its mappings, with its pages and "
+        "reservations: notebook 08 shows that."),
     "reserve-consume": (
         "The mmap moves nothing out of Free: it only promises. Each fault, read or write, takes a page out "
         "of Free and uses up one promise, so Rsvd drops with it. Free minus Rsvd is what a fault without a "
