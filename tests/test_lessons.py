@@ -155,3 +155,12 @@ def test_the_right_option_is_seldom_the_longest():
     assert 3 * sum(flags) <= len(flags), f"the right option is the longest in {sum(flags)} of {len(flags)}"
     for notebook, found in by_notebook.items():
         assert not all(found), f"in {notebook} the right option is the longest in every why question"
+
+
+def test_no_why_question_registers_its_own_options_words_as_a_tell():
+    """A why question's options are on screen while the learner thinks: a phrase registered as telling its answer
+    (lessons._tells) that one of its own options says would flag the question's own screen."""
+    for name, q in CHOICES.items():
+        for tell in lessons.TOLD.get(q.prompt, ()):
+            for option in q.options:
+                assert tell not in option.text, f"{name}: its option says its own tell {tell!r}"

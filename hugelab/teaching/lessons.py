@@ -186,7 +186,7 @@ def q00_why_free() -> Choice:
          ("Free 4 and Rsvd 8: the kernel sets half of the promised pages aside at once.",
           "Nothing is set aside at mmap, however large the mapping: Free moves only at a fault.")],
         "However many pages are promised, only faults take pages out of Free.", at=0),
-        "a promise takes no page", "takes no page", "takes none", "Free stays")
+        "takes none", "Free stays", "a reservation takes no page", "reserving takes no page")
 
 
 def q00_why_touch() -> Choice:
@@ -201,7 +201,7 @@ def q00_why_touch() -> Choice:
          ("Free only: page 0's reservation is used, so this page comes unreserved from the pool.",
           "No second page is needed: the first one is still mapped, and the write goes to it.")],
         "A touch faults only a page that is not in memory: the second write found page 0 there.", at=2),
-        "touched again", "written again", "a second touch", "a second write", "only its first touch")
+        "touched again", "written again", "a second touch", "a second write")
 
 
 # -- 01 the pool and reservations -------------------------------------------------
@@ -290,7 +290,7 @@ def q01_why_enomem() -> Choice:
           "Free alone is not the test: Free minus Rsvd is, and Rsvd grows with each promise.")],
         "Each mmap reserves only if free pages nobody else was promised can back all of it.", at=0,
         reveal=upto(FOUR_REVERSED, 5)),
-        "the 3 and the 5")
+        "the 3 and the 5 fail", "would fail: the 3")
 
 
 # -- 02 the region map ------------------------------------------------------------
@@ -377,7 +377,7 @@ def q02_why_count() -> Choice:
           "count.")],
         "(2 - 0) - region_count(map, 0, 2): offset 1 is in the map since its read fault.", at=2,
         reveal=upto(READ_CLOSE, 4, "region-count") + "\n" + close.formula),
-        "counted as used", "went into the map")
+        "the read put offset 1", "a read fault puts its offset")
 
 
 def q02_why_shared() -> Choice:
@@ -622,8 +622,8 @@ def q05_why_fork() -> Choice:
     return _tells(_why(
         "fork-cow-full-pool: after step 3 the pool's one free page is promised to main (Free 1, Rsvd 1), and "
         "yet the fork at step 4 succeeds. Why does the kernel reserve nothing for the child?",
-        "A reservation for the child would need a free page nobody else was promised; there is none, so fork "
-        "would fail, for a child that may never touch the mapping.",
+        "A reservation for the child would need a free page nobody else was promised; with none, the fork "
+        "itself would fail, for a child that may never touch the mapping.",
         [("The child shares main's reservations: one promise covers both.",
           "Then the child's fault at page 1 in the first trace would have used main's: Rsvd stayed at 3."),
          ("fork borrows a surplus page for the child's reservation.",
