@@ -217,9 +217,9 @@ def q01_free() -> Question:
     return _counter_question(
         "After step 4 (touch a 0), what is HugePages_Free?", RESERVE_CONSUME, 4, "Free",
         {counter(RESERVE_CONSUME, 3, "Free"): "That is after step 3. Page 0's fault takes one more page out of Free.",
-         counter(RESERVE_CONSUME, 2, "Free") - 4: "Reservations do not leave Free; only faulted pages do.",
+         counter(RESERVE_CONSUME, 2, "Free"): "A fault takes a page out of Free: pages 3 and 0 are in use now.",
          counter(RESERVE_CONSUME, 4, "Free") - counter(RESERVE_CONSUME, 4, "Rsvd"):
-             "Free counts free pages, not free pages minus reserved ones."},
+             "Free counts free pages, not free pages minus reserved ones: reserved pages stay in Free."},
         "Two faults so far (pages 3 and 0): two pages out of the pool of 6.")
 
 
@@ -227,8 +227,8 @@ def q01_rsvd() -> Question:
     return _counter_question(
         "...and HugePages_Rsvd after step 4?", RESERVE_CONSUME, 4, "Rsvd",
         {counter(RESERVE_CONSUME, 2, "Rsvd"): "Each fault used up the reservation of its page: two promises kept.",
-         counter(RESERVE_CONSUME, 4, "Free"): "Rsvd counts promises, not free pages: 4 were made at the mmap.",
-         counter(RESERVE_CONSUME, 3, "Rsvd"): "That is after step 3: page 0's fault used its reservation too."},
+         counter(RESERVE_CONSUME, 3, "Rsvd"): "That is after step 3: page 0's fault used its reservation too.",
+         0: "Only pages 3 and 0 were touched: pages 1 and 2 are still promised."},
         "4 promised at the mmap, 2 of them kept by the faults at pages 3 and 0.")
 
 
