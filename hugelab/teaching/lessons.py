@@ -266,7 +266,8 @@ def q01_why_reserve() -> Choice:
          ("Every step succeeds: the kernel finds the 2 missing pages elsewhere to keep its promise.",
           "Borrowing pages beyond the pool needs overcommit, which `pool 2` does not allow.")],
         "Reserving at mmap turns a late SIGBUS into an early ENOMEM, which the program can handle.", at=0),
-        "can still handle the error", "fails at once with ENOMEM", "the same mmap fails", "refused at the mmap")
+        "can still handle the error", "fails at once with ENOMEM", "the same mmap fails", "refused at the mmap",
+        "Not enough pages: ENOMEM")
 
 
 def q01_enomem() -> Question:
