@@ -438,6 +438,54 @@ def at_notebook_width(page, wanted):
     assert abs(panel.evaluate("e => e.getBoundingClientRect().width") - wanted) <= 2
 
 
+# Each glyph of a legend on the line of the word it names: the first character after it (spaces skipped)
+# has the glyph's top (a learner saw the counters legend's "▼" alone at the end of a line).
+LEGEND_GLYPHS_ORPHANED = """root => {
+  const glyphs = /[\u25bc\u25b2\u25a0\u25cf\u2501\u254d\u2508]/;
+  const orphans = [];
+  for (const legend of root.querySelectorAll('.hugelab-side .widget-html-content')) {
+    if (!legend.textContent.includes('below zero') || legend.offsetParent === null) continue;
+    const walker = document.createTreeWalker(legend, NodeFilter.SHOW_TEXT);
+    const chars = [];
+    for (let n = walker.nextNode(); n; n = walker.nextNode())
+      for (let i = 0; i < n.data.length; i++) if (n.data[i].trim()) chars.push([n, i]);
+    const top = ([n, i]) => { const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+                              return r.getBoundingClientRect().top; };
+    chars.forEach((c, k) => {
+      const next = chars[k + 1];
+      if (glyphs.test(c[0].data[c[1]]) && next && !glyphs.test(next[0].data[next[1]])
+          && Math.abs(top(c) - top(next)) > 2)
+        orphans.push(c[0].data[c[1]] + ' then ' + next[0].data.slice(next[1], next[1] + 12));
+    });
+  }
+  return orphans;
+}"""
+# A chart label drawn over a line of its chart: a point of the line (sampled every 2 px, its stroke's
+# half-width around it) inside the label's box ("sides part" sat on the Total line).
+LABELS_ON_LINES = """([selector, texts]) => [...document.querySelector(selector)
+  .querySelectorAll('div.bqplot.figure.hugelab-counters')]
+  .filter(f => f.offsetParent !== null).flatMap(f => {
+    const labels = [...f.querySelectorAll('svg text')].filter(t => texts.includes(t.textContent.trim())
+      && getComputedStyle(t).visibility !== 'hidden' && t.getBoundingClientRect().width > 0);
+    const lines = [...f.querySelectorAll('path.line')].filter(p => (p.getAttribute('d') || '').length > 2
+      && getComputedStyle(p).visibility !== 'hidden');
+    return labels.flatMap(t => { const b = t.getBoundingClientRect();
+      return lines.filter(p => { const m = p.getScreenCTM(), half = parseFloat(getComputedStyle(p).strokeWidth) / 2;
+        for (let l = 0, n = p.getTotalLength(); l <= n; l += 2) { const q = p.getPointAtLength(l);
+          const x = m.a * q.x + m.c * q.y + m.e, y = m.b * q.x + m.d * q.y + m.f;
+          if (x > b.left - half && x < b.right + half && y > b.top - half && y < b.bottom + half) return true; }
+        return false; }).map(p => t.textContent + ' over ' + p.getAttribute('style')); }); })"""
+
+
+def assert_legends_and_labels_clear(explorer):
+    """No legend glyph apart from its words; no "sides part" label over a counters line."""
+    wait_quiet(explorer.page)
+    orphans = explorer.evaluate(LEGEND_GLYPHS_ORPHANED)
+    assert not orphans, orphans
+    on_lines = explorer.page.evaluate(LABELS_ON_LINES, [".hugelab-explorer", ["sides part"]])
+    assert not on_lines, on_lines
+
+
 def assert_nothing_cut(explorer):
     """No message, caption or toggle cut off or scrolled; no two chart labels overlapping; no control
     row overflowing; the two sides still in line."""
@@ -445,6 +493,7 @@ def assert_nothing_cut(explorer):
     assert not cut, cut
     assert not wrapped, wrapped
     assert_no_overlap(explorer)
+    assert_legends_and_labels_clear(explorer)
     assert_controls_fit(explorer)
     assert_sides_in_line(explorer)
 
@@ -468,6 +517,8 @@ def test_03s_seed_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page,
                            ".some(f => f.textContent.includes('closed: credited 1'))", timeout=EVENT_BOUND)
     wait_settled(page, ".hugelab-explorer")
     assert "their counters differ from this step on" in side(explorer, 0).inner_text()
+    # the sides have parted: each counters chart says where, and the checks below see that label
+    assert explorer.locator("div.bqplot.figure.hugelab-counters svg text:text-is('sides part')").count() == 2
     assert_nothing_cut(explorer)
     explorer.scroll_into_view_if_needed()
     explorer.screenshot(path=str(shots / f"explorer-seed-notebook-{width}.png"))
@@ -518,3 +569,20 @@ def test_a_resized_chart_counts_as_laid_out_only_once_bqplot_has_drawn_it_again(
     assert any(b["y1"] > b["fy1"] + 1 for b in boxes)  # the page offset axis, under the shrunk box
     assert_no_overlap(explorer)  # waits for the relayout: then every label is inside its figure
     assert explorer.page.evaluate(LAID_OUT, args)
+
+
+def test_the_seeds_legend_and_parting_label_are_clear_at_every_window_width(explorer_lab, page):
+    """The seed loaded, windows 1000 to 1650 px wide: no legend glyph on a line of its own and the
+    "sides part" label over no line. Before 9f807d2 the label sat on Total at every width and the
+    legend's "\u25bc" was alone at the end of a line at 1100 px."""
+    from hugelab.scenarios import load
+
+    explorer = open_explorer(explorer_lab, page)
+    explorer.locator("textarea").nth(1).fill(load("seed"))
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded")
+    for width in range(1000, 1700, 50):
+        page.set_viewport_size({"width": width, "height": 2400})
+        wait_settled(page, ".jp-NotebookPanel")
+        assert explorer.locator("div.bqplot.figure.hugelab-counters svg text:text-is('sides part')").count() == 2
+        assert_legends_and_labels_clear(explorer)
