@@ -320,7 +320,8 @@ def _cmd_lab(args) -> int:
         return copy_only(args.dir)
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be between 1 and 65535, not {echo_number(args.port)}")
-    return run(args.dir, args.port, browser=not args.no_browser, allow_root=args.allow_root, terminals=args.terminals)
+    return run(args.dir, args.port, browser=not args.no_browser, allow_root=args.allow_root, terminals=args.terminals,
+               nbgrader=args.nbgrader)
 
 
 def _cmd_assignments(args) -> int:
@@ -551,6 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "(as 'hugelab course DIR')")
     p.add_argument("--allow-root", action="store_true", help="run as root anyway (the notebooks run as root too)")
     p.add_argument("--terminals", action="store_true", help="let JupyterLab open terminals (off by default)")
+    p.add_argument("--nbgrader", action="store_true", help="show nbgrader's menu and panels, for a teacher "
+                   "(hidden from learners by default)")
     p.set_defaults(run=_cmd_lab)
 
     p = sub.add_parser("assignments", help="graded notebooks for nbgrader: one source notebook per numbered "

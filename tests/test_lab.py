@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from hugelab import __version__
 from hugelab.teaching.lab import FIRST, course_dir, course_files, sync
 
@@ -115,3 +117,26 @@ def test_lab_on_a_file_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "hugelab", "lab", str(path), "--no-browser", "--allow-root"],
                           capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr.strip()) == (2, f"hugelab: {path} is not a folder")
+
+
+def test_a_learners_lab_hides_nbgrader_and_a_teachers_shows_it(tmp_path):
+    """A fresh learner met nbgrader's "Nbgrader" menu and "Create Assignment" tab (nbgrader is installed for
+    teachers): the learner's lab disables its extension, as JupyterLab reads the page config it is given."""
+    pytest.importorskip("jupyterlab")
+    from jupyterlab_server.config import get_page_config
+
+    from hugelab.ownfiles import Folder
+    from hugelab.teaching.lab import TEACHERS_EXTENSIONS, settings_dir
+
+    for teacher in (False, True):
+        home = tmp_path / ("teacher" if teacher else "learner")
+        home.mkdir(mode=0o700)
+        with Folder.open(home) as state:
+            settings = settings_dir(state, nbgrader=teacher)
+        config = get_page_config([], str(settings))
+        disabled = config["disabledExtensions"]  # a list of names once JupyterLab has read it
+        hidden = set(disabled) if isinstance(disabled, list) else {name for name, off in disabled.items() if off}
+        assert hidden.isdisjoint(TEACHERS_EXTENSIONS) == teacher, config["disabledExtensions"]
+    assert "@jupyter/nbgrader" in TEACHERS_EXTENSIONS
+    done = subprocess.run([sys.executable, "-m", "hugelab", "lab", "--help"], capture_output=True, text=True)
+    assert "--nbgrader" in done.stdout

@@ -57,6 +57,9 @@ RECORD = "course.json"
 MAX_FILE_BYTES = 32 << 20
 # JupyterLab's notification plugin: "false" answers the news question (no toast) and
 # checkForUpdates off keeps an "update available" toast from covering the notebook as well.
+#: JupyterLab extensions for teachers, installed with hugelab[test] or a course's nbgrader: their menu and panels are
+#: hidden in a learner's lab (a fresh learner met an "Nbgrader" menu and a "Create Assignment" tab)
+TEACHERS_EXTENSIONS = ("@jupyter/nbgrader",)
 OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
@@ -186,8 +189,9 @@ def trust(own: dict[str, bytes]) -> None:
             notary.sign(nbformat.reads(data.decode("utf-8"), as_version=4))
 
 
-def settings_dir(state: Folder) -> Path:
-    """JupyterLab's application settings (page_config, overrides) plus hugelab's overrides."""
+def settings_dir(state: Folder, nbgrader: bool = False) -> Path:
+    """JupyterLab's application settings (page_config, overrides) plus hugelab's overrides; nbgrader's menu
+    and panels ("Create Assignment") hidden from the learner unless ``nbgrader`` (a teacher's lab)."""
     from jupyterlab.commands import get_app_dir
 
     state.remove_tree("lab-settings")
@@ -195,6 +199,14 @@ def settings_dir(state: Folder) -> Path:
         own = Path(get_app_dir()) / "settings"
         if own.is_dir():  # keep what this JupyterLab installation configures
             _copy_tree(own, target)
+        if not nbgrader:
+            page = own / "page_config.json"
+            config = json.loads(page.read_text() or "{}") if page.is_file() else {}
+            disabled = config.get("disabledExtensions", {})
+            if isinstance(disabled, list):  # JupyterLab reads either form
+                disabled = {name: True for name in disabled}
+            config["disabledExtensions"] = {**disabled, **{name: True for name in TEACHERS_EXTENSIONS}}
+            target.write("page_config.json", (json.dumps(config, indent=1) + "\n").encode())
         with target.sub("overrides.d", create=True) as overrides:
             # overrides.d comes before overrides.json: a site's own overrides.json still wins
             overrides.write("hugelab.json", (json.dumps(OVERRIDES, indent=1) + "\n").encode())
@@ -274,7 +286,7 @@ def copy_only(directory: str = "hugelab-course") -> int:
 
 
 def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = True, allow_root: bool = False,
-        terminals: bool = False) -> int:
+        terminals: bool = False, nbgrader: bool = False) -> int:
     """Copy the course into ``directory``, start JupyterLab on it, print its URL, run until Ctrl-C."""
     try:
         import jupyterlab  # noqa: F401
@@ -296,7 +308,7 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
         return 2
     try:
         with Folder.open(dest) as top, top.sub(STATE, create=True) as state:
-            settings = settings_dir(state)
+            settings = settings_dir(state, nbgrader=nbgrader)
             with state.sub("workspaces", create=True) as workspaces:
                 workspaces_path = workspaces.path
             log_fd = state.create("jupyterlab.log")
