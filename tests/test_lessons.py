@@ -164,3 +164,17 @@ def test_no_why_question_registers_its_own_options_words_as_a_tell():
         for tell in lessons.TOLD.get(q.prompt, ()):
             for option in q.options:
                 assert tell not in option.text, f"{name}: its option says its own tell {tell!r}"
+
+
+def test_a_walk_through_is_shown_as_html_that_wraps_between_words_and_prints_as_before():
+    """Printed, 05's walk-through broke words at the output's edge at 1068 px ("reservat" / "ion")."""
+    from hugelab import scenarios
+    from hugelab.teaching.walkthrough import PROSE, Walk, walk
+
+    moments = walk(scenarios.load("modern-lost-reservation"))[:6]
+    shown = Walk(moments)
+    assert repr(shown) == "\n".join(map(str, moments))  # the plain form nbval compares
+    page = shown._repr_html_()
+    assert PROSE in page and "<pre" not in page and "word-break:normal" in PROSE
+    assert page.count("class='hugelab-moment'") == 6
+    assert "a fault without a reservation may take none of them" in page  # a line whole, not folded at 100

@@ -116,7 +116,7 @@ def test_mapping_cells_boundaries_and_regions_follow_the_model():
     assert np.atleast_2d(right.mapping.regions.x).tolist() == [[1.5, 2.5]]  # consumed offset 2: region [2, 3)
     assert list(left.mapping.labels.text) == ["count 5", "count 5", "count 5"]
     assert list(right.mapping.labels.text) == ["map shared by 3"] * 3
-    assert caption_of(right.maps[0]) == ("\u25b6 a (private, 6 pages) as main sees it", "map line: consumed offsets")
+    assert caption_of(right.maps[0]) == ("\u25cf a (private, 6 pages) as main sees it", "map line: consumed offsets")
     assert caption_of(left.maps[0])[1] == ""  # double-credit keeps a count, no map
 
 
@@ -194,7 +194,7 @@ def test_two_mappings_at_once_each_drawn_with_its_own_map_line():
         assert list(a.cells.color) == codes("reserved", "faulted", "reserved", "reserved")
         assert np.atleast_2d(b.regions.x).tolist() == [[-0.5, 2.5]]  # shared: reserved offsets [0, 3)
         assert b.regions.colors != a.regions.colors  # shared and private maps mean different things
-        assert caption_of(side.maps[0]) == ("\u25b6 b (shared, 3 pages) as main sees it", "map line: reserved offsets")
+        assert caption_of(side.maps[0]) == ("\u25cf b (shared, 3 pages) as main sees it", "map line: reserved offsets")
     x.mapping_choice.value = "a"
     assert x.sides[0].maps[0].name == "a" and x.page.max == 3 and x.range.max == 4
 
@@ -637,9 +637,9 @@ def test_undo_and_redo_across_a_truncate_bring_its_reservations_and_arithmetic_b
         assert list(side.file.chart.cells.color) == codes("faulted", "reserved")
     for side in x.sides:  # unmapped whole: drawn as gone, not as a live mapping, and no map line over it
         assert caption_of(side.maps[0]) == (
-            "\u25b6 a (shared, 4 pages of f1) as main sees it: unmapped, nothing of it is mapped any more", "")
+            "\u25cf a (shared, 4 pages of f1) as main sees it: unmapped, nothing of it is mapped any more", "")
     x.step.value = 4  # scrubbing back to before the munmap: the shared mapping is drawn again
-    assert caption_of(x.sides[1].maps[0]) == ("\u25b6 a (shared, 4 pages of f1) as main sees it",
+    assert caption_of(x.sides[1].maps[0]) == ("\u25cf a (shared, 4 pages of f1) as main sees it",
                                               "map line: reserved offsets")
     x.step.value = 6
     assert x.trace.value.endswith("munmap a 0 4\ntruncate f1 2\n")
@@ -659,7 +659,7 @@ def test_table_m_by_clicks_a_private_file_mapping_consumes_in_its_own_map():
     right = x.sides[1]
     # b's own map: both offsets consumed (green); the file's map: both reserved (brown), one page cached
     assert np.atleast_2d(right.maps[0].chart.regions.x).tolist() == [[-0.5, 1.5]]
-    assert caption_of(right.maps[0]) == ("\u25b6 b (private, 2 pages of f1) as main sees it",
+    assert caption_of(right.maps[0]) == ("\u25cf b (private, 2 pages of f1) as main sees it",
                                          "map line: consumed offsets")
     assert list(right.file.chart.cells.color) == codes("faulted", "reserved")
     assert np.atleast_2d(right.file.chart.regions.x).tolist() == [[-0.5, 1.5]]
@@ -831,3 +831,48 @@ def test_a_question_asked_after_another_opens_once_that_one_is_answered():
     assert second.body.layout.display == "none" and second.waiting.layout.display is None
     first.entry.value = "1 2 3 4"  # a try opens it, right or wrong
     assert second.body.layout.display is None and second.waiting.layout.display == "none"
+
+
+def test_a_questions_words_feedback_and_explanation_are_prose_that_wraps_between_words():
+    """A fresh learner at 1068 px saw a why question's explanation in monospace, broken mid-word ("so it is th" /
+    "e one"), and a wrapped prompt leave "5)?" alone under a widget's 28 px line gap."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import PROSE, Predict
+
+    q = lessons.q05_why_cow()
+    p = Predict(q)
+    prompt, options = p.body.children[0].value, p.body.children[1].value
+    assert f"style='{PROSE}'" in prompt and options.count(PROSE) == len(q.options)
+    assert "line-height:1.45" in PROSE and "word-break:normal" in PROSE and "overflow-wrap:normal" in PROSE
+    p.entry.value = "abcd"[q.answer]
+    p.check.click()
+    for shown in (p.feedback.value, p.reveal.value):
+        assert shown.startswith("<div ") and PROSE in shown and "<pre" not in shown
+    t = Predict(lessons.q05_wrap())
+    t.entry.value = "-1"
+    assert t.reveal.value.startswith("<pre ") and "word-break:normal" in t.reveal.value  # a table keeps its lines
+    assert PROSE in t.feedback.value
+
+
+def test_the_counters_line_keeps_each_counter_whole_and_both_sides_take_the_longer_ones_height():
+    """Once Rsvd wrapped, 'Rsvd 18446744073709551610 (= -6) Surp 0' wrapped onto a second line that a one-line box
+    drew over the step log under it (1068 px)."""
+    x = SplitExplorer()
+    x.load_box.value = (REPO / "hugelab" / "scenarios" / "seed.trace").read_text()
+    press(x, "load")
+    left, right = x.sides
+    assert "18446744073709551610 (= -6)" in left.numbers.value  # double-credit wrapped; region-count did not
+    assert "<span style='white-space:nowrap'><b>Rsvd</b> 18446744073709551610 (= -6) </span>" in left.numbers.value
+    assert left.numbers.layout.height == right.numbers.layout.height
+    assert int(left.numbers.layout.height.removesuffix("px")) >= 2 * 20
+    press(x, "undo")
+    while x.explorer.cursor > 2:
+        press(x, "undo")
+    assert left.numbers.layout.height == right.numbers.layout.height == "28px"  # one line again
+
+
+def test_the_selected_mappings_title_mark_is_no_fold_triangle():
+    x = SplitExplorer()
+    press(x, "mmap")
+    title = caption_of(x.sides[0].maps[0])[0]
+    assert title.startswith("\u25cf ") and not title.startswith(("\u25b6", "\u25b8", "\u25ba", "\u25bc"))

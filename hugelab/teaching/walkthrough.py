@@ -8,7 +8,10 @@ is read from a model replaying the scenario, nothing is written by hand.
 
 from __future__ import annotations
 
+import html
+import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model.hstate import show, signed
@@ -33,16 +36,49 @@ class Moment:
     maps: tuple[str, ...]
 
     def __str__(self) -> str:
-        lines = [f"step {self.step}: {self.op}  ->  {self.outcome}",
-                 f"  {self.counters}", f"  what that means: {self.meaning}"]
-        if self.comment:
-            lines.append(f"  the scenario says: {self.comment}")
-        lines += [f"  {p}" for p in self.pages] or ["  no process maps a huge page"]
-        lines += [f"  {m}" for m in self.maps]
+        lines = [f"step {self.step}: {self.op}  ->  {self.outcome}"] + [f"  {line}" for line in self.details()]
         # folded at spaces: a notebook breaks a line too long for it anywhere, mid-word included
         return "\n".join(folded for line in lines
                          for folded in textwrap.wrap(line, 100, subsequent_indent="      ",
                                                      break_long_words=False, break_on_hyphens=False) or [""])
+
+    def details(self) -> list[str]:
+        """The lines under the step's heading: counters, their meaning, the comment, pages, maps."""
+        lines = [self.counters, f"what that means: {self.meaning}"]
+        if self.comment:
+            lines.append(f"the scenario says: {self.comment}")
+        return lines + (list(self.pages) or ["no process maps a huge page"]) + list(self.maps)
+
+    def html(self) -> str:
+        """The step as HTML prose: it wraps between words at any width, each line with a hanging indent."""
+        lines = "".join(f"<div style='padding-left:1.5em;text-indent:-1.5em'>{html.escape(line)}</div>"
+                        for line in self.details())
+        return (f"<div class='hugelab-moment' style='margin:0 0 6px 0'><b>step {self.step}:</b> "
+                f"<code>{html.escape(self.op)}</code> &rarr; {html.escape(self.outcome)}"
+                f"<div style='padding-left:1.5em'>{lines}</div></div>")
+
+
+#: prose that wraps between words, never inside one (JupyterLab breaks a printed line anywhere: "reservat" / "ion")
+PROSE = "line-height:1.45;white-space:normal;word-break:normal;overflow-wrap:normal"
+
+
+class Walk:
+    """Moments as a notebook shows them: HTML that wraps between words; their printed text as the plain form
+    (what nbval compares)."""
+
+    def __init__(self, moments: Sequence[Moment]) -> None:
+        self.moments = list(moments)
+
+    def __repr__(self) -> str:
+        return "\n".join(map(str, self.moments))
+
+    def _repr_html_(self) -> str:
+        return f"<div class='hugelab-walk' style='{PROSE}'>{''.join(m.html() for m in self.moments)}</div>"
+
+
+def show_walk(moments: Sequence[Moment]) -> None:
+    """Show ``moments`` in a notebook (as a cell's last value is shown)."""
+    sys.displayhook(Walk(moments))
 
 
 def meaning(free: int, rsvd: int, surp: int) -> str:

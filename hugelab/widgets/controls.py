@@ -36,6 +36,18 @@ FIGURES = 2 * (MAPPINGS_DRAWN + 2)
 #: the box of what a step did: its least height, its line height (px), and the characters a line holds
 #: at a normal notebook's width (a ~1068 px window: each side ~360 px of 13 px text), for its height
 STATUS_MIN, STATUS_LINE, STATUS_CHARS = 118, 20, 44
+#: the counters line: one widget's height for one line; the characters of bold and plain text a side's line holds
+NUMBERS_HEIGHT, NUMBERS_CHARS = 28, STATUS_CHARS
+
+
+def lines_of(items: list[str], width: int) -> int:
+    """How many lines ``items`` take, each kept whole, three characters between two on a line of ``width``."""
+    lines, used = 1, 0
+    for item in items:
+        if used and used + 3 + len(item) > width:
+            lines, used = lines + 1, 0
+        used += (3 if used else 0) + len(item)
+    return lines
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
@@ -166,12 +178,16 @@ def unmapped(view: MappingView) -> bool:
     return not view.failed and view.pages > 0 and pages == view.pages
 
 
+#: the selected mapping's title mark: a dot, not "\u25b6", which reads as a closed fold (a learner tried to open it)
+SELECTED = "\u25cf "
+
+
 def caption(view: MappingView, selected: bool) -> str:
     """What a mapping's chart is: name, kind, size, who sees it, what is not drawn (the same on both sides)."""
     of = f" of {view.file}" + (f" from page {view.offset}" if view.offset else "") if view.file else ""
     text = f"{view.name} ({view.kind}, {view.pages} pages{of}) as {view.proc} sees it"
     if selected:
-        text = "\u25b6 " + text
+        text = SELECTED + text
     if view.failed:
         return text + f": {view.failed}, nothing mapped"
     if unmapped(view):
@@ -196,7 +212,8 @@ class PolicySide(w.VBox):
         self.choice = w.Dropdown(options=list(POLICIES), value=policy, description="policy",
                                  layout=w.Layout(width="260px"))
         self.choice.observe(lambda change: on_policy(change["new"]), names="value")
-        self.numbers = w.HTML(layout=w.Layout(height="28px"))  # one line of a widget (no overflow)
+        self.numbers = w.HTML(layout=w.Layout(height=f"{NUMBERS_HEIGHT}px"))  # one line, or as many as it wraps to
+        self.numbers_lines = 1
         # the same height on both sides (the taller side's text, see SplitExplorer.refresh): a warning on
         # one side never pushes its charts out of line, and no line is cut
         self.status = w.HTML(layout=w.Layout(height=f"{STATUS_MIN}px", overflow="auto", border="1px solid #eee",
@@ -230,8 +247,13 @@ class PolicySide(w.VBox):
 
     def update_text(self, view: SideView, step: int) -> None:
         c = view.counters
-        self.numbers.value = (f"<b>Total</b> {c.total} &nbsp; <b>Free</b> {c.free} &nbsp; "
-                              f"<b>Rsvd</b> {html.escape(show(c.rsvd))} &nbsp; <b>Surp</b> {c.surp}")
+        counters = [("Total", str(c.total)), ("Free", str(c.free)), ("Rsvd", show(c.rsvd)), ("Surp", str(c.surp))]
+        # each counter whole ("Rsvd 18446744073709551610 (= -6)" never split); the line wraps between them, and
+        # SplitExplorer.refresh gives both sides the height of the longer (it overlapped the box below it)
+        self.numbers.value = (f"<div class='hugelab-numbers' style='line-height:{STATUS_LINE}px'>" + "&nbsp; ".join(
+            f"<span style='white-space:nowrap'><b>{name}</b> {html.escape(value)} </span>" for name, value in counters)
+            + "</div>")
+        self.numbers_lines = lines_of([f"{name} {value}" for name, value in counters], NUMBERS_CHARS)
         bad = view.steps[-1].error not in (None, "skipped") or view.problems
         rows = [f"<span class='hugelab-status' style='color:{_RED if bad else _GREEN}'>"
                 f"{html.escape(view.status)}</span>"]
@@ -566,8 +588,11 @@ class SplitExplorer(_Explains, w.VBox):
         for side, view in zip(self.sides, views):
             side.update_text(view, e.cursor)
         height = f"{max(STATUS_MIN, max(side.status_lines for side in self.sides) * STATUS_LINE + 8)}px"
+        lines = max(side.numbers_lines for side in self.sides)
+        numbers = f"{NUMBERS_HEIGHT if lines == 1 else lines * STATUS_LINE + 8}px"
         for side in self.sides:
             side.status.layout.height = height
+            side.numbers.layout.height = numbers
         shown = "" if self.files or e.builder.file_names or e.mounts else "none"
         for row in self.file_rows:
             row.layout.display = shown
@@ -628,6 +653,18 @@ class SplitExplorer(_Explains, w.VBox):
             self.range.value = (start, end)
 
 
+#: a question's words, feedback and explanations: prose that wraps between words, with prose's line gap (a
+#: widget's HTML has the 28 px line height of a control: a wrapped label left "5)?" alone under a tall gap),
+#: never mid-word (JupyterLab breaks a monospace line anywhere: "so it is th" / "e one")
+PROSE = "line-height:1.45;white-space:normal;word-break:normal;overflow-wrap:normal"
+#: a reveal's table: its lines as printed, broken only between words where one is too long
+TEXT_LINES = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal;line-height:1.3"
+
+
+def _prompt(kind: str, prompt: str) -> str:
+    return f"<div class='hugelab-prompt' style='{PROSE}'><b>{kind}</b> {prompt}</div>"
+
+
 class Predict(_Explains, w.VBox):
     """A question to predict, a check button, feedback at once; the answer only after a try.
 
@@ -657,9 +694,9 @@ class Predict(_Explains, w.VBox):
             kind = "Why?"
             self.entry = w.ToggleButtons(options=[letter(n) for n in range(len(question.options))], value=None,
                                          style={"button_width": "36px"}, layout=w.Layout(width="auto"))
-            options = "".join(f"<div class='hugelab-option'><b>{letter(n)})</b> {html.escape(o.text)}</div>"
-                              for n, o in enumerate(question.options))
-            head = [w.HTML(f"<b>{kind}</b> {prompt}"), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
+            options = "".join(f"<div class='hugelab-option' style='{PROSE};margin:3px 0'><b>{letter(n)})</b> "
+                              f"{html.escape(o.text)}</div>" for n, o in enumerate(question.options))
+            head = [w.HTML(_prompt(kind, prompt)), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
         else:
             kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
             holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
@@ -668,13 +705,13 @@ class Predict(_Explains, w.VBox):
             self.entry = w.Text(placeholder=holder, continuous_update=False,
                                 layout=w.Layout(width="240px" if isinstance(question, Row) else "200px"))
             self.entry.observe(lambda _change: self.on_check(), names="value")
-            head = [w.HTML(f"<b>{kind}</b> {prompt}")]
+            head = [w.HTML(_prompt(kind, prompt))]
         self.add_class("hugelab-predict")
         self.body = w.VBox([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
         # A question asked after another in the same place opens once that one is answered: its words
         # ("Free still counts every page...") would otherwise answer the one above.
-        self.waiting = w.HTML("<i class='hugelab-waiting'>The next question opens once you have answered the "
-                              "one above.</i>")
+        self.waiting = w.HTML(f"<i class='hugelab-waiting' style='{PROSE}'>The next question opens once you have "
+                              "answered the one above.</i>")
         if after is not None and not after.answered:
             self.body.layout.display = "none"
             after.listeners.append(self._open)
@@ -705,7 +742,8 @@ class Predict(_Explains, w.VBox):
         why = getattr(self.question, "why", "")
         if right and why and why.strip() in (self.question.reveal or ""):
             message = message.replace(f" {why}", "")  # the reveal below says it: once is enough
-        self.feedback.value = f"<span class='hugelab-feedback' style='color:{colour}'>{html.escape(message)}</span>"
+        self.feedback.value = (f"<div class='hugelab-feedback' style='color:{colour};{PROSE}'>"
+                               f"{html.escape(message)}</div>")
         if message.startswith(("Type ", "Pick ")):
             return  # not an answer yet: no try counted
         self._first(right)
@@ -716,12 +754,19 @@ class Predict(_Explains, w.VBox):
 
     def on_show(self) -> None:
         self._first(False)
-        self.feedback.value = f"<span class='hugelab-feedback'>{html.escape(self.question.give_up())}</span>"
+        self.feedback.value = (f"<div class='hugelab-feedback' style='{PROSE}'>"
+                               f"{html.escape(self.question.give_up())}</div>")
         self._reveal()
 
     def _reveal(self) -> None:
-        if self.question.reveal:
-            self.reveal.value = f"<pre class='hugelab-reveal'>{html.escape(self.question.reveal)}</pre>"
+        if not self.question.reveal:
+            return
+        if isinstance(self.question, Choice):  # an explanation: prose, wrapping between words
+            self.reveal.value = (f"<div class='hugelab-reveal hugelab-explanation' style='{PROSE}'>"
+                                 f"{html.escape(self.question.reveal)}</div>")
+        else:  # a table, then the asked step: its lines break only between words when too long
+            self.reveal.value = (f"<pre class='hugelab-reveal' style='{TEXT_LINES}'>"
+                                 f"{html.escape(self.question.reveal)}</pre>")
 
 
 class SelfTest(_Explains, w.VBox):

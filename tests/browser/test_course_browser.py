@@ -96,7 +96,7 @@ def answer(page, widget, q):
         widget.locator("button.widget-button:text-is('check')").click()
         expect(feedback).to_contain_text(f"Not {'abcdefgh'[wrong]}.")
         assert squash(q.options[wrong].hint) in squash(feedback.inner_text())
-        assert widget.locator("pre.hugelab-reveal").count() == 0
+        assert widget.locator(".hugelab-reveal").count() == 0
         widget.locator(f".widget-toggle-buttons button:text-is('{'abcdefgh'[q.answer]}')").click()
         widget.locator("button.widget-button:text-is('check')").click()
         expect(feedback).to_contain_text("Right.")
@@ -119,11 +119,11 @@ def answer(page, widget, q):
         expect(feedback).to_contain_text(f"Not {value}.")
         right, done = str(q.answer), "Right."
     assert squash(hint) in squash(feedback.inner_text())
-    assert widget.locator("pre.hugelab-reveal").count() == 0
+    assert widget.locator(".hugelab-reveal").count() == 0
     entry.fill(right)
     entry.press("Enter")
     expect(feedback).to_contain_text(done)
-    reveal = widget.locator("pre.hugelab-reveal")
+    reveal = widget.locator(".hugelab-reveal")
     reveal.wait_for()
     assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
 
@@ -137,7 +137,7 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
     wait_settled(page)  # the last widgets have rendered and laid themselves out
     widgets = page.locator(".jp-OutputArea-output .hugelab-predict")
     assert widgets.count() > 0
-    assert page.locator("pre.hugelab-reveal").count() == 0  # nothing revealed before any try
+    assert page.locator(".hugelab-reveal").count() == 0  # nothing revealed before any try
     # each question's own words (not the line a later question shows until the one above is answered)
     prompts = [squash(widgets.nth(i).locator(".widget-html").filter(has_not=page.locator(".hugelab-waiting"))
                       .first.text_content()) for i in range(widgets.count())]
@@ -185,3 +185,72 @@ def test_the_glossary_opens_from_00_and_a_term_link_lands_on_its_entry(lab, page
     box = heading.bounding_box()
     page.screenshot(path=str(shots / "course-glossary-owner.png"))
     assert box is not None and 0 <= box["y"] < 800, f"the link did not land on the entry: {box}"
+
+
+# Every word of the text under a selector: a word drawn on two lines (broken inside, as JupyterLab breaks a printed
+# line at the output's edge: "reservat" / "ion", "th" / "e one"), and text whose line gap is a control's (a widget's
+# HTML has a 28 px line height: a wrapped prompt left "5)?" alone under a tall gap). Words part at spaces, hyphens
+# and slashes.
+BROKEN_TEXT = """selector => {
+  const broken = [], tall = [];
+  for (const root of document.querySelectorAll(selector)) {
+    if (!root.offsetParent) continue;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement, style = getComputedStyle(parent);
+      if (!node.data.trim() || !parent.offsetParent || parent.closest('button, select')) continue;  // controls
+      const size = parseFloat(style.fontSize), gap = parseFloat(style.lineHeight);
+      if (gap > 1.7 * size) tall.push(`${gap}px lines of ${size}px text: ${node.data.trim().slice(0, 40)}`);
+      const words = /[^\\s\\-\\/]+/g;
+      for (let m = words.exec(node.data); m; m = words.exec(node.data)) {
+        const r = document.createRange();
+        r.setStart(node, m.index);
+        r.setEnd(node, m.index + m[0].length);
+        const tops = [...r.getClientRects()].filter(b => b.width > 0).map(b => b.top).sort((a, b) => a - b);
+        if (tops.length > 1 && tops[tops.length - 1] - tops[0] > size / 2) broken.push(m[0]);
+      }
+    }
+  }
+  return {broken, tall};
+}"""
+
+
+def assert_words_whole(page, selector):
+    found = page.evaluate(BROKEN_TEXT, selector)
+    assert not found["broken"], f"words broken across lines under {selector}: {found['broken'][:20]}"
+    assert not found["tall"], f"a control's line gap for prose under {selector}: {found['tall'][:10]}"
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+def test_05s_questions_feedback_and_walk_through_wrap_between_words(lab, browser, shots, width):
+    """A fresh learner at 1068 px: the walk-through's printout broke words ("reservat" / "ion"), a why question's
+    explanation came in monospace broken mid-word ("so it is th" / "e one"), a wrapped prompt left "5)?" alone under
+    a tall gap. With the file browser open, as JupyterLab opens."""
+    from hugelab.teaching import lessons
+
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(lab.url("05-todays-kernel.ipynb"))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        run_all(page)
+        wait_settled(page)
+        walk = page.locator(".hugelab-walk")
+        walk.scroll_into_view_if_needed()
+        wait_settled(page)
+        page.screenshot(path=str(shots / f"course-05-walk-{width}.png"))
+        assert_words_whole(page, ".hugelab-walk")
+        for q in (lessons.q05_why_fork(), lessons.q05_why_cow(), lessons.q05_cow(), lessons.q05_wrap()):
+            widget = page.locator(".hugelab-predict").filter(has_text=q.prompt[:60]).first
+            widget.scroll_into_view_if_needed()
+            answer(page, widget, q)
+            wait_settled(page)
+            assert_words_whole(page, ".hugelab-predict")
+        page.locator(".hugelab-predict").filter(has_text=lessons.q05_why_cow().prompt[:60]).first \
+            .scroll_into_view_if_needed()
+        wait_settled(page)
+        page.screenshot(path=str(shots / f"course-05-why-cow-{width}.png"))
+        explanation = page.locator(".hugelab-explanation").first
+        assert "monospace" not in explanation.evaluate("e => getComputedStyle(e).fontFamily")
+    finally:
+        context.close()

@@ -270,7 +270,7 @@ def test_two_mappings_private_and_shared_drawn_side_by_side(explorer_lab, page, 
     wait_settled(page, ".hugelab-explorer")
     for i in range(2):
         captions = side(explorer, i).locator(".hugelab-caption").all_inner_texts()
-        assert [c.split(" as ")[0] for c in captions if c] == ["\u25b6 b (shared, 6 pages)", "a (private, 8 pages)"]
+        assert [c.split(" as ")[0] for c in captions if c] == ["\u25cf b (shared, 6 pages)", "a (private, 8 pages)"]
         assert "map line: reserved offsets" in captions[0]
         # the fix keeps a map of consumed offsets; double-credit keeps a count: no line, nothing to explain
         assert ("map line: consumed offsets" in captions[1]) == (i == 1)
@@ -351,7 +351,7 @@ def test_a_file_shared_then_private_truncated_by_clicks_alone(explorer_lab, page
     wait_text(explorer, "touch b 0: ok")
     assert all(numbers(explorer, i) == "Total 8 Free 6 Rsvd 1 Surp 0" for i in range(2))
     captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
-    assert captions[0].split("\n") == ["\u25b6 b (private, 2 pages of f1) as main sees it",
+    assert captions[0].split("\n") == ["\u25cf b (private, 2 pages of f1) as main sees it",
                                        "map line: consumed offsets"]
     assert explorer.locator("textarea").first.input_value() == (
         "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1 read\nmunmap a 0 4\ntruncate f1 1\n"
@@ -539,7 +539,7 @@ def test_06s_file_by_clicks_is_readable_at_a_notebooks_width(explorer_lab, page,
     wait_file_bars(page, 4)
     wait_settled(page, ".hugelab-explorer")
     captions = side(explorer, 1).locator(".hugelab-caption").all_inner_texts()
-    assert captions[0].split("\n") == ["\u25b6 b (private, 2 pages of f1 from page 2) as main sees it",
+    assert captions[0].split("\n") == ["\u25cf b (private, 2 pages of f1 from page 2) as main sees it",
                                        "map line: consumed offsets"]
     assert captions[1].startswith("a (shared, 4 pages of f1) as main sees it: unmapped")
     assert_nothing_cut(explorer)
