@@ -100,8 +100,8 @@ SPECIAL: dict[str, tuple[str | None, str | None, str]] = {
     "q02_count": (None, None, "from hugelab.model.resv_map import ResvMap as _Map\n_map = _Map()\n"
                               "_map.region_add(0, 1)\n_map.region_add(3, 4)\n_right = _map.region_count(0, 3)"),
     "q02_unused": ("SIX", "region-count", "_right = _replay(_trace, 'region-count')[4].closes[0].unused"),
-    "q04_close": ("SEED", "region-count", "_right = _replay(_trace, 'region-count')[5].closes[0].credit"),
-    "q04_total": ("SEED", "region-count",
+    "q04_close": ("CLOSES", "region-count", "_right = _replay(_trace, 'region-count')[4].closes[0].credit"),
+    "q04_total": ("CLOSES", "region-count",
                   "_right = sum(c.credit for s in _replay(_trace, 'region-count') for c in s.closes)"),
     "q08_statfs": ("CAPPED", "modern", "_right = _replay(_trace)[4].mounts['q'][1]"),
     "q08_shared_entries": ("TWO_MAPS", "modern", _MAP_AFTER.format(step=7)

@@ -398,38 +398,40 @@ def q02_why_shared() -> Choice:
 # -- 03 the double credit ---------------------------------------------------------
 
 def q03_split() -> Question:
-    return _counter_question(
+    return _tells(_counter_question(
         "Under double-credit, what is HugePages_Rsvd right after step 4 (munmap a 1 1)?", SEED, 4, "Rsvd",
         {counter(SEED, 4, "Rsvd", "region-count"):
-             "That is the right answer on a fixed kernel. Here the removed piece [1, 2) carries a copy of the "
-             "whole remaining count.",
+             "That is the right answer on a fixed kernel. What did the piece [1, 2) carry when it closed?",
          counter(SEED, 3, "Rsvd", "double-credit"):
-             "The piece [1, 2) closes at once, and a close hands back the count its VMA carries."},
-        "The removed piece hands back the whole copied count, not its own one page.", "double-credit")
+             "The piece [1, 2) closes at once, at step 4: its close changes Rsvd."},
+        "Rsvd read 3 before the split, and the close of [1, 2) credited 3: 3 - 3 = 0.", "double-credit"),
+        'each with a copy of the count', 'Rsvd no longer counts them')
 
 
 def q03_end() -> Question:
     steps = replay(SEED, "double-credit")
-    return _counter_question(
+    return _tells(_counter_question(
         "Under double-credit, what does Rsvd end at after step 6? (As a signed number, or as the kernel prints it.)",
         SEED, 6, "Rsvd",
-        {steps[4].counters.rsvd: "That is after step 5: the last piece [2, 4) hands back the copied count too.",
-         counter(SEED, 6, "Rsvd", "region-count"): "That is the fixed kernel. Here every piece hands back the "
-                                                    "whole copied count.",
+        {steps[4].counters.rsvd: "That is after step 5: the last piece [2, 4) closes at step 6 too.",
+         counter(SEED, 6, "Rsvd", "region-count"): "That is the fixed kernel, where each piece counts its own "
+                                                    "window.",
          -9: "Start from the 4 reserved at mmap, less the 1 used by the fault, then subtract what the closes "
              "credited."},
-        "4 reserved, 1 used, and three closes that each credited the copied count.", "double-credit")
+        "4 reserved, 1 used, then three closes that credited 3 each: 4 - 1 - 9 = -6.", "double-credit"),
+        'Rsvd has wrapped', 'six steps Rsvd')
 
 
 def q03_lost() -> Question:
     trace = load("lost-reservation")
     answer = failing_step(trace, "SIGBUS", "double-credit")
-    return _step_question(
+    return _tells(_step_question(
         "In lost-reservation under double-credit, at which step does a process die?", trace, answer,
         {6: "b's mmap of 7 succeeds: Rsvd already (wrongly) reads 0, so 7 free pages look unpromised.",
          answer - 1: "b's faults use b's own reservations: they all succeed.",
          3: "main's own fault at step 3 happens before the split: it finds a page."},
-        "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit")
+        "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit"),
+        'fault later finds none', 'take every free page')
 
 
 #: the seed, then a new mapping after the wrap, and a pool shrink
@@ -437,24 +439,24 @@ WRAP_THEN = SEED + "mmap b 2 private\ntouch b 0\ntouch b 1\npool 0\n"
 
 
 def q03_why_copy() -> Choice:
-    return _why(
+    return _tells(_why(
         "Unmapped whole (munmap a 0 4), the mapping's one close would have handed back its count once, and rightly. "
         "Why do the closes of its three pieces hand back too much?",
-        "The copied number is the whole mapping's unused reservations, yet each piece holds only some of them: "
-        "the number says how many are left, not in which piece.",
-        [("Each split reserves the pieces' pages again, and each close gives those back.",
+        "Every piece carries a copy of the count, and every close hands back the copy it carries.",
+        [("Each split reserves the pieces' pages again, and each close gives back those new reservations.",
           "Rsvd did not rise at the split: nothing was reserved again. The extra comes only from the closes."),
-         ("Each close gives back its piece's whole size, faulted pages included.",
+         ("Each close gives back its piece's whole size, the pages that were faulted in included.",
           "[1, 2) is one page, yet its close handed back 3: it is not the piece's size that comes back."),
-         ("The fault at page 0 is forgotten by the copies, so each piece counts 4.",
+         ("The fault at page 0 is forgotten by the copies, so each piece counts all 4 pages as unused.",
           "The count had gone down to 3 at the fault, before the split: each piece carried 3, not 4.")],
-        "One count for the whole mapping, copied into k pieces, is handed back k times.", at=1)
+        "One count for the whole mapping, copied into k pieces, is handed back k times.", at=1),
+        'the whole copied count', 'credited the copied count')
 
 
 def q03_claim() -> Choice:
     return _tells(_why(
-        "After step 6, Rsvd has wrapped below zero. The commit message says that prevents all later huge page "
-        "allocations. Under double-credit, what happens at steps 7 to 9 (mmap b 2 private, touch b 0, touch b 1)?",
+        "The commit message says the double credit prevents all later huge page allocations. After the seed, "
+        "under double-credit, what happens at steps 7 to 9 (mmap b 2 private, touch b 0, touch b 1)?",
         "All three succeed: b reserves 2 and its faults take 2 pages.",
         [("The mmap fails with ENOMEM: with so much promised, nothing is left to promise.",
           "That is what the message predicts. The test at mmap works in a signed int, where the wrapped count is "
@@ -489,45 +491,61 @@ def q03_why_message() -> Choice:
     return _why(
         "The commit message says the wrap 'prevents all subsequent hugepage allocations'; hugelab showed b's mmap "
         "and faults succeed. Which explains both?",
-        "The message fits 2.6.26's test (a page only while free is greater than reserved); a1e78772 had replaced "
-        "it by a zero test on unsigned numbers, which a wrap does not trip.",
-        [("hugelab is wrong: on the real kernel the allocations failed.",
-          "Read the two kernel tests below the table: the code 84afd99b fixed has no 'greater than' test, and "
-          "hugelab follows that code."),
-         ("On Jon Tollefson's ppc64 the counters are 32 bits wide, so the wrap behaved differently there.",
+        "It fits 2.6.26's test (free greater than reserved); the code it fixed asks if free minus reserved is "
+        "zero, unsigned.",
+        [("hugelab is wrong here: on the real kernel of June 2008, b's mmap and both of its faults failed, as the "
+          "message says they would.",
+          "hugelab replays the code 84afd99b fixed, test for test, and that code has no 'greater than' test: the "
+          "fold below shows both tests, once you have answered."),
+         ("On Jon Tollefson's ppc64 the counters are 32 bits wide, so there the wrap behaved differently from "
+          "hugelab's model.",
           "unsigned long is 64 bits on ppc64 too: his counter read 2^64 - 2."),
-         ("The allocations fail only once Rsvd has wrapped twice.",
+         ("The allocations fail only after a second wrap, and the six steps of the seed wrap Rsvd just once, "
+          "not twice.",
           "A counter wraps once below zero; nothing in either test counts wraps.")],
-        "Commit messages describe what their author expected; the code of the time is the judge.", at=0)
+        "Commit messages describe what their author expected; the code of the time is the judge.", at=2)
 
 
 # -- 04 the fix -------------------------------------------------------------------
 
+#: six pages, two written, a hole unmapped in the middle, then the whole range: three closes no notebook printed
+CLOSES = "pool 8\nmmap a 6 private\ntouch a 1\ntouch a 2\nmunmap a 2 2\nmunmap a 0 6\n"
+
+
+def printed_closes(trace: str, policy: str = "region-count") -> list[str]:
+    """Each close of ``trace`` as the notebooks print it: ``step 5: close [2, 4): unused = ... = 1``."""
+    return [f"step {n}: close [{c.start}, {c.end}): {c.formula}"
+            for n, s in enumerate(replay(trace, policy), 1) for c in s.closes]
+
+
 def q04_close() -> Question:
-    steps = replay(SEED, "region-count")
-    (close,) = steps[5].closes
-    return Question(
-        "Under region-count, how many reservations does the close of the piece [2, 4) give back (step 6)?",
+    steps = replay(CLOSES, "region-count")
+    (close,) = steps[4].closes
+    return _tells(Question(
+        "Under region-count, how many reservations does the close of the piece [2, 4) give back at step 5 "
+        "(munmap a 2 2)?",
         close.credit,
-        {3: "3 is the count the old kernel copied. Now only the window [2, 4) counts.",
-         1: "Neither page 2 nor page 3 was ever touched.",
-         0: "Nothing in [2, 4) was faulted: both reservations are unused."},
-        why="(4 - 2) - region_count(map, 2, 4): a window with no fault gives back its whole width.",
-        reveal=close.formula)
+        {counter(CLOSES, 4, "Rsvd", "double-credit"): "That is the count the old kernel copied. Now only the "
+                                                       "window [2, 4) counts.",
+         2: "Page 2 was written at step 4: its reservation is used up.",
+         0: "Page 3 was never touched: its reservation is still unused."},
+        why="(4 - 2) - region_count(map, 2, 4): one fault in the window, so one reservation is left to give back.",
+        reveal=close.formula),
+        f"step 5: close [{close.start}, {close.end}):")
 
 
 def q04_total() -> Question:
-    steps = replay(SEED, "region-count")
-    return Question(
-        "In total, how many reservations do the three closes of the seed give back under region-count?",
-        sum(c.credit for s in steps for c in s.closes),
-        {sum(c.credit for s in replay(SEED, "double-credit") for c in s.closes):
+    steps = replay(CLOSES, "region-count")
+    total = sum(c.credit for s in steps for c in s.closes)
+    return _tells(Question(
+        "In total, how many reservations do the three closes of this trace give back under region-count?",
+        total,
+        {sum(c.credit for s in replay(CLOSES, "double-credit") for c in s.closes):
              "That is the double credit: every piece handing back the copied count.",
-         4: "Page 0 used its reservation at the fault: it has nothing to give back."},
-        why="4 reserved - 1 consumed: the unused reservations come back exactly once.",
-        reveal="\n".join([*(f"step {n}: close [{c.start}, {c.end}): {c.formula}"
-                            for n, s in enumerate(steps, 1) for c in s.closes),
-                          f"given back in total: {sum(c.credit for s in steps for c in s.closes)}"]))
+         6: "Pages 1 and 2 used their reservations at their faults: they have nothing to give back."},
+        why="6 reserved - 2 consumed: the unused reservations come back exactly once.",
+        reveal="\n".join([*printed_closes(CLOSES), f"given back in total: {total}"])),
+        f"really unused: {total}", f"given back in total: {total}")
 
 
 def q04_mprotect() -> Question:
@@ -544,19 +562,24 @@ def q04_mprotect() -> Question:
 
 def q04_why_open() -> Choice:
     return _tells(_why(
-        "Why did the fix not keep the count and share it out between the two pieces at the split?",
-        "vm_ops->open sees only the new piece: it cannot know which of the mapping's pages were faulted on each "
-        "side, so it cannot know what each side still holds.",
-        [("Dividing a count needs arithmetic the kernel avoids in the fault path.",
+        "At the seed's split the count was 3. Why did the fix not share the 3 out between the pieces, rather than "
+        "copy it?",
+        "The hook gets only the new piece, and 3 does not say on which side the fault was: it cannot tell what "
+        "each side holds.",
+        [("Dividing a count needs a division, arithmetic that the kernel avoids in the fault path and in every "
+          "VMA hook.",
           "Sharing out a whole number is one subtraction. What is missing is information, not arithmetic."),
-         ("The pieces' sizes are not known at the split.",
+         ("The sizes of the pieces are not known at the split: the kernel knows only the size of the whole "
+          "mapping before the cut.",
           "Each VMA knows its start and end. What it does not know is which of its pages were faulted."),
-         ("Sharing it out would be right, but slower than a map.",
+         ("Sharing it out would be right too, but a map of offsets is faster to look up when each of the pieces "
+          "closes later.",
           "It would be wrong: with page 0 faulted, [0, 1) holds 0 and [1, 4) holds 3, but a count of 3 does not "
           "say which side the fault was on.")],
         "A count says how many, not where. The map of consumed offsets says where, so each piece counts its own "
         "window at close.", at=2),
-        'which pages were faulted', 'not the other side')
+        'which pages were faulted', 'not the other side', 'called with the new piece',
+        'one number for the whole mapping', 'not in which piece')
 
 
 def q04_row() -> Row:
@@ -575,16 +598,17 @@ def q04_row() -> Row:
 
 def q04_why_once() -> Choice:
     return _tells(_why(
-        "Why do the three closes under region-count give back the unused reservations exactly once?",
-        "No offset is in two pieces' windows, so one close alone counts it.",
-        [("The map is freed at the first close, so later closes give back nothing.",
-          "The map is freed by the last close (the last kref), not the first: every piece reads it."),
-         ("The kernel remembers which pieces have closed, and skips their offsets.",
-          "There is no such list: each close knows only its own window and the shared map."),
-         ("Each close subtracts what the earlier closes gave back.",
-          "No close knows what the others gave: the non-overlapping windows make that unnecessary.")],
-        "Disjoint windows over one shared map: every unused offset is counted by exactly one close.", at=0),
-        'never overlap')
+        "Under the fix, unmapping the same pieces in any other order gives back the same total. Why does the order "
+        "not matter?",
+        "A close only reads the shared map, removing nothing, so no close changes what a later one counts.",
+        [("munmap closes the pieces in address order, lowest first, whatever order the trace unmaps them in.",
+          "Each munmap closes what it removes at once: [2, 4) closed at step 5, before [0, 2)."),
+         ("Each close subtracts from its own window what the closes before it have already given back.",
+          "No close knows what another gave: each reads only its own window of the map."),
+         ("The map is freed at the first close, so every later close gives back its whole width instead.",
+          "The map is freed by the last close (the last kref), not the first: [0, 2) gave back 1, not 2.")],
+        "Closes only read the map, each its own window: which piece closes first changes nothing.", at=0),
+        'removing nothing', 'only reads the shared map')
 
 
 # -- 05 today's kernel ----------------------------------------------------------

@@ -32,6 +32,7 @@ from typing import Literal
 
 from ...trace.language import Fallocate, Madvise, Memfd, Mount, Operation, Punch, TraceError
 from ..hstate import HState
+from ..subpool import put_pages
 from ..vma import VMA, Page
 
 #: what one offset of a mapping looks like (the explorer adds "unmapped")
@@ -170,6 +171,15 @@ class Policy:
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
         """``vma`` goes away; give back what it still reserves (kernel: ``hugetlb_vm_op_close``)."""
         raise NotImplementedError
+
+    def give_back(self, hstate: HState, vma: VMA, reserve: int) -> None:
+        """A private close's ``hugetlb_acct_memory(-reserve)``: ``reserve`` reservations leave Rsvd.
+
+        With ``close_puts_quota`` (7251ff78, 2.6.27, weeks after 84afd99b) the close also gives them
+        back to the file's mount (``hugetlb_put_quota``), and Rsvd loses only what the mount does not
+        keep: the close hooks as 84afd99b and its parent wrote them stay as they were.
+        """
+        hstate.hugetlb_acct_memory(-(put_pages(vma.file.spool, reserve) if self.close_puts_quota else reserve))
 
     def alloc_huge_page(self, hstate: HState, vma: VMA, idx: int, avoid_reserve: bool) -> bool:
         """Find a page for a fault at offset ``idx``; False means none (SIGBUS).

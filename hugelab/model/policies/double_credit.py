@@ -81,7 +81,7 @@ class DoubleCredit(Policy):
         count = remaining_count(vma)
         if not count:
             return None
-        hstate.hugetlb_acct_memory(-(put_pages(vma.file.spool, count) if self.close_puts_quota else count))
+        self.give_back(hstate, vma, count)  # hugetlb_acct_memory(-reserve)
         return Close(proc, vma.name, vma.start, vma.end, self.unused_reservation(vma), count,
                      f"credit = count kept in this VMA (copied at every split) = {count}")
 

@@ -98,7 +98,7 @@ class RegionCount(Policy):
         return "" if resv is None else f"map shared by {resv.refs}"
 
     def close(self, hstate: HState, proc: str, vma: VMA) -> Close | None:
-        """``hugetlb_vm_op_close``: give back this piece's window of unused reservations."""
+        """``hugetlb_vm_op_close`` (1148-1166): give back this piece's window of unused reservations."""
         if not vma.owner:  # most closes (every child's VMA): decided without a call
             return None
         resv = vma_resv_map(vma)
@@ -108,9 +108,7 @@ class RegionCount(Policy):
         unused = len(vma) - consumed
         resv.refs -= 1  # kref_put; the last piece frees the map
         if unused:
-            # 7251ff78 (2.6.27) added the quota's share: hugetlb_put_quota(reserve)
-            gbl = put_pages(vma.file.spool, unused) if self.close_puts_quota else unused
-            hstate.hugetlb_acct_memory(-gbl)
+            self.give_back(hstate, vma, unused)  # hugetlb_acct_memory(-reserve)
         return Close(proc, vma.name, vma.start, vma.end, unused, unused,
                      f"unused = (end - start) - region_count(map, start, end) = {len(vma)} - {consumed} = {unused}")
 
