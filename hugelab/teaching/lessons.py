@@ -411,7 +411,7 @@ def q03_split() -> Question:
 def q03_end() -> Question:
     steps = replay(SEED, "double-credit")
     return _tells(_counter_question(
-        "Under double-credit, what does Rsvd end at after step 6? (As a signed number, or as the kernel prints it.)",
+        "Under double-credit, what does Rsvd end at after step 6?",
         SEED, 6, "Rsvd",
         {steps[4].counters.rsvd: "That is after step 5: the last piece [2, 4) closes at step 6 too.",
          counter(SEED, 6, "Rsvd", "region-count"): "That is the fixed kernel, where each piece counts its own "
@@ -508,8 +508,8 @@ def q03_why_message() -> Choice:
 
 # -- 04 the fix -------------------------------------------------------------------
 
-#: six pages, two written, a hole unmapped in the middle, then the whole range: three closes no notebook printed
-CLOSES = "pool 8\nmmap a 6 private\ntouch a 1\ntouch a 2\nmunmap a 2 2\nmunmap a 0 6\n"
+#: seven pages, two written, a hole unmapped in the middle, then the whole range: three closes no notebook printed
+CLOSES = "pool 8\nmmap a 7 private\ntouch a 1\ntouch a 3\nmunmap a 2 4\nmunmap a 0 7\n"
 
 
 def printed_closes(trace: str, policy: str = "region-count") -> list[str]:
@@ -522,14 +522,14 @@ def q04_close() -> Question:
     steps = replay(CLOSES, "region-count")
     (close,) = steps[4].closes
     return _tells(Question(
-        "Under region-count, how many reservations does the close of the piece [2, 4) give back at step 5 "
-        "(munmap a 2 2)?",
+        "Under region-count, how many reservations does the close of the piece [2, 6) give back at step 5 "
+        "(munmap a 2 4)?",
         close.credit,
         {counter(CLOSES, 4, "Rsvd", "double-credit"): "That is the count the old kernel copied. Now only the "
-                                                       "window [2, 4) counts.",
-         2: "Page 2 was written at step 4: its reservation is used up.",
-         0: "Page 3 was never touched: its reservation is still unused."},
-        why="(4 - 2) - region_count(map, 2, 4): one fault in the window, so one reservation is left to give back.",
+                                                       "window [2, 6) counts.",
+         4: "Page 3 was written at step 4: its reservation is used up.",
+         2: "Only page 3 of the window was touched: pages 2, 4 and 5 still hold theirs."},
+        why="(6 - 2) - region_count(map, 2, 6): one fault in a window of four, three reservations left to give back.",
         reveal=close.formula),
         f"step 5: close [{close.start}, {close.end}):")
 
@@ -542,8 +542,8 @@ def q04_total() -> Question:
         total,
         {sum(c.credit for s in replay(CLOSES, "double-credit") for c in s.closes):
              "That is the double credit: every piece handing back the copied count.",
-         6: "Pages 1 and 2 used their reservations at their faults: they have nothing to give back."},
-        why="6 reserved - 2 consumed: the unused reservations come back exactly once.",
+         7: "Pages 1 and 3 used their reservations at their faults: they have nothing to give back."},
+        why="7 reserved - 2 consumed: the unused reservations come back exactly once.",
         reveal="\n".join([*printed_closes(CLOSES), f"given back in total: {total}"])),
         f"really unused: {total}", f"given back in total: {total}")
 
@@ -551,8 +551,7 @@ def q04_total() -> Question:
 def q04_mprotect() -> Question:
     trace = load("mprotect-split")
     return _counter_question(
-        "mprotect-split under double-credit: HugePages_Rsvd after step 7 (munmap a 3 1)? "
-        "(Signed, or as the kernel prints it.)", trace, 7, "Rsvd",
+        "mprotect-split under double-credit: HugePages_Rsvd after step 7 (munmap a 3 1)?", trace, 7, "Rsvd",
         {counter(trace, 7, "Rsvd", "region-count"): "That is the fix's answer. Under double-credit the piece "
                                                      "[2, 4) kept its own copied count, and munmap a 3 1 copies it "
                                                      "once more into [3, 4).",
@@ -600,15 +599,15 @@ def q04_why_once() -> Choice:
     return _tells(_why(
         "Under the fix, unmapping the same pieces in any other order gives back the same total. Why does the order "
         "not matter?",
-        "A close only reads the shared map, removing nothing, so no close changes what a later one counts.",
+        "A close reads the shared map and removes nothing, so no close changes what a later one counts.",
         [("munmap closes the pieces in address order, lowest first, whatever order the trace unmaps them in.",
-          "Each munmap closes what it removes at once: [2, 4) closed at step 5, before [0, 2)."),
+          "Each munmap closes what it removes at once: [2, 6) closed at step 5, before [0, 2)."),
          ("Each close subtracts from its own window what the closes before it have already given back.",
           "No close knows what another gave: each reads only its own window of the map."),
          ("The map is freed at the first close, so every later close gives back its whole width instead.",
           "The map is freed by the last close (the last kref), not the first: [0, 2) gave back 1, not 2.")],
         "Closes only read the map, each its own window: which piece closes first changes nothing.", at=0),
-        'removing nothing', 'only reads the shared map')
+        'removes nothing from the map', 'only reads the map')
 
 
 # -- 05 today's kernel ----------------------------------------------------------
