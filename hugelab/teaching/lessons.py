@@ -513,9 +513,11 @@ CLOSES = "pool 8\nmmap a 7 private\ntouch a 1\ntouch a 3\nmunmap a 2 4\nmunmap a
 
 
 def printed_closes(trace: str, policy: str = "region-count") -> list[str]:
-    """Each close of ``trace`` as the notebooks print it: ``step 5: close [2, 4): unused = ... = 1``."""
-    return [f"step {n}: close [{c.start}, {c.end}): {c.formula}"
-            for n, s in enumerate(replay(trace, policy), 1) for c in s.closes]
+    """Each close of ``trace`` as the notebooks print it, short enough for one line at 1068 px:
+    ``step 5: close [2, 6): 4 pages - 1 consumed = 3``."""
+    return [f"step {n}: close [{c.start}, {c.end}): {c.end - c.start} page{'s' * (c.end - c.start != 1)} - "
+            f"{c.end - c.start - c.unused} consumed = {c.credit}" for n, s in enumerate(replay(trace, policy), 1)
+            for c in s.closes]
 
 
 def q04_close() -> Question:
