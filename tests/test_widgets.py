@@ -488,6 +488,23 @@ def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
     assert html.escape(q.why) not in p.feedback.value and html.escape(q.why) in p.reveal.value
 
 
+def test_a_why_question_is_judged_on_the_letter_picked_even_when_the_check_click_arrives_first():
+    """Under load the "check" click reached the kernel before the letter picked just before it (separate
+    messages; the browser may hold a widget's update, never a click), and the learner was told "Not b"
+    after picking a. Picking a letter answers; the pick, arriving last, gives the final word."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    p = Predict(q)
+    wrong = next(n for n in range(len(q.options)) if n != q.answer)
+    p.entry.value = "abcd"[wrong]  # a first, wrong pick: judged at once
+    assert q.options[wrong].hint in html.unescape(p.feedback.value) and p.reveal.value == ""
+    p.check.click()  # the click for the next pick, arriving before it: judges the letter still shown
+    p.entry.value = "abcd"[q.answer]  # then the pick itself
+    assert "Right." in p.feedback.value and p.reveal.value
+
+
 def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
     from hugelab.teaching import lessons
     from hugelab.widgets.controls import Predict

@@ -697,6 +697,11 @@ class Predict(_Explains, w.VBox):
             options = "".join(f"<div class='hugelab-option' style='{PROSE};margin:3px 0'><b>{letter(n)})</b> "
                               f"{html.escape(o.text)}</div>" for n, o in enumerate(question.options))
             head = [w.HTML(_prompt(kind, prompt)), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
+            # Picking a letter answers. The letter and a "check" click reach the kernel as separate
+            # messages, and under load the click came first (the browser holds a widget's update while an
+            # earlier one is unacknowledged, never a click): checking only on the click judged the letter
+            # picked before. The click still checks the letter shown, and the pick then judges last.
+            self.entry.observe(lambda _change: self.on_check(), names="value")
         else:
             kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
             holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
