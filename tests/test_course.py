@@ -424,6 +424,14 @@ def words_of(q, answered):
     return "\n".join(said)
 
 
+def unfolded_below(cell):
+    """A code cell below a question (before the next one) whose output is not folded (no answers() fold, no
+    widget): it is on screen beside the question (08's replay of LTP's segment test, just under its shmat
+    question, showed shmat's row)."""
+    code = source(cell)
+    return bool(cell.get("outputs")) and "answers(" not in code and "SplitExplorer(" not in code
+
+
 def screen_before(path, at, index):
     """(where, text) of all that is on screen when question ``index`` of the ask cell at ``at`` is first open:
     every question's text that Run All leaves open (each ask cell's first question, prompt and options), every
@@ -431,6 +439,7 @@ def screen_before(path, at, index):
     questions), the notebook's markdown outside folds, and the concept rows of this notebook and the earlier
     ones."""
     shown = []
+    following = min([cell_at for cell_at, _ in ask_cells(path) if cell_at > at], default=len(cells(path)))
     for cell_at, names in ask_cells(path):
         for n, name in enumerate(names):
             if (cell_at, n) == (at, index):
@@ -442,7 +451,11 @@ def screen_before(path, at, index):
     for n, cell in enumerate(cells(path)):
         if cell["cell_type"] == "markdown":
             shown.append((f"markdown cell {n}", re.sub(r"<details.*?</details>", "", source(cell), flags=re.S)))
-        elif n < at:
+            continue
+        # every cell's code is on screen, and its names read as words: 06's `lessons.q06_why_segv()` above its
+        # question said "segv", 08's `describe("file-reservation-outlives-mapping")` "reservation outlives"
+        shown.append((f"code of cell {n}", re.sub(r"[_\-.]+", " ", source(cell))))
+        if n < at or (at < n < following and unfolded_below(cell)):
             shown.append((f"output of cell {n}", outputs(cell)))
     for earlier in [p for p in NUMBERED if p.name <= path.name]:
         shown += [(f"{earlier.name}'s concept row", row) for row in concept_rows(earlier)]

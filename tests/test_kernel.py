@@ -115,7 +115,7 @@ def test_a_min_size_trace_is_refused_here_before_the_pool_is_touched(session, te
     assert (sysctls(), str(sysfs.read_counters())) == found
 
 
-@pytest.mark.parametrize("name", ["OUTLIVES", "TWO_MAPS", "TRUNCATE", "PUNCH", "CAPPED", "SEGMENT"])
+@pytest.mark.parametrize("name", ["FILE_REMAP", "TWO_MAPS", "TRUNCATE", "PUNCH", "CAPPED", "SEGMENT"])
 def test_the_file_traces_files_and_mounts_asks_about_match_modern_on_this_kernel(session, name):
     from hugelab.teaching import lessons
     trace = parse_trace(getattr(lessons, name))

@@ -16,7 +16,7 @@ from typing import TypeVar
 from ..model.hstate import show, signed, u64
 from ..model.resv_map import ResvMap
 from ..replay import ModelReplay, replay
-from ..scenarios import load
+from ..scenarios import describe, load
 from ..tools.matrix import BEHAVIOURS, recorded_steps
 from ..tools.tables import outcome, table
 from ..trace.language import parse_trace
@@ -901,10 +901,11 @@ def q06_row() -> Row:
         "A fault in a shared mapping takes a page and uses the file's reservation for it.")
 
 
-def q06_why_segv() -> Choice:
+def q06_why_last_step() -> Choice:
     _trace, steps = _exercise()
     n = len(steps)
-    return _why(
+    gone = next(k for k in range(1, n) if steps[k - 1].op.split()[0] == "munmap")
+    return _tells(_why(
         f"Exercise {EXERCISE_SEED}, last step ({steps[-1].op}): what happens to p1, and why?",
         "It is killed by SIGSEGV: m1's page 0 was unmapped before the fork, so nothing is mapped there, in main "
         "or in p1.",
@@ -916,28 +917,31 @@ def q06_why_segv() -> Choice:
          ("Its fault succeeds: the madvise just before dropped page 0, and a dropped page is simply faulted "
           "again.",
           "Which pages did the madvise cover, and were they all mapped? And which page did step 4 touch?")],
-        f"SIGSEGV: nothing mapped at the address. SIGBUS: mapped, but no huge page for it (step {n}).", at=2,
-        asks=(_trace, n, "modern"))
+        f"Step {n} is a SIGSEGV: nothing is mapped at the address any more (m1's page 0 went at step {gone}). "
+        "A SIGBUS would need the page mapped, with no huge page to back it.", at=2,
+        asks=(_trace, n, "modern")),
+        "why segv")  # the question's name, in the notebook's code, once said its answer
 
 
 def q06_why_hunt() -> Choice:
-    return _why(
+    return _tells(_why(
         "hunt replays random traces under double-credit until an invariant breaks. What must a random trace "
         "contain to break one?",
-        "A split of a private mapping holding unused reservations, and the closes of at least two of its pieces: "
-        "each hands back the copied count.",
+        "A split of a private mapping holding unused reservations, and the closes of at least two of its pieces.",
         [("A fork: children are where reservations go wrong.",
           "The seed has no fork and breaks the invariants: a split is enough."),
          ("A mapping larger than the pool.",
           "Such an mmap fails with ENOMEM and changes nothing."),
          ("Many faults, until the pool runs out.",
           "Running out of pages is SIGBUS, a correct outcome: no invariant breaks by it.")],
-        "A split and two closes: that is why hunt finds the bug in a few operations.", at=1)
+        "A split and two closes: each piece hands back the copied count. That is why hunt finds the bug in a "
+        "few operations.", at=1),
+        "2008 bug, rediscovered", "copied count")
 
 
 # -- 08 files and mounts -------------------------------------------------------------
 
-OUTLIVES = load("file-reservation-outlives-mapping")
+FILE_REMAP = load("file-reservation-outlives-mapping")
 #: the same file mapped shared (s) and private (p): the two meanings of a map entry
 TWO_MAPS = ("pool 8\nfile f\nmmap s 2 shared file f\ntouch s 0\nmmap p 2 private file f\ntouch p 0 read\n"
             "touch p 0\ntouch p 1 read\nmunmap p 0 2\nmunmap s 0 2\nclose f\nunlink f\n")
@@ -974,21 +978,22 @@ def statfs(trace: str, step: int, mount: str) -> tuple[int, int]:
     return mounts[mount]
 
 
-def q08_outlives() -> Question:
-    return _counter_question(
+def q08_after_munmap() -> Question:
+    return _tells(_counter_question(
         "A 4-page shared mapping of file f, page 0 touched, then munmap a 0 4 (step 5). HugePages_Rsvd after it?",
-        OUTLIVES, 5, "Rsvd",
+        FILE_REMAP, 5, "Rsvd",
         {0: "That is what a private mapping's close would do: give back the pages it never used. This mapping "
             "is shared: whose reservations were they?",
-         counter(OUTLIVES, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
+         counter(FILE_REMAP, 3, "Rsvd"): "The touch at step 4 used one of the four reservations: its page is in "
                                       "f's page cache."},
-        "Rsvd did not move at the munmap: 3 reserved before, 3 after (a question below asks why).")
+        "Rsvd did not move at the munmap: 3 reserved before, 3 after (a question below asks why)."),
+        "reservation that outlives", "reservation outlives")  # 08's heading and its scenario's name
 
 
 def q08_second() -> Question:
-    before = counter(OUTLIVES, 5, "Rsvd")
+    before = counter(FILE_REMAP, 5, "Rsvd")
     return _counter_question(
-        "Step 6 maps 6 pages of the same file: mmap b 6 shared file f. HugePages_Rsvd after it?", OUTLIVES, 6, "Rsvd",
+        "Step 6 maps 6 pages of the same file: mmap b 6 shared file f. HugePages_Rsvd after it?", FILE_REMAP, 6, "Rsvd",
         {before + 6: "f's map already holds [0, 4) from step 3: a shared mapping reserves only the offsets the "
                      "file's map lacks.",
          before + 5: "Offset 0 has its page, but offsets 1, 2 and 3 are reserved in f's map too: only [4, 6) is "
@@ -1040,16 +1045,17 @@ def q08_truncate() -> Question:
 
 
 def q08_row() -> Row:
-    return _row_question(
+    return _tells(_row_question(
         "Step 10: truncate f 0. The whole row after it?", TRUNCATE, 10,
         {"Free": {counter(TRUNCATE, 9, "Free"): "truncate frees the file's pages past the new size: the pages in "
                                                 "f's page cache go back to the pool, although nothing maps them.",
                   counter(TRUNCATE, 9, "Free") + 1: "Both cached pages, 0 and 1, are past the new size 0."},
          "Rsvd": {counter(TRUNCATE, 9, "Rsvd"): "Offset 2 has an entry and no page: its reservation comes back."}},
-        "truncate frees the pages it cuts off, and gives back the reservations of the offsets without one.")
+        "truncate frees the pages it cuts off, and gives back the reservations of the offsets without one."),
+        "no page and no reservation")
 
 
-def q08_why_outlives() -> Choice:
+def q08_why_munmap() -> Choice:
     return _tells(_why(
         "Why did munmap a 0 4, which unmapped the whole shared mapping, give no reservation back?",
         "The reservations are entries in f's map, and f still exists (it has a name and is open): they stay with "
@@ -1134,11 +1140,12 @@ def q08_shmat() -> Question:
 
 
 def q08_shmrm() -> Question:
-    return _counter_question(
+    return _tells(_counter_question(
         "Then touch a 0 and shmrm s (step 5), with a still attached. HugePages_Rsvd after it?", SEGMENT, 5, "Rsvd",
         {0: "IPC_RMID destroys the segment only when the last attachment goes: a is still attached.",
          counter(SEGMENT, 3, "Rsvd"): "The touch at step 4 used one of the three reservations."},
-        "The segment lives while attached: 3 reserved, 1 used.")
+        "The segment lives while attached: 3 reserved, 1 used."),
+        "at the last detach", "once the last attachment goes", "when the last attachment goes")
 
 
 # -- 08 self-test -----------------------------------------------------------------
@@ -1160,14 +1167,15 @@ def self_test() -> list[Question | Row | Choice]:
         _counter_question("Step 4 (munmap a 2 1) on today's kernel: HugePages_Rsvd?", SELF, 4, "Rsvd",
                           {3: "Page 2 was never touched: its reservation comes back.",
                            0: "Only the window [2, 3) closes; the other pieces keep theirs."},
-                          "unused = (3 - 2) - region_count(map, 2, 3)."),
+                          "Page 2 was never touched: its one reservation comes back, and no other."),
         _counter_question("Step 4 under double-credit: HugePages_Rsvd? (Signed, or as the kernel prints it.)",
                           SELF, 4, "Rsvd",
-                          {counter(SELF, 4, "Rsvd"): "That is the fixed kernel: under double-credit the piece "
-                                                     "[2, 3) carries a copy of the whole count.",
+                          {counter(SELF, 4, "Rsvd"): "That is the fixed kernel: under double-credit the one-page "
+                                                     "piece [2, 3) hands back more than one reservation.",
                            counter(SELF, 3, "Rsvd", "double-credit"): "The piece closes at once and hands back "
                                                                       "its count."},
-                          "The closing piece hands back the whole copied count.", "double-credit"),
+                          "The one-page piece [2, 3) hands back all three reservations main still held.",
+                          "double-credit"),
         _counter_question("Step 6 (the child b writes page 0, never touched): HugePages_Free?", SELF, 6, "Free",
                           {counter(SELF, 5, "Free"): "Nothing was mapped at page 0 (main never touched it): b's "
                                                      "write needs a page.",
@@ -1191,8 +1199,8 @@ def self_test() -> list[Question | Row | Choice]:
                        "Rsvd": {counter(SELF, 7, "Rsvd"): "Freeing page 1 brings the restore's +1.",
                                 1: "The +1 only cancels the early hand-back: the pool ends bare."}},
                       "Every process gone: a bare pool, Free equal to Total and Rsvd 0."),
-        _why("Step 4 (munmap a 2 1) gives back 1 reservation today, and the whole count under double-credit. Why "
-             "the difference?",
+        _tells(_why("Step 4 (munmap a 2 1) gives back 1 reservation today, and the whole count under double-credit. "
+             "Why the difference?",
              "Today the piece's close counts its own window [2, 3) in the map of consumed offsets; under "
              "double-credit the piece carries a copy of the mapping's whole remaining count.",
              [("Today's kernel gives back reservations only at exit.",
@@ -1203,15 +1211,19 @@ def self_test() -> list[Question | Row | Choice]:
                "It is not a choice: the count was copied into the piece by the split, and its close hands it "
                "all back.")],
              "A count copied at a split against a map of consumed offsets: the 2008 bug and its fix.", at=1),
-        _why("Step 6: b writes page 0 and Rsvd does not move. Why?",
-             "b is a child, not the owner: it holds no reservation, so its fault takes an unreserved page.",
-             [("Page 0's reservation was used by main's fault at step 3.",
-               "main touched page 1 at step 3, not page 0: page 0's promise was still there."),
-              ("Writes never change Rsvd; only reads do.",
-               "Any first touch of a reserved page uses its reservation, write or read."),
-              ("The fork gave b a copy of main's reservations, and b used one of its own.",
-               "A child gets no reservation at fork: Rsvd did not rise at step 5.")],
-             "A child runs unreserved: its faults take pages, never reservations.", at=0),
+               "region_count(map, 2, 3)", "whole copied count", "copy of the whole count"),
+        _why("Step 6 again, on a pool with no page to spare: suppose every free page were promised to main "
+                    "(Free equal to Rsvd, no overcommit). What would b's write of page 0 do?",
+                    "Kill b with SIGBUS: b may take only a page nobody is promised, and there is none.",
+                    [("Succeed, using the reservation main holds for page 0: b maps the same mapping.",
+                      "At step 6 Rsvd did not move: whose reservations did b's first write use?"),
+                     ("Succeed, using one of the reservations b inherited from main at fork.",
+                      "Rsvd did not rise at step 5: the fork made no reservation for b."),
+                     ("Fail with ENOMEM, and b goes on running.",
+                      "ENOMEM is what an mmap returns; a fault that finds no page has no return value to fail "
+                      "with: it is a signal.")],
+                    "A child runs unreserved: its faults take pages, never reservations, so with every free "
+                    "page promised it has none to take.", at=0),
     ]
 
 
@@ -1340,6 +1352,10 @@ def q10_why_quota() -> Choice:
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
 WHY = {
+    "hunt": "That is the 2008 bug, rediscovered from random traces in a few operations.",
+    "truncate": (
+        "After `truncate f 0` the file holds no page and no reservation; `close` and `unlink` then evict it (no "
+        "name, not open, not mapped), with nothing left to give back."),
     "punch": (
         "punch removes each page of the hole together with its entry (its reservation was used when the page "
         "came). An offset of the hole that had no page keeps its entry, so its reservation stays; a later fault "
@@ -1397,6 +1413,12 @@ WHY = {
         "shrink takes the one free page, since nothing says it is promised; and when p2 exits and page 0 is "
         "freed, the +1 arrives with no page behind it. p1's reserved fault finds nothing: SIGBUS."),
 }
+
+
+def why_file_remap() -> str:
+    """08's fold under its first questions: the scenario's own description, then why (its name, in the notebook's
+    code above the questions, said the answer)."""
+    return describe("file-reservation-outlives-mapping") + " " + WHY["file-outlives"]
 
 
 ALL = {name: fn for name, fn in globals().items() if name[:1] == "q" and name[1:3].isdigit() and callable(fn)}

@@ -33,8 +33,23 @@ CELL = ("padding:1px 9px 1px 0;border:none;vertical-align:top;word-break:keep-al
         "font-family:monospace;font-size:12px")
 
 
+#: a monospace character's width in em (DejaVu Sans Mono, Menlo and Consolas are all 0.6): JupyterLab's sanitizer
+#: keeps em, not ch
+CHAR_EM = 0.6
+#: how much deeper than its line's own indent a wrapped line's continuation starts, in characters
+HANG = 4
+
+
 def pre_html(text: str) -> str:
-    return f"<pre style='{PRE}'>{html.escape(text)}</pre>"
+    """``text`` as a block that wraps only between words, each line's continuation indented under it (a
+    plain pre-wrap block started 10's long commit titles' second line at column 0)."""
+    lines = []
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        pad, hang = (indent + HANG) * CHAR_EM, HANG * CHAR_EM
+        lines.append(f"<div style='padding-left:{pad:g}em;text-indent:-{hang:g}em'>"
+                     f"{html.escape(line.lstrip(' ')) or ' '}</div>")
+    return f"<pre style='{PRE}'>{''.join(lines)}</pre>"
 
 
 class Shown:
@@ -62,9 +77,11 @@ def compare_html(names: list[str], runs: list) -> tuple[str, str]:
                   for _ in names for w in ("T/F/R/S", "outcome", "statfs")[:parts])
     body = []
     for mark, number, op, blocks in rows:
-        cells = [(mark, "left"), (number, "right"), (op, "left")]
-        cells += [(part if n < 2 else part.replace(" free of ", "\u00a0free\u00a0of\u00a0"), "left")
-                  for block in blocks for n, part in enumerate(block[:parts])]  # statfs: "q1:" / "6 free of 6"
+        # an op and a statfs cell are each one unit at 1068 px ("mmap m1 4" / "private", "q1:" / "6 free of 6"
+        # read ragged): a table too wide for the window scrolls instead
+        cells = [(mark, "left"), (number, "right"), (op.replace(" ", "\u00a0"), "left")]
+        cells += [(part if n < 2 else part.replace(" ", "\u00a0"), "left")
+                  for block in blocks for n, part in enumerate(block[:parts])]
         body.append("<tr>" + "".join(f"<td style='{CELL};text-align:{align}'>{_cell(c)}</td>"
                                      for c, align in cells) + "</tr>")
     table_html = ("<div style='overflow-x:auto'><table class='hugelab-table' "
@@ -241,13 +258,16 @@ def show_course(folder: str = ".") -> None:
 
 def show_scenarios(names: list[str], policy: str = "modern") -> None:
     """For each scenario: what it shows (its opening comment), and how it ends under ``policy``."""
+    lines = []
     for name in names:
         steps = replay(load(name), policy)
         c = steps[-1].counters
         odd = [f"step {n} {s.error}" for n, s in enumerate(steps, 1) if s.error]
-        print(fold(f"{name}: {describe(name)}"))
-        print(fold(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
-                   f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok")))
+        lines.append(fold(f"{name}: {describe(name)}"))
+        lines.append(fold(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
+                          f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok")))
+    text = "\n".join(lines)
+    _show(text, pre_html(text))  # JupyterLab breaks a printed line anywhere: 'MAP_NORESERV' / 'E' at 1068 px
 
 
 def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
