@@ -36,18 +36,11 @@ FIGURES = 2 * (MAPPINGS_DRAWN + 2)
 #: the box of what a step did: its least height, its line height (px), and the characters a line holds
 #: at a normal notebook's width (a ~1068 px window: each side ~360 px of 13 px text), for its height
 STATUS_MIN, STATUS_LINE, STATUS_CHARS = 118, 20, 44
-#: the counters line: one widget's height for one line; the characters of bold and plain text a side's line holds
-NUMBERS_HEIGHT, NUMBERS_CHARS = 28, STATUS_CHARS
-
-
-def lines_of(items: list[str], width: int) -> int:
-    """How many lines ``items`` take, each kept whole, three characters between two on a line of ``width``."""
-    lines, used = 1, 0
-    for item in items:
-        if used and used + 3 + len(item) > width:
-            lines, used = lines + 1, 0
-        used += (3 if used else 0) + len(item)
-    return lines
+#: the counters line: one widget's height; a value longer than this (a wrapped "18446744073709551610 (= -6)") puts
+#: each side's counters on three short lines, "Total Free" / "Rsvd" / "Surp", that fit a side at any usual width
+NUMBERS_HEIGHT, LONG_VALUE = 28, 12
+#: text that wraps in the explorer (legends, the closes' arithmetic): prose's line gap, not a control's 28 px
+LINES = "line-height:1.45"
 
 
 def _swatch(colour: str, border: str = "#888") -> str:
@@ -212,8 +205,9 @@ class PolicySide(w.VBox):
         self.choice = w.Dropdown(options=list(POLICIES), value=policy, description="policy",
                                  layout=w.Layout(width="260px"))
         self.choice.observe(lambda change: on_policy(change["new"]), names="value")
-        self.numbers = w.HTML(layout=w.Layout(height=f"{NUMBERS_HEIGHT}px"))  # one line, or as many as it wraps to
-        self.numbers_lines = 1
+        self.numbers = w.HTML(layout=w.Layout(height=f"{NUMBERS_HEIGHT}px"))  # one line, or three (show_numbers)
+        self.counter_items: list[tuple[str, str]] = []
+        self.long_counters = False
         # the same height on both sides (the taller side's text, see SplitExplorer.refresh): a warning on
         # one side never pushes its charts out of line, and no line is cut
         self.status = w.HTML(layout=w.Layout(height=f"{STATUS_MIN}px", overflow="auto", border="1px solid #eee",
@@ -226,7 +220,8 @@ class PolicySide(w.VBox):
         self.counters = CountersChart()
         self.arithmetic = w.HTML()
         super().__init__([self.choice, self.numbers, self.status, self.file, *self.maps, self.more,
-                          w.HTML(f"<small>{COUNTER_LEGEND}</small>"), self.counters.figure, self.arithmetic],
+                          w.HTML(f"<div style='{LINES}'><small>{COUNTER_LEGEND}</small></div>"), self.counters.figure,
+                          self.arithmetic],
                          layout=w.Layout(width="50%", border="1px solid #ddd", padding="4px"))
         self.add_class("hugelab-side")
 
@@ -245,15 +240,23 @@ class PolicySide(w.VBox):
             panel.update(view.mappings[i] if i < len(view.mappings) else None, selected=i == 0)
         self.counters.update(view)
 
+    def show_numbers(self, stacked: bool) -> None:
+        """The counters on one line, or (``stacked``: a value too long for one line on either side) on three short
+        ones, each counter whole: wrapped by the browser, the line overlapped the step log under it at 1068 px.
+        SplitExplorer.refresh stacks both sides alike, so their charts stay in line."""
+        items = [f"<span style='white-space:nowrap'><b>{name}</b> {html.escape(value)} </span>"
+                 for name, value in self.counter_items]
+        lines = [items[:2], items[2:3], items[3:]] if stacked else [items]
+        self.numbers.value = (f"<div class='hugelab-numbers' style='line-height:{STATUS_LINE}px'>"
+                              + "<br>".join("&nbsp; ".join(line) for line in lines) + "</div>")
+        self.numbers.layout.height = f"{len(lines) * STATUS_LINE + 8 if stacked else NUMBERS_HEIGHT}px"
+
     def update_text(self, view: SideView, step: int) -> None:
         c = view.counters
-        counters = [("Total", str(c.total)), ("Free", str(c.free)), ("Rsvd", show(c.rsvd)), ("Surp", str(c.surp))]
-        # each counter whole ("Rsvd 18446744073709551610 (= -6)" never split); the line wraps between them, and
-        # SplitExplorer.refresh gives both sides the height of the longer (it overlapped the box below it)
-        self.numbers.value = (f"<div class='hugelab-numbers' style='line-height:{STATUS_LINE}px'>" + "&nbsp; ".join(
-            f"<span style='white-space:nowrap'><b>{name}</b> {html.escape(value)} </span>" for name, value in counters)
-            + "</div>")
-        self.numbers_lines = lines_of([f"{name} {value}" for name, value in counters], NUMBERS_CHARS)
+        self.counter_items = [("Total", str(c.total)), ("Free", str(c.free)), ("Rsvd", show(c.rsvd)),
+                              ("Surp", str(c.surp))]
+        self.long_counters = any(len(value) > LONG_VALUE for _name, value in self.counter_items)
+        self.show_numbers(self.long_counters)
         bad = view.steps[-1].error not in (None, "skipped") or view.problems
         rows = [f"<span class='hugelab-status' style='color:{_RED if bad else _GREEN}'>"
                 f"{html.escape(view.status)}</span>"]
@@ -271,7 +274,7 @@ class PolicySide(w.VBox):
         self.more.value = (f"<small>not drawn: {html.escape(', '.join(hidden))} (choose one in "
                            "<i>mapping</i> to draw it)</small>" if hidden else "")
         items = "".join(f"<li>{html.escape(line)}</li>" for line in arithmetic(view.closes))
-        self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0'>{items}</ul>"
+        self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0;{LINES}'>{items}</ul>"
 
 
 class _Explains:
@@ -392,7 +395,7 @@ class SplitExplorer(_Explains, w.VBox):
             for child in row.children:
                 if child not in self.messages.values() and child.layout.flex is None:
                     child.layout.flex = "0 0 auto"
-        super().__init__([controls, w.HTML(f"<small>{LEGEND}</small>"), w.HBox(self.sides),
+        super().__init__([controls, w.HTML(f"<div style='{LINES}'><small>{LEGEND}</small></div>"), w.HBox(self.sides),
                           w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
                                  "load box below):</small>"), self.trace,
                           self.load_box, w.HBox([b["load"], m["load"]])])
@@ -588,11 +591,10 @@ class SplitExplorer(_Explains, w.VBox):
         for side, view in zip(self.sides, views):
             side.update_text(view, e.cursor)
         height = f"{max(STATUS_MIN, max(side.status_lines for side in self.sides) * STATUS_LINE + 8)}px"
-        lines = max(side.numbers_lines for side in self.sides)
-        numbers = f"{NUMBERS_HEIGHT if lines == 1 else lines * STATUS_LINE + 8}px"
+        stacked = any(side.long_counters for side in self.sides)
         for side in self.sides:
             side.status.layout.height = height
-            side.numbers.layout.height = numbers
+            side.show_numbers(stacked)
         shown = "" if self.files or e.builder.file_names or e.mounts else "none"
         for row in self.file_rows:
             row.layout.display = shown

@@ -586,3 +586,46 @@ def test_the_seeds_legend_and_parting_label_are_clear_at_every_window_width(expl
         wait_settled(page, ".jp-NotebookPanel")
         assert explorer.locator("div.bqplot.figure.hugelab-counters svg text:text-is('sides part')").count() == 2
         assert_legends_and_labels_clear(explorer)
+
+
+# Each side's counters line (its text, as drawn) against the step log under it: the line's last text bottom, the
+# log box's top, and whether the counters widget holds its text (no overflow).
+COUNTERS_AND_LOG = """root => [...root.querySelectorAll('.hugelab-side')].map(s => {
+  const numbers = s.querySelector('.hugelab-numbers'), log = s.querySelector('.hugelab-status-box');
+  const r = document.createRange(); r.selectNodeContents(numbers);
+  const rects = [...r.getClientRects()].filter(b => b.width > 0);
+  const box = numbers.closest('.widget-html');
+  return {text: numbers.innerText, bottom: Math.max(...rects.map(b => b.bottom)), log: log.getBoundingClientRect().top,
+          lines: new Set(rects.map(b => Math.round(b.top))).size,
+          overflow: box.scrollHeight > box.clientHeight + 1}; })"""
+
+
+def assert_counters_above_the_log(explorer):
+    """Each side's counters line drawn whole above its step log: a wrapped line once sat on the log's first line."""
+    wait_quiet(explorer.page)
+    sides = explorer.evaluate(COUNTERS_AND_LOG)
+    assert len(sides) == 2
+    for side_ in sides:
+        assert side_["bottom"] <= side_["log"] + 1 and not side_["overflow"], side_
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+def test_the_seeds_wrapped_counters_line_stays_above_the_step_log(explorer_lab, page, shots, width):
+    """The seed loaded (double-credit's Rsvd wraps to 18446744073709551610 (= -6)) in a window of 1068 px, as a fresh
+    learner had it with the file browser open, and of 1400 px: the counters line, wrapped or not, never reaches the
+    step log under it, and the two sides stay in line."""
+    from hugelab.scenarios import load
+
+    explorer = open_explorer(explorer_lab, page)
+    page.set_viewport_size({"width": width, "height": 2400})
+    wait_settled(page, ".jp-NotebookPanel")
+    explorer.locator("textarea").nth(1).fill(load("seed"))
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded")
+    page.wait_for_function("() => [...document.querySelectorAll('.hugelab-numbers')]"
+                           ".some(n => n.innerText.includes('18446744073709551610'))", timeout=EVENT_BOUND)
+    explorer.scroll_into_view_if_needed()
+    wait_settled(page, ".hugelab-explorer")
+    explorer.screenshot(path=str(shots / f"explorer-seed-window-{width}.png"))
+    assert_counters_above_the_log(explorer)
+    assert_sides_in_line(explorer)
