@@ -708,17 +708,21 @@ def q05_shrink() -> Question:
         "A shrink keeps every page in use or reserved, counted as surplus until it is freed.")
 
 
+#: dontneed-restore, shown in 05 by its steps: its name says what becomes of the dropped page's reservation
+DROPPED = load("dontneed-restore")
+
+
 def q05_dontneed() -> Question:
-    trace = load("dontneed-restore")
+    trace = DROPPED
     return _tells(_counter_question(
-        "dontneed-restore on today's kernel: HugePages_Rsvd after step 4 (madvise a 0 1 dontneed)?", trace, 4, "Rsvd",
+        "On today's kernel: HugePages_Rsvd after step 4 (madvise a 0 1 dontneed)?", trace, 4, "Rsvd",
         {counter(trace, 3, "Rsvd"): "Since Linux 6.9 the page's reservation comes back when MADV_DONTNEED "
                                     "drops the owner's page.",
          0: "Only page 0's reservation comes back; page 1's was never used."},
         "The v6.9 restore: the owner can fault page 0 in again with a reservation."),
         'reservation is handed back', "page's reservation comes back", 'its reservation returns',
         "gives its reservation back", "Rsvd gets its +1 when the page is freed", "Rsvd gets its +1",
-        "forgets that the page's offset was consumed")
+        "forgets that the page's offset was consumed", "dontneed-restore")
 
 
 #: fork-unmap-wrap, shown in 05 by its steps: its name says the answer is below zero
@@ -1365,7 +1369,7 @@ WHY = {
         "The child's faults take pages without touching Rsvd: it has no reservation. When the pool has no "
         "spare page, the owner's copy-on-write still succeeds: the kernel takes the page away from the child, "
         "which dies with SIGBUS at its next fault there."),
-    "dontneed-restore": (
+    "dropped-page": (
         "In 2.6.27 MADV_DONTNEED was not even allowed on hugetlb (EINVAL); today it drops the page, and its "
         "reservation returns, so the next fault there uses a reservation again."),
     "dontneed-6.1": (
