@@ -521,9 +521,9 @@ def printed_before(path):
     return text
 
 
-#: the notebooks whose one-counter questions are checked too (07 and 10 still ask 6.18's value of 05's
-#: fork-unmap-wrap step, whose table 05 showed)
-ONE_COUNTER_CHECKED = ("00", "01", "02", "03", "04", "05")
+#: the notebooks whose one-counter questions are checked too: all of them (07 and 10 once asked 6.18's Rsvd
+#: at step 5 of 05's fork-unmap trace, whose row 05's fold had printed)
+ONE_COUNTER_CHECKED = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
 
 
 @pytest.mark.parametrize("path", GUARDED, ids=lambda p: p.stem)

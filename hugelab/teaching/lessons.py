@@ -788,6 +788,17 @@ def q07_dontneed_61() -> Question:
         "untouched page 1 still holds a reservation.")
 
 
+def q07_fork_61() -> Question:
+    return _recorded_question(
+        "fork-unmap on Linux 6.1: HugePages_Rsvd after the owner's munmap (step 5), while the child still maps "
+        "page 0? (Signed, or as the kernel prints it.)", "6.1", "fork-unmap",
+        {-1: "That is 6.18 (notebook 05): 6.1 is older than the v6.9 restore, so nothing un-consumes offset 0.",
+         1: "The close hands back every reservation the mapping still holds: page 1's was never used.",
+         2: "Page 0's reservation was used by the owner's fault at step 3: the close cannot hand it back."},
+        "With no restore, offset 0 stays consumed: the close hands back page 1's reservation, the last one "
+        "left.")
+
+
 def q07_fork_612() -> Question:
     return _recorded_question(
         "fork-unmap on Linux 6.12, with the stable fix: HugePages_Rsvd after the same munmap (step 5)? (Signed, "
@@ -798,24 +809,12 @@ def q07_fork_612() -> Question:
         "Page 0's reservation stays used (the child maps the page); the close hands back only page 1's.")
 
 
-def q07_fork_618() -> Question:
-    return _recorded_question(
-        "fork-unmap on Linux 6.18 (today's kernel of notebook 05): HugePages_Rsvd after step 5, the owner's munmap "
-        "while the child still maps page 0? (Signed, or as the kernel prints it.)", "6.18", "fork-unmap",
-        {0: "6.18 has no stable fix: its restore un-consumes page 0's offset although the child still maps "
-            "the page.",
-         1: "The close hands back both pages now, page 0 included, and page 0's +1 waits until the child "
-            "frees it."},
-        "The owner's unmap un-consumes offset 0, the close hands back both pages, and the +1 comes only when "
-        "the child lets go: one below zero in between.")
-
-
 def q07_why_612() -> Choice:
     return _why(
         "Why does the stable fix wait until no other process maps the page before it restores the reservation?",
-        "The restore's +1 comes back only when the page is freed, and a page another process maps is not freed "
-        "yet: handing the reservation back now leaves Rsvd short until then.",
-        [("A child holds the page's reservation while it maps the page.",
+        "The +1 comes back only when the page is freed: restoring while another process maps it leaves Rsvd short.",
+        [("A child holds the page's reservation while it maps the page: the fork copied it along with the page "
+          "table entry.",
           "A child holds no reservation (notebook 05): its faults never use one."),
          ("The child may write to the page later, and that fault needs the reservation.",
           "The child already maps page 0, so it does not fault there again; and a child's faults never use "
@@ -830,9 +829,9 @@ def q07_why_refault() -> Choice:
     return _why(
         "dontneed on Linux 6.1, which has no v6.9 restore: why does the second touch of page 0 (step 5) still "
         "succeed?",
-        "The pool still has free pages that no mapping is promised: a fault with no reservation of its own may "
-        "take one of those.",
-        [("6.1 gives page 0's reservation back at the fault, instead of at the madvise.",
+        "The pool still has free pages nobody is promised: a fault without a reservation may take one.",
+        [("6.1 gives page 0's reservation back at the fault, instead of at the madvise, and the fault then uses "
+          "it.",
           "No kernel gives a reservation back at a fault: a fault uses one, or takes a page without one."),
          ("The madvise kept the page in memory, and the fault maps it again.",
           "MADV_DONTNEED freed the page: Free went back up at step 4. An anonymous private page that is "
@@ -911,8 +910,7 @@ def q06_why_last_step() -> Choice:
     gone = next(k for k in range(1, n) if steps[k - 1].op.split()[0] == "munmap")
     return _tells(_why(
         f"Exercise {EXERCISE_SEED}, last step ({steps[-1].op}): what happens to p1, and why?",
-        "It is killed by SIGSEGV: m1's page 0 was unmapped before the fork, so nothing is mapped there, in main "
-        "or in p1.",
+        "It is killed by SIGSEGV: m1's page 0 was unmapped before the fork, so p1 has nothing mapped there.",
         [("It is killed by SIGBUS: a child holds no reservation, so its fault finds no page.",
           "A child's fault without a reservation takes any free page, and the pool still has free pages. "
           "Look at what is mapped at m1's page 0."),
@@ -931,12 +929,12 @@ def q06_why_hunt() -> Choice:
     return _tells(_why(
         "hunt replays random traces under double-credit until an invariant breaks. What must a random trace "
         "contain to break one?",
-        "A split of a private mapping holding unused reservations, and the closes of at least two of its pieces.",
-        [("A fork: children are where reservations go wrong.",
+        "A split of a private mapping with unused reservations, then the closes of two of its pieces.",
+        [("A fork and a few faults in the child: children run unreserved, which is where reservations go wrong.",
           "The seed has no fork and breaks the invariants: a split is enough."),
          ("A mapping larger than the pool.",
           "Such an mmap fails with ENOMEM and changes nothing."),
-         ("Many faults, until the pool runs out.",
+         ("Many faults, until the pool runs out and a fault finds no page.",
           "Running out of pages is SIGBUS, a correct outcome: no invariant breaks by it.")],
         "A split and two closes: each piece hands back the copied count. That is why hunt finds the bug in a "
         "few operations.", at=1),
@@ -1062,13 +1060,12 @@ def q08_row() -> Row:
 def q08_why_munmap() -> Choice:
     return _tells(_why(
         "Why did munmap a 0 4, which unmapped the whole shared mapping, give no reservation back?",
-        "The reservations are entries in f's map, and f still exists (it has a name and is open): they stay with "
-        "the file.",
+        "They are entries in f's map, and f still exists (it has a name and is open).",
         [("munmap never gives back reservations.",
           "A private piece's close does (notebooks 02 and 04): this one is shared."),
          ("Page 0 was touched, so the whole mapping's reservations were used.",
           "One fault uses one reservation: pages 1 to 3 were never touched."),
-         ("The kernel gives them back later, at the next mmap of the file.",
+         ("The kernel gives them back lazily, at the next mmap of the file, rather than at every munmap.",
           "An mmap only ever reserves; nothing is handed back at one. Where did step 3 record its "
           "reservations?")],
         "A shared mapping's reservations belong to the file: they outlive every mapping.", at=0),
@@ -1088,9 +1085,9 @@ def q08_punch() -> Question:
 def q08_why_punch() -> Choice:
     return _why(
         "Why does a hole punch keep the reservation of an offset with no page, while truncate gives it back?",
-        "After a punch the file keeps its size, so the offset may still be faulted and its promise must hold; "
-        "truncate removes the offsets themselves.",
-        [("A punch only frees pages that are mapped.",
+        "A punched file keeps its size, so the offset may still be faulted; truncate removes the offset.",
+        [("A punch only frees pages that are mapped, and an offset with no page is mapped by nobody, so the "
+          "punch skips it.",
           "A punch frees the file's pages whether or not anything maps them; the question is the offsets "
           "without a page."),
          ("Punching is a newer call, and keeping the entry is an oversight.",
@@ -1205,13 +1202,14 @@ def self_test() -> list[Question | Row | Choice]:
                       "Every process gone: a bare pool, Free equal to Total and Rsvd 0."),
         _tells(_why("Step 4 (munmap a 2 1) gives back 1 reservation today, and the whole count under double-credit. "
              "Why the difference?",
-             "Today the piece's close counts its own window [2, 3) in the map of consumed offsets; under "
-             "double-credit the piece carries a copy of the mapping's whole remaining count.",
+             "Today the close looks up [2, 3) in the map of consumed offsets; under double-credit the piece "
+             "carries a copied count.",
              [("Today's kernel gives back reservations only at exit.",
                "Rsvd fell at step 4 today too: a close gives back its unused reservations at once."),
               ("Under double-credit page 2 had been touched.",
                "Only page 1 was touched, under either kernel: the trace is the same."),
-              ("Double-credit gives back the whole mapping at the first munmap, on purpose.",
+              ("Double-credit gives back the whole mapping at the first munmap, on purpose, so that a split "
+               "never strands a reservation.",
                "It is not a choice: the count was copied into the piece by the split, and its close hands it "
                "all back.")],
              "A count copied at a split against a map of consumed offsets: the 2008 bug and its fix.", at=1),
@@ -1223,7 +1221,8 @@ def self_test() -> list[Question | Row | Choice]:
                       "At step 6 Rsvd did not move: whose reservations did b's first write use?"),
                      ("Succeed, using one of the reservations b inherited from main at fork.",
                       "Rsvd did not rise at step 5: the fork made no reservation for b."),
-                     ("Fail with ENOMEM, and b goes on running.",
+                     ("Fail with ENOMEM, and b goes on running: the kernel refuses the page, and the write "
+                      "returns an error.",
                       "ENOMEM is what an mmap returns; a fault that finds no page has no return value to fail "
                       "with: it is a signal.")],
                     "A child runs unreserved: its faults take pages, never reservations, so with every free "
@@ -1236,7 +1235,8 @@ def self_test() -> list[Question | Row | Choice]:
 # measured in a guest, tests/test_zoo.py holds the shipped records to the same policy, step for step.
 
 ZOO_SHMAT = load("shmat-noreserve")
-ZOO_RESTORE = load("fork-unmap-wrap")
+#: fork-unmap-wrap with a child that maps two of the owner's pages (05 and 07 showed the one-page trace)
+ZOO_RESTORE_TWO = "pool 8\nmmap a 3 private\ntouch a 0\ntouch a 1\nfork c\nmunmap a 0 3\nexit c\n"
 ZOO_ERAS = load("subpool-rollback-eras")
 ZOO_LEAK = load("min-size-leak")
 ZOO_PUNCH = load("private-refault-after-punch")
@@ -1266,13 +1266,14 @@ def q10_punch() -> Question:
 
 def q10_restore_child() -> Question:
     return _counter_question(
-        "fork-unmap-wrap on Linux 6.12.107 (the v6.9 restore, no mapcount fix): HugePages_Rsvd after step 5, the "
-        "owner's munmap while the child maps page 0? (Signed, or as the kernel prints it.)", ZOO_RESTORE, 5,
-        "Rsvd",
+        "fork-unmap-wrap with three pages, two of them faulted before the fork, on Linux 6.12.107 (the v6.9 "
+        "restore, no mapcount fix): HugePages_Rsvd after step 6, the owner's munmap while the child maps pages "
+        "0 and 1? (Signed, or as the kernel prints it.)", ZOO_RESTORE_TWO, 6, "Rsvd",
         {0: "That is 6.12.118: it restores only when no other process maps the page.",
-         1: "The close hands back page 1's reservation; but 6.12.107 also restored page 0's offset."},
-        "The restore un-consumed offset 0 although the child maps the page: the close gave back two, one more "
-        "than Rsvd held.", policy="linux-6.12.107")
+         -1: "The restore un-consumes each offset the child still maps, not only the first: here two.",
+         1: "The close hands back page 2's reservation; but 6.12.107 also restored offsets 0 and 1."},
+        "The restore un-consumed offsets 0 and 1 although the child maps both pages: the close gave back three, "
+        "two more than Rsvd held, and each +1 waits until the child frees its page.", policy="linux-6.12.107")
 
 
 def q10_eras_row() -> Row:
@@ -1302,38 +1303,37 @@ def q10_leak() -> Question:
         "trace?", ZOO_LEAK, 7, "Rsvd",
         {0: "That is 6.12 (and what every kernel should show): 7.3.4 still has a833a693's fault error path.",
          2: "Part of the minimum went back when the file's pages were freed."},
-        "The failed fault kept its subpool charge: the used count never reaches zero and one page of the "
-        "minimum stays reserved until reboot.", policy="linux-7.3.4")
+        "7.3.4 still has a833a693's error path: one page of the minimum stays on Rsvd until reboot, with no "
+        "file and no mount left to give it back.", policy="linux-7.3.4")
 
 
 def q10_why_leak() -> Choice:
     return _why(
         "min-size-leak on 7.3.4: the fallocate gets 3 pages and fails on the fourth (ENOSPC). What does its "
         "error path leave behind once the file is gone?",
-        "One page charged to the mount that no file holds: the fault that got no page kept its charge, so the "
-        "mount's count of used pages never returns to zero and the subpool is never freed.",
+        "One page charged to the mount that no file holds: the page the fallocate never got kept its charge.",
         [("Nothing: an error path undoes everything the call did.",
           "That is what kernels before 6.15 do. Exercise 5 showed a833a693 (6.15) changing what an error path "
           "gives back."),
          ("The subpool's count of pages in use, raised by the 3 pages the file got, which the file's "
           "eviction never lowers.",
           "Freeing the file's pages at unlink lowers that count (Free goes back up): what stays counted is "
-          "the page the fault never got."),
+          "the page the fallocate never got."),
          ("A reservation for the fourth page on the global pool, given back at umount.",
           "The fourth page was asked of the mount first, not of the pool: what stays is the mount's count.")],
-        "A leak of a count: the subpool's used pages stay one too high after a failed fault.", at=0)
+        "A leak of a count: the subpool's used pages stay one too high after the fallocate's failed page.", at=0)
 
 
 def q10_why_order() -> Choice:
     return _why(
         "1d3f9bb4 and the 7.3.4 fix give back the same pages when the pool refuses an mmap. Why does only 7.3.4 "
         "end at 0?",
-        "Order: 1d3f9bb4 hands the lent part back while the subpool still counts the refused pages as used, so "
-        "the subpool passes it on to the global pool; 7.3.4 lowers the used count first, so the subpool keeps "
-        "its minimum.",
+        "Order: 7.3.4 lowers the used count before handing back the lent pages, so the subpool keeps its "
+        "minimum.",
         [("1d3f9bb4 gives back fewer pages.",
           "Both give back the pages the subpool lent and take the refused ones out of its used count."),
-         ("7.3.4 refuses the mmap before the subpool is asked.",
+         ("7.3.4 refuses the mmap before the subpool is asked, so the subpool lends nothing and has nothing to "
+          "undo.",
           "Both ask the subpool first: its minimum is what lends the pages."),
          ("The wrap on 7.0.13 comes from the fork path.",
           "The trace has no fork: the difference starts at the refused mmap, step 7.")],
@@ -1343,13 +1343,13 @@ def q10_why_order() -> Choice:
 def q10_why_quota() -> Choice:
     return _why(
         "Before 7251ff78, why does the second private mapping of f fail on a size=2 mount that nothing uses?",
-        "The first mapping's close gave its unused reservations back to the pool but not to the mount's quota: "
-        "the mount still counted two pages in use.",
+        "The close gave the pool back its reservations, not the mount its quota: two pages still counted.",
         [("The pool had no pages left.",
           "Free is 4 throughout: nothing was touched."),
          ("A private mapping of a file may be made only once.",
           "With the fix, the same second mmap succeeds."),
-         ("munmap did not close the first mapping.",
+         ("munmap did not close the first mapping: it stays open, and reserved, until the process that made it "
+          "exits.",
           "It did: Rsvd went back to 0.")],
         "Two counts had to be given back, the pool's and the mount's; the close gave back one.", at=0)
 
