@@ -29,7 +29,7 @@ from ..tools.tables import differ_line, grid, runs_rows, runs_table, table
 PRE = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal"
 #: a table's cell: one word never broken, a cell wraps only at its own spaces (JupyterLab's sanitizer keeps
 #: plain values only: px, no var())
-CELL = ("padding:1px 9px 1px 0;border:none;vertical-align:top;word-break:keep-all;overflow-wrap:normal;"
+CELL = ("padding:1px 7px 1px 0;border:none;vertical-align:top;word-break:keep-all;overflow-wrap:normal;"
         "font-family:monospace;font-size:12px")
 
 
@@ -73,15 +73,19 @@ def compare_html(names: list[str], runs: list) -> tuple[str, str]:
     statfs, rows, _ = runs_rows(runs)
     parts = 3 if statfs else 2
     head = "".join(f"<th colspan={parts} style='{CELL};text-align:left'>{_cell(n)}</th>" for n in names)
-    sub = "".join(f"<th style='{CELL};text-align:left;font-weight:normal'>{w}</th>"
-                  for _ in names for w in ("T/F/R/S", "outcome", "statfs")[:parts])
+    # statfs of one mount: its name in the heading, each cell "6 free of 6" kept whole ("q1:" / "6 free of 6" made
+    # every row two lines at 1068 px, and the table fits that width only without the repeated name)
+    mounts = {part.split(": ", 1)[0] for _m, _n, _op, blocks in rows for block in blocks[:len(names)]
+              for part in block[2:3] if part}
+    one = next(iter(mounts)) if len(mounts) == 1 and all(
+        ", " not in part for _m, _n, _op, blocks in rows for block in blocks for part in block[2:3]) else ""
+    sub = "".join(f"<th style='{CELL};text-align:left;font-weight:normal'>{_cell(w)}</th>"
+                  for _ in names for w in ("T/F/R/S", "outcome", f"statfs {one}".strip())[:parts])
     body = []
     for mark, number, op, blocks in rows:
-        # an op and a statfs cell are each one unit at 1068 px ("mmap m1 4" / "private", "q1:" / "6 free of 6"
-        # read ragged): a table too wide for the window scrolls instead
-        cells = [(mark, "left"), (number, "right"), (op.replace(" ", "\u00a0"), "left")]
-        cells += [(part if n < 2 else part.replace(" ", "\u00a0"), "left")
-                  for block in blocks for n, part in enumerate(block[:parts])]
+        cells = [(mark, "left"), (number, "right"), (op, "left")]
+        cells += [(part if n < 2 else (part[len(one) + 2:] if one else part).replace(" ", "\u00a0"),
+                   "left") for block in blocks for n, part in enumerate(block[:parts])]
         body.append("<tr>" + "".join(f"<td style='{CELL};text-align:{align}'>{_cell(c)}</td>"
                                      for c, align in cells) + "</tr>")
     table_html = ("<div style='overflow-x:auto'><table class='hugelab-table' "
@@ -263,11 +267,12 @@ def show_scenarios(names: list[str], policy: str = "modern") -> None:
         steps = replay(load(name), policy)
         c = steps[-1].counters
         odd = [f"step {n} {s.error}" for n, s in enumerate(steps, 1) if s.error]
-        lines.append(fold(f"{name}: {describe(name)}"))
-        lines.append(fold(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
-                          f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok")))
-    text = "\n".join(lines)
-    _show(text, pre_html(text))  # JupyterLab breaks a printed line anywhere: 'MAP_NORESERV' / 'E' at 1068 px
+        lines.append(f"{name}: {' '.join(describe(name).split())}")
+        lines.append(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
+                     f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok"))
+    # JupyterLab breaks a printed line anywhere ('MAP_NORESERV' / 'E' at 1068 px): its HTML form wraps each
+    # line at the window's width, between words, and continues it indented; the plain text is folded at spaces
+    _show("\n".join(map(fold, lines)), pre_html("\n".join(lines)))
 
 
 def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:

@@ -254,3 +254,47 @@ def test_05s_questions_feedback_and_walk_through_wrap_between_words(lab, browser
         assert "monospace" not in explanation.evaluate("e => getComputedStyle(e).fontFamily")
     finally:
         context.close()
+
+
+# every fold opened; a long line of a fold's text whose continuation does not start right of the line's own start
+# (10's commit titles went on at column 0 at 1400 px)
+OPEN_FOLDS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+HANGING = """() => {
+  const flat = [];
+  for (const line of document.querySelectorAll('.jp-OutputArea-output pre > div')) {
+    if (!line.offsetParent || !line.textContent.trim()) continue;
+    const r = document.createRange();
+    r.selectNodeContents(line);
+    const boxes = [...r.getClientRects()].filter(b => b.width > 0);
+    const first = Math.min(...boxes.map(b => b.top));
+    const starts = boxes.filter(b => b.top > first + 2).map(b => b.left);
+    const left = Math.min(...boxes.filter(b => b.top <= first + 2).map(b => b.left));
+    if (starts.length && Math.min(...starts) <= left) flat.push(line.textContent.slice(0, 60));
+  }
+  return flat;
+}"""
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+@pytest.mark.parametrize("name", ["06-lab.ipynb", "08-files-and-mounts.ipynb"])
+def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, name, width):
+    """A fresh learner at 1068 px: 06's scenario list broke 'MAP_NORESERV' / 'E' and 'ker' / 'nel', 08's leak
+    print-out 'Rsv' / 'd'; at 1400 px a fold's long line went on at column 0. Every fold opened, every printout and
+    table keeps its words whole, and a fold's wrapped line continues indented under its start."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(lab.url(name))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        run_all(page)
+        page.evaluate(OPEN_FOLDS)
+        wait_settled(page)
+        assert_words_whole(page, ".jp-OutputArea-output pre, .jp-OutputArea-output .hugelab-table")
+        assert not page.evaluate(HANGING), f"{name}: fold lines continued at their own start: {page.evaluate(HANGING)}"
+        for n, text in enumerate(("steps; at the end Total", "at the end Rsvd", "T/F/R/S", "commits")):
+            shown = page.locator(".jp-OutputArea-output").filter(has_text=text)
+            if shown.count():
+                shown.first.scroll_into_view_if_needed()
+                page.screenshot(path=str(shots / f"course-{name[:2]}-printout-{n}-{width}.png"))
+    finally:
+        context.close()
