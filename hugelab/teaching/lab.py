@@ -298,6 +298,11 @@ def run(directory: str = "hugelab-course", port: int = 8888, browser: bool = Tru
         print("hugelab: as root, JupyterLab's notebooks would run as root: run it as another user, "
               "or pass --allow-root", file=sys.stderr)
         return 2
+    # a wrong folder is the user's first mistake to hear of, whatever holds the port (copy_course then
+    # checks the folder's links, owner and mode)
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        print(f"hugelab: {directory} is not a folder", file=sys.stderr)
+        return 2
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", port)) == 0:
             print(f"hugelab: port {port} is taken; choose another with --port, or copy the course without a "
