@@ -276,7 +276,7 @@ HANGING = """() => {
 
 
 @pytest.mark.parametrize("width", [1068, 1400])
-@pytest.mark.parametrize("name", ["06-lab.ipynb", "08-files-and-mounts.ipynb"])
+@pytest.mark.parametrize("name", ["06-lab.ipynb", "08-files-and-mounts.ipynb", "10-bug-zoo.ipynb"])
 def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, name, width):
     """A fresh learner at 1068 px: 06's scenario list broke 'MAP_NORESERV' / 'E' and 'ker' / 'nel', 08's leak
     print-out 'Rsv' / 'd'; at 1400 px a fold's long line went on at column 0. Every fold opened, every printout and
