@@ -97,10 +97,18 @@ def slider_keys(explorer, description, handle, key, times):
     slider = explorer.locator(".widget-hslider").filter(
         has=explorer.page.locator(f"label.widget-label:text-is('{description}')"))
     knob = slider.locator(handle)
+    # the kernel's last answer may still move this slider (a munmap sets the next range): let it land first
+    wait_quiet(explorer.page)
+    readout = slider.locator(".widget-readout")
     for _ in range(times):
+        before = readout.inner_text()
         knob.focus()
         explorer.page.keyboard.press(key)
-    wait_widgets_synced(explorer.page)  # a slider's value reaches the kernel throttled: it has landed
+        # one step at a time: each press has moved the slider before the next (under load a press that
+        # came while the last value was on its way was lost: [1, 4) where [2, 4) was keyed)
+        explorer.page.wait_for_function("([e, t]) => e.innerText !== t", arg=[readout.element_handle(), before],
+                                        timeout=EVENT_BOUND)
+        wait_widgets_synced(explorer.page)  # a slider's value reaches the kernel throttled: it has landed
 
 
 def test_the_seed_by_clicks_alone(explorer_lab, page, shots):
