@@ -505,6 +505,21 @@ def test_a_why_question_is_judged_on_the_letter_picked_even_when_the_check_click
     assert "Right." in p.feedback.value and p.reveal.value
 
 
+def test_a_why_questions_table_keeps_its_lines_and_its_prose_wraps():
+    """A learner saw 01's, 02's and 03's why tables run together into one paragraph once explanations
+    became prose: a reveal of several lines is shown line by line; one of a single line as prose."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    for q in (lessons.q01_why_enomem(), lessons.q04_why_open()):
+        p = Predict(q)
+        p.entry.value = "abcd"[q.answer]
+        if "\n" in q.reveal:
+            assert p.reveal.value.startswith("<pre") and html.escape(q.reveal.splitlines()[1]) in p.reveal.value
+        else:
+            assert p.reveal.value.startswith("<div") and "white-space:normal" in p.reveal.value
+
+
 def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
     from hugelab.teaching import lessons
     from hugelab.widgets.controls import Predict
@@ -865,7 +880,7 @@ def test_a_questions_words_feedback_and_explanation_are_prose_that_wraps_between
     p.check.click()
     for shown in (p.feedback.value, p.reveal.value):
         assert shown.startswith("<div ") and PROSE in shown and "<pre" not in shown
-    t = Predict(lessons.q05_wrap())
+    t = Predict(lessons.q05_owner_unmaps())
     t.entry.value = "-1"
     assert t.reveal.value.startswith("<pre ") and "word-break:normal" in t.reveal.value  # a table keeps its lines
     assert PROSE in t.feedback.value

@@ -729,7 +729,7 @@ def q05_dontneed() -> Question:
 CHILD_MAPS = load("fork-unmap-wrap")
 
 
-def q05_wrap() -> Question:
+def q05_owner_unmaps() -> Question:
     # a trace named for the wrap, or "(Signed, or as the kernel prints it)", announces a count below zero
     return _tells(_counter_question(
         "main unmaps the whole mapping while the child still maps page 0 (step 5). HugePages_Rsvd after it?",

@@ -768,10 +768,11 @@ class Predict(_Explains, w.VBox):
     def _reveal(self) -> None:
         if not self.question.reveal:
             return
-        if isinstance(self.question, Choice):  # an explanation: prose, wrapping between words
+        if isinstance(self.question, Choice) and "\n" not in self.question.reveal:
+            # an explanation: prose, wrapping between words (a why question's table keeps its lines, below)
             self.reveal.value = (f"<div class='hugelab-reveal hugelab-explanation' style='{PROSE}'>"
                                  f"{html.escape(self.question.reveal)}</div>")
-        else:  # a table, then the asked step: its lines break only between words when too long
+        else:  # a table (then the asked step): its lines break only between words when too long
             self.reveal.value = (f"<pre class='hugelab-reveal' style='{TEXT_LINES}'>"
                                  f"{html.escape(self.question.reveal)}</pre>")
 

@@ -240,7 +240,7 @@ def test_05s_questions_feedback_and_walk_through_wrap_between_words(lab, browser
         wait_settled(page)
         page.screenshot(path=str(shots / f"course-05-walk-{width}.png"))
         assert_words_whole(page, ".hugelab-walk")
-        for q in (lessons.q05_why_fork(), lessons.q05_why_cow(), lessons.q05_cow(), lessons.q05_wrap()):
+        for q in (lessons.q05_why_fork(), lessons.q05_why_cow(), lessons.q05_cow(), lessons.q05_owner_unmaps()):
             widget = page.locator(".hugelab-predict").filter(has_text=q.prompt[:60]).first
             widget.scroll_into_view_if_needed()
             answer(page, widget, q)
