@@ -1192,7 +1192,8 @@ def self_test() -> list[Question | Row | Choice]:
                           {0: "Page 1 is still mapped by b: the close hands its reservation back now, but the "
                               "+1 comes only when b lets the page go.",
                            2: "main's close hands back what main still reserves, and more."},
-                          "The v6.9 restore again: main's close hands page 1's reservation back while b still maps the page."),
+                          "The v6.9 restore again: main's close hands page 1's reservation back while b still "
+                          "maps the page."),
         _row_question("Step 8 (exit b) today: the whole row?", SELF, 8,
                       {"Free": {counter(SELF, 7, "Free"): "b was the last to map pages 0 and 1: its exit frees both.",
                                 counter(SELF, 7, "Free") + 1: "b maps two pages at its exit: page 1 since the fork, "
