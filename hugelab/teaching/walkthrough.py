@@ -58,7 +58,8 @@ class Moment:
                 f"<div style='padding-left:1.5em'>{lines}</div></div>")
 
 
-#: prose that wraps between words, never inside one (JupyterLab breaks a printed line anywhere: "reservat" / "ion")
+#: the course's prose, here and in the question widgets: it wraps between words, never inside one (JupyterLab
+#: breaks a printed line anywhere: "reservat" / "ion"), with prose's line gap
 PROSE = "line-height:1.45;white-space:normal;word-break:normal;overflow-wrap:normal"
 
 

@@ -28,6 +28,7 @@ from ..teaching.explorer import (
     arithmetic,
 )
 from ..teaching.predict import Choice, Row, Score, letter
+from ..teaching.walkthrough import PROSE
 from ..trace.language import Mprotect, Pool, Touch
 from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
 
@@ -655,10 +656,9 @@ class SplitExplorer(_Explains, w.VBox):
             self.range.value = (start, end)
 
 
-#: a question's words, feedback and explanations: prose that wraps between words, with prose's line gap (a
-#: widget's HTML has the 28 px line height of a control: a wrapped label left "5)?" alone under a tall gap),
-#: never mid-word (JupyterLab breaks a monospace line anywhere: "so it is th" / "e one")
-PROSE = "line-height:1.45;white-space:normal;word-break:normal;overflow-wrap:normal"
+# A question's words, feedback and explanations are the course's prose (teaching.walkthrough.PROSE): it
+# wraps between words, with prose's line gap (a widget's HTML has the 28 px line height of a control: a
+# wrapped label left "5)?" alone under a tall gap), never mid-word ("so it is th" / "e one").
 #: a reveal's table: its lines as printed, broken only between words where one is too long
 TEXT_LINES = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal;line-height:1.3"
 
