@@ -22,7 +22,7 @@ from ..model.hstate import show
 from ..replay import as_trace, replay
 from ..scenarios import describe, load
 from ..tools.hunt import hunt
-from ..tools.tables import differ_line, grid, runs_rows, runs_table, table
+from ..tools.tables import differ_line, grid, rows_text, runs_rows, table
 
 #: a text block's look in HTML: lines wrap only between words (JupyterLab's own outputs wrap anywhere, splitting
 #: "SIGBUS" and 18446744073709551610 at the right edge)
@@ -69,8 +69,8 @@ class Shown:
 def compare_html(names: list[str], runs: list) -> tuple[str, str]:
     """The side-by-side table of ``runs`` (one per name) as text and as an HTML table, and the line that
     counts the steps that differ."""
-    text, differ = runs_table(names, runs)
-    statfs, rows, _ = runs_rows(runs)
+    statfs, rows, differ = runs_rows(runs)  # once: the text and the HTML table show the same cells
+    text = rows_text(names, statfs, rows)
     parts = 3 if statfs else 2
     head = "".join(f"<th colspan={parts} style='{CELL};text-align:left'>{_cell(n)}</th>" for n in names)
     # statfs of one mount: its name in the heading, each cell "6 free of 6" kept whole ("q1:" / "6 free of 6" made
@@ -88,13 +88,10 @@ def compare_html(names: list[str], runs: list) -> tuple[str, str]:
                    "left") for block in blocks for n, part in enumerate(block[:parts])]
         body.append("<tr>" + "".join(f"<td style='{CELL};text-align:{align}'>{_cell(c)}</td>"
                                      for c, align in cells) + "</tr>")
-    table_html = ("<div style='overflow-x:auto'><table class='hugelab-table' "
-                  "style='border-collapse:collapse;margin:0;table-layout:auto'>"
-                  f"<thead><tr><th style='{CELL}'></th><th style='{CELL};text-align:right'>step</th>"
-                  f"<th style='{CELL};text-align:left'>op</th>{head}</tr>"
-                  f"<tr><th colspan=3 style='{CELL}'></th>{sub}</tr></thead>"
-                  f"<tbody>{''.join(body)}</tbody></table></div>"
-                  f"{pre_html(differ_line(differ))}")
+    table_html = _html_table(f"<tr><th style='{CELL}'></th><th style='{CELL};text-align:right'>step</th>"
+                             f"<th style='{CELL};text-align:left'>op</th>{head}</tr>"
+                             f"<tr><th colspan=3 style='{CELL}'></th>{sub}</tr>",
+                             "".join(body)) + pre_html(differ_line(differ))
     return f"{text}\n{differ_line(differ)}", table_html
 
 
@@ -112,8 +109,14 @@ def show_grid(rows: Sequence[tuple[str, ...]]) -> None:
     th = "".join(f"<th style='{CELL};text-align:left'>{_cell(c)}</th>" for c in head)
     tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:left'>{_cell(c)}</td>" for c in r) + "</tr>"
                  for r in body)
-    _show(grid(rows), "<div style='overflow-x:auto'><table class='hugelab-table' style='border-collapse:collapse;"
-                      f"margin:0;table-layout:auto'><thead><tr>{th}</tr></thead><tbody>{tr}</tbody></table></div>")
+    _show(grid(rows), _html_table(f"<tr>{th}</tr>", tr))
+
+
+def _html_table(head: str, body: str) -> str:
+    """A table of :data:`CELL` cells as the course shows it: its own width, scrolled sideways only if a
+    single word is wider than the window."""
+    return ("<div style='overflow-x:auto'><table class='hugelab-table' style='border-collapse:collapse;"
+            f"margin:0;table-layout:auto'><thead>{head}</thead><tbody>{body}</tbody></table></div>")
 
 
 #: while :func:`answers` collects a fold's output: the tables printed into it, as (start, end, html) in its text

@@ -57,11 +57,16 @@ def runs_table(names: Sequence[str], runs: Sequence[Sequence[Step]]) -> tuple[st
     kernels can agree on every counter and still differ there.
     """
     statfs, rows, differ = runs_rows(runs)
+    return rows_text(names, statfs, rows), differ
+
+
+def rows_text(names: Sequence[str], statfs: bool, rows: list[tuple[str, str, str, list[tuple[str, ...]]]]) -> str:
+    """:func:`runs_rows`' cells as :func:`runs_table` prints them (one text block per run)."""
     what = "T/F/R/S outcome statfs" if statfs else "T/F/R/S outcome"
     lines = [("", "step", "op", *(f"{name} {what}" for name in names))]
     lines += [(mark, number, op, *(" ".join(filter(None, block)) for block in blocks))
               for mark, number, op, blocks in rows]
-    return _format(lines, right={1}), differ
+    return _format(lines, right={1})
 
 
 def runs_rows(runs: Sequence[Sequence[Step]]) -> tuple[bool, list[tuple[str, str, str, list[tuple[str, ...]]]], int]:
