@@ -865,6 +865,24 @@ def test_a_question_asked_after_another_opens_once_that_one_is_answered():
     assert second.body.layout.display is None and second.waiting.layout.display == "none"
 
 
+def test_three_chained_questions_show_one_waiting_line_under_the_first_open_one():
+    """00 asks three in a row: both closed questions said 'The next question opens once you have answered the one
+    above', the same sentence twice, stacked. Only the question right under the open one says it."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    first = Predict(lessons.q00_row())
+    second = Predict(lessons.q00_why_free(), after=first)
+    third = Predict(lessons.q00_why_touch(), after=second)
+    shown = lambda: [p.waiting.layout.display != "none" for p in (first, second, third)]  # noqa: E731
+    opened = lambda: [p.body.layout.display != "none" for p in (first, second, third)]  # noqa: E731
+    assert shown() == [False, True, False] and opened() == [True, False, False]
+    first.entry.value = "1 2 3 4"
+    assert shown() == [False, False, True] and opened() == [True, True, False]
+    second.entry.value = "a"
+    assert shown() == [False, False, False] and opened() == [True, True, True]
+
+
 def test_a_questions_words_feedback_and_explanation_are_prose_that_wraps_between_words():
     """A fresh learner at 1068 px saw a why question's explanation in monospace, broken mid-word ("so it is th" /
     "e one"), and a wrapped prompt leave "5)?" alone under a widget's 28 px line gap."""

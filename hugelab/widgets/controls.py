@@ -685,6 +685,8 @@ class Predict(_Explains, w.VBox):
         self.answered = False
         #: called once this question is committed (its first answer, or "show answer")
         self.listeners: list = []
+        #: called once this question opens (the one above it answered)
+        self.opening: list = []
         self.check = w.Button(description="check", button_style="info", layout=w.Layout(width="80px"))
         self.show = w.Button(description="show answer", layout=w.Layout(width="110px", display="none"))
         self.feedback = w.HTML()
@@ -719,16 +721,27 @@ class Predict(_Explains, w.VBox):
         # ("Free still counts every page...") would otherwise answer the one above.
         self.waiting = w.HTML(f"<i class='hugelab-waiting' style='{PROSE}'>The next question opens once you have "
                               "answered the one above.</i>")
+        # Only the question right under the open one says so: with three in a row, the third waiting too
+        # repeated the same sentence under the second's.
         if after is not None and not after.answered:
             self.body.layout.display = "none"
             after.listeners.append(self._open)
+            if after.body.layout.display == "none":
+                self.waiting.layout.display = "none"
+                after.opening.append(self._wait)
         else:
             self.waiting.layout.display = "none"
         super().__init__([self.waiting, self.body])
 
+    def _wait(self) -> None:
+        if self.body.layout.display == "none":
+            self.waiting.layout.display = None
+
     def _open(self) -> None:
         self.waiting.layout.display = "none"
         self.body.layout.display = None
+        for opened in self.opening:
+            opened()
 
     def _first(self, right: bool) -> None:
         if not self.answered:
