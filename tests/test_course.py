@@ -678,3 +678,34 @@ def test_04_shows_the_fixs_close_as_84afd99b_wrote_it():
     assert "region_count(" in listing and "hugetlb_acct_memory(-" in listing
     for later in ("7251ff78", "quota", "put_pages", "spool"):
         assert later not in listing, f"04's RegionCount.close shows {later!r}, which 84afd99b did not have"
+
+
+# -- where the path goes next ------------------------------------------------------------------------------
+
+def named_notebooks(text):
+    """The notebooks a text names as such: `NN-name`, **NN-name** or NN-name.ipynb (not "03-key.pdf")."""
+    return re.findall(r"\*\*(\d\d-[a-z][\w-]*)\*\*|`(?:notebooks/)?(\d\d-[a-z][\w-]*?)(?:\.ipynb)?`"
+                      r"|(\d\d-[a-z][\w-]*)\.ipynb", text)
+
+
+def test_the_course_points_only_at_notebooks_that_exist_and_calls_the_last_one_last():
+    """06's summary said 'last **09-self-test**' while 10-bug-zoo followed it, and the hub guide handed out
+    '00-start-here.ipynb to 09-self-test.ipynb': a learner stopped one notebook short."""
+    stems = [p.stem for p in NUMBERED]
+    pages = {p.name: "\n".join(source(c) for c in cells(p) if c["cell_type"] == "markdown") for p in COURSE}
+    pages.update({str(p.relative_to(NOTEBOOKS.parent)): p.read_text()
+                  for p in [NOTEBOOKS.parent / "README.md", *sorted((NOTEBOOKS.parent / "docs").glob("*.md"))]})
+    named = 0
+    for where, text in pages.items():
+        text = squash(text)
+        for name in ["".join(groups) for groups in named_notebooks(text)]:
+            assert name in stems, f"{where} names the notebook {name!r}, which is not in notebooks/"
+            named += 1
+        for last in re.findall(r"\blast\W+(?:notebook\W+)?(\d\d-[a-z][\w-]*)", text):
+            assert last == stems[-1], f"{where} calls {last} the last notebook; it is {stems[-1]}"
+        for _first, last in re.findall(r"(00-[a-z][\w-]*)(?:\.ipynb)?`? to `?(\d\d-[a-z][\w-]*)", text):
+            assert last == stems[-1], f"{where} gives the path as ending at {last}; it ends at {stems[-1]}"
+        for nxt in re.findall(r"\bNext: \W*(\d\d-[a-z][\w-]*)", text):
+            here = stems.index(Path(where).stem)
+            assert nxt == stems[here + 1], f"{where}: 'Next' names {nxt}; the notebook after it is {stems[here + 1]}"
+    assert named >= 10
