@@ -1374,9 +1374,10 @@ WHY = {
         "In 2.6.27 MADV_DONTNEED was not even allowed on hugetlb (EINVAL); today it drops the page, and its "
         "reservation returns, so the next fault there uses a reservation again."),
     "dontneed-6.1": (
-        "On 6.1 page 0's offset stays consumed in the private resv_map after the madvise, so Rsvd stays one "
-        "lower than on 6.12 until munmap, and the fault at step 5 takes a page without a reservation. 6.12 "
-        "gives the reservation back at the madvise, as 6.18 does."),
+        "On 6.1 page 0's offset stays consumed in the private resv_map after the madvise, so Rsvd reads one "
+        "lower than on 6.12 there. The fault at step 5 takes a page without a reservation on 6.1, and the "
+        "reservation given back on 6.12: from then on the two agree, and page 0's reservation never comes "
+        "back on 6.1. 6.12 gives it back at the madvise, as 6.18 does."),
     "file-outlives": (
         "A shared mapping of a file reserves what the file's map does not hold yet, and records it there. The "
         "reservation belongs to the file: munmap gives nothing back, and a second mapping reserves only the "

@@ -41,7 +41,7 @@ PageState = Literal["reserved", "faulted", "unreserved"]
 #: restore, df7a6d1f6405), in the words the notebooks print: one value per real kernel
 ZapRestore = Literal["never", "if-unmapped-everywhere", "even-if-mapped-elsewhere"]
 ZAP_RESTORE: dict[str, str] = {
-    "never": "never: the reservation stays used until munmap (no v6.9 restore)",
+    "never": "never: the page's offset stays consumed, so not even munmap gives its reservation back (no v6.9 restore)",
     "if-unmapped-everywhere": "only if no other process still maps the page (6.12.110's fix)",
     "even-if-mapped-elsewhere": "even if a child still maps the page: Rsvd reads one low until the child lets go",
 }
