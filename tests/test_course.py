@@ -341,6 +341,33 @@ def test_no_questions_words_say_the_answer_of_one_not_yet_answered(path):
                 assert not said, f"{path.name}: {name_i}'s words, on screen, answer {name_j}: {said}"
 
 
+def process_of(op):
+    """The process a trace line runs in: ``in c touch a 0`` runs in c, a line without ``in`` in main."""
+    return op.split()[1] if op.startswith("in ") else "main"
+
+
+@pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
+def test_a_step_question_leaves_more_than_one_step_to_choose(path):
+    """05 asked why the owner's copy-on-write at step 5 takes the page from the child, then 'at which step does the
+    child die?': the child's next line, step 6, was the one step left to choose. A question asking at which step
+    something happens is not answered by the first line of the answer's process after the last step an earlier
+    question asked about in the same trace."""
+    asked = groups(path)
+    for i, (_g, name, q) in enumerate(asked):
+        if not isinstance(q, Question) or q.prompt not in lessons.ASKED or "which step" not in q.prompt:
+            continue
+        trace, answer, policy = lessons.ASKED[q.prompt]
+        told = [lessons.ASKED[p.prompt][1] for _h, _n, p in asked[:i]
+                if p.prompt in lessons.ASKED and lessons.ASKED[p.prompt][0] == trace]
+        after = max(told, default=0)
+        steps = replay(trace, policy)
+        who = process_of(steps[answer - 1].op)
+        candidates = [n for n in range(after + 1, answer + 1) if process_of(steps[n - 1].op) == who]
+        assert candidates != [answer], \
+            f"{path.name}: {name}'s answer, step {answer}, is {who}'s first line after step {after}, which an " \
+            "earlier question asked about"
+
+
 @pytest.mark.parametrize("path", COURSE, ids=lambda p: p.stem)
 def test_no_hint_names_the_kernel_whose_answer_another_question_asks(path):
     """'That is 6.18.' under a wrong answer -1 tells the learner 6.18's answer to the question below."""

@@ -616,6 +616,11 @@ def q04_why_once() -> Choice:
 
 FORK = "pool 8\nmmap a 4 private\ntouch a 0\nfork c\nin c touch a 0\nin c touch a 1\nexit c\n"
 COW_FULL = load("fork-cow-full-pool")
+#: fork-cow-full-pool made longer: the child maps pages 0 and 1 when main's write of page 0 finds no spare page
+#: (step 6), and its next line is a read of page 1, which it still maps: no fault. Its death is at its first fault
+#: after losing page 0, two lines further on, not at its next line (the step question must take thought)
+COW_LATER = ("pool 3\nmmap a 3 private\ntouch a 0\ntouch a 1\nfork c\ntouch a 0\nin c touch a 1 read\n"
+             "touch a 2\nin c touch a 0 read\n")
 
 
 def q05_row() -> Row:
@@ -673,19 +678,24 @@ def q05_why_cow() -> Choice:
          ("It borrows a surplus page for the copy.",
           "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
         "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
-        "page.", at=2)
+        "page.", at=2, asks=(COW_FULL, 5, "modern"))
 
 
 def q05_cow() -> Question:
-    answer = failing_step(COW_FULL, "SIGBUS")
+    answer = failing_step(COW_LATER, "SIGBUS")
     return _tells(_step_question(
-        "fork-cow-full-pool: at which step does the child die?", COW_FULL, answer,
-        {answer - 1: "At step 5 the kernel takes the page away from the child, but the child is not running "
-                     "there: it notices only when it next touches the page.",
-         answer + 1: "The child dies at its own next fault, before main unmaps.",
-         4: "fork itself takes no page and cannot fail here."},
-        "The child, at its next fault in that mapping after main's write."),
-        "finds no page at its next fault", "at its next fault there", "dies at its next fault")
+        "A pool of 3: main writes pages 0 and 1, forks c, then writes page 0 again (step 6) with no spare page. "
+        "At which step does the child die?", COW_LATER, answer,
+        {6: "At step 6 the kernel takes page 0 away from the child, but the child is not running there: it finds "
+            "out only at a fault of its own.",
+         7: "The child lost page 0, not the mapping: page 1 is still mapped in it, and reading a page that is "
+            "mapped is no fault.",
+         8: "Step 8 is main's own fault, which uses main's reservation for page 2.",
+         5: "fork itself takes no page and cannot fail here."},
+        "The child dies at its first fault after losing page 0. Its read of page 1 at step 7 finds the page "
+        "mapped: no fault."),
+        "page 1 is still mapped", "still maps page 1", "read of page 1 finds", "reading a page that is mapped",
+        "lost page 0, not the mapping", "its first fault after losing")
 
 
 def q05_surplus() -> Question:
