@@ -809,14 +809,21 @@ def q07_fork_61() -> Question:
         "left.")
 
 
-def q07_fork_612() -> Question:
-    return _recorded_question(
-        "fork-unmap on Linux 6.12, with the stable fix: HugePages_Rsvd after the same munmap (step 5)? (Signed, "
-        "or as the kernel prints it.)", "6.12", "fork-unmap",
-        {1: "The close hands back page 1's reservation, the one never used.",
-         -1: "The stable fix restores page 0's reservation only if this unmap leaves the page mapped nowhere. "
-             "Does the child still map it?"},
-        "Page 0's reservation stays used (the child maps the page); the close hands back only page 1's.")
+#: 07's case the stable fix's rule is applied to, not told: the child exits first, then the owner drops page 0
+EXIT_THEN_DROP = "pool 8\nmmap a 2 private\ntouch a 0\nfork c\nexit c\nmadvise a 0 1 dontneed\n"
+
+
+def q07_drop_612() -> Question:
+    return _tells(_counter_question(
+        "exit-then-drop on Linux 6.12, with the stable fix: HugePages_Rsvd after step 6, the owner's madvise "
+        "dontneed of page 0?", EXIT_THEN_DROP, 6, "Rsvd",
+        {1: "That is 6.1, which has no restore. 6.12 has it, and its stable fix holds it back only while another "
+            "process maps the page: who maps page 0 at step 6?",
+         0: "The madvise drops page 0 only: page 1 was never touched, and its reservation is still there."},
+        "The child's exit at step 5 left page 0 mapped by the owner alone, so the owner's drop leaves it mapped "
+        "nowhere: the stable fix lets the restore give its reservation back, as on 6.12 in exercise 1.",
+        "linux-6.12"),
+        "once the child has exited, the drop", "the drop leaves it mapped nowhere", "c has exited")
 
 
 def q07_why_612() -> Choice:
