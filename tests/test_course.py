@@ -667,9 +667,9 @@ def answered_elsewhere(q):
     return forms
 
 
-#: the notebooks a fresh learner took end to end (issue 25); 08's why_outlives is said by 02 ("reservations belong
-#: to the file") and waits for its owner
-RECALLED = [p for p in NUMBERED if p.name < "06"]
+#: the notebooks a fresh learner took end to end (issue 25), and 10, whose why_leak once asked what 08's "A leak in
+#: Linux 6.18" had said; 08's why_outlives is said by 02 ("reservations belong to the file") and waits for its owner
+RECALLED = [p for p in NUMBERED if p.name < "06" or p.name >= "10"]
 
 
 @pytest.mark.parametrize("path", RECALLED, ids=lambda p: p.stem)

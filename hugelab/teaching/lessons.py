@@ -1306,12 +1306,20 @@ def q10_eras_row() -> Row:
 
 
 def q10_eras_end() -> Question:
+    rsvd = [counter(ZOO_ERAS, n, "Rsvd", "linux-6.18.15") for n in (6, 7, 8, 11)]
     return _counter_question(
         "subpool-rollback-eras on Linux 6.18.15: HugePages_Rsvd after step 14, the umount? (Signed, or as the "
         "kernel prints it.)", ZOO_ERAS, 14, "Rsvd",
-        {0: "That is 7.3.4. On 6.18.15 the refused pages stayed in the subpool's used count.",
-         -1: "That is 6.12 and 7.0.13: they give back too much. 6.18.15 gives back too little."},
-        "The subpool still counts a page used that nobody holds, so it is never freed: its reservation stays.",
+        {0: "That is 7.3.4. On 6.18.15 the refused page stays in the pages in use, so the count never reaches zero.",
+         -1: "That is 6.12 and 7.0.13: they give back too much. 6.18.15 gives back too little.",
+         2: "Two is the whole minimum. At step 7 the lent page came back while the pages in use were still at "
+            "min_size: did it refill the minimum?"},
+        f"At step 7 the page the minimum had lent came back while two pages were in use, a's and the refused one, "
+        f"not fewer than min_size: it went to the pool, not to the minimum, and Rsvd dropped from {rsvd[0]} to "
+        f"{rsvd[1]}; b's munmap took it to {rsvd[2]}. When f1 went (step 11), the charge of a's page came back "
+        f"while one page was in use, fewer than min_size: it refilled the minimum, and Rsvd stayed at {rsvd[3]}. The "
+        "refused page never leaves the count in use, so at umount the subpool cannot be freed: the one page its "
+        "minimum holds stays on Rsvd.",
         policy="linux-6.18.15")
 
 
@@ -1325,51 +1333,66 @@ def q10_leak() -> Question:
         "file and no mount left to give it back.", policy="linux-7.3.4")
 
 
+#: min-size-leak's failing fallocate on a mount with a size= and no minimum: the same charge kept, nothing on Rsvd
+ZOO_LEAK_NO_MIN = "pool 3\nmount q size=4\nfile f on q\nfallocate f 0 4\nclose f\nunlink f\numount q\n"
+
+
 def q10_why_leak() -> Choice:
-    return _why(
-        "min-size-leak on 7.3.4: the fallocate gets 3 pages and fails on the fourth (ENOSPC). What does its "
-        "error path leave behind once the file is gone?",
-        "One page charged to the mount that no file holds: the page the fallocate never got kept its charge.",
-        [("Nothing: an error path undoes everything the call did.",
-          "That is what kernels before 6.15 do. Exercise 5 showed a833a693 (6.15) changing what an error path "
-          "gives back."),
-         ("The subpool's count of pages in use, raised by the 3 pages the file got, which the file's "
-          "eviction never lowers.",
-          "Freeing the file's pages at unlink lowers that count (Free goes back up): what stays counted is "
-          "the page the fallocate never got."),
-         ("A reservation for the fourth page on the global pool, given back at umount.",
-          "The fourth page was asked of the mount first, not of the pool: what stays is the mount's count.")],
-        "A leak of a count: the subpool's used pages stay one too high after the fallocate's failed page.", at=0)
+    size, free = statfs(ZOO_LEAK_NO_MIN, 6, "q")
+    return _tells(_why(
+        f"The same fallocate on Linux 7.3.4, on a mount made with size={size} and no min_size: it fails on the "
+        f"fourth page too, and after unlink f statfs shows {free} of {size} pages free, one short. What does the "
+        "umount leave on HugePages_Rsvd, and why?",
+        "0: the failed page's charge still sticks in the mount's count, but no minimum rides on that count.",
+        [("1: the failed page's charge stays with the mount, and a page charged to a mount is a reservation "
+          "until it is given back.",
+          "A charge is the mount's own count of pages in use; Rsvd moved at a mount only by its min_size, and this "
+          "mount has none."),
+         (f"{size}: the subpool is never freed, so the {size} pages its size= set aside for the mount stay "
+          "reserved.",
+          "size= is a cap, not a reservation: the mount put nothing on Rsvd."),
+         ("0: umount frees the mount's subpool whatever it still counts, and the failed page's charge goes with "
+          "it.",
+          "A subpool whose count of pages in use is not zero is never freed, minimum or not. What would its "
+          "freeing give back here?")],
+        "The leak is in the subpool's count of pages in use; Rsvd shows it only through a minimum that umount can "
+        "no longer give back. Without min_size the count still never reaches zero (statfs stays one short while "
+        "the mount lives), but nothing stays on Rsvd.", at=2,
+        asks=(ZOO_LEAK_NO_MIN, 7, "linux-7.3.4")),
+        "without a minimum", "only through a minimum", "leaks nothing on Rsvd")
 
 
 def q10_why_order() -> Choice:
     return _why(
-        "1d3f9bb4 and the 7.3.4 fix give back the same pages when the pool refuses an mmap. Why does only 7.3.4 "
-        "end at 0?",
-        "Order: 7.3.4 lowers the used count before handing back the lent pages, so the subpool keeps its "
-        "minimum.",
-        [("1d3f9bb4 gives back fewer pages.",
-          "Both give back the pages the subpool lent and take the refused ones out of its used count."),
+        "1d3f9bb4 (7.0.13) and the 7.3.4 fix undo the same two things at the refused mmap, in the other order. "
+        "Why does 7.0.13 end at -1 and 7.3.4 at 0?",
+        "On 7.0.13 the lent page goes to the pool, since the refused one is in use yet; umount then takes all "
+        "of min_size.",
+        [("7.0.13 gives the lent page back twice: once at the refused mmap, and again when f1 goes.",
+          "Each undo step runs once. On 7.0.13, did the lent page go back to the minimum or to the pool?"),
          ("7.3.4 refuses the mmap before the subpool is asked, so the subpool lends nothing and has nothing to "
           "undo.",
-          "Both ask the subpool first: its minimum is what lends the pages."),
-         ("The wrap on 7.0.13 comes from the fork path.",
-          "The trace has no fork: the difference starts at the refused mmap, step 7.")],
-        "In an error path the order of the undo steps matters as much as the steps.", at=0)
+          "Both ask the subpool first: its minimum lends its last page before the pool refuses the other."),
+         ("On 7.0.13 the refused page stays in the count of pages in use, so the subpool is never freed and its "
+          "minimum stays lost.",
+          "That is 6.18.15, which ends at 1: 1d3f9bb4 does take the refused page out of the count in use.")],
+        "In an error path the order of the undo steps matters as much as the steps.", at=1)
 
 
 def q10_why_quota() -> Choice:
-    return _why(
+    return _tells(_why(
         "Before 7251ff78, why does the second private mapping of f fail on a size=2 mount that nothing uses?",
         "The close gave the pool back its reservations, not the mount its quota: two pages still counted.",
-        [("The pool had no pages left.",
-          "Free is 4 throughout: nothing was touched."),
-         ("A private mapping of a file may be made only once.",
-          "With the fix, the same second mmap succeeds."),
-         ("munmap did not close the first mapping: it stays open, and reserved, until the process that made it "
-          "exits.",
-          "It did: Rsvd went back to 0.")],
-        "Two counts had to be given back, the pool's and the mount's; the close gave back one.", at=0)
+        [("The first mapping's reservations stay on Rsvd after munmap, as a shared mapping's stay with its "
+          "file.",
+          "A private mapping's close gives back what it never used: Rsvd went back to 0 at the munmap."),
+         ("The pool has no free page left for a second mapping of two pages.",
+          "Free is 4 throughout: nothing was touched, and nothing else holds a reservation."),
+         ("A file on a size= mount may be mapped private only once, so that its private copies fit in the "
+          "mount.",
+          "With the fix, the same second mmap succeeds.")],
+        "Two counts had to be given back, the pool's and the mount's; the close gave back one.", at=2),
+        "two counts to give back", "two counts had to be given back")
 
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
