@@ -418,7 +418,7 @@ def q03_end() -> Question:
                                                     "window.",
          -9: "Start from the 4 reserved at mmap, less the 1 used by the fault, then subtract what the closes "
              "credited."},
-        "4 reserved, 1 used, then three closes that credited 3 each: 4 - 1 - 9 = -6.", "double-credit"),
+        "4 reserved and 1 used left 3 before the split; the three closes then took 9: 3 - 9 = -6.", "double-credit"),
         'Rsvd has wrapped', 'six steps Rsvd')
 
 
@@ -450,7 +450,10 @@ def q03_why_copy() -> Choice:
          ("The fault at page 0 is forgotten by the copies, so each piece counts all 4 pages as unused.",
           "The count had gone down to 3 at the fault, before the split: each piece carried 3, not 4.")],
         "One count for the whole mapping, copied into k pieces, is handed back k times.", at=1),
-        'the whole copied count', 'credited the copied count')
+        # 03's feedback once said "three closes that credited 3 each" and its concept table that a split makes
+        # the new piece "as a copy of the old VMA": beside "vm_private_data held the count", the why, read off
+        'the whole copied count', 'credited the copied count', "credited 3 each", "copy of the old VMA",
+        "a copy of the VMA")
 
 
 def q03_claim() -> Choice:
@@ -1397,6 +1400,9 @@ def q10_why_quota() -> Choice:
 
 #: explanations the notebooks show folded, after the questions they would otherwise answer
 WHY = {
+    "seed-copies": (
+        "split_vma makes the new piece as a copy of the old VMA, vm_private_data and all: every piece starts "
+        "with the mapping's whole remaining count, and every close hands back the count its piece holds."),
     "hunt": "That is the 2008 bug, rediscovered from random traces in a few operations.",
     "truncate": (
         "After `truncate f 0` the file holds no page and no reservation; `close` and `unlink` then evict it (no "
