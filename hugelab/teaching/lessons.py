@@ -1142,14 +1142,18 @@ def q08_capped() -> Question:
 
 
 def q08_min_size() -> Question:
+    before = counter(MIN_SIZE, 4, "Rsvd")
     return _counter_question(
-        "Step 4 (mmap a 1 shared file f, on the mount with min_size=2). HugePages_Rsvd after it?", MIN_SIZE, 4,
-        "Rsvd",
-        {counter(MIN_SIZE, 3, "Rsvd") + 1: "The mount already holds two reservations for its files: a's page "
-                                           "comes out of them, not out of the pool.",
-         counter(MIN_SIZE, 3, "Rsvd") - 1: "A reservation handed from the mount's minimum to the file is still "
-                                           "a reservation: Rsvd counts it once, before and after."},
-        "The mount's minimum lends its reservations to the file: Rsvd does not move.")
+        "On the mount with min_size=2, a maps 1 page of f shared (step 4), then b maps 3 (step 5: mmap b 3 shared "
+        "file f). HugePages_Rsvd after step 5?", MIN_SIZE, 5, "Rsvd",
+        {before + 3: "b maps offsets [0, 3) of f, and f's map holds offset 0 since a's mmap: only 2 are new.",
+         before + 2: "Of b's 2 new offsets, the first is lent by the minimum, which a left one page: only the "
+                     "other is reserved anew.",
+         before: "The minimum had 2 pages and a's page borrowed one: one page is left to lend, not two.",
+         before + 4: "min_size reserved its 2 pages at mount time: a charge the minimum lends adds nothing to "
+                     "Rsvd."},
+        "a's offset and the first of b's two new ones are lent by the minimum; only b's last offset is reserved "
+        "anew.")
 
 
 def q08_shmat() -> Question:
@@ -1430,9 +1434,10 @@ WHY = {
         "offsets that are new. The truncate at step 8 gives the rest back; the next sections take truncate "
         "and eviction one at a time."),
     "min-size": (
-        "The mount's files use its minimum before they take reservations of their own: a's page comes out of "
-        "it (step 4), only b's new pages add to Rsvd (step 5). Pages given back refill the minimum first: "
-        "after the truncate at step 12 the mount still holds its minimum, until umount."),
+        "The mount's files borrow its minimum before they take reservations of their own: a's page comes out of "
+        "it (step 4), and of b's two new offsets one takes the minimum's last page (step 5). The private p would "
+        "take the mount past size=6: ENOMEM. Charges given back refill the minimum while fewer than 2 pages are "
+        "in use: after the truncate at step 12 the mount holds its whole minimum again, until umount."),
     "two-maps": (
         "p's read of page 0 maps the cached page: nothing is taken. Its write must not reach the file, so the "
         "kernel copies the page into a new page of p's own (copy-on-write, as after fork in notebook 05), and "
