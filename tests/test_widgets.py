@@ -320,6 +320,38 @@ def test_a_huge_mapping_is_summed_up_never_drawn_page_by_page():
     assert "mmap failed: ENOMEM" in text(right.maps[0].caption) and not right.mapping.summary.visible
 
 
+def test_a_mapping_unmapped_whole_leaves_the_mapping_choice_and_its_chart_stays():
+    """A fresh learner found 'a' still offered under 'mapping' after munmap of all of it: nothing of it is
+    left to act on. It leaves the choice (the newest other mapping is chosen), its chart stays drawn with its
+    closes, a child that still maps it still offers it, and undo brings it back."""
+    x = SplitExplorer()
+    x.load_box.value = "pool 8\nmmap a 4 private\nmmap b 2 private\nfork c\nmunmap a 1 2\n"
+    press(x, "load")
+    x.mapping_choice.value = "a"
+    x.range.value = (0, 1)
+    press(x, "munmap")
+    assert [v for _label, v in x.mapping_choice.options] == ["a", "b"]  # a still has page 3
+    x.range.value = (3, 4)
+    press(x, "munmap")
+    assert x.trace.value.endswith("munmap a 0 1\nmunmap a 3 1\n")
+    assert [v for _label, v in x.mapping_choice.options] == ["b"] and x.mapping_choice.value == "b"
+    assert "a" in [m.name for m in x.explorer.view(0).mappings]  # its chart and closes stay on show
+    with pytest.raises(Exception, match="unmapped all of mapping a"):
+        x.explorer.select("a")
+    x.process.value = "c"  # the child still maps all of a
+    assert [v for _label, v in x.mapping_choice.options] == ["a", "b"]
+    x.process.value = "main"
+    press(x, "undo")
+    assert [v for _label, v in x.mapping_choice.options] == ["a", "b"]
+    # the last mapping gone: nothing to choose, and acting says why
+    x.load_box.value = "pool 8\nmmap a 2 private\nmunmap a 0 2\n"
+    press(x, "load")
+    assert x.mapping_choice.options == () and x.mapping_choice.value is None
+    assert x.explorer.view(0).mappings[0].name == "a"
+    with pytest.raises(Exception, match="no mapping left"):
+        x.explorer.fault(0)
+
+
 def test_many_mappings_draw_four_and_name_the_rest():
     lines = ["pool 100000"] + [f"mmap m{i} 512 private" for i in range(300)] + ["touch m7 3"]
     x = SplitExplorer()

@@ -450,10 +450,11 @@ class Explorer:
         self.sides, self.cursor = sides, best
 
     def _fix_selection(self) -> None:
-        """After undo or load: an actor or mapping that no longer exists is replaced."""
+        """After a step, undo or load: an actor that no longer exists, or a mapping it cannot act on any more
+        (gone, or unmapped whole), is replaced."""
         if self.actor not in self.builder.process_names:
             self.actor = MAIN
-        names = self.mapping_names(self.actor)
+        names = self.mapping_choices(self.actor)
         if self.selected not in names:
             self.selected = names[-1] if names else None
         files = self.builder.file_names
@@ -487,6 +488,7 @@ class Explorer:
         self.history.append(op.text)
         with cyclic_gc_paused():
             self._feed(op)
+        self._fix_selection()  # a munmap of all that was left of the selected mapping
         return notice
 
     def _supported(self, op: Operation) -> None:
@@ -575,6 +577,25 @@ class Explorer:
         known = self.builder.mappings_of(proc)
         return [name for name in self._mmaps() if name in known]
 
+    def unmapped_whole(self, proc: str, name: str) -> bool:
+        """Has ``proc`` unmapped every page of mapping ``name``: mapped on some side, with no piece of it left
+        on any? A mapping whose mmap failed everywhere was never mapped, and one whose process is gone (exited,
+        killed) went with it: neither counts (acting as a gone process says why it is skipped)."""
+        mapped = False
+        for side in self.sides:
+            if name in side.failed:
+                continue
+            process = side.model.procs.get(proc)
+            if proc in side.gone or process is None or process.pieces(name):
+                return False
+            mapped = True
+        return mapped
+
+    def mapping_choices(self, proc: str) -> list[str]:
+        """The mappings ``proc`` can act on, oldest first: those it knows less those it unmapped whole (their
+        charts stay drawn, with their closes: :meth:`view` still shows every one of :meth:`mapping_names`)."""
+        return [name for name in self.mapping_names(proc) if not self.unmapped_whole(proc, name)]
+
     def _lines(self) -> _LineIndex:
         """The index of the builder's lines, brought up to date."""
         if self._index.ops is not self.builder.ops:  # a new builder (undo, load): start again
@@ -595,6 +616,8 @@ class Explorer:
     def select(self, name: str) -> None:
         if name not in self.mapping_names(self.actor):
             raise Refused(f"process {self.actor} has no mapping {name!r}")
+        if self.unmapped_whole(self.actor, name):
+            raise Refused(f"process {self.actor} unmapped all of mapping {name}: nothing of it is left to act on")
         self.selected = name
 
     def select_file(self, name: str) -> None:
@@ -610,6 +633,8 @@ class Explorer:
     def _target(self, name: str | None) -> str:
         name = name or self.selected
         if name is None:
+            if self.mapping_names(self.actor):
+                raise Refused(f"process {self.actor} has no mapping left (it unmapped them whole): press mmap")
             raise Refused(f"process {self.actor} has no mapping yet: press mmap first")
         return name
 

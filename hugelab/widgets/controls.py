@@ -618,7 +618,7 @@ class SplitExplorer(_Explains, w.VBox):
             self.process.value = e.actor
             maps = tuple((f"{name} ({op.pages} pages, {'shared' if op.shared else 'private'}"
                           + (f", {op.file}" if op.file else "") + ")", name)
-                         for name in e.mapping_names(e.actor) for op in [e.mmap_op(name)])
+                         for name in e.mapping_choices(e.actor) for op in [e.mmap_op(name)])
             if tuple(self.mapping_choice.options) != maps:
                 self.mapping_choice.options = maps
             self.mapping_choice.value = e.selected
