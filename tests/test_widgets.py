@@ -585,6 +585,51 @@ def test_the_self_test_scores_first_answers_and_names_the_notebook_for_each_miss
     assert f"question {len(questions)}: notebook {lessons.SELF_WHERE[-1]}" in said
 
 
+def test_a_self_test_answer_is_final_and_the_page_says_so():
+    """A learner could check a self-test question again and again until right (the score kept the first answer,
+    but the question went on answering): the first answer closes it, and the self-test says so above question 1."""
+    from hugelab.teaching import lessons
+    from hugelab.teaching.predict import Choice
+    from hugelab.widgets.controls import SELF_TEST_RULE, SelfTest
+
+    questions = lessons.self_test()
+    t = SelfTest(questions, lessons.SELF_WHERE)
+    assert SELF_TEST_RULE in html.unescape(t.children[0].value) and "final" in SELF_TEST_RULE
+    first = t.predicts[0]
+    assert not first.entry.disabled and not first.check.disabled
+    first.entry.value = str(questions[0].answer + 1)  # wrong
+    assert first.entry.disabled and first.check.disabled
+    assert "Your answer is final" in html.unescape(first.feedback.value)
+    said = html.unescape(first.feedback.value)
+    first.entry.value = str(questions[0].answer)  # a value that arrives anyway changes nothing
+    first.on_check()
+    assert html.unescape(first.feedback.value) == said and not first.reveal.value
+    assert "Score so far: 0 of 1" in html.unescape(t.total.value)
+    first.show.click()  # the answer can still be read
+    assert first.reveal.value and html.unescape(first.feedback.value).count("Your answer is final") == 1
+    n, why = next((n, q) for n, q in enumerate(questions) if isinstance(q, Choice))
+    for p in t.predicts[1:n]:
+        p.show.layout.display = None
+        p.show.click()  # giving up closes a question too
+        assert p.entry.disabled
+    picked = t.predicts[n]
+    picked.entry.value = "abcdef"[why.answer]
+    assert picked.entry.disabled and "Right" in picked.feedback.value
+    assert f"Score so far: 1 of {n + 1}" in html.unescape(t.total.value)
+
+
+def test_a_question_outside_the_self_test_can_be_tried_again():
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q00_row()
+    p = Predict(q)
+    p.entry.value = "1 2 3 4"
+    assert not p.entry.disabled and "final" not in p.feedback.value
+    p.entry.value = " ".join(map(str, q.answer))
+    assert "Right" in p.feedback.value
+
+
 def test_the_widgets_pass_only_arguments_the_libraries_know():
     # traitlets only warns about an unknown argument (a font size or an axis
     # side silently ignored): make that an error here.

@@ -676,12 +676,14 @@ class Predict(_Explains, w.VBox):
     above the letters, so no label is ever cut). The question's ``reveal`` (the table that answers it)
     is not in the page until the learner commits: it appears after a right answer, or when the learner,
     having tried at least once, presses "show answer". ``on_first(right)`` is called once, with whether
-    the first answer was right (a "show answer" before any right answer counts as a miss).
+    the first answer was right (a "show answer" before any right answer counts as a miss). ``final``
+    (the self-test): the first answer closes the question, so that a learner cannot try again until right.
     """
 
-    def __init__(self, question, on_first=None, after: Predict | None = None) -> None:
+    def __init__(self, question, on_first=None, after: Predict | None = None, final: bool = False) -> None:
         self.question = question
         self.on_first = on_first
+        self.final = final
         self.answered = False
         #: called once this question is committed (its first answer, or "show answer")
         self.listeners: list = []
@@ -752,6 +754,8 @@ class Predict(_Explains, w.VBox):
                 listener()
 
     def on_check(self) -> None:
+        if self.final and self.answered:
+            return  # the first answer stands (a value that arrives after it changes nothing)
         if self.entry.value is None or not str(self.entry.value).strip():
             return
         try:
@@ -771,12 +775,24 @@ class Predict(_Explains, w.VBox):
             self._reveal()
         else:
             self.show.layout.display = None  # a try was made: the answer may be shown
+        self._close()
 
     def on_show(self) -> None:
         self._first(False)
         self.feedback.value = (f"<div class='hugelab-feedback' style='{PROSE}'>"
                                f"{html.escape(self.question.give_up())}</div>")
         self._reveal()
+        self._close()
+
+    def _close(self) -> None:
+        """A final question, once answered: no more answers, and its feedback says so."""
+        if not self.final:
+            return
+        self.entry.disabled = self.check.disabled = True
+        note = (f"<div class='hugelab-final' style='{PROSE}'><i>Your answer is final: this question takes one, "
+                "and the score counts it.</i></div>")
+        if note not in self.feedback.value:
+            self.feedback.value += note
 
     def _reveal(self) -> None:
         if not self.question.reveal:
@@ -790,6 +806,11 @@ class Predict(_Explains, w.VBox):
                                  f"{html.escape(self.question.reveal)}</pre>")
 
 
+#: what the self-test says above its first question
+SELF_TEST_RULE = ("One answer a question: your first check (a letter picked, a number entered, or 'show answer') "
+                  "is final, and the score counts it.")
+
+
 class SelfTest(_Explains, w.VBox):
     """Questions with a running score: right the first time or not, and for each miss the notebook to
     revisit (:class:`hugelab.teaching.predict.Score`)."""
@@ -800,10 +821,12 @@ class SelfTest(_Explains, w.VBox):
         self.add_class("hugelab-selftest")
         boxes: list[Predict] = []
         for n, q in enumerate(questions, 1):  # one at a time: a later question's words answer earlier ones
-            boxes.append(Predict(q, on_first=functools.partial(self._record, n), after=boxes[-1] if boxes else None))
+            boxes.append(Predict(q, on_first=functools.partial(self._record, n), after=boxes[-1] if boxes else None,
+                                 final=True))
         self.predicts = boxes
         self._show()
-        super().__init__([*(w.VBox([w.HTML(f"<b>Question {n}</b>"), b]) for n, b in enumerate(boxes, 1)),
+        rule = w.HTML(f"<div class='hugelab-selftest-rule' style='{PROSE}'><i>{SELF_TEST_RULE}</i></div>")
+        super().__init__([rule, *(w.VBox([w.HTML(f"<b>Question {n}</b>"), b]) for n, b in enumerate(boxes, 1)),
                           self.total])
 
     def _record(self, number: int, right: bool) -> None:
