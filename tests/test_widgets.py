@@ -783,6 +783,40 @@ def test_table_m_by_clicks_a_private_file_mapping_consumes_in_its_own_map():
         assert counters_so_far(x, i) == rows, side.choice.value
 
 
+def test_the_counters_chart_draws_no_line_its_legend_does_not_name():
+    """03's chart showed a grey line at y=0, as grey as Total and as long as the steps so far: no legend named it.
+    Every line drawn is a counter of the legend, or the labelled line where the sides part."""
+    import bqplot as bq
+
+    x = SplitExplorer()
+    seed_by_clicks(x)
+    for side in x.sides:
+        chart = side.counters
+        drawn = [m for m in chart.figure.marks if isinstance(m, bq.Lines) and m.visible]
+        named = [line for line in chart.lines if line.labels and line.labels[0] in [s[0] for s in SERIES_STYLES]]
+        assert all(m in named or (m is chart.parting and chart.parting_label.visible) for m in drawn), \
+            [m.colors for m in drawn if m not in named]
+        assert 0 in chart.value_axis.tick_values  # the axis marks zero itself
+
+
+def test_acting_one_step_back_says_the_one_dropped_step_in_the_singular():
+    """A learner at step 6 of 7 read "the 1 later step (from line 7) were dropped; undo brings them back"."""
+    x = SplitExplorer(files=True)
+    seed_by_clicks(x)
+    x.step.value = 5
+    press(x, "mmap")
+    assert text(x.messages["mmap"]).endswith(
+        "you acted at step 5 of 6: the later step (line 6) was dropped; undo brings it back</div>")
+    press(x, "undo")
+    x.step.value = 5
+    press(x, "mount")
+    assert "mounted mnt1: 'new file' now makes its files on mnt1 (the later step (line 6) was dropped; undo brings " \
+           "it back)" in text(x.messages["file"])
+    x.step.value = 3
+    press(x, "mount")
+    assert "(the 3 later steps (from line 4) were dropped; undo brings them back)" in text(x.messages["file"])
+
+
 def test_a_mount_with_size_caps_what_its_files_reserve_and_a_mapping_at_an_offset():
     x = SplitExplorer(policies=("region-count", "modern"))
     x.mount_size.value = 3

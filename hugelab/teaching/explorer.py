@@ -310,6 +310,13 @@ CHECKPOINT_MIN_GAP = 16
 CHECKPOINT_MAX_BYTES = 16 * 2**20
 
 
+def dropped_steps(cursor: int, dropped: int) -> str:
+    """What acting at step ``cursor`` did to the ``dropped`` steps after it, in one phrase, singular or plural."""
+    if dropped == 1:
+        return f"the later step (line {cursor + 1}) was dropped; undo brings it back"
+    return f"the {dropped} later steps (from line {cursor + 1}) were dropped; undo brings them back"
+
+
 class Explorer:
     """One history of trace lines, replayed under two policies side by side.
 
@@ -478,9 +485,7 @@ class Explorer:
         notice = ""
         if dropped:
             self._before_drop = (list(self.history), self.cursor, self.actor, self.selected)
-            notice = (f"you acted at step {self.cursor} of {len(self.history)}: the {dropped} later "
-                      f"step{'s' if dropped > 1 else ''} (from line {self.cursor + 1}) were dropped; "
-                      "undo brings them back")
+            notice = f"you acted at step {self.cursor} of {len(self.history)}: {dropped_steps(self.cursor, dropped)}"
             del self.history[self.cursor:]
             self._drop_checkpoints_after(self.cursor)
         else:

@@ -260,7 +260,8 @@ class CountersChart:
         self.x = bq.LinearScale(min=0.5, max=2.5)
         self.y = bq.LinearScale(min=-1, max=1)
         scales = {"x": self.x, "y": self.y}
-        self.zero = bq.Lines(x=[0, 1], y=[0, 0], scales=scales, colors=["#bbbbbb"], stroke_width=1)
+        # no baseline of its own at 0: the value axis always ticks 0 (its grid line), and a grey line there, as grey
+        # as Total's and as short as the steps so far, read as a fifth counter no legend named (issue 25)
         self.lines = [bq.Lines(x=[1], y=[0], scales=scales, colors=[colour], stroke_width=width,
                                line_style=dash, labels=[label], **({"marker": marker, "marker_size": 28}
                                                                    if marker else {}))
@@ -275,7 +276,7 @@ class CountersChart:
                                     default_size=11, align="start", y_offset=16)
         self.step_axis = bq.Axis(scale=self.x, label="step", tick_format="d", label_offset="28px")
         self.value_axis = bq.Axis(scale=self.y, side="left", tick_format="d")
-        self.figure = bq.Figure(marks=[self.zero, *self.lines, self.parting, self.parting_label,
+        self.figure = bq.Figure(marks=[*self.lines, self.parting, self.parting_label,
                                        self.wrap_marks, self.wrap_labels],
                                 axes=[self.step_axis, self.value_axis],
                                 layout={"height": "240px", "width": FIGURE_WIDTH},
@@ -293,13 +294,12 @@ class CountersChart:
         parted = at is not None and first <= at <= last
         if parted:  # a line of text's room above the highest line, for "sides part" (it sat on Total)
             pad = max(pad, (high - low + low_pad) * 0.22)
-        with _held(self.zero, *self.lines, self.parting, self.parting_label, self.wrap_marks, self.wrap_labels):
+        with _held(*self.lines, self.parting, self.parting_label, self.wrap_marks, self.wrap_labels):
             # half a step of room at each end: the first and last markers are never cut
             self.x.min, self.x.max = first - 0.5, max(last, first + 1) + 0.5
             self.y.min, self.y.max = low - low_pad, high + pad
             self.step_axis.tick_values = nice_ticks(first, last)
             self.value_axis.tick_values = nice_ticks(int(low), int(high), most=6)
-            self.zero.x = [first - 0.5, last + 0.5]
             for line, values in zip(self.lines, series):
                 line.x = steps
                 line.y = values

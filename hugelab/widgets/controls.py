@@ -26,6 +26,7 @@ from ..teaching.explorer import (
     Refused,
     SideView,
     arithmetic,
+    dropped_steps,
 )
 from ..teaching.predict import Choice, Row, Score, letter
 from ..teaching.walkthrough import PROSE
@@ -76,12 +77,14 @@ COUNTER_LEGEND = " &nbsp; ".join(_item(
 _RED, _GREEN = "#b00000", "#006000"
 
 
+# A message is a block with prose's line gap: in a widget's 28 px lines, a two-line notice beside a button was cut
+# to one line and a half (a learner at 1400 px read "...(from line 7) were" and no more)
 def _error(text: str) -> str:
-    return f"<span class='hugelab-error' style='color:{_RED}'>{html.escape(text)}</span>"
+    return f"<div class='hugelab-error' style='color:{_RED};{LINES}'>{html.escape(text)}</div>"
 
 
 def _notice(text: str) -> str:
-    return f"<span class='hugelab-notice' style='color:#805000'>{html.escape(text)}</span>" if text else ""
+    return f"<div class='hugelab-notice' style='color:#805000;{LINES}'>{html.escape(text)}</div>" if text else ""
 
 
 def guarded(where: str):
@@ -278,6 +281,18 @@ class PolicySide(w.VBox):
         self.arithmetic.value = f"<b>At every close so far</b><ul style='margin:0;{LINES}'>{items}</ul>"
 
 
+#: The explorer drawn from a notebook's saved widget state (trusted, before its cell runs): ipywidgets marks every
+#: view with no kernel behind it "disconnected" and draws a red broken-link icon before each (dozens, one per box and
+#: text, "an error?"). This one line says plainly what the learner sees instead, and only then: its <style> hides
+#: those icons inside an explorer, and hides the line itself while the explorer is live.
+SAVED_NOTE = (
+    "<style>.hugelab-explorer.jupyter-widgets-disconnected::before,"
+    ".hugelab-explorer .jupyter-widgets-disconnected::before{display:none}"
+    ".hugelab-saved-note:not(.jupyter-widgets-disconnected){display:none}</style>"
+    "<div style='padding:4px 8px;background:#fff7e0;border:1px solid #e0c060'><b>The explorer as it was "
+    "saved:</b> its charts, not its controls (those need Python). Run this cell (Shift+Enter) to use it.</div>")
+
+
 class _Explains:
     """A hugelab widget's plain text: where its view cannot be drawn (the page reloaded after the kernel that
     made it restarted, GitHub, nbviewer), JupyterLab shows this instead of "SplitExplorer(children=(VBox(...".
@@ -332,9 +347,8 @@ class SplitExplorer(_Explains, w.VBox):
                                 layout=w.Layout(width="98%", height="140px"))
         self.load_box = w.Textarea(placeholder="paste a trace here, then press load (this replaces the history)",
                                    description="load", layout=w.Layout(width="98%", height="140px"))
-        # beside its control, two lines at most: a message never pushes the charts down
-        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="120px", max_height="36px",
-                                                   overflow="auto"))
+        # beside its control, as wide as the row leaves it, never cut: a long one makes its row a line taller
+        self.messages = {k: w.HTML(layout=w.Layout(flex="1 1 0", min_width="120px"))
                          for k in ("pool", "mmap", "file", "mmap file", "truncate", "fault", "range",
                                    "history", "load")}
         # the process row is full (two dropdowns, two buttons): its message, a fork's "choose c1 in
@@ -396,7 +410,10 @@ class SplitExplorer(_Explains, w.VBox):
             for child in row.children:
                 if child not in self.messages.values() and child.layout.flex is None:
                     child.layout.flex = "0 0 auto"
-        super().__init__([controls, w.HTML(f"<div style='{LINES}'><small>{LEGEND}</small></div>"), w.HBox(self.sides),
+        note = w.HTML(SAVED_NOTE)
+        note.add_class("hugelab-saved-note")
+        super().__init__([note, controls, w.HTML(f"<div style='{LINES}'><small>{LEGEND}</small></div>"),
+                          w.HBox(self.sides),
                           w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
                                  "load box below):</small>"), self.trace,
                           self.load_box, w.HBox([b["load"], m["load"]])])
@@ -430,7 +447,7 @@ class SplitExplorer(_Explains, w.VBox):
         name = self.explorer.mount(self.mount_size.value)
         self.refresh()
         self.mount_choice.value = name  # the next new file goes on it
-        dropped = f" (the {before} later steps were dropped; undo brings them back)" if before else ""
+        dropped = f" ({dropped_steps(self.explorer.cursor - 1, before)})" if before else ""
         return f"mounted {name}: 'new file' now makes its files on {name}{dropped}"
 
     @guarded("file")

@@ -85,12 +85,23 @@ def python3_kernelspec(folder: Path, version: str) -> Path:
 class Lab:
     """A JupyterLab server on a copy of the notebooks, with its own config, data and settings, and
     the options `hugelab lab` gives its own (the save hook). ``python_version``: the python3 kernel
-    reports that version instead of this interpreter's (a learner's other Python)."""
+    reports that version instead of this interpreter's (a learner's other Python). ``trusted``: the copies
+    signed as `hugelab lab` signs the course's, so that their saved widget state draws before any cell runs
+    (untrusted, JupyterLab shows a widget output's plain text instead)."""
 
-    def __init__(self, notebooks: Path = REPO / "notebooks", python_version: str | None = None) -> None:
+    def __init__(self, notebooks: Path = REPO / "notebooks", python_version: str | None = None,
+                 trusted: bool = False) -> None:
         self.home = Path(tempfile.mkdtemp(prefix="hugelab-lab-"))
         self.root = self.home / "notebooks"
         shutil.copytree(notebooks, self.root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        if trusted:
+            import nbformat
+            from nbformat.sign import NotebookNotary
+
+            (self.home / "data").mkdir()
+            notary = NotebookNotary(data_dir=str(self.home / "data"))  # the server's JUPYTER_DATA_DIR, below
+            for path in sorted(self.root.glob("*.ipynb")):
+                notary.sign(nbformat.read(path, as_version=4))
         settings = self.home / "settings"  # the user's settings: empty
         # The "official Jupyter news?" toast is turned off as `hugelab lab` does it (overrides).
         with Folder.open(self.home) as home:

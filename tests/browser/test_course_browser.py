@@ -13,7 +13,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from harness import EVENT_BOUND, REPO, run_all, wait_settled
+from harness import EVENT_BOUND, REPO, Lab, run_all, wait_settled, why_no_browser
 
 pytestmark = pytest.mark.browser
 # the numbered path, 00 to 09
@@ -84,6 +84,64 @@ def first_sight(page, name, shots):
     page.screenshot(path=str(shots / f"course-{name.removesuffix('.ipynb')}-first-sight.png"))
     text = page.locator(".jp-Notebook").inner_text()
     assert "Error displaying widget" not in text
+
+
+@pytest.fixture(scope="module")
+def trusted_lab():
+    """The course as `hugelab lab` serves it: its notebooks trusted, so saved widget state draws before any run."""
+    if why_no_browser():
+        pytest.skip(f"browser tests skipped: {why_no_browser()}")
+    server = Lab(trusted=True)
+    yield server
+    server.stop()
+
+
+# On screen, a widget output still loading or failed, and ipywidgets' red broken-link icon (drawn before every view
+# with no kernel behind it: dozens down a saved explorer, a learner read them as errors)
+BROKEN_ON_SCREEN = """() => {
+  const h = window.innerHeight;
+  const seen = e => { const r = e.getBoundingClientRect();
+                      return e.offsetParent !== null && r.bottom > 0 && r.top < h; };
+  const icons = [...document.querySelectorAll('.jupyter-widgets-disconnected')].filter(seen).filter(e => {
+    const before = getComputedStyle(e, '::before');
+    return before.display !== 'none' && before.content !== 'none' && before.content !== 'normal'; });
+  const loading = [...document.querySelectorAll('.jp-OutputArea-output')].filter(seen)
+    .filter(e => /Loading widget|Error displaying widget/.test(e.innerText));
+  return {icons: icons.length, loading: loading.map(e => e.innerText.slice(0, 60))};
+}"""
+NO_WIDGET_LOADING = ("() => ![...document.querySelectorAll('.jp-OutputArea-output')]"
+                     ".some(e => /Loading widget/.test(e.innerText))")
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+@pytest.mark.parametrize("name", [n for n in COURSE if "SplitExplorer(" in (REPO / "notebooks" / n).read_text()])
+def test_a_saved_explorer_draws_before_run_all_with_no_broken_link_icons(trusted_lab, browser, shots, name, width):
+    """Opened as `hugelab lab` opens it (trusted), before any cell runs: every widget output drawn from its saved state
+    or saying in plain words that its cell must run; no red broken-link icon (06 and 08 showed one before each box and
+    text of the explorer); the saved explorer says it is a picture until its cell runs."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    stem = name.removesuffix(".ipynb")
+    try:
+        page.goto(trusted_lab.url(name))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=EVENT_BOUND)
+        page.evaluate(SCROLL, True)
+        for _ in range(400):
+            page.wait_for_function(NO_WIDGET_LOADING, timeout=EVENT_BOUND)
+            wait_settled(page)
+            found = page.evaluate(BROKEN_ON_SCREEN)
+            assert found == {"icons": 0, "loading": []}, f"{name} at {width} px: {found}"
+            if page.evaluate(SCROLL, False):
+                break
+        note = page.locator(".hugelab-saved-note")
+        note.scroll_into_view_if_needed()
+        wait_settled(page)
+        page.screenshot(path=str(shots / f"course-{stem}-saved-explorer-{width}.png"))
+        assert note.is_visible() and "Run this cell" in note.inner_text()
+        assert page.locator("div.bqplot.figure svg rect.plotarea_events").count() > 0  # its charts drawn
+    finally:
+        context.close()
 
 
 def answer(page, widget, q):

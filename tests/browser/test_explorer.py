@@ -637,3 +637,35 @@ def test_the_seeds_wrapped_counters_line_stays_above_the_step_log(explorer_lab, 
     explorer.screenshot(path=str(shots / f"explorer-seed-window-{width}.png"))
     assert_counters_above_the_log(explorer)
     assert_sides_in_line(explorer)
+
+
+# a message beside its control (a notice, an error) cut short: its box scrolls, or its text runs past it
+CUT_MESSAGES = """root => [...root.querySelectorAll('.hugelab-notice, .hugelab-error')]
+  .filter(e => e.offsetParent !== null).map(e => e.closest('.widget-html'))
+  .filter(b => b.scrollHeight > b.clientHeight + 1 || b.scrollWidth > b.clientWidth + 1)
+  .map(b => ({text: b.innerText, sh: b.scrollHeight, ch: b.clientHeight}))"""
+
+
+@pytest.mark.parametrize("width", (740, 1068))
+def test_a_notice_beside_its_button_is_shown_whole(explorer_lab, page, shots, width):
+    """08 at a 1400 px window (a notebook ~1068 px wide): a learner at step 6 of 7 pressed a button and read "you acted
+    at step 6 of 7: the 1 later step (from line 7) were" and no more (the box held a line and a half of 28 px lines).
+    At 740 px the notebook of a 1068 px window."""
+    explorer = open_explorer(explorer_lab, page, "explorer-files.ipynb")
+    at_notebook_width(page, width)
+    explorer.locator("textarea").nth(1).fill("pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\ntouch a 1\n"
+                                             "munmap a 0 1\nmunmap a 1 1\n")
+    button(explorer, "load").click()
+    wait_text(explorer, "loaded 7 lines")
+    slider_keys(explorer, "step", ".noUi-handle", "ArrowLeft", 1)
+    for label in ("mmap", "fault"):
+        wait_text(explorer, "step 6 of 7")
+        button(explorer, label).click()
+        wait_text(explorer, "you acted at step 6 of 7: the later step (line 7) was dropped; undo brings it back")
+        wait_quiet(page)
+        cut = explorer.evaluate(CUT_MESSAGES)
+        explorer.locator(".hugelab-notice").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"explorer-dropped-notice-{label}-{width}.png"))
+        assert not cut, cut
+        button(explorer, "undo").click()  # back at step 6 of 7, line 7 kept
+        wait_text(explorer, "the dropped steps are back")
