@@ -289,7 +289,7 @@ SAVED_NOTE = (
     "<style>.hugelab-explorer.jupyter-widgets-disconnected::before,"
     ".hugelab-explorer .jupyter-widgets-disconnected::before{display:none}"
     ".hugelab-saved-note:not(.jupyter-widgets-disconnected){display:none}</style>"
-    "<div style='padding:4px 8px;background:#fff7e0;border:1px solid #e0c060'><b>The explorer as it was "
+    f"<div style='padding:4px 8px;background:#fff7e0;border:1px solid #e0c060;{LINES}'><b>The explorer as it was "
     "saved:</b> its charts, not its controls (those need Python). Run this cell (Shift+Enter) to use it.</div>")
 
 

@@ -139,6 +139,7 @@ def test_a_saved_explorer_draws_before_run_all_with_no_broken_link_icons(trusted
         wait_settled(page)
         page.screenshot(path=str(shots / f"course-{stem}-saved-explorer-{width}.png"))
         assert note.is_visible() and "Run this cell" in note.inner_text()
+        assert_words_whole(page, ".hugelab-saved-note")  # prose's line gap, not a control's 28 px
         assert page.locator("div.bqplot.figure svg rect.plotarea_events").count() > 0  # its charts drawn
     finally:
         context.close()
