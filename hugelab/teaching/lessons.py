@@ -250,7 +250,8 @@ def q01_sigbus() -> Question:
         {2: "Without reservations mmap cannot fail: it promises nothing, so it checks nothing.",
          3: "Page 0 finds one of the 2 free pages.",
          4: "Page 1 takes the second of the 2 pages: only the third fault finds none."},
-        "Two pages for three faults: the third finds the pool empty.",
+        "Two pages for three faults: the third finds the pool empty. The SIGBUS row reads Free 2 because the "
+        "process is dead: a dead process's pages go back to the pool.",
         "unreserved")
 
 
@@ -341,9 +342,9 @@ def q02_shared() -> Question:
         "On today's kernel: a 4-page shared mapping, page 0 touched, then munmap s 1 1 (step 4). "
         "HugePages_Rsvd after it?",
         SHARED, 4, "Rsvd",
-        {2: "That is what a private mapping would give back. A shared mapping's reservations belong to the "
-            "file, which is still mapped: nothing comes back yet.",
-         0: "The file keeps its reservations until its last mapping goes.",
+        {2: "That is what a private piece's close would give back, from the mapping's own map. Where does a "
+            "shared mapping keep its map?",
+         0: "The munmap removed one page of four: what would hand back the promises of the pages still mapped?",
          4: "Page 0's fault used its reservation, shared or not: Rsvd fell to 3 at step 3."},
         "Rsvd stays where it was: the munmap of [1, 2) gave nothing back (the next question asks why)."),
         "gives nothing back")
@@ -384,9 +385,12 @@ def q02_why_count() -> Choice:
 def q02_why_shared() -> Choice:
     return _tells(_why(
         "Why does unmapping part of a shared mapping give no reservation back?",
-        "They are the file's entries, and the file is still mapped.",
-        [("A shared mapping reserves nothing at mmap: it reserves at the fault.",
-          "Rsvd rose by the mapping's size at its mmap: a shared mapping reserves at mmap too."),
+        "The piece's close has nothing of its own to hand back: the reservations are recorded for the file, "
+        "which is still mapped.",
+        [("Its close works out (end - start) - region_count(map, start, end) as a private piece's does, and "
+          "offset 1 is in the map: 1 - 1 = 0.",
+          "In the file's map an entry means reserved, not consumed: that formula would read page 1's promise as "
+          "used. A shared piece's close does not look at the file's map at all."),
          ("The unmapped page had been touched, so its reservation was used.",
           "Page 1 was never touched: it still has its reservation."),
          ("munmap never gives back reservations, private or shared: only an exit does.",
@@ -422,16 +426,23 @@ def q03_end() -> Question:
         'Rsvd has wrapped', 'six steps Rsvd')
 
 
+#: lost-reservation, shown in 03 by its steps: its name (and a heading "The consequence: a reservation lost") said
+#: whose fault fails, the last step's
+AFTER_SPLIT = load("lost-reservation")
+
+
 def q03_lost() -> Question:
-    trace = load("lost-reservation")
+    trace = AFTER_SPLIT
     answer = failing_step(trace, "SIGBUS", "double-credit")
     return _tells(_step_question(
-        "In lost-reservation under double-credit, at which step does a process die?", trace, answer,
+        "After the split, b maps 7 pages and writes them, then main writes its page 2. Under double-credit, at "
+        "which step does a process die?", trace, answer,
         {6: "b's mmap of 7 succeeds: Rsvd already (wrongly) reads 0, so 7 free pages look unpromised.",
          answer - 1: "b's faults use b's own reservations: they all succeed.",
          3: "main's own fault at step 3 happens before the split: it finds a page."},
         "main's reserved fault at offset 2 finds every free page taken by b.", "double-credit"),
-        'fault later finds none', 'take every free page')
+        'fault later finds none', 'take every free page', 'a reservation lost', 'reservation lost',
+        'lost reservation', 'reserved fault always finds')
 
 
 #: the seed, then a new mapping after the wrap, and a pool shrink
@@ -646,10 +657,12 @@ def q05_child_rsvd() -> Question:
                                        "copy of the VMA carries none, so its fault takes an unreserved page.",
          counter(FORK, 5, "Rsvd") + 1: "Nothing gives a reservation back here: the parent still holds its "
                                        "promises for pages 1, 2 and 3."},
-        "A fault uses a reservation only in the owner's VMA: main's promise for page 1 is still there for main."),
+        "The child's copy of the VMA carries neither the owner's mark nor the resv_map, and a fault uses a "
+        "reservation only in a VMA that holds them: main's promise for page 1 is still there for main."),
         "a child's page uses no reservation", "a child holds no reservation", "child holds no reservation",
         "a child's fault uses no reservation", "a child runs unreserved",
-        "child's faults take pages without touching Rsvd")
+        "child's faults take pages without touching Rsvd", "copy of the VMA carries neither",
+        "uses a reservation only in a VMA that holds")
 
 
 def q05_why_fork() -> Choice:
@@ -670,7 +683,8 @@ def q05_why_fork() -> Choice:
 
 
 def q05_why_cow() -> Choice:
-    return _why(
+    # the next section once said "Where the child dies": a sentence naming who dies in the same shortage
+    return _tells(_why(
         "fork-cow-full-pool: at step 5 the owner writes page 0, which its child still shares, and the pool has no "
         "free page for the copy. What does the kernel do, and why?",
         "It gives the page to the owner, whose reservation it is, and unmaps it from the child.",
@@ -681,14 +695,15 @@ def q05_why_cow() -> Choice:
          ("It borrows a surplus page for the copy.",
           "Surplus pages need overcommit, and this pool has none (pool 2, no overcommit).")],
         "A reservation is the owner's guarantee; a child has no such claim, so it is the one that loses the "
-        "page.", at=2, asks=(COW_FULL, 5, "modern"))
+        "page.", at=2, asks=(COW_FULL, 5, "modern")),
+        "child dies", "child die", "where the child", "the child loses", "child is killed")
 
 
 def q05_cow() -> Question:
     answer = failing_step(COW_LATER, "SIGBUS")
     return _tells(_step_question(
         "A pool of 3: main writes pages 0 and 1, forks c, then writes page 0 again (step 6) with no spare page. "
-        "At which step does the child die?", COW_LATER, answer,
+        "At which step does a process die?", COW_LATER, answer,
         {6: "At step 6 the kernel takes page 0 away from the child, but the child is not running there: it finds "
             "out only at a fault of its own.",
          7: "The child lost page 0, not the mapping: page 1 is still mapped in it, and reading a page that is "
