@@ -4,6 +4,8 @@ model's policy for that kernel gives, step for step."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from hugelab import scenarios
@@ -77,3 +79,33 @@ def test_the_command_line_lists_the_zoo_and_shows_one(capsys):
 def test_a_policy_name_may_drop_a_commit_whose_id_starts_with_digits():
     policy = get_policy("linux-5.10.262-67961f9db8c4")
     assert "67961f9db8c4" not in policy.commits and "a88c76954804" in policy.commits
+
+
+def test_a_commit_known_only_by_a_short_name_is_shown_by_its_subject_and_the_hashes_that_are_known():
+    """10's folds showed "fixed: mapcount-fix (v7.3; ...)" where other rows show a hash: a name that reads like
+    a commit id. A commit whose mainline hash is not identified is shown by its subject, with its stable hash
+    where one is known (the mapcount fix is 8ef4eb9ff874 in 6.12.y) and plain words saying the rest."""
+    from hugelab.model.commits import COMMITS
+    names = [c.id for c in COMMITS if not c.hashed]
+    assert "mapcount-fix" in names and "rollback-fix" in names
+    shown = zoo.listing() + "\n" + "\n".join(zoo.describe(bug) for bug in zoo.BUGS)
+    for name in names:
+        assert re.search(rf"(?<![\w+-]){re.escape(name)}(?![\w-])", shown) is None, name
+    for line in shown.splitlines():
+        said = re.match(r"\s*(?:introduced|fixed):\s+(.*)", line)
+        if said and "not yet" not in said.group(1):
+            assert re.match(r'[0-9a-f]{12} \(|"', said.group(1)), line
+    assert "8ef4eb9ff874" in zoo.describe(zoo.BY_NAME["restore-while-child-maps"])
+    assert "mainline commit not identified here" in zoo.describe(zoo.BY_NAME["subpool-rollback-wrap"])
+
+
+def test_a_clean_side_that_still_shows_a_later_bug_says_so():
+    """subpool-error-wrap's side without it read "model linux-6.18.15: 1", a leaked value (the next bug's): a side
+    without the bug whose Rsvd after the trace's last step (everything torn down) is not 0 says why."""
+    noted = []
+    for bug in zoo.BUGS:
+        value = zoo.symptom(bug, bug.clean)
+        if bug.reading == "rsvd" and bug.step == len(parse_trace(bug.trace).ops) and value != "0":
+            noted.append(bug.name)
+            assert bug.clean.note and bug.clean.note in zoo.describe(bug), bug.name
+    assert noted == ["subpool-error-wrap", "subpool-error-leak"]

@@ -82,6 +82,11 @@ class Commit:
     def short(self) -> str:
         return self.id[:12]
 
+    @property
+    def hashed(self) -> bool:
+        """Whether :attr:`id` is the mainline commit's hash (else a short name standing in for it)."""
+        return re.fullmatch(r"[0-9a-f]{12}", self.id) is not None
+
 
 def version(text: str) -> tuple[int, ...]:
     """``(6, 12, 107)`` for ``6.12.107+deb12-cloud-amd64``; ValueError if no version leads it."""

@@ -41,6 +41,8 @@ class Side:
 
     policy: str
     kernel: str = ""
+    #: said beside the side's value where it is not the clean value it seems (a later bug's symptom)
+    note: str = ""
 
     @property
     def measured(self) -> bool:
@@ -124,13 +126,17 @@ BUGS: tuple[Bug, ...] = (
         "freed: one reservation more after every run. 58db7c5f (6.14; 6.12.14, 6.1.191)."),
     Bug("subpool-error-wrap", "A refused mmap on a min_size mount gives the subpool back too much",
         ("1c5ecae3a93f",), "a833a693a490", "subpool-rollback-eras", 14, "rsvd",
-        Side("linux-6.12.118", "6.12.118+deb12-cloud-amd64"), Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64"),
+        Side("linux-6.12.118", "6.12.118+deb12-cloud-amd64"),
+        Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64",
+             note="no wrap, but still a leaked reservation: the next bug, subpool-error-leak"),
         "When the global pool refuses an mmap's reservation, hugetlb_reserve_pages put every page back into "
         "the subpool, also those its minimum had lent: the minimum is counted twice and Rsvd wraps when the "
         "mount goes (era 1). a833a693 (6.15; 6.14.8) gives back only what was lent."),
     Bug("subpool-error-leak", "The subpool's used count stays high after a refused mmap",
         ("a833a693a490",), "1d3f9bb4c8af", "subpool-rollback-eras", 14, "rsvd",
-        Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64"), Side("linux-7.0.13", "7.0.13+deb13-cloud-amd64"),
+        Side("linux-6.18.15", "6.18.15+deb13-cloud-amd64"),
+        Side("linux-7.0.13", "7.0.13+deb13-cloud-amd64",
+             note="no leak, but a wrap: the next bug, subpool-rollback-wrap"),
         "a833a693's error path gives back the lent pages but leaves the pages asked of the pool in the "
         "subpool's used count: statfs shows them used, and one reservation stays after umount (era 2). "
         "1d3f9bb4 (7.0; 6.18.y) takes them out of the used count too."),
@@ -197,18 +203,37 @@ def symptom(bug: Bug, side: Side) -> str:
 
 
 def _commit_line(commit: Commit) -> str:
-    ports = ", ".join(p.first or f"{p.series}.y after {p.lacking}" for p in commit.backports)
-    release = f"v{commit.mainline}" if commit.mainline else "mainline release not confirmed"
-    return f"{commit.short} ({release}{'; stable ' + ports if ports else ''}) {commit.subject}"
+    """A commit as a fold shows it: its hash, releases and subject. A commit hugelab knows by a short name
+    only (its mainline hash not identified) is shown by its subject, with the stable ids that are known and
+    the words "mainline commit not identified here", never by the name, which reads like a hash."""
+    ports = ", ".join((p.first or f"{p.series}.y after {p.lacking}") + (f" as {p.stable_id}" if p.stable_id else "")
+                      for p in commit.backports)
+    if commit.hashed:
+        release = f"v{commit.mainline}" if commit.mainline else "mainline release not confirmed"
+        return f"{commit.short} ({release}{'; stable ' + ports if ports else ''}) {commit.subject}"
+    where = [f"v{commit.mainline}" if commit.mainline else "", f"stable {ports}" if ports else ""]
+    known = "; ".join(w for w in where if w)
+    return f"\"{commit.subject}\" ({known + '; ' if known else ''}mainline commit not identified here)"
+
+
+def _commit_label(commit: Commit) -> str:
+    """A commit in one short column: its hash, else a stable branch's hash, else its first stable release."""
+    if commit.hashed:
+        return commit.short
+    port = next((p for p in commit.backports if p.stable_id), None)
+    if port is not None:
+        return f"{port.stable_id} ({port.series}.y)"
+    port = next((p for p in commit.backports if p.first), None)
+    return f"a fix in {port.first}" if port is not None else "unidentified"
 
 
 def listing() -> str:
     width = max(len(b.name) for b in BUGS)
     lines = []
     for bug in BUGS:
-        fixed = find(bug.fixed).short if bug.fixed else "OPEN"
-        intro = "+".join(find(c).short for c in bug.introduced)
-        lines.append(f"{bug.name.ljust(width)}  {intro} -> {fixed:12}  {bug.title}"
+        fixed = _commit_label(find(bug.fixed)) if bug.fixed else "OPEN"
+        intro = "+".join(_commit_label(find(c)) for c in bug.introduced)
+        lines.append(f"{bug.name.ljust(width)}  {intro} -> {fixed:20}  {bug.title}"
                      + ("  [guests only]" if bug.guests_only else ""))
     return "\n".join(lines)
 
@@ -230,7 +255,7 @@ def describe(bug: Bug) -> str:
     for label, side in (("with the bug", bug.buggy), ("without", bug.clean)):
         model = reading(model_steps(bug, side)[bug.step - 1], bug.reading)
         value = model if bug.reading == "outcome" or not model.isdigit() else show(int(model))
-        out.append(f"    {label:12}  model {side.policy}: {value}")
+        out.append(f"    {label:12}  model {side.policy}: {value}" + (f" ({side.note})" if side.note else ""))
         measured = measured_steps(bug, side)
         if measured is not None:
             record = recorded()[(bug.scenario, side.kernel)]
