@@ -102,6 +102,14 @@ def test_a_wrapped_counter_may_be_written_signed_or_as_the_kernel_prints_it():
     assert check_sheet(signed_key).marks == ()
 
 
+def test_the_keys_heading_promises_a_signed_value_comment_only_when_one_is_there():
+    for ex in (make_exercise(1, pair=True), make_exercise(5)):
+        heading, *rows = sheet(ex, key=True).splitlines()
+        comments = [r for r in rows if "# Rsvd = -" in r]
+        assert ("signed value" in heading) == bool(comments), (heading, comments)
+    assert any("# Rsvd = -" in r for r in sheet(make_exercise(1, pair=True), key=True).splitlines())
+
+
 def test_unanswered_cells_and_wrong_outcomes_are_scored_and_explained():
     ex = make_exercise(1)
     score = check_sheet(sheet(ex))

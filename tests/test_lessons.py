@@ -190,3 +190,19 @@ def test_a_walk_through_is_shown_as_html_that_wraps_between_words_and_prints_as_
     assert PROSE in page and "<pre" not in page and "word-break:normal" in PROSE
     assert page.count("class='hugelab-moment'") == 6
     assert "a fault without a reservation may take none of them" in page  # a line whole, not folded at 100
+
+
+@pytest.mark.parametrize("free, rsvd, surp, said", [
+    (7, 1, 0, "1 of the 7 free pages is promised; a fault without a reservation may take the other 6"),
+    (7, 3, 0, "3 of the 7 free pages are promised; a fault without a reservation may take the other 4"),
+    (1, 0, 1, "the 1 free page is not promised: a fault without a reservation may take it; "
+              "1 surplus page, above the pool size, leaves as soon as it is free"),
+    (8, 0, 0, "none of the 8 free pages is promised: a fault without a reservation may take any of them"),
+    (4, 2, 2, "2 of the 4 free pages are promised; a fault without a reservation may take the other 2; "
+              "2 surplus pages, above the pool size, leave as soon as they are free"),
+])
+def test_the_walks_meaning_agrees_in_number(free, rsvd, surp, said):
+    """08's walk said "1 of the 7 free pages are promised"; 05's "1 surplus page(s) ... leave"."""
+    from hugelab.teaching.walkthrough import meaning
+
+    assert meaning(free, rsvd, surp) == said

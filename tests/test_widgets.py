@@ -1015,6 +1015,25 @@ def test_a_questions_words_feedback_and_explanation_are_prose_that_wraps_between
     assert PROSE in t.feedback.value
 
 
+def test_quoted_trace_lines_in_folds_and_feedback_show_as_code_not_backticks():
+    """08's truncate fold showed `truncate f 0`, `close` and `unlink` with their backticks (its HTML is not
+    markdown); 00's hints did the same."""
+    from hugelab.teaching import lessons
+    from hugelab.teaching.notebook import Folded
+    from hugelab.teaching.predict import Question
+    from hugelab.widgets.controls import Predict
+
+    fold = Folded("table", "open", why=lessons.WHY["truncate"])._repr_html_()
+    assert "<code>truncate f 0</code>" in fold and "<code>unlink</code>" in fold and "`" not in fold
+    assert "`truncate f 0`" in repr(Folded("table", "open", why=lessons.WHY["truncate"]))  # the plain form as written
+    p = Predict(Question("Total?", answer=8, hints={12: "the pool is what `pool 8` set."}))
+    p.entry.value = "12"
+    assert "<code>pool 8</code>" in p.feedback.value and "`" not in p.feedback.value
+    p.show.click()
+    assert "`" not in p.feedback.value
+    assert "a &lt;b&gt; `c" in Folded("", "", why="a <b> `c")._repr_html_()  # an odd backtick stays as it is
+
+
 def test_the_counters_line_keeps_each_counter_whole_and_both_sides_take_the_longer_ones_height():
     """Once Rsvd wrapped, 'Rsvd 18446744073709551610 (= -6) Surp 0' wrapped onto a second line that a one-line box
     drew over the step log under it (1068 px)."""

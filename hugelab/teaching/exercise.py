@@ -186,8 +186,10 @@ def sheet(ex: Exercise, key: bool = False, student: Student | None = None) -> st
 
     With ``student``, the sheet has a ``name`` and an ``id`` line (``?`` where not given) for the
     student to fill in, or filled in for a class's sheets made from a roster."""
+    wrapped = key and any(s.counters.rsvd != signed(s.counters.rsvd) for steps in ex.runs for s in steps)
     out = [SHEET_HELP.format(outcomes=", ".join(OUTCOMES)) if not key else
-           "# hugelab exercise key: what /proc/meminfo shows after each step (signed value in a comment)."]
+           "# hugelab exercise key: what /proc/meminfo shows after each step"
+           + (" (where Rsvd wrapped below zero, a comment gives its signed value)." if wrapped else ".")]
     if student is not None:
         out += [f"name {student.name or '?'}", f"id {student.id or '?'}"]
     out += [f"seed {ex.seed}", f"length {ex.length}"]

@@ -23,6 +23,7 @@ from ..replay import as_trace, replay
 from ..scenarios import describe, load
 from ..tools.hunt import hunt
 from ..tools.tables import differ_line, grid, rows_text, runs_rows, table
+from .walkthrough import prose_html
 
 #: a text block's look in HTML: lines wrap only between words (JupyterLab's own outputs wrap anywhere, splitting
 #: "SIGBUS" and 18446744073709551610 at the right edge)
@@ -162,7 +163,7 @@ class Folded:
         return f"{self.why}\n\n{self.text}" if self.why else self.text
 
     def _repr_html_(self) -> str:
-        why = f"<p>{html.escape(self.why)}</p>" if self.why else ""
+        why = f"<p>{prose_html(self.why)}</p>" if self.why else ""
         body, at = [], 0
         for start, end, table_html in self.tables:
             if self.text[at:start].strip("\n"):

@@ -63,6 +63,15 @@ class Moment:
 PROSE = "line-height:1.45;white-space:normal;word-break:normal;overflow-wrap:normal"
 
 
+def prose_html(text: str) -> str:
+    """``text`` escaped for HTML, each `quoted` span (a trace line, a call) shown as code, as markdown shows it:
+    feedback and folds are HTML, where a backtick would be printed as it is."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an odd backtick: no pairs to trust, leave them all
+        return html.escape(text)
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+
+
 class Walk:
     """Moments as a notebook shows them: HTML that wraps between words; their printed text as the plain form
     (what nbval compares)."""
@@ -94,11 +103,17 @@ def meaning(free: int, rsvd: int, surp: int) -> str:
         said = "no free page: a fault can get a page only as a new surplus page, if overcommit allows"
     elif rsvd == free:
         said = f"every free page ({free}) is promised: a fault without a reservation may take none of them"
+    elif rsvd == 0 and free == 1:
+        said = "the 1 free page is not promised: a fault without a reservation may take it"
+    elif rsvd == 0:
+        said = f"none of the {free} free pages is promised: a fault without a reservation may take any of them"
     else:
-        said = (f"{rsvd} of the {free} free pages are promised; a fault without a reservation "
-                f"may take the other {free - rsvd}")
-    if surp:
-        said += f"; {surp} surplus page(s), above the pool size, leave as soon as they are free"
+        said = (f"{rsvd} of the {free} free pages {'is' if rsvd == 1 else 'are'} promised; a fault without "
+                f"a reservation may take the other {free - rsvd}")
+    if surp == 1:
+        said += "; 1 surplus page, above the pool size, leaves as soon as it is free"
+    elif surp:
+        said += f"; {surp} surplus pages, above the pool size, leave as soon as they are free"
     return said
 
 

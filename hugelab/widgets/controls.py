@@ -29,7 +29,7 @@ from ..teaching.explorer import (
     dropped_steps,
 )
 from ..teaching.predict import Choice, Row, Score, letter
-from ..teaching.walkthrough import PROSE
+from ..teaching.walkthrough import PROSE, prose_html
 from ..trace.language import Mprotect, Pool, Touch
 from .charts import MAP_COLOURS, SERIES_STYLES, STATE_COLOURS, CountersChart, MappingChart
 
@@ -784,7 +784,7 @@ class Predict(_Explains, w.VBox):
         if right and why and why.strip() in (self.question.reveal or ""):
             message = message.replace(f" {why}", "")  # the reveal below says it: once is enough
         self.feedback.value = (f"<div class='hugelab-feedback' style='color:{colour};{PROSE}'>"
-                               f"{html.escape(message)}</div>")
+                               f"{prose_html(message)}</div>")
         if message.startswith(("Type ", "Pick ")):
             return  # not an answer yet: no try counted
         self._first(right)
@@ -797,7 +797,7 @@ class Predict(_Explains, w.VBox):
     def on_show(self) -> None:
         self._first(False)
         self.feedback.value = (f"<div class='hugelab-feedback' style='{PROSE}'>"
-                               f"{html.escape(self.question.give_up())}</div>")
+                               f"{prose_html(self.question.give_up())}</div>")
         self._reveal()
         self._close()
 
