@@ -16,10 +16,11 @@ from typing import TypeVar
 from ..model.hstate import show, signed, u64
 from ..model.resv_map import ResvMap
 from ..replay import ModelReplay, replay
-from ..scenarios import describe, load
+from ..scenarios import load
 from ..tools.matrix import BEHAVIOURS, recorded_steps
 from ..tools.tables import outcome, table
 from ..trace.language import parse_trace
+from ..trace.shrink import shrink
 from .predict import Choice, Option, Question, Row
 
 SEED = load("seed")
@@ -976,6 +977,12 @@ def q06_why_hunt() -> Choice:
         "2008 bug, rediscovered", "copied count")
 
 
+def shrunk(trace: str, one: str, other: str) -> str:
+    """``trace`` shrunk as ``hunt --kernels`` shrinks a find, with the policies ``one`` and ``other`` standing in
+    for the two kernels: the rows must still differ somewhere."""
+    return shrink(trace, lambda text: replay(text, one) != replay(text, other))
+
+
 # -- 08 files and mounts -------------------------------------------------------------
 
 FILE_REMAP = load("file-reservation-outlives-mapping")
@@ -1129,7 +1136,8 @@ def q08_why_punch() -> Choice:
           "It is deliberate: a later fault in the hole must still find its reservation."),
          ("Offsets with no page have no entry, so there is nothing to give back.",
           "A shared mapping's mmap made an entry for every offset: the entry is there, page or not.")],
-        "An entry means 'reserved for the file'; an offset that still exists keeps it.", at=0)
+        "An entry means 'reserved for the file'. A punch takes an entry away only with its page, so an offset "
+        "without a page keeps its entry for a later fault; truncate removes the offsets themselves.", at=0)
 
 
 def q08_statfs() -> Question:
@@ -1452,9 +1460,10 @@ WHY = {
         "reservation returns, so the next fault there uses a reservation again."),
     "dontneed-6.1": (
         "On 6.1 page 0's offset stays consumed in the private resv_map after the madvise, so Rsvd reads one "
-        "lower than on 6.12 there. The fault at step 5 takes a page without a reservation on 6.1, and the "
-        "reservation given back on 6.12: from then on the two agree, and page 0's reservation never comes "
-        "back on 6.1. 6.12 gives it back at the madvise, as 6.18 does."),
+        "lower than on 6.12 there; 6.12 gives the reservation back at the madvise, as 6.18 does. At step 5 "
+        "page 0 is faulted again. On 6.1 its offset is still marked consumed, so the fault takes a page "
+        "without a reservation; on 6.12 the fault uses the reservation the madvise gave back. From then on "
+        "the two agree, and page 0's reservation never comes back on 6.1."),
     "file-outlives": (
         "A shared mapping of a file reserves what the file's map does not hold yet, and records it there. The "
         "reservation belongs to the file: munmap gives nothing back, and a second mapping reserves only the "
@@ -1497,12 +1506,6 @@ WHY = {
         "shrink takes the one free page, since nothing says it is promised; and when p2 exits and page 0 is "
         "freed, the +1 arrives with no page behind it. p1's reserved fault finds nothing: SIGBUS."),
 }
-
-
-def why_file_remap() -> str:
-    """08's fold under its first questions: the scenario's own description, then why (its name, in the notebook's
-    code above the questions, said the answer)."""
-    return describe("file-reservation-outlives-mapping") + " " + WHY["file-outlives"]
 
 
 ALL = {name: fn for name, fn in globals().items() if name[:1] == "q" and name[1:3].isdigit() and callable(fn)}

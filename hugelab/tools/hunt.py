@@ -2,8 +2,9 @@
 
 The checks are :mod:`hugelab.model.invariants`: no counter below zero, free >=
 rsvd after every step, and a bare pool once every process has exited (the
-hunt adds those exits itself). A find is shrunk to the fewest lines that
-still break an invariant and printed with the counters along it.
+hunt adds those exits itself). A find is shrunk (:func:`hugelab.trace.shrink.shrink`)
+while it still breaks an invariant, until no single line can go, and printed
+with the counters along it.
 """
 
 from __future__ import annotations

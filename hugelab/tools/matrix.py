@@ -47,8 +47,8 @@ BEHAVIOURS = [
               "pool 4\nmmap a 2 private\ntouch a 0\nmadvise a 0 1 dontneed\ntouch a 0\nmunmap a 0 2\n", 4),
     Behaviour("fork-unmap", "the owner unmaps a page its forked child still maps (Rsvd after the munmap)",
               "pool 8\nmmap a 2 private\ntouch a 0\nfork c\nmunmap a 0 2\nexit c\n", 5),
-    Behaviour("hunted", "found by hugelab hunt --kernels 6.12,6.18: 6.18 wraps on it, 6.12 does not "
-              "(Rsvd at the end)",
+    Behaviour("hunted", "a random trace, kept unshrunk, on which 6.12 and 6.18 disagree: 6.18 wraps on it, "
+              "6.12 does not (Rsvd at the end)",
               "pool 4 overcommit 3\nmmap m1 1 private\nmunmap m1 0 1\nmmap m2 3 private\n"
               "madvise m2 0 2 dontneed\ntouch m2 1 read\nmprotect m2 1 1 rw\nfork k1\nmunmap m2 0 3\n", 9),
 ]
