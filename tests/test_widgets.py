@@ -16,6 +16,8 @@ pytest.importorskip("bqplot")
 
 import itertools
 
+import ipywidgets as w
+
 from hugelab.teaching.explorer import PAGE_STATES
 from hugelab.widgets.charts import PLOT_WIDTH, SERIES_STYLES, nice_ticks, place_labels
 from hugelab.widgets.controls import SplitExplorer
@@ -521,20 +523,60 @@ def test_a_why_question_is_answered_by_letter_with_its_options_written_out():
 
 
 def test_a_why_question_is_judged_on_the_letter_picked_even_when_the_check_click_arrives_first():
-    """Under load the "check" click reached the kernel before the letter picked just before it (separate
-    messages; the browser may hold a widget's update, never a click), and the learner was told "Not b"
-    after picking a. Picking a letter answers; the pick, arriving last, gives the final word."""
+    """Under load the "check" click reached the kernel before the letter picked just before it, and the learner was
+    told "Not b" after picking a: a toggle's value is a state update, which the browser holds while an earlier one
+    of the same widget is unacknowledged, never a click. The letters are buttons now: a pick is a click, which
+    reaches the kernel in the order clicked, so the check judges the letter clicked last before it."""
     from hugelab.teaching import lessons
     from hugelab.widgets.controls import Predict
 
     q = lessons.q04_why_open()
     p = Predict(q)
+    assert not any(isinstance(c, w.ToggleButtons) for c in p.body.children[2].children)
+    letters = p.entry.buttons
+    assert all(isinstance(b, w.Button) for b in letters)  # each pick a message of its own, never held
     wrong = next(n for n in range(len(q.options)) if n != q.answer)
-    p.entry.value = "abcd"[wrong]  # a first, wrong pick: judged at once
-    assert q.options[wrong].hint in html.unescape(p.feedback.value) and p.reveal.value == ""
-    p.check.click()  # the click for the next pick, arriving before it: judges the letter still shown
-    p.entry.value = "abcd"[q.answer]  # then the pick itself
+    letters[wrong].click()
+    letters[q.answer].click()  # two picks, then the check: it judges the last
+    p.check.click()
     assert "Right." in p.feedback.value and p.reveal.value
+
+
+def test_a_letter_only_picks_and_check_judges_it():
+    """Clicking a letter answered at once and "check" beside the letters did nothing for them (in 09 one
+    exploratory click was final). A click picks a letter (shown picked); "check" judges it; "check" with none
+    picked says to pick one and counts no try."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    first = []
+    p = Predict(q, on_first=first.append)
+    wrong = next(n for n in range(len(q.options)) if n != q.answer)
+    p.check.click()  # nothing picked yet
+    assert "Pick a letter, then press check." in p.feedback.value and first == []
+    p.entry.buttons[wrong].click()
+    assert p.entry.value == "abcd"[wrong] and p.entry.buttons[wrong].button_style == "primary"
+    assert "Pick a letter" in p.feedback.value and first == [] and not p.answered  # a pick answers nothing
+    p.check.click()
+    assert q.options[wrong].hint in html.unescape(p.feedback.value) and first == [False] and not p.reveal.value
+    p.entry.buttons[q.answer].click()
+    assert q.options[wrong].hint in html.unescape(p.feedback.value)  # still the last check's word
+    assert [b.button_style for b in p.entry.buttons].count("primary") == 1
+    p.check.click()
+    assert "Right." in p.feedback.value and p.reveal.value
+
+
+def test_show_answer_says_a_why_questions_explanation_once():
+    """09's "show answer" printed a why question's explanation in the feedback and again in the reveal under it."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import Predict
+
+    q = lessons.q04_why_open()
+    p = Predict(q)
+    p.show.click()
+    said = html.unescape(p.feedback.value + p.reveal.value)
+    assert said.count(q.why) == 1 and f"The answer is {'abcd'[q.answer]})" in said
 
 
 def test_a_why_questions_table_keeps_its_lines_and_its_prose_wraps():
@@ -546,6 +588,7 @@ def test_a_why_questions_table_keeps_its_lines_and_its_prose_wraps():
     for q in (lessons.q01_why_enomem(), lessons.q04_why_open()):
         p = Predict(q)
         p.entry.value = "abcd"[q.answer]
+        p.check.click()
         if "\n" in q.reveal:
             assert p.reveal.value.startswith("<pre") and html.escape(q.reveal.splitlines()[1]) in p.reveal.value
         else:
@@ -613,8 +656,14 @@ def test_a_self_test_answer_is_final_and_the_page_says_so():
         p.show.click()  # giving up closes a question too
         assert p.entry.disabled
     picked = t.predicts[n]
-    picked.entry.value = "abcdef"[why.answer]
+    wrong = next(k for k in range(len(why.options)) if k != why.answer)
+    picked.entry.buttons[wrong].click()  # a pick to look is no answer: the letter can still change
+    assert not picked.entry.disabled and not picked.answered
+    picked.entry.buttons[why.answer].click()
+    picked.check.click()
     assert picked.entry.disabled and "Right" in picked.feedback.value
+    picked.entry.buttons[wrong].click()  # final: the letter checked stays picked
+    assert picked.entry.value == "abcdef"[why.answer]
     assert f"Score so far: 1 of {n + 1}" in html.unescape(t.total.value)
 
 
@@ -991,6 +1040,8 @@ def test_three_chained_questions_show_one_waiting_line_under_the_first_open_one(
     first.entry.value = "1 2 3 4"
     assert shown() == [False, False, True] and opened() == [True, True, False]
     second.entry.value = "a"
+    assert shown() == [False, False, True] and opened() == [True, True, False]  # a pick is no answer yet
+    second.check.click()
     assert shown() == [False, False, False] and opened() == [True, True, True]
 
 

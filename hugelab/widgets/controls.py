@@ -684,17 +684,60 @@ def _prompt(kind: str, prompt: str) -> str:
     return f"<div class='hugelab-prompt' style='{PROSE}'><b>{kind}</b> {prompt}</div>"
 
 
+class Letters(w.HBox):
+    """A why question's letters. A click picks a letter (it shows as picked) and answers nothing: the
+    "check" beside the letters judges the letter picked, so that a learner commits deliberately.
+
+    Each letter is a button, not a toggle. A button's click reaches the kernel as a message of its own,
+    in the order the learner clicked, so a "check" is judged on the letter clicked last before it. A
+    toggle's value travels as a state update, which the browser holds while an earlier update of the same
+    widget is unacknowledged: under load the "check" click overtook the pick, and the letter picked before
+    was judged.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._value: str | None = None
+        self.buttons = [w.Button(description=letter(n), layout=w.Layout(width="36px")) for n in range(count)]
+        for button in self.buttons:
+            button.on_click(lambda b: setattr(self, "value", b.description))
+        super().__init__(self.buttons)
+        self.add_class("hugelab-letters")
+
+    @property
+    def value(self) -> str | None:
+        """The letter picked, None before any."""
+        return self._value
+
+    @value.setter
+    def value(self, picked: str | None) -> None:
+        if self.disabled:
+            return  # a final question's letter stays as it was checked
+        self._value = picked
+        for button in self.buttons:
+            button.button_style = "primary" if button.description == picked else ""
+
+    @property
+    def disabled(self) -> bool:
+        return bool(self.buttons) and all(b.disabled for b in self.buttons)
+
+    @disabled.setter
+    def disabled(self, off: bool) -> None:
+        for button in self.buttons:
+            button.disabled = off
+
+
 class Predict(_Explains, w.VBox):
     """A question to predict, a check button, feedback at once; the answer only after a try.
 
     A :class:`~hugelab.teaching.predict.Question` takes a number, a
     :class:`~hugelab.teaching.predict.Row` the four counters of a step in one box, a
-    :class:`~hugelab.teaching.predict.Choice` one lettered option (its options are written out in full
-    above the letters, so no label is ever cut). The question's ``reveal`` (the table that answers it)
-    is not in the page until the learner commits: it appears after a right answer, or when the learner,
-    having tried at least once, presses "show answer". ``on_first(right)`` is called once, with whether
-    the first answer was right (a "show answer" before any right answer counts as a miss). ``final``
-    (the self-test): the first answer closes the question, so that a learner cannot try again until right.
+    :class:`~hugelab.teaching.predict.Choice` one lettered option, picked among :class:`Letters` and then
+    checked (its options are written out in full above the letters, so no label is ever cut). The
+    question's ``reveal`` (the table that answers it) is not in the page until the learner commits: it
+    appears after a right answer, or when the learner, having tried at least once, presses "show answer".
+    ``on_first(right)`` is called once, with whether the first answer was right (a "show answer" before any
+    right answer counts as a miss). ``final`` (the self-test): the first answer closes the question, so that
+    a learner cannot try again until right.
     """
 
     def __init__(self, question, on_first=None, after: Predict | None = None, final: bool = False) -> None:
@@ -715,16 +758,10 @@ class Predict(_Explains, w.VBox):
         prompt = html.escape(question.prompt).replace("\n", "<br>")
         if isinstance(question, Choice):
             kind = "Why?"
-            self.entry = w.ToggleButtons(options=[letter(n) for n in range(len(question.options))], value=None,
-                                         style={"button_width": "36px"}, layout=w.Layout(width="auto"))
+            self.entry = Letters(len(question.options))
             options = "".join(f"<div class='hugelab-option' style='{PROSE};margin:3px 0'><b>{letter(n)})</b> "
                               f"{html.escape(o.text)}</div>" for n, o in enumerate(question.options))
             head = [w.HTML(_prompt(kind, prompt)), w.HTML(f"<div class='hugelab-options'>{options}</div>")]
-            # Picking a letter answers. The letter and a "check" click reach the kernel as separate
-            # messages, and under load the click came first (the browser holds a widget's update while an
-            # earlier one is unacknowledged, never a click): checking only on the click judged the letter
-            # picked before. The click still checks the letter shown, and the pick then judges last.
-            self.entry.observe(lambda _change: self.on_check(), names="value")
         else:
             kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
             holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
@@ -774,6 +811,9 @@ class Predict(_Explains, w.VBox):
         if self.final and self.answered:
             return  # the first answer stands (a value that arrives after it changes nothing)
         if self.entry.value is None or not str(self.entry.value).strip():
+            if isinstance(self.question, Choice):
+                self.feedback.value = (f"<div class='hugelab-feedback' style='{PROSE}'>Pick a letter, then "
+                                       "press check.</div>")
             return
         try:
             right, message = self.question.check(self.entry.value)
@@ -796,8 +836,11 @@ class Predict(_Explains, w.VBox):
 
     def on_show(self) -> None:
         self._first(False)
-        self.feedback.value = (f"<div class='hugelab-feedback' style='{PROSE}'>"
-                               f"{prose_html(self.question.give_up())}</div>")
+        message = self.question.give_up()
+        why = getattr(self.question, "why", "")
+        if why and why.strip() in (self.question.reveal or ""):
+            message = message.replace(f" {why}", "")  # the reveal below says it (09 showed it twice)
+        self.feedback.value = f"<div class='hugelab-feedback' style='{PROSE}'>{prose_html(message)}</div>"
         self._reveal()
         self._close()
 
@@ -824,8 +867,8 @@ class Predict(_Explains, w.VBox):
 
 
 #: what the self-test says above its first question
-SELF_TEST_RULE = ("One answer a question: your first check (a letter picked, a number entered, or 'show answer') "
-                  "is final, and the score counts it.")
+SELF_TEST_RULE = ("Each question takes one answer: your first check (a number entered, a letter picked and then "
+                  "'check', or 'show answer') is final, and the score counts it.")
 
 
 class SelfTest(_Explains, w.VBox):

@@ -145,19 +145,26 @@ def test_a_saved_explorer_draws_before_run_all_with_no_broken_link_icons(trusted
         context.close()
 
 
-def answer(page, widget, q):
-    """A likely wrong answer (its own hint, no reveal), then the right one (its reveal)."""
+def answer(page, widget, q, final=False):
+    """A likely wrong answer (its own hint, no reveal), then the right one (its reveal). A why question's letter
+    only picks: "check" judges it. In the self-test (``final``) the wrong answer is final: the entry and the
+    check go grey, the page says so, and "show answer" reveals."""
     from hugelab.teaching.predict import ROW_FIELDS, Choice, Row
     feedback = widget.locator(".hugelab-feedback")
+    check = widget.locator("button.widget-button:text-is('check')")
     if isinstance(q, Choice):
         wrong = next(n for n in range(len(q.options)) if n != q.answer)
-        widget.locator(f".widget-toggle-buttons button:text-is('{'abcdefgh'[wrong]}')").click()
-        widget.locator("button.widget-button:text-is('check')").click()
+        widget.locator(f".hugelab-letters button:text-is('{'abcdefgh'[wrong]}')").click()
+        expect(widget.locator(".hugelab-letters button.mod-primary")).to_have_text("abcdefgh"[wrong])
+        assert feedback.count() == 0  # a pick answers nothing
+        check.click()
         expect(feedback).to_contain_text(f"Not {'abcdefgh'[wrong]}.")
         assert squash(q.options[wrong].hint) in squash(feedback.inner_text())
         assert widget.locator(".hugelab-reveal").count() == 0
-        widget.locator(f".widget-toggle-buttons button:text-is('{'abcdefgh'[q.answer]}')").click()
-        widget.locator("button.widget-button:text-is('check')").click()
+        if final:
+            return finally_shown(widget, q, check)
+        widget.locator(f".hugelab-letters button:text-is('{'abcdefgh'[q.answer]}')").click()
+        check.click()
         expect(feedback).to_contain_text("Right.")
         return
     entry = widget.locator("input[type=text]")
@@ -179,9 +186,22 @@ def answer(page, widget, q):
         right, done = str(q.answer), "Right."
     assert squash(hint) in squash(feedback.inner_text())
     assert widget.locator(".hugelab-reveal").count() == 0
+    if final:
+        expect(entry).to_be_disabled()
+        return finally_shown(widget, q, check)
     entry.fill(right)
     entry.press("Enter")
     expect(feedback).to_contain_text(done)
+    reveal = widget.locator(".hugelab-reveal")
+    reveal.wait_for()
+    assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
+
+
+def finally_shown(widget, q, check):
+    """A self-test question after its first (wrong) answer: closed, saying so; "show answer" reveals."""
+    expect(check).to_be_disabled()
+    expect(widget.locator(".hugelab-final")).to_contain_text("Your answer is final")
+    widget.locator("button.widget-button:text-is('show answer')").click()
     reveal = widget.locator(".hugelab-reveal")
     reveal.wait_for()
     assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
@@ -215,7 +235,7 @@ def test_a_newcomer_sees_no_answer_before_answering(lab, page, shots, name):
         page.screenshot(path=str(shots / f"course-{stem}-q{i + 1}-before.png"))
         for shown in giveaways(q):
             assert shown not in screen, f"{name} question {i + 1}: {shown!r} is on screen before answering"
-        answer(page, widget, q)
+        answer(page, widget, q, final=stem.startswith("09"))
         widget.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"course-{stem}-q{i + 1}-after.png"))
     if stem.startswith("09"):  # every answer was wrong first: the score says so, and where to look
