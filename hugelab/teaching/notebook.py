@@ -22,7 +22,7 @@ from ..model.hstate import show
 from ..replay import as_trace, replay
 from ..scenarios import describe, load
 from ..tools.hunt import hunt
-from ..tools.tables import differ_line, grid, rows_text, runs_rows, table
+from ..tools.tables import differ_line, grid, outcome, rows_text, runs_rows, table
 from .walkthrough import prose_html
 
 #: a text block's look in HTML: lines wrap only between words (JupyterLab's own outputs wrap anywhere, splitting
@@ -92,14 +92,32 @@ def compare_html(names: list[str], runs: list) -> tuple[str, str]:
     table_html = _html_table(f"<tr><th style='{CELL}'></th><th style='{CELL};text-align:right'>step</th>"
                              f"<th style='{CELL};text-align:left'>op</th>{head}</tr>"
                              f"<tr><th colspan=3 style='{CELL}'></th>{sub}</tr>",
-                             "".join(body)) + pre_html(differ_line(differ))
+                             "".join(body)) + _wrapped_key([text]) + pre_html(differ_line(differ))
     return f"{text}\n{differ_line(differ)}", table_html
 
 
+#: a wrapped counter as :func:`hugelab.model.show` prints it: "18446744073709551610 (= -6)"
+_WRAPPED = re.compile(r"\b(\d{11,}) \(= -(\d+)\)")
+
+
+def _short(text: str) -> str:
+    """``text`` with each wrapped value in its short exact form, 2^64 - 6 (2⁶⁴, a minus sign): the 27 characters of
+    "18446744073709551610 (= -6)" made every row of a table two lines at 1068 px (:func:`_wrapped_key` says the
+    long form under the table)."""
+    return _WRAPPED.sub(lambda m: f"2\u2076\u2074\u2212{m.group(2)}", text)
+
+
+def _wrapped_key(texts: Sequence[str]) -> str:
+    """Under a table of ``texts``' cells: what each short wrapped value stands for, as the kernel prints it."""
+    found = {int(m.group(2)): m.group(1) for t in texts for m in _WRAPPED.finditer(t)}
+    return "".join(pre_html(f"2\u2076\u2074\u2212{n}: the kernel prints {value} (= -{n})")
+                   for n, value in sorted(found.items()))
+
+
 def _cell(text: str) -> str:
-    """A cell's HTML: each word kept whole (a hyphen is no place to break "fork-unmap"), a wrapped value's
-    signed form "(= -6)" one word; the cell wraps only between words."""
-    words = text.replace("(= ", "(=\u00a0").split(" ")
+    """A cell's HTML: each word kept whole (a hyphen is no place to break "fork-unmap"), a wrapped value in its
+    short form (:func:`_short`); the cell wraps only between words."""
+    words = _short(text).split(" ")
     return " ".join(f"<span style='white-space:nowrap'>{html.escape(w)}</span>" if w else "" for w in words)
 
 
@@ -110,7 +128,8 @@ def show_grid(rows: Sequence[tuple[str, ...]]) -> None:
     th = "".join(f"<th style='{CELL};text-align:left'>{_cell(c)}</th>" for c in head)
     tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:left'>{_cell(c)}</td>" for c in r) + "</tr>"
                  for r in body)
-    _show(grid(rows), _html_table(f"<tr>{th}</tr>", tr))
+    text = grid(rows)
+    _show(text, _html_table(f"<tr>{th}</tr>", tr) + _wrapped_key([text]))
 
 
 def _html_table(head: str, body: str) -> str:
@@ -197,8 +216,20 @@ def answers(summary: str = "Answers: open once you have answered", why: str = ""
 
 
 def show_replay(trace: str, policy: str = "modern") -> None:
-    """Print the replay table of ``trace`` (text or a scenario name) under ``policy``."""
-    print(table(replay(_text(trace), policy)))
+    """Print the replay table of ``trace`` (text or a scenario name) under ``policy``; in JupyterLab an HTML
+    table (printed, a row with a wrapped Rsvd ran on to a second line at 1068 px, its outcome under its op)."""
+    steps = replay(_text(trace), policy)
+    text = table(steps)
+    head = ("step", "op", "Total", "Free", "Rsvd", "Surp", "outcome")
+    right = {0, 2, 3, 4, 5}
+    th = "".join(f"<th style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</th>"
+                 for i, c in enumerate(head))
+    tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</td>"
+                                  for i, c in enumerate(row)) + "</tr>"
+                 for row in ((str(n), s.op, *(show(v) for v in (s.counters.total, s.counters.free, s.counters.rsvd,
+                                                                s.counters.surp)), outcome(s))
+                             for n, s in enumerate(steps, 1)))
+    _show(text, _html_table(f"<tr>{th}</tr>", tr) + _wrapped_key([text]))
 
 
 def show_compare(trace: str, *policies: str) -> None:
@@ -232,8 +263,10 @@ def show_trace(trace: str) -> None:
 
 
 def show_source(obj: Callable[..., Any] | type) -> None:
-    """Print the source of a hugelab function or class: the code under study, as it runs."""
-    print(textwrap.dedent(inspect.getsource(obj)).rstrip())
+    """Print the source of a hugelab function or class: the code under study, as it runs. In JupyterLab a long
+    line wraps between words, continued indented under its start (printed, it broke mid-word at the edge)."""
+    text = textwrap.dedent(inspect.getsource(obj)).rstrip()
+    _show(text, pre_html(text))
 
 
 def course(folder: str = ".") -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:

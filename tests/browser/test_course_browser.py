@@ -377,3 +377,69 @@ def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, na
                 page.screenshot(path=str(shots / f"course-{name[:2]}-printout-{n}-{width}.png"))
     finally:
         context.close()
+
+
+# a table row drawn on more than one line: the tops of its cells' text differ
+ROWS_ON_TWO_LINES = """() => [...document.querySelectorAll('.jp-OutputArea-output .hugelab-table tr')]
+  .filter(r => r.offsetParent !== null).filter(r => {
+    const tops = [];
+    for (const c of r.cells) {
+      const range = document.createRange();
+      range.selectNodeContents(c);
+      for (const b of range.getClientRects()) if (b.width > 0) tops.push(b.top);
+    }
+    return tops.length && Math.max(...tops) - Math.min(...tops) > 4;
+  }).map(r => r.innerText.replace(/\\s+/g, ' ').slice(0, 80))"""
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+@pytest.mark.parametrize("name", ["03-splitting-a-vma-the-double-credit.ipynb", "07-many-kernels.ipynb"])
+def test_a_table_with_a_wrapped_counter_keeps_each_row_on_one_line(lab, browser, shots, name, width):
+    """At 1068 px "18446744073709551610 (= -6)" in a cell made the side-by-side tables and 07's grid two lines a row.
+    Every fold opened, every table's row is one line, and the long form is said under the table."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(lab.url(name))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        run_all(page)
+        page.evaluate(OPEN_FOLDS)
+        wait_settled(page)
+        tables = page.locator(".jp-OutputArea-output .hugelab-table")
+        assert tables.count() > 0
+        for n in range(tables.count()):
+            tables.nth(n).scroll_into_view_if_needed()
+            wait_settled(page)
+            page.screenshot(path=str(shots / f"course-{name[:2]}-table-{n}-{width}.png"))
+        assert not page.evaluate(ROWS_ON_TWO_LINES), page.evaluate(ROWS_ON_TWO_LINES)
+        assert "the kernel prints 18446744073709551610 (= -6)" in page.locator(".jp-Notebook").inner_text()
+    finally:
+        context.close()
+
+
+# a code chip of a markdown table drawn on two lines ("region_count(f," / "t)", "vm_ops-" / ">open")
+CHIPS_ON_TWO_LINES = """() => [...document.querySelectorAll('.jp-RenderedMarkdown td code')].filter(c => {
+    const tops = [...c.getClientRects()].filter(b => b.width > 0).map(b => b.top);
+    return tops.length > 1 && Math.max(...tops) - Math.min(...tops) > 4;
+  }).map(c => c.textContent)"""
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+@pytest.mark.parametrize("name, row", [("00-start-here.ipynb", "pool 2 overcommit 4"),
+                                       ("02-the-region-map.ipynb", "region_count(f, t)"),
+                                       ("03-splitting-a-vma-the-double-credit.ipynb", "split_vma")])
+def test_a_code_chip_in_a_markdown_table_stays_on_one_line(lab, browser, shots, name, row, width):
+    """At 1068 px 00's grammar table, 02's and 03's concept tables broke their commands inside: "munmap a 1" / "1",
+    "region_count(f," / "t)", "vm_ops-" / ">open". A table's chip keeps to one line (a long C call breaks only between
+    its arguments, as separate chips)."""
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(lab.url(name))
+        cell = page.locator(".jp-Notebook .jp-Cell").filter(has_text=row).first
+        cell.scroll_into_view_if_needed()
+        wait_settled(page)
+        cell.locator("table").first.screenshot(path=str(shots / f"course-{name[:2]}-table-chips-{width}.png"))
+        assert not page.evaluate(CHIPS_ON_TWO_LINES), page.evaluate(CHIPS_ON_TWO_LINES)
+    finally:
+        context.close()
