@@ -197,3 +197,19 @@ def test_hugelab_widgets_fall_back_to_one_line():
     for widget in (SplitExplorer(), Predict(lessons.q00_row())):
         assert widget._repr_mimebundle_()["text/plain"] == \
             f"{type(widget).__name__}: run this cell to use it (a widget that needs a running kernel)"
+
+
+#: issue 25: JupyterLab does not wrap code cells, so a longer line is cut at the cell's right edge. Measured in
+#: chromium (tests/browser/harness.py Lab, a 1068 px window as JupyterLab first opens, the file browser 250 px wide
+#: beside a 740 px notebook): a code cell's editor shows 634 px of 13 px DejaVu Sans Mono, 7.83 px a glyph after
+#: its 6 px padding, so 80 characters whole and the 81st cut (03's 100-character answers line showed 80).
+CODE_LINE_LIMIT = 80
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_code_line_fits_a_1068_px_window(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    long = [f"cell {i}: {len(line)} characters: {line.strip()[:40]}..."
+            for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+            for line in "".join(c["source"]).splitlines() if len(line) > CODE_LINE_LIMIT]
+    assert not long, f"{path.name}: lines cut at the cell's edge in a 1068 px window: {long}"
