@@ -150,11 +150,15 @@ class MappingChart:
     """
 
     def __init__(self, on_page_click=None, css_class: str = "hugelab-map") -> None:
-        # Bars want an ordinal scale (one band per page); the split lines and
-        # labels use a linear scale over the same width, -0.5 .. pages - 0.5,
-        # so that offset b - 0.5 falls exactly between bands b - 1 and b.
-        self.bands = bq.OrdinalScale()
-        self.x = bq.LinearScale(min=-0.5, max=3.5)
+        # Bars want an ordinal scale (one band per page); the split lines,
+        # map lines, labels and ticks use a linear scale over the same width,
+        # -0.5 .. pages - 0.5, so that offset b - 0.5 falls exactly between
+        # bands b - 1 and b. Neither scale takes padding: bqplot insets a
+        # scale by its marks' half stroke (14 px for the summary's 28), and
+        # did so to the linear scale only, so the ticks and lines sat 62 px
+        # apart over boxes 69 px apart (issue 25).
+        self.bands = bq.OrdinalScale(allow_padding=False)
+        self.x = bq.LinearScale(min=-0.5, max=3.5, allow_padding=False)
         self.y = bq.LinearScale(min=0, max=2.35)
         colour = bq.OrdinalColorScale(domain=list(range(len(PAGE_STATES))),
                                       colors=[STATE_COLOURS[s] for s in PAGE_STATES])

@@ -669,3 +669,62 @@ def test_a_notice_beside_its_button_is_shown_whole(explorer_lab, page, shots, wi
         assert not cut, cut
         button(explorer, "undo").click()  # back at step 6 of 7, line 7 kept
         wait_text(explorer, "the dropped steps are back")
+
+
+# Per mapping or file chart on screen: each page box's centre, each tick (its text and x), and each
+# horizontal line's ends (the map lines), all in client pixels. A learner saw page boxes 69 px apart under
+# ticks 62 px apart, the green consumed line under page 0's tick and not its box (issue 25).
+MAP_GEOMETRY = """root => [...root.querySelectorAll('div.bqplot.figure.hugelab-map, div.bqplot.figure.hugelab-file')]
+  .filter(f => f.offsetParent !== null && f.querySelector('rect.bar'))
+  .map(f => ({
+    boxes: [...f.querySelectorAll('rect.bar')].map(r => { const b = r.getBoundingClientRect();
+      return (b.left + b.right) / 2; }),
+    ticks: [...f.querySelectorAll('g.tick')].filter(t => t.textContent.trim()).map(t => {
+      const b = t.querySelector('line').getBoundingClientRect();
+      return {text: t.textContent.trim(), x: (b.left + b.right) / 2}; }),
+    lines: [...f.querySelectorAll('path.line')].filter(p => getComputedStyle(p).visibility !== 'hidden'
+      && getComputedStyle(p.closest('g.mark') || p).visibility !== 'hidden' && (p.getAttribute('d') || '').length > 2)
+      .map(p => { const b = p.getBoundingClientRect(); return {x0: b.left, x1: b.right, h: b.height}; })
+      .filter(b => b.h < 1 && b.x1 - b.x0 > 1)}))"""
+
+
+ALIGNED_TRACES = {4: "pool 8\nfile f1\nmmap a 4 shared file f1\ntouch a 0\nmmap b 4 private\ntouch b 0\nmunmap b 1 1\n",
+                  64: "pool 64\nmmap b 64 private\ntouch b 0\ntouch b 10\ntouch b 11\nmunmap b 30 4\n"}
+
+
+@pytest.mark.parametrize("pages", ALIGNED_TRACES)
+@pytest.mark.parametrize("width", (740, 1068))
+def test_page_boxes_ticks_and_map_lines_share_one_x_scale(explorer_lab, page, shots, width, pages):
+    """Notebooks 740 px wide (a 1068 px window with the file browser open) and 1068 px (a 1400 px window): in
+    every mapping and file chart each tick sits at the centre of its page's box, and each map line (green
+    consumed, brown reserved) starts and ends on an edge between boxes. The boxes' scale once took no
+    padding while the ticks' and lines' was inset by the widest line's half stroke: boxes 69 px apart
+    under ticks 62 px apart."""
+    explorer = open_explorer(explorer_lab, page, "explorer-files.ipynb")
+    at_notebook_width(page, width)
+    trace = ALIGNED_TRACES[pages]
+    explorer.locator("textarea").nth(1).fill(trace)
+    button(explorer, "load").click()
+    wait_text(explorer, f"loaded {trace.count(chr(10))} lines")
+    wait_bars(page, pages, 0)
+    wait_bars(page, pages, 1)
+    wait_quiet(page)
+    charts = explorer.evaluate(MAP_GEOMETRY)
+    explorer.scroll_into_view_if_needed()
+    explorer.screenshot(path=str(shots / f"explorer-aligned-{pages}-{width}.png"))
+    assert len(charts) == (6 if "file" in trace else 2)  # per side: b, a, the file
+    lines_seen = 0
+    for chart in charts:
+        boxes = chart["boxes"]
+        assert len(boxes) == pages, chart
+        step = (boxes[-1] - boxes[0]) / (pages - 1)
+        assert all(abs(b - a - step) <= 1 for a, b in itertools.pairwise(boxes)), boxes  # evenly spaced
+        assert len(chart["ticks"]) >= 4
+        for tick in chart["ticks"]:
+            assert abs(tick["x"] - boxes[int(tick["text"])]) <= 1, (tick, chart)
+        edges = [boxes[0] - step / 2] + [(a + b) / 2 for a, b in itertools.pairwise(boxes)] + [boxes[-1] + step / 2]
+        for line in chart["lines"]:
+            lines_seen += 1
+            assert min(abs(line["x0"] - e) for e in edges) <= 1 and min(abs(line["x1"] - e) for e in edges) <= 1, \
+                (line, edges)
+    assert lines_seen >= (5 if "file" in trace else 1)  # b's consumed lines; a's and the file's reserved ones
