@@ -142,7 +142,9 @@ CHART_MODULES = {"bqplot", "bqscales"}
 DRAWN_CONTROLS = {"VBoxModel", "HBoxModel", "BoxModel", "GridBoxModel", "HTMLModel", "HTMLMathModel", "LabelModel",
                   "HTMLStyleModel", "HTMLMathStyleModel", "LabelStyleModel"}
 _REFERENCE = re.compile(r'"IPY_MODEL_([0-9a-f]+)"')
-NEEDS_A_KERNEL = "{name}: run this cell to use it (a widget that needs a running kernel; no state is saved for it)"
+# as the widget's own plain text says (hugelab.widgets.controls._Explains), and as short: a printed line longer
+# than 80 characters is broken mid-word at 1068 px ('stat' / 'e is saved')
+NEEDS_A_KERNEL = "{name}: run this cell to use it (a widget that needs a running kernel)"
 
 
 def _references(model: dict) -> list[str]:

@@ -213,3 +213,22 @@ def test_every_code_line_fits_a_1068_px_window(path):
             for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
             for line in "".join(c["source"]).splitlines() if len(line) > CODE_LINE_LIMIT]
     assert not long, f"{path.name}: lines cut at the cell's edge in a 1068 px window: {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_printed_line_fits_a_1068_px_window(path):
+    """A printed output (plain text, no HTML form) is a <pre> that JupyterLab breaks at its edge, mid-word
+    ("hugela" / "b replay" in 07's provenance, "stat" / "e is saved" in 09's saved question): it holds the
+    code cell's 80 characters (the same font, the same width, measured in chromium). A longer line goes through
+    hugelab.teaching.notebook.show_lines, whose HTML form wraps between words."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    long = []
+    for i, c in enumerate(nb["cells"]):
+        for o in c.get("outputs", []):
+            data = o.get("data", {})
+            if "text/html" in data or course.WIDGET_VIEW in data:
+                continue
+            text = "".join(o.get("text", "")) + "".join(data.get("text/plain", ""))
+            long += [f"cell {i}: {len(line)}: {line[:40]}..." for line in text.splitlines()
+                     if len(line) > CODE_LINE_LIMIT]
+    assert not long, f"{path.name}: printed lines broken mid-word in a 1068 px window: {long}"

@@ -168,8 +168,9 @@ def make_exercise(seed: int, length: int = DEFAULT_LENGTH, policy: str = "modern
 SHEET_HELP = """\
 # hugelab exercise sheet: predict what /proc/meminfo shows after each step.
 # Over each ? write HugePages_Total, Free, Rsvd, Surp and the outcome
-# ({outcomes}). A counter below zero may be written as the kernel
-# prints it (18446744073709551610) or signed (-6).
+# ({outcomes}).
+# A counter below zero may be written as the kernel prints it
+# (18446744073709551610) or signed (-6).
 # Check a filled-in sheet with:  hugelab exercise --check FILE"""
 
 

@@ -307,8 +307,13 @@ def show_scenarios(names: list[str], policy: str = "modern") -> None:
         lines.append(f"{name}: {' '.join(describe(name).split())}")
         lines.append(f"    {len(steps)} steps; at the end Total {c.total} Free {c.free} Rsvd {show(c.rsvd)} "
                      f"Surp {c.surp}" + (f"; {', '.join(odd)}" if odd else "; every step ok"))
-    # JupyterLab breaks a printed line anywhere ('MAP_NORESERV' / 'E' at 1068 px): its HTML form wraps each
-    # line at the window's width, between words, and continues it indented; the plain text is folded at spaces
+    show_lines(lines)
+
+
+def show_lines(lines: Sequence[str]) -> None:
+    """Print ``lines``. JupyterLab breaks a printed line anywhere ('MAP_NORESERV' / 'E', 'hugela' / 'b replay' at
+    1068 px): in JupyterLab each line wraps at the window's width, between words, continued indented; the plain
+    text is folded at spaces."""
     _show("\n".join(map(fold, lines)), pre_html("\n".join(lines)))
 
 
@@ -316,12 +321,13 @@ def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
     """Print what ``hugelab hunt`` finds (or that it finds nothing)."""
     out = io.StringIO()
     hunt(policy, traces, length, seed, out=out)
-    print(fold(out.getvalue().rstrip()))
+    show_lines(out.getvalue().rstrip().split("\n"))
 
 
-#: the characters a printed line holds in a notebook at 1068 px: JupyterLab breaks a longer one anywhere,
-#: mid-word included, so the helpers fold their long lines at spaces first
-WIDTH = 100
+#: the characters a printed line holds in a notebook at 1068 px with the file browser open (measured in chromium,
+#: as a code cell's): JupyterLab breaks a longer one anywhere, mid-word included, so the helpers fold their long
+#: lines at spaces first (the plain form; JupyterLab shows the HTML form, which wraps between words at any width)
+WIDTH = 80
 
 
 def fold(text: str, width: int = WIDTH) -> str:

@@ -284,11 +284,13 @@ class PolicySide(w.VBox):
 #: The explorer drawn from a notebook's saved widget state (trusted, before its cell runs): ipywidgets marks every
 #: view with no kernel behind it "disconnected" and draws a red broken-link icon before each (dozens, one per box and
 #: text, "an error?"). This one line says plainly what the learner sees instead, and only then: its <style> hides
-#: those icons inside an explorer, and hides the line itself while the explorer is live.
+#: those icons inside an explorer, and hides the line itself while the explorer is live. A text about a control
+#: the saved picture lacks (the trace's "load box below": no box is saved) is a .hugelab-live-only, hidden then.
 SAVED_NOTE = (
     "<style>.hugelab-explorer.jupyter-widgets-disconnected::before,"
     ".hugelab-explorer .jupyter-widgets-disconnected::before{display:none}"
-    ".hugelab-saved-note:not(.jupyter-widgets-disconnected){display:none}</style>"
+    ".hugelab-saved-note:not(.jupyter-widgets-disconnected){display:none}"
+    ".hugelab-live-only.jupyter-widgets-disconnected{display:none}</style>"
     f"<div style='padding:4px 8px;background:#fff7e0;border:1px solid #e0c060;{LINES}'><b>The explorer as it was "
     "saved:</b> its charts, not its controls (those need Python). Run this cell (Shift+Enter) to use it.</div>")
 
@@ -412,10 +414,11 @@ class SplitExplorer(_Explains, w.VBox):
                     child.layout.flex = "0 0 auto"
         note = w.HTML(SAVED_NOTE)
         note.add_class("hugelab-saved-note")
+        trace_note = w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
+                            "load box below):</small>")
+        trace_note.add_class("hugelab-live-only")  # its boxes are controls: the saved picture has neither
         super().__init__([note, controls, w.HTML(f"<div style='{LINES}'><small>{LEGEND}</small></div>"),
-                          w.HBox(self.sides),
-                          w.HTML("<small>the trace so far (every click is one line; copy it, edit it in the "
-                                 "load box below):</small>"), self.trace,
+                          w.HBox(self.sides), trace_note, self.trace,
                           self.load_box, w.HBox([b["load"], m["load"]])])
         self.add_class("hugelab-explorer")
         self.refresh()

@@ -139,6 +139,8 @@ def test_a_saved_explorer_draws_before_run_all_with_no_broken_link_icons(trusted
         wait_settled(page)
         page.screenshot(path=str(shots / f"course-{stem}-saved-explorer-{width}.png"))
         assert note.is_visible() and "Run this cell" in note.inner_text()
+        # the trace and load boxes are controls, not saved: no text on the picture points at them
+        assert "load box" not in page.locator(".hugelab-explorer").first.inner_text()
         assert_words_whole(page, ".hugelab-saved-note")  # prose's line gap, not a control's 28 px
         assert page.locator("div.bqplot.figure svg rect.plotarea_events").count() > 0  # its charts drawn
     finally:
@@ -355,7 +357,8 @@ HANGING = """() => {
 
 
 @pytest.mark.parametrize("width", [1068, 1400])
-@pytest.mark.parametrize("name", ["06-lab.ipynb", "08-files-and-mounts.ipynb", "10-bug-zoo.ipynb"])
+@pytest.mark.parametrize("name", ["04-the-fix.ipynb", "06-lab.ipynb", "07-many-kernels.ipynb",
+                                  "08-files-and-mounts.ipynb", "10-bug-zoo.ipynb"])
 def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, name, width):
     """A fresh learner at 1068 px: 06's scenario list broke 'MAP_NORESERV' / 'E' and 'ker' / 'nel', 08's leak
     print-out 'Rsv' / 'd'; at 1400 px a fold's long line went on at column 0. Every fold opened, every printout and
@@ -370,7 +373,8 @@ def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, na
         wait_settled(page)
         assert_words_whole(page, ".jp-OutputArea-output pre, .jp-OutputArea-output .hugelab-table")
         assert not page.evaluate(HANGING), f"{name}: fold lines continued at their own start: {page.evaluate(HANGING)}"
-        for n, text in enumerate(("steps; at the end Total", "at the end Rsvd", "T/F/R/S", "commits")):
+        for n, text in enumerate(("steps; at the end Total", "at the end Rsvd", "T/F/R/S", "commits",
+                                  "recorded", "random traces")):
             shown = page.locator(".jp-OutputArea-output").filter(has_text=text)
             if shown.count():
                 shown.first.scroll_into_view_if_needed()
