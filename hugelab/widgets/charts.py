@@ -45,9 +45,11 @@ FIGURE_WIDTH = "calc(100% - 4px)"
 # out for its present size from one it has not yet (its relayout waits 300 ms after a resize).
 MAPPING_MARGIN = {"top": 6, "bottom": 38, "left": 14, "right": 14}
 COUNTERS_MARGIN = {"top": 12, "bottom": 38, "left": 50, "right": 14}
-#: the width a chart is laid out for, in pixels: half of a normal notebook's output area (a ~1068 px
-#: JupyterLab window), less margins; labels are thinned for this width, so a wider window only adds room
-PLOT_WIDTH = 380
+#: the plot width labels are placed for, in pixels: the narrowest a side's plot is drawn at, so that a wider
+#: one only spreads them apart (labels keep their size while the offsets between them scale with the width).
+#: A 1068 px window with the file browser open has a 740 px notebook and 276 px plots; 220 is a 640 px
+#: notebook's. Placed for 380 px (a 1068 px notebook's), "count 3" ran into "closed: credited 3" (issue 25).
+PLOT_WIDTH = 220
 CHAR_WIDTH = 6.6  # pixels per character at 11 px
 
 
