@@ -119,7 +119,8 @@ def test_mapping_cells_boundaries_and_regions_follow_the_model():
     assert list(left.mapping.labels.text) == ["count 5", "count 5", "count 5"]
     assert list(right.mapping.labels.text) == ["map shared by 3"] * 3
     assert caption_of(right.maps[0]) == ("\u25cf a (private, 6 pages) as main sees it", "map line: consumed offsets")
-    assert caption_of(left.maps[0])[1] == ""  # double-credit keeps a count, no map
+    # double-credit keeps a count, no map: it says so on the line where the other side names its map
+    assert caption_of(left.maps[0])[1] == "no map: each piece keeps its count (label over it)"
 
 
 def test_a_read_fault_after_mprotect_r_maps_the_page_and_a_write_fault_kills():
@@ -199,6 +200,23 @@ def test_two_mappings_at_once_each_drawn_with_its_own_map_line():
         assert caption_of(side.maps[0]) == ("\u25cf b (shared, 3 pages) as main sees it", "map line: reserved offsets")
     x.mapping_choice.value = "a"
     assert x.sides[0].maps[0].name == "a" and x.page.max == 3 and x.range.max == 4
+
+
+def test_each_side_says_what_it_keeps_over_a_private_mapping_on_one_line():
+    """08's learner saw region-count's "map line: consumed offsets" over b and a blank line on the
+    double-credit side: the left now says what it keeps instead, a count per piece, one line as well."""
+    x = SplitExplorer()
+    x.size.value = 4
+    press(x, "mmap")
+    left, right = (side.maps[0] for side in x.sides)
+    assert caption_of(left)[1] == "no map: each piece keeps its count (label over it)"
+    assert caption_of(right)[1] == "map line: consumed offsets (none yet)"
+    x.on_page_click("a", 0)
+    assert caption_of(left)[1] == "no map: each piece keeps its count (label over it)"
+    assert caption_of(right)[1] == "map line: consumed offsets"
+    press(x, "fork")
+    x.process.value = "c1"  # the child's VMA keeps nothing on either side: a blank line on both
+    assert caption_of(x.sides[0].maps[0])[1] == caption_of(x.sides[1].maps[0])[1] == ""
 
 
 def test_noreserve_dontneed_and_exit_by_clicks():

@@ -71,6 +71,8 @@ class MappingView:
     #: v2: the file mapped ("" for an anonymous mapping) and the file page of the mapping's page 0
     file: str = ""
     offset: int = 0
+    #: is there a map over this mapping, entries or not (a double-credit VMA keeps a count instead)
+    has_map: bool = False
 
     @property
     def drawn(self) -> bool:
@@ -141,9 +143,11 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     boundaries = tuple(a.end - base for a, b in itertools.pairwise(pieces) if a.end == b.start)[:SPANS_DRAWN]
     regions: list[tuple[int, int]] = []
     if op.shared:  # the file's map, while this process maps some of it
+        has_map = bool(pieces)
         regions = pieces[0].file.resv_map.regions() if pieces else []
     else:  # the owner's pieces share one map (vma_resv_map finds it); a child's have none
         resv = next((m for m in map(vma_resv_map, pieces) if m is not None), None)
+        has_map = resv is not None
         regions = resv.regions() if resv is not None else []
     if base or (regions and regions[-1][1] > pages):  # a file's map: the mapping's window, from its page 0
         end = base + pages
@@ -153,7 +157,7 @@ def mapping_view(model: Model, proc: str, op: Mmap, failed: str = "",
     return MappingView(name, proc, pages, kind, "", tuple(states), summary,  # type: ignore[arg-type]
                        boundaries,
                        tuple((v.start - base, v.end - base, policy.describe_piece(v)) for v in pieces[:SPANS_DRAWN]),
-                       tuple(regions[:SPANS_DRAWN]), means, closed, op.file or "", op.offset)
+                       tuple(regions[:SPANS_DRAWN]), means, closed, op.file or "", op.offset, has_map)
 
 
 FILE_MAP_MEANS = "reserved offsets (the file's own map: it outlives munmap)"

@@ -129,7 +129,7 @@ class MapPanel(w.VBox):
         weight = "bold" if selected else "normal"
         title, line = caption(view, selected), map_line(view)
         # the title is the same on both sides, so it wraps alike; the map line (the policy's own) is one
-        # short line, there or blank on both: the two sides' charts stay in line
+        # short line, or a blank one: the two sides' charts stay in line
         self.caption.value = (f"<div class='hugelab-caption' style='line-height:20px'>"
                               f"<div style='font-weight:{weight}'>{html.escape(title)}</div>"
                               f"<div class='hugelab-map-line' style='font-size:12px'>"
@@ -196,10 +196,23 @@ def caption(view: MappingView, selected: bool) -> str:
 
 
 def map_line(view: MappingView) -> str:
-    """What the policy's map line over the mapping means ("" where it keeps no map: a count, or nothing)."""
-    if view.failed or not view.drawn or unmapped(view) or not view.regions:
+    """What the policy's map line over the mapping means; with no map, what the pieces keep instead.
+
+    One short line, so that the two sides' charts stay in line: "map line:
+    consumed offsets"; "... (none yet)" for a map with no entry; "no map:
+    each piece keeps its count (label over it)" where the policy keeps a
+    count per piece (double-credit: the twin of the other side's map line);
+    "" where nothing is kept (a child's view) or nothing is drawn.
+    """
+    if view.failed or not view.drawn or unmapped(view):
         return ""
-    return f"map line: {view.regions_mean.split(' (')[0]}"
+    mean = view.regions_mean.split(" (")[0]
+    if view.regions:
+        return f"map line: {mean}"
+    if view.has_map:
+        return f"map line: {mean} (none yet)"
+    kept = next((note.split()[0] for _, _, note in view.pieces if note), "")
+    return f"no map: each piece keeps its {kept} (label over it)" if kept else ""
 
 
 class PolicySide(w.VBox):

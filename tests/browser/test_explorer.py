@@ -280,8 +280,9 @@ def test_two_mappings_private_and_shared_drawn_side_by_side(explorer_lab, page, 
         captions = side(explorer, i).locator(".hugelab-caption").all_inner_texts()
         assert [c.split(" as ")[0] for c in captions if c] == ["\u25cf b (shared, 6 pages)", "a (private, 8 pages)"]
         assert "map line: reserved offsets" in captions[0]
-        # the fix keeps a map of consumed offsets; double-credit keeps a count: no line, nothing to explain
+        # the fix keeps a map of consumed offsets; double-credit keeps a count, and says so on that line
         assert ("map line: consumed offsets" in captions[1]) == (i == 1)
+        assert ("no map: each piece keeps its count" in captions[1]) == (i == 0)
     explorer.screenshot(path=str(shots / "explorer-two-mappings.png"))
     assert_no_overlap(explorer)
     assert_sides_in_line(explorer)
@@ -378,7 +379,7 @@ def assert_controls_fit(explorer):
     """No two controls of a row overlap (a narrow notebook wraps a row onto more lines: controls on
     different lines never meet), and none reaches past the explorer's right edge."""
     rows = explorer.evaluate("""root => { const right = root.getBoundingClientRect().right;
-        return [...root.querySelectorAll(':scope > .widget-vbox:first-child > .widget-hbox')].map(row =>
+        return [...root.querySelectorAll(':scope > .widget-vbox > .widget-hbox')].map(row =>
           [...row.children].filter(c => c.offsetParent !== null).map(c => { const b = c.getBoundingClientRect();
             return {x0: b.left, x1: b.right, y0: b.top, y1: b.bottom, right,
                     what: c.innerText.slice(0, 30)}; })); }""")
