@@ -203,7 +203,7 @@ def _cmd_zoo(args) -> int:
     bug = zoo.BY_NAME.get(args.name)
     if bug is None:
         raise UsageError(f"no bug {echo(args.name)} in the zoo; choose one of: {', '.join(zoo.BY_NAME)}")
-    print(zoo.describe(bug))
+    print(zoo.describe(bug, width=100))
     return 0
 
 

@@ -232,3 +232,17 @@ def test_every_printed_line_fits_a_1068_px_window(path):
             long += [f"cell {i}: {len(line)}: {line[:40]}..." for line in text.splitlines()
                      if len(line) > CODE_LINE_LIMIT]
     assert not long, f"{path.name}: printed lines broken mid-word in a 1068 px window: {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_two_answers_folds_in_a_notebook_share_a_title(path):
+    """08 had two neighbouring folds titled "Answers: open once you have answered" (truncate's and punch's), and a
+    learner opened the one under the next question: each fold's title names what it waits for."""
+    import re
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    titles = [m.group(1) for c in nb["cells"] for o in c.get("outputs", [])
+              for m in re.finditer(r"<details class='hugelab-answers'><summary><b>(.*?)</b>",
+                                   "".join(o.get("data", {}).get("text/html", "")))]
+    twice = sorted({t for t in titles if titles.count(t) > 1})
+    assert not twice, f"{path.name}: folds sharing a title: {twice}"

@@ -482,6 +482,39 @@ def test_outcomes_show_where_they_happen_and_nothing_escapes_a_callback():
     assert "ENOMEM" in x.sides[1].status.value
 
 
+def enter(p, value: str) -> None:
+    """What Enter in a question's box sends: the submit first, then the value (the browser's "change" event comes
+    after the keypress)."""
+    p.entry._handle_custom_msg({"event": "submit"}, [])
+    p.entry.value = value
+
+
+def test_a_typed_number_is_judged_on_check_or_enter_never_on_leaving_the_box():
+    """A typed number was judged when the box lost focus: in 09, where the first answer is final, a stray Tab made
+    a partly typed number final. Only "check" or Enter judges; a value that arrives alone (Tab, a click elsewhere)
+    waits for one."""
+    from hugelab.teaching import lessons
+    from hugelab.widgets.controls import SelfTest
+
+    questions = lessons.self_test()
+    t = SelfTest(questions, lessons.SELF_WHERE)
+    first = t.predicts[0]
+    first.entry.value = "1"  # typed, then Tab: the value arrives, nothing is judged
+    assert first.feedback.value == "" and not first.answered and not first.entry.disabled
+    first.entry.value = str(questions[0].answer)  # finished typing
+    first.check.click()
+    assert "Right" in first.feedback.value and first.answered
+    second = t.predicts[1]
+    second.entry.value = "12345"
+    second.entry._handle_custom_msg({"event": "submit"}, [])  # Enter on a value already here
+    assert second.answered and "final" in second.feedback.value
+    third = t.predicts[2]
+    third.entry._handle_custom_msg({"event": "submit"}, [])  # Enter before its value arrives
+    assert not third.answered
+    third.entry.value = str(questions[2].answer)
+    assert "Right" in third.feedback.value
+
+
 def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
     from hugelab.teaching.predict import Question
     from hugelab.widgets.controls import Predict
@@ -498,7 +531,7 @@ def test_predict_gives_immediate_feedback_aimed_at_the_misconception():
     p.entry.value = " 7 "
     p.check.click()
     assert "Right. Free counts unfaulted pages." in p.feedback.value and "#006000" in p.feedback.value
-    p.entry.value = "8"  # what Enter does in the browser: the value arrives, the check runs
+    enter(p, "8")  # Enter in the browser: the submit, then the value; the check runs on the value
     assert "Not 8." in html.unescape(p.feedback.value)
 
 
@@ -510,13 +543,14 @@ def test_predict_reveals_its_answer_only_after_the_learner_commits():
                          reveal="step  op  Rsvd\n   6  munmap a 2 2  18446744073709551610 (= -6)"))
     assert p.reveal.value == "" and p.show.layout.display == "none"  # nothing of the answer on the page
     p.entry.value = "-3"
+    p.check.click()
     assert "three pieces" in p.feedback.value and p.reveal.value == ""
     assert p.show.layout.display is None  # a try was made: "show answer" appears
     p.show.click()
     assert "The answer is -6, which the kernel prints as 18446744073709551610" in p.feedback.value
     assert "18446744073709551610 (= -6)" in p.reveal.value
     q = Predict(Question("?", answer=4, reveal="the table"))
-    q.entry.value = "4"
+    enter(q, "4")
     assert "Right." in q.feedback.value and "the table" in q.reveal.value
 
 
@@ -619,9 +653,9 @@ def test_a_row_is_typed_in_one_box_and_each_wrong_field_named():
 
     p = Predict(lessons.q00_row())
     assert p.entry.placeholder == "Total Free Rsvd Surp"
-    p.entry.value = "8 4 4 0"
+    enter(p, "8 4 4 0")
     assert "Free is not 4" in html.unescape(p.feedback.value) and "Total, Rsvd, Surp right" in p.feedback.value
-    p.entry.value = "8/8/4/0"
+    enter(p, "8/8/4/0")
     assert "Right, the whole row." in p.feedback.value and "Total 8" in p.reveal.value
 
 
@@ -632,9 +666,9 @@ def test_the_self_test_scores_first_answers_and_names_the_notebook_for_each_miss
     questions = lessons.self_test()
     t = SelfTest(questions, lessons.SELF_WHERE)
     first, second = t.predicts[0], t.predicts[2]
-    first.entry.value = str(questions[0].answer)
-    second.entry.value = "12345"  # wrong, then right: still a miss
-    second.entry.value = str(questions[2].answer)
+    enter(first, str(questions[0].answer))
+    enter(second, "12345")  # wrong, then right: still a miss
+    enter(second, str(questions[2].answer))
     said = html.unescape(t.total.value)
     assert "Score so far: 1 of 2" in said and f"question 3: notebook {lessons.SELF_WHERE[2]}" in said
     for n, p in enumerate(t.predicts):
@@ -658,7 +692,7 @@ def test_a_self_test_answer_is_final_and_the_page_says_so():
     assert SELF_TEST_RULE in html.unescape(t.children[0].value) and "final" in SELF_TEST_RULE
     first = t.predicts[0]
     assert not first.entry.disabled and not first.check.disabled
-    first.entry.value = str(questions[0].answer + 1)  # wrong
+    enter(first, str(questions[0].answer + 1))  # wrong
     assert first.entry.disabled and first.check.disabled
     assert "Your answer is final" in html.unescape(first.feedback.value)
     said = html.unescape(first.feedback.value)
@@ -691,9 +725,9 @@ def test_a_question_outside_the_self_test_can_be_tried_again():
 
     q = lessons.q00_row()
     p = Predict(q)
-    p.entry.value = "1 2 3 4"
+    enter(p, "1 2 3 4")
     assert not p.entry.disabled and "final" not in p.feedback.value
-    p.entry.value = " ".join(map(str, q.answer))
+    enter(p, " ".join(map(str, q.answer)))
     assert "Right" in p.feedback.value
 
 
@@ -1039,7 +1073,7 @@ def test_a_question_asked_after_another_opens_once_that_one_is_answered():
     first = Predict(lessons.q00_row())
     second = Predict(lessons.q00_why_free(), after=first)
     assert second.body.layout.display == "none" and second.waiting.layout.display is None
-    first.entry.value = "1 2 3 4"  # a try opens it, right or wrong
+    enter(first, "1 2 3 4")  # a try opens it, right or wrong
     assert second.body.layout.display is None and second.waiting.layout.display == "none"
 
 
@@ -1055,7 +1089,7 @@ def test_three_chained_questions_show_one_waiting_line_under_the_first_open_one(
     shown = lambda: [p.waiting.layout.display != "none" for p in (first, second, third)]  # noqa: E731
     opened = lambda: [p.body.layout.display != "none" for p in (first, second, third)]  # noqa: E731
     assert shown() == [False, True, False] and opened() == [True, False, False]
-    first.entry.value = "1 2 3 4"
+    enter(first, "1 2 3 4")
     assert shown() == [False, False, True] and opened() == [True, True, False]
     second.entry.value = "a"
     assert shown() == [False, False, True] and opened() == [True, True, False]  # a pick is no answer yet
@@ -1079,7 +1113,7 @@ def test_a_questions_words_feedback_and_explanation_are_prose_that_wraps_between
     for shown in (p.feedback.value, p.reveal.value):
         assert shown.startswith("<div ") and PROSE in shown and "<pre" not in shown
     t = Predict(lessons.q05_owner_unmaps())
-    t.entry.value = "-1"
+    enter(t, "-1")
     assert t.reveal.value.startswith("<pre ") and "word-break:normal" in t.reveal.value  # a table keeps its lines
     assert PROSE in t.feedback.value
 
@@ -1096,7 +1130,7 @@ def test_quoted_trace_lines_in_folds_and_feedback_show_as_code_not_backticks():
     assert "<code>truncate f 0</code>" in fold and "<code>unlink</code>" in fold and "`" not in fold
     assert "`truncate f 0`" in repr(Folded("table", "open", why=lessons.WHY["truncate"]))  # the plain form as written
     p = Predict(Question("Total?", answer=8, hints={12: "the pool is what `pool 8` set."}))
-    p.entry.value = "12"
+    enter(p, "12")
     assert "<code>pool 8</code>" in p.feedback.value and "`" not in p.feedback.value
     p.show.click()
     assert "`" not in p.feedback.value

@@ -881,7 +881,8 @@ def q07_why_refault() -> Choice:
 def q07_row() -> Row:
     hunted = next(b for b in BEHAVIOURS if b.key == "hunted")
     before = replay(hunted.trace, "linux-6.18")[hunted.step - 2].counters
-    return _row_question(
+    # its tells: 07's "Each kernel's setting" fold said them above the question (a learner opened it after Q5)
+    return _tells(_row_question(
         f"hunted, on Linux 6.18: the whole row after step {hunted.step}, the owner's munmap of all of m2?",
         hunted.trace, hunted.step,
         {"Rsvd": {0: "That is 6.12: its stable fix keeps offset 1 consumed while k1 maps page 1. 6.18 restores "
@@ -889,7 +890,8 @@ def q07_row() -> Row:
                   before.rsvd: "munmap closes every piece of m2: the close gives back each offset not consumed."},
          "Free": {before.free + 1: "k1 still maps page 1 (it was mapped at the fork): the page is not freed."}},
         "The fork-unmap story on a hunted trace: the restore un-consumes page 1's offset while k1 maps the page, "
-        "and the close gives back three reservations when two were left.", "linux-6.18")
+        "and the close gives back three reservations when two were left.", "linux-6.18"),
+        "Rsvd reads one low until the child lets go", "even if a child still maps the page")
 
 
 # -- 06 lab ---------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..model.hstate import show
-from ..replay import as_trace, replay
+from ..replay import Step, as_trace, replay
 from ..scenarios import describe, load
-from ..tools.hunt import hunt
+from ..tools.hunt import _with_exits, hunt
 from ..tools.tables import differ_line, grid, outcome, rows_text, runs_rows, table
 from .walkthrough import prose_html
 
@@ -125,7 +125,10 @@ def show_grid(rows: Sequence[tuple[str, ...]]) -> None:
     """Print a plain table (:func:`hugelab.tools.tables.grid`: the first row its heading); in JupyterLab an
     HTML table, whose cells wrap only at their own spaces."""
     head, *body = rows
-    th = "".join(f"<th style='{CELL};text-align:left'>{_cell(c)}</th>" for c in head)
+    # a heading's parenthesis on a line of its own, and a wider gap: 07's "2.6.26  -mm 2.6.26 (pre-fix)  2.6.27
+    # (84afd99b)" ran together into one line of names
+    th = "".join(f"<th style='{CELL};padding-right:14px;text-align:left'>"
+                 f"{'<br>('.join(_cell(part) for part in c.split(' (', 1))}</th>" for c in head)
     tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:left'>{_cell(c)}</td>" for c in r) + "</tr>"
                  for r in body)
     text = grid(rows)
@@ -196,9 +199,11 @@ class Folded:
 
 
 @contextmanager
-def answers(summary: str = "Answers: open once you have answered", why: str = "") -> Iterator[None]:
+def answers(summary: str, why: str = "") -> Iterator[None]:
     """Whatever the block prints is shown folded, as one :class:`Folded` output, after ``why``
-    (the explanation that would give the answers away if it were on screen).
+    (the explanation that would give the answers away if it were on screen). ``summary``, the fold's title,
+    names what it waits for: 08's two neighbouring folds were both "Answers: open once you have answered", and a
+    learner opened the one under the next question.
 
     The output goes through ``sys.displayhook``, as a cell's last value
     does: in IPython that shows the folded HTML; elsewhere the plain text.
@@ -220,16 +225,32 @@ def show_replay(trace: str, policy: str = "modern") -> None:
     table (printed, a row with a wrapped Rsvd ran on to a second line at 1068 px, its outcome under its op)."""
     steps = replay(_text(trace), policy)
     text = table(steps)
-    head = ("step", "op", "Total", "Free", "Rsvd", "Surp", "outcome")
+    _show(text, _replay_html(steps, text))
+
+
+def _replay_html(steps: Sequence[Step], text: str, statfs: bool = False) -> str:
+    """The replay table of ``steps`` as an HTML table (:func:`show_replay`, :func:`show_statfs`); ``statfs``: a
+    column of what statfs reports for each sized mount ("free of 3" ran on to a second line of every row of 08's
+    folds at 1068 px). One mount: its name in the heading, each cell "1 free of 3" kept whole."""
+    head = ["step", "op", "Total", "Free", "Rsvd", "Surp", "outcome"]
     right = {0, 2, 3, 4, 5}
+    names = {m for s in steps for m in (s.mounts or {})}
+    one = next(iter(names)) if len(names) == 1 else ""
+    if statfs:
+        head.append(f"statfs {one}".strip())
+    rows = []
+    for n, s in enumerate(steps, 1):
+        c = s.counters
+        row = [str(n), s.op, *(show(v) for v in (c.total, c.free, c.rsvd, c.surp)), outcome(s)]
+        if statfs:
+            row.append(", ".join((f"{m}: " if not one else "") + f"{free}\u00a0free\u00a0of\u00a0{size}"
+                                 for m, (size, free) in (s.mounts or {}).items()))
+        rows.append(row)
     th = "".join(f"<th style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</th>"
                  for i, c in enumerate(head))
     tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</td>"
-                                  for i, c in enumerate(row)) + "</tr>"
-                 for row in ((str(n), s.op, *(show(v) for v in (s.counters.total, s.counters.free, s.counters.rsvd,
-                                                                s.counters.surp)), outcome(s))
-                             for n, s in enumerate(steps, 1)))
-    _show(text, _html_table(f"<tr>{th}</tr>", tr) + _wrapped_key([text]))
+                                  for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return _html_table(f"<tr>{th}</tr>", tr) + _wrapped_key([text])
 
 
 def show_compare(trace: str, *policies: str) -> None:
@@ -245,10 +266,12 @@ def show_statfs(trace: str, policy: str = "modern") -> None:
     steps = replay(_text(trace), policy)
     lines = table(steps).splitlines()
     width = max(map(len, lines))
-    print(lines[0].ljust(width) + "  statfs")
+    out = [lines[0].ljust(width) + "  statfs"]
     for line, s in zip(lines[1:], steps):
         statfs = ", ".join(f"{m}: {free} free of {size}" for m, (size, free) in (s.mounts or {}).items())
-        print((line.ljust(width) + "  " + statfs).rstrip())
+        out.append((line.ljust(width) + "  " + statfs).rstrip())
+    text = "\n".join(out)
+    _show(text, _replay_html(steps, text, statfs=True))
 
 
 def rsvd(trace: str, policy: str = "modern") -> list[int]:
@@ -321,7 +344,20 @@ def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:
     """Print what ``hugelab hunt`` finds (or that it finds nothing)."""
     out = io.StringIO()
     hunt(policy, traces, length, seed, out=out)
-    show_lines(out.getvalue().rstrip().split("\n"))
+    lines = out.getvalue().rstrip().split("\n")
+    head = next((n for n, line in enumerate(lines) if line.startswith("step  op")), None)
+    if head is None:
+        show_lines(lines)
+        return
+    # the table of the find as the course's HTML table (printed, its outcome column ran on to a second line of
+    # every row at 1068 px): the found trace is the lines between the first blank one and the table
+    end = lines.index("", head)
+    steps = replay(_with_exits("\n".join(lines[lines.index("") + 1:head]) + "\n"), policy)
+    text = "\n".join(lines[head:end])
+    assert table(steps) == text, "hunt's table is no longer the replay of its find"
+    show_lines(lines[:head])
+    _show(text, _replay_html(steps, text))
+    show_lines(lines[end:])
 
 
 #: the characters a printed line holds in a notebook at 1068 px with the file browser open (measured in chromium,

@@ -238,13 +238,18 @@ def listing() -> str:
     return "\n".join(lines)
 
 
-def describe(bug: Bug) -> str:
-    """One bug, whole: its commits, story, trace, and the symptom on each side (measured and model)."""
+def describe(bug: Bug, width: int | None = None) -> str:
+    """One bug, whole: its commits, story, trace, and the symptom on each side (measured and model).
+
+    The story is one line unless ``width`` folds it (the command line's 100): a notebook's fold wraps each line at
+    the window's edge, and a story folded at 100 came out ragged there, each short line wrapped again."""
     introduced, fixed = bug.commits()
     out = [f"{bug.name}: {bug.title}", ""]
     out += [f"  introduced: {_commit_line(c)}" for c in introduced]
     out.append(f"  fixed:      {_commit_line(fixed)}" if fixed else "  fixed:      not yet (open upstream)")
-    out += ["", *textwrap.wrap(bug.story, 100, initial_indent="  ", subsequent_indent="  "), ""]
+    story = textwrap.wrap(bug.story, width, initial_indent="  ", subsequent_indent="  ") if width else \
+        ["  " + " ".join(bug.story.split())]
+    out += ["", *story, ""]
     if bug.guests_only:
         out.append("  GUESTS ONLY: this trace can leak reservations until reboot; never replay it on a machine "
                    "you need.")

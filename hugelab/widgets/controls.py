@@ -761,6 +761,8 @@ class Predict(_Explains, w.VBox):
         self.on_first = on_first
         self.final = final
         self.answered = False
+        self._entered = False  # Enter was pressed and its value has not arrived yet
+        self._judged: str | None = ""  # the value last judged (the box starts empty)
         #: called once this question is committed (its first answer, or "show answer")
         self.listeners: list = []
         #: called once this question opens (the one above it answered)
@@ -781,11 +783,13 @@ class Predict(_Explains, w.VBox):
         else:
             kind = "Predict the row:" if isinstance(question, Row) else "Predict:"
             holder = "Total Free Rsvd Surp" if isinstance(question, Row) else "your number"
-            # continuous_update=False: the value arrives on Enter (or on leaving
-            # the box), so the check runs then, not at every keystroke
+            # continuous_update=False: the value arrives on Enter or on leaving the box. Only a deliberate act
+            # judges it: "check", or Enter. Leaving the box (a stray Tab, a click elsewhere) judged a partly
+            # typed number, and in the self-test that first answer was final.
             self.entry = w.Text(placeholder=holder, continuous_update=False,
                                 layout=w.Layout(width="240px" if isinstance(question, Row) else "200px"))
-            self.entry.observe(lambda _change: self.on_check(), names="value")
+            self.entry.on_msg(self._on_entry_msg)
+            self.entry.observe(self._on_value, names="value")
             head = [w.HTML(_prompt(kind, prompt))]
         self.add_class("hugelab-predict")
         self.body = w.VBox([*head, w.HBox([self.entry, self.check, self.show]), self.feedback, self.reveal])
@@ -823,7 +827,23 @@ class Predict(_Explains, w.VBox):
             for listener in self.listeners:
                 listener()
 
+    def _on_entry_msg(self, _widget, content, _buffers) -> None:
+        """Enter in the box. The browser sends Enter before the value it carries (its "change" event comes
+        after the keypress), so a new value is judged when it arrives; a value already here, now."""
+        if content.get("event") != "submit":
+            return
+        if self.entry.value != self._judged:
+            self.on_check()
+        else:
+            self._entered = True
+
+    def _on_value(self, _change) -> None:
+        if self._entered:
+            self.on_check()
+
     def on_check(self) -> None:
+        self._entered = False
+        self._judged = self.entry.value
         if self.final and self.answered:
             return  # the first answer stands (a value that arrives after it changes nothing)
         if self.entry.value is None or not str(self.entry.value).strip():
@@ -883,8 +903,8 @@ class Predict(_Explains, w.VBox):
 
 
 #: what the self-test says above its first question
-SELF_TEST_RULE = ("Each question takes one answer: your first check (a number entered, a letter picked and then "
-                  "'check', or 'show answer') is final, and the score counts it.")
+SELF_TEST_RULE = ("Each question takes one answer: your first check (a number typed and then 'check' or Enter, a "
+                  "letter picked and then 'check', or 'show answer') is final, and the score counts it.")
 
 
 class SelfTest(_Explains, w.VBox):
@@ -910,7 +930,8 @@ class SelfTest(_Explains, w.VBox):
         self._show()
 
     def _show(self) -> None:
-        self.total.value = f"<div class='hugelab-score'><b>{html.escape(self.score.summary())}</b></div>"
+        # the course's prose (in bold with a widget's line gap, 09's score read as a heading with wide-spaced lines)
+        self.total.value = f"<div class='hugelab-score' style='{PROSE}'>{html.escape(self.score.summary())}</div>"
 
 
 def ask(*questions) -> None:
