@@ -14,6 +14,7 @@ from hugelab import scenarios
 from hugelab.replay import replay
 from hugelab.teaching import lessons
 from hugelab.teaching.predict import Choice, Question, Row, same_number
+from hugelab.trace.language import TraceError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # the numbered path, 00 to 09 (07-many-kernels and 08-files-and-mounts included): every one obeys the rules
@@ -620,6 +621,34 @@ def test_a_table_with_a_wrapped_value_says_its_long_form_under_it():
     table, key = page.split("</table>", 1)
     assert "18446744073709551610" not in table and "2\u2076\u2074\u2212" "6" in table
     assert "2\u2076\u2074\u2212" "6: the kernel prints 18446744073709551610 (= -6)" in key
+
+
+@pytest.mark.parametrize("policy", ["double-credit", "modern"])
+def test_a_printed_replay_table_is_shown_as_the_course_html_table_cell_for_cell(policy):
+    """A question's reveal is text (a table, then the asked step): at 1068 px its printed rows wrapped, a
+    20-digit Rsvd sizing the column and every outcome on a line of its own. printout_html shows each table in
+    it as show_replay's HTML table (the one code path), read back from the text column by column."""
+    from hugelab.model.hstate import show
+    from hugelab.teaching.notebook import _short, printout_html
+    from hugelab.tools.tables import outcome, table
+
+    shown = 0
+    for name in scenarios.names():
+        try:
+            steps = replay(scenarios.load(name), policy)
+        except TraceError:  # an operation that era has not (a file, a mount)
+            continue
+        shown += 1
+        after = f"after step {len(steps)}: Rsvd {show(steps[-1].counters.rsvd)}"
+        page = printout_html(f"{policy}:\n{table(steps)}\n{after}")
+        head, body = page.split("</thead>")
+        rows = [[html.unescape(re.sub(r"<[^>]+>", "", td)) for td in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
+                for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+        c = [s.counters for s in steps]
+        assert rows == [[str(n), s.op, *(_short(show(v)) for v in (k.total, k.free, k.rsvd, k.surp)), outcome(s)]
+                        for n, (s, k) in enumerate(zip(steps, c), 1)], name
+        assert html.escape(_short(after)) + "</div>" in page and f"{policy}:</div>" in head
+    assert shown >= 15
 
 
 # -- what 00 promises, and what is taught before it is asked ----------------------------------------------

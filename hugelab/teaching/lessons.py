@@ -745,8 +745,9 @@ def q05_dontneed() -> Question:
     trace = DROPPED
     return _tells(_counter_question(
         "On today's kernel: HugePages_Rsvd after step 4 (madvise a 0 1 dontneed)?", trace, 4, "Rsvd",
-        {counter(trace, 3, "Rsvd"): "Since Linux 6.9 the page's reservation comes back when MADV_DONTNEED "
-                                    "drops the owner's page.",
+        {counter(trace, 3, "Rsvd"): "The rule applies at step 4: main is the owner and no other process maps "
+                                    "page 0, so its offset leaves the resv_map and its reservation is promised "
+                                    "again, beside page 1's.",
          0: "Only page 0's reservation comes back; page 1's was never used."},
         "The v6.9 restore: the owner can fault page 0 in again with a reservation."),
         'reservation is handed back', "page's reservation comes back", 'its reservation returns',

@@ -23,7 +23,7 @@ from ..replay import Step, as_trace, replay
 from ..scenarios import describe, load
 from ..tools.hunt import _with_exits, hunt
 from ..tools.tables import differ_line, grid, outcome, rows_text, runs_rows, table
-from .walkthrough import prose_html
+from .walkthrough import Moment, Walk, prose_html
 
 #: a text block's look in HTML: lines wrap only between words (JupyterLab's own outputs wrap anywhere, splitting
 #: "SIGBUS" and 18446744073709551610 at the right edge)
@@ -232,8 +232,7 @@ def _replay_html(steps: Sequence[Step], text: str, statfs: bool = False) -> str:
     """The replay table of ``steps`` as an HTML table (:func:`show_replay`, :func:`show_statfs`); ``statfs``: a
     column of what statfs reports for each sized mount ("free of 3" ran on to a second line of every row of 08's
     folds at 1068 px). One mount: its name in the heading, each cell "1 free of 3" kept whole."""
-    head = ["step", "op", "Total", "Free", "Rsvd", "Surp", "outcome"]
-    right = {0, 2, 3, 4, 5}
+    head = list(_REPLAY_HEAD)
     names = {m for s in steps for m in (s.mounts or {})}
     one = next(iter(names)) if len(names) == 1 else ""
     if statfs:
@@ -246,11 +245,67 @@ def _replay_html(steps: Sequence[Step], text: str, statfs: bool = False) -> str:
             row.append(", ".join((f"{m}: " if not one else "") + f"{free}\u00a0free\u00a0of\u00a0{size}"
                                  for m, (size, free) in (s.mounts or {}).items()))
         rows.append(row)
-    th = "".join(f"<th style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</th>"
-                 for i, c in enumerate(head))
-    tr = "".join("<tr>" + "".join(f"<td style='{CELL};text-align:{'right' if i in right else 'left'}'>{_cell(c)}</td>"
-                                  for i, c in enumerate(row)) + "</tr>" for row in rows)
-    return _html_table(f"<tr>{th}</tr>", tr) + _wrapped_key([text])
+    return _replay_table_html(head, rows) + _wrapped_key([text])
+
+
+#: a replay table's heading (:func:`hugelab.tools.tables.table`), and its columns set on the right
+_REPLAY_HEAD = ("step", "op", "Total", "Free", "Rsvd", "Surp", "outcome")
+_REPLAY_RIGHT = {0, 2, 3, 4, 5}
+
+
+def _replay_table_html(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A replay table's rows (step, op, Total, Free, Rsvd, Surp, outcome, maybe statfs) as the course's HTML
+    table: what :func:`show_replay`, :func:`show_statfs` and a question's reveal (:func:`printout_html`) show."""
+    def row(cells: Sequence[str], tag: str) -> str:
+        return "<tr>" + "".join(f"<{tag} style='{CELL};text-align:{'right' if i in _REPLAY_RIGHT else 'left'}'>"
+                                f"{_cell(c)}</{tag}>" for i, c in enumerate(cells)) + "</tr>"
+    return _html_table(row(head, "th"), "".join(row(r, "td") for r in rows))
+
+
+def _columns(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """The columns of a table printed as text (:func:`hugelab.tools.tables.table`): runs of characters
+    separated by two or more spaces in every line (a cell holds single spaces only: "mmap a 4 private")."""
+    width = max(map(len, lines))
+    padded = [line.ljust(width + 2) for line in lines]
+    blank = [all(line[i] == " " for line in padded) for i in range(width + 2)]
+    spans, start = [], None
+    for i in range(width + 2):
+        before, after = i > 0 and blank[i - 1], i + 1 == width + 2 or blank[i + 1]
+        gap = blank[i] and (before or after)  # a space beside another: between two columns
+        if start is None and not gap:
+            start = i
+        elif start is not None and gap:
+            spans.append((start, i))
+            start = None
+    return spans
+
+
+def printout_html(text: str) -> str:
+    """``text`` as the course shows a printout in JupyterLab: each replay table in it (its heading line
+    ``step  op  Total ...``, as :func:`hugelab.tools.tables.table` prints it) as :func:`show_replay`'s HTML
+    table, the other lines as :func:`pre_html` with a wrapped value in its short form, and under it all the
+    key to the short forms (a question's reveal: a table, then the asked step)."""
+    lines, page, at = text.split("\n"), [], 0
+    plain: list[str] = []
+    while at < len(lines):
+        if lines[at].split() == list(_REPLAY_HEAD):
+            end = at + 1
+            while end < len(lines) and re.match(r"\s*\d+  \S", lines[end]):
+                end += 1
+            spans = _columns(lines[at:end])
+            if len(spans) == len(_REPLAY_HEAD):
+                if plain:
+                    page.append(pre_html(_short("\n".join(plain))))
+                    plain = []
+                page.append(_replay_table_html(_REPLAY_HEAD, [[line[a:b].strip() for a, b in spans]
+                                                              for line in lines[at + 1:end]]))
+                at = end
+                continue
+        plain.append(lines[at])
+        at += 1
+    if plain:
+        page.append(pre_html(_short("\n".join(plain))))
+    return "".join(page) + _wrapped_key([text])
 
 
 def show_compare(trace: str, *policies: str) -> None:
@@ -338,6 +393,26 @@ def show_lines(lines: Sequence[str]) -> None:
     1068 px): in JupyterLab each line wraps at the window's width, between words, continued indented; the plain
     text is folded at spaces."""
     _show("\n".join(map(fold, lines)), pre_html("\n".join(lines)))
+
+
+def show_walk(moments: Sequence[Moment]) -> None:
+    """Show a walk-through's ``moments``, in an :func:`answers` fold too: in JupyterLab as prose, each sentence
+    wrapping between words once at the window's edge (printed, folded at 100 and then again at the edge, they
+    broke "if overcommit" / "allows")."""
+    shown = Walk(moments)
+    _show(repr(shown), shown._repr_html_())
+
+
+def show_file(text: str) -> None:
+    """Print a trace file as it is written; in JupyterLab its opening comment flows as one paragraph and each
+    line wraps between words, once (the file's own breaks inside a sentence, then the window's, made its lines
+    ragged)."""
+    lines = text.rstrip("\n").split("\n")
+    opening = 0
+    while opening < len(lines) and lines[opening].startswith("#"):
+        opening += 1
+    paragraph = ["# " + " ".join(line[1:].strip() for line in lines[:opening])] if opening else []
+    _show(text, pre_html("\n".join(paragraph + lines[opening:])))
 
 
 def show_hunt(policy: str, traces: int, length: int, seed: int) -> None:

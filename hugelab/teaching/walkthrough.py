@@ -9,7 +9,6 @@ is read from a model replaying the scenario, nothing is written by hand.
 from __future__ import annotations
 
 import html
-import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -84,11 +83,6 @@ class Walk:
 
     def _repr_html_(self) -> str:
         return f"<div class='hugelab-walk' style='{PROSE}'>{''.join(m.html() for m in self.moments)}</div>"
-
-
-def show_walk(moments: Sequence[Moment]) -> None:
-    """Show ``moments`` in a notebook (as a cell's last value is shown)."""
-    sys.displayhook(Walk(moments))
 
 
 def meaning(free: int, rsvd: int, surp: int) -> str:

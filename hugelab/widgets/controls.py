@@ -28,6 +28,7 @@ from ..teaching.explorer import (
     arithmetic,
     dropped_steps,
 )
+from ..teaching.notebook import printout_html
 from ..teaching.predict import Choice, Row, Score, letter
 from ..teaching.walkthrough import PROSE, prose_html
 from ..trace.language import Mprotect, Pool, Touch
@@ -692,8 +693,6 @@ class SplitExplorer(_Explains, w.VBox):
 # A question's words, feedback and explanations are the course's prose (teaching.walkthrough.PROSE): it
 # wraps between words, with prose's line gap (a widget's HTML has the 28 px line height of a control: a
 # wrapped label left "5)?" alone under a tall gap), never mid-word ("so it is th" / "e one").
-#: a reveal's table: its lines as printed, broken only between words where one is too long
-TEXT_LINES = "white-space:pre-wrap;word-break:normal;overflow-wrap:normal;line-height:1.3"
 
 
 def _prompt(kind: str, prompt: str) -> str:
@@ -897,9 +896,9 @@ class Predict(_Explains, w.VBox):
             # an explanation: prose, wrapping between words (a why question's table keeps its lines, below)
             self.reveal.value = (f"<div class='hugelab-reveal hugelab-explanation' style='{PROSE}'>"
                                  f"{html.escape(self.question.reveal)}</div>")
-        else:  # a table (then the asked step): its lines break only between words when too long
-            self.reveal.value = (f"<pre class='hugelab-reveal' style='{TEXT_LINES}'>"
-                                 f"{html.escape(self.question.reveal)}</pre>")
+        else:  # a table (then the asked step): the course's HTML table, a row one line, and lines between words
+            self.reveal.value = (f"<div class='hugelab-reveal' style='line-height:1.3'>"  # not a control's 28 px
+                                 f"{printout_html(self.question.reveal)}</div>")
 
 
 #: what the self-test says above its first question

@@ -196,7 +196,13 @@ def answer(page, widget, q, final=False):
     expect(feedback).to_contain_text(done)
     reveal = widget.locator(".hugelab-reveal")
     reveal.wait_for()
-    assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
+    assert last_line(q) in squash(reveal.inner_text())
+
+
+def last_line(q):
+    """The last line of ``q``'s reveal as the page shows it: a wrapped value in its short form."""
+    from hugelab.teaching.notebook import _short
+    return squash(_short(q.reveal.strip().splitlines()[-1]))
 
 
 def finally_shown(widget, q, check):
@@ -206,7 +212,7 @@ def finally_shown(widget, q, check):
     widget.locator("button.widget-button:text-is('show answer')").click()
     reveal = widget.locator(".hugelab-reveal")
     reveal.wait_for()
-    assert squash(q.reveal.strip().splitlines()[-1]) in squash(reveal.inner_text())
+    assert last_line(q) in squash(reveal.inner_text())
 
 
 @pytest.mark.parametrize("name", COURSE)
@@ -316,7 +322,7 @@ def test_05s_questions_feedback_and_walk_through_wrap_between_words(lab, browser
         page.wait_for_selector(".jp-Notebook .jp-Cell")
         run_all(page)
         wait_settled(page)
-        walk = page.locator(".hugelab-walk")
+        walk = page.locator(".hugelab-walk").first  # the steps shown; the rest of the walk is in a fold
         walk.scroll_into_view_if_needed()
         wait_settled(page)
         page.screenshot(path=str(shots / f"course-05-walk-{width}.png"))
@@ -417,6 +423,62 @@ def test_a_table_with_a_wrapped_counter_keeps_each_row_on_one_line(lab, browser,
             page.screenshot(path=str(shots / f"course-{name[:2]}-table-{n}-{width}.png"))
         assert not page.evaluate(ROWS_ON_TWO_LINES), page.evaluate(ROWS_ON_TWO_LINES)
         assert "the kernel prints 18446744073709551610 (= -6)" in page.locator(".jp-Notebook").inner_text()
+    finally:
+        context.close()
+
+
+# a question's reveal (a table, the asked step's line, the key to a short form): each of its lines (a table's row,
+# a printed line; a <pre> of several lines counted line by line) that the browser drew on more than one line
+REVEAL_LINES_ON_TWO = """(reveal) => {
+  const lines = el => {  // the lines its text is drawn on (a text node's own boxes: a cell's box is no line)
+    const tops = [], walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let t = walk.nextNode(); t; t = walk.nextNode()) {
+      const r = document.createRange(); r.selectNodeContents(t);
+      for (const b of r.getClientRects()) if (b.width > 0) tops.push(b.top);
+    }
+    tops.sort((a, b) => a - b);
+    return tops.filter((t, i) => i === 0 || t - tops[i - 1] > 4).length; };
+  const parts = [...reveal.querySelectorAll('tr, pre > div')];
+  if (parts.length) return parts.filter(e => lines(e) > 1).map(e => e.innerText.replace(/\\s+/g, ' ').slice(0, 80));
+  const said = reveal.innerText.split('\\n').filter(l => l.trim()).length;
+  return lines(reveal) > said ? [`${lines(reveal)} lines drawn for ${said}`] : [];
+}"""
+
+
+@pytest.mark.parametrize("width", [1068, 1400])
+@pytest.mark.parametrize("name,asked", [
+    ("03-splitting-a-vma-the-double-credit.ipynb", ["q03_lost", "q03_claim", "q03_row"]),
+    ("05-todays-kernel.ipynb", ["q05_lost_total", "q05_lost_free"])])
+def test_a_questions_reveal_keeps_each_row_and_line_on_one_line(lab, browser, shots, name, asked, width):
+    """At 1068 px a question's reveal was a printed table whose Rsvd column was sized for 18446744073709551610
+    (= -6): every row's outcome went on under it (03's "which step dies", 05's steps 10 and 11), and 03's "after
+    step 10" line left "8" alone. Answered, each reveal is the course's table (the short form 2\u2076\u2074\u22126,
+    its key under it), a row one line, and its asked step's line whole."""
+    from hugelab.teaching import lessons
+    from hugelab.teaching.predict import Choice
+
+    context = browser.new_context(viewport={"width": width, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(lab.url(name))
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        run_all(page)
+        wait_settled(page)
+        for fn in asked:
+            q = getattr(lessons, fn)()
+            widget = page.locator(".hugelab-predict").filter(has_text=q.prompt[:60]).first
+            widget.scroll_into_view_if_needed()
+            answer(page, widget, q)
+            wait_settled(page)
+            if isinstance(q, Choice):  # answered to show the row question under it; its reveal is prose
+                continue
+            reveal = widget.locator(".hugelab-reveal")
+            reveal.scroll_into_view_if_needed()
+            wait_settled(page)
+            page.screenshot(path=str(shots / f"course-{name[:2]}-reveal-{fn}-{width}.png"))
+            broken = reveal.evaluate(REVEAL_LINES_ON_TWO)
+            assert not broken, f"{fn}: lines of its reveal drawn on two lines: {broken}"
+            assert reveal.locator(".hugelab-table").count() == 1, f"{fn}: its reveal is no table"
     finally:
         context.close()
 
