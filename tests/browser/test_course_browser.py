@@ -364,7 +364,7 @@ HANGING = """() => {
 
 @pytest.mark.parametrize("width", [1068, 1400])
 @pytest.mark.parametrize("name", ["04-the-fix.ipynb", "06-lab.ipynb", "07-many-kernels.ipynb",
-                                  "08-files-and-mounts.ipynb", "10-bug-zoo.ipynb"])
+                                  "10-bug-zoo.ipynb"])
 def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, name, width):
     """A fresh learner at 1068 px: 06's scenario list broke 'MAP_NORESERV' / 'E' and 'ker' / 'nel', 08's leak
     print-out 'Rsv' / 'd'; at 1400 px a fold's long line went on at column 0. Every fold opened, every printout and
@@ -389,8 +389,9 @@ def test_printouts_and_folds_wrap_between_words_and_hang(lab, browser, shots, na
         context.close()
 
 
-# a table row drawn on more than one line: the tops of its cells' text differ
-ROWS_ON_TWO_LINES = """() => [...document.querySelectorAll('.jp-OutputArea-output .hugelab-table tr')]
+# a table body row drawn on more than one line: the tops of its cells' text differ (a heading may take two: 07's grid
+# puts "(pre-fix)" under "-mm 2.6.26" so that its names stay apart)
+ROWS_ON_TWO_LINES = """() => [...document.querySelectorAll('.jp-OutputArea-output .hugelab-table tbody tr')]
   .filter(r => r.offsetParent !== null).filter(r => {
     const tops = [];
     for (const c of r.cells) {
@@ -403,7 +404,8 @@ ROWS_ON_TWO_LINES = """() => [...document.querySelectorAll('.jp-OutputArea-outpu
 
 
 @pytest.mark.parametrize("width", [1068, 1400])
-@pytest.mark.parametrize("name", ["03-splitting-a-vma-the-double-credit.ipynb", "07-many-kernels.ipynb"])
+@pytest.mark.parametrize("name", ["03-splitting-a-vma-the-double-credit.ipynb", "06-lab.ipynb", "07-many-kernels.ipynb",
+                                  "10-bug-zoo.ipynb"])
 def test_a_table_with_a_wrapped_counter_keeps_each_row_on_one_line(lab, browser, shots, name, width):
     """At 1068 px "18446744073709551610 (= -6)" in a cell made the side-by-side tables and 07's grid two lines a row.
     Every fold opened, every table's row is one line, and the long form is said under the table."""
@@ -422,7 +424,8 @@ def test_a_table_with_a_wrapped_counter_keeps_each_row_on_one_line(lab, browser,
             wait_settled(page)
             page.screenshot(path=str(shots / f"course-{name[:2]}-table-{n}-{width}.png"))
         assert not page.evaluate(ROWS_ON_TWO_LINES), page.evaluate(ROWS_ON_TWO_LINES)
-        assert "the kernel prints 18446744073709551610 (= -6)" in page.locator(".jp-Notebook").inner_text()
+        if name[:2] in ("03", "07"):  # 06's hunt, 08's statfs and 10's folds: their rows too (a learner's 1068 px)
+            assert "the kernel prints 18446744073709551610 (= -6)" in page.locator(".jp-Notebook").inner_text()
     finally:
         context.close()
 
