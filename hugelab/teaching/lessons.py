@@ -477,8 +477,8 @@ def q03_claim() -> Choice:
           "That is what the message predicts. The test at mmap works in a signed int, where the wrapped count is "
           "negative: the two kernel tests below show it, once you have answered."),
          ("The mmap succeeds, but the faults die with SIGBUS.",
-          "b's faults use b's own reservations; and the kernel's test for a fault works in unsigned arithmetic, "
-          "where free minus a wrapped count is not zero."),
+          "b's faults use b's own reservations, so the test made for a fault that holds none does not even run; "
+          "and it works in unsigned arithmetic, where free minus a wrapped count is not zero."),
          ("The mmap succeeds, but its Rsvd rise is lost, so Rsvd does not move.",
           "Rsvd is one counter: it still rises by 2, from its wrapped value.")],
         "In the code 84afd99b fixed, a wrapped Rsvd blocks neither mmap nor faults.", at=0,
@@ -506,8 +506,8 @@ def q03_why_message() -> Choice:
     return _why(
         "The commit message says the wrap 'prevents all subsequent hugepage allocations'; hugelab showed b's mmap "
         "and faults succeed. Which explains both?",
-        "It fits 2.6.26's test (free greater than reserved); the code it fixed asks if free minus reserved is "
-        "zero, unsigned.",
+        "It fits 2.6.26's fault test; in the code it fixed, b's faults hold reservations and mmap counts its "
+        "shortfall in a signed int.",
         [("hugelab is wrong here: on the real kernel of June 2008, b's mmap and both of its faults failed, as the "
           "message says they would.",
           "hugelab replays the code 84afd99b fixed, test for test, and that code has no 'greater than' test: the "
